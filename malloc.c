@@ -1,0 +1,3584 @@
+/*
+  malloc.c -- portable-dlmalloc, a general-purpose memory allocator in the design of
+  Doug Lea's dlmalloc 2.8.x, carried to any platform by eight hooks.
+
+  Released under the MIT license; see license.txt.  Written from the published design; the
+  code and comments are this project's own.
+
+  Contents
+     1. Overview, quick start and vital statistics
+     2. Configuration options
+     3. Includes and the platform layer (hooks, internal POSIX and Win32 layers)
+     4. Locks
+     5. Error reporting and assertions
+     6. Chunk layout
+     7. Bins and bitmaps
+     8. Heap state, parameters and segments
+     9. Run-time checks
+    10. Debug checkers (DEBUG)
+    11. Statistics and heap walking
+    12. Bin operations
+    13. Getting and releasing system memory
+    14. malloc, free, realloc and memalign internals
+    15. Bulk allocation (independent_calloc / comalloc / bulk_free)
+    16. The global heap's public functions
+    17. mspaces
+
+  ==== 1. Overview, quick start and vital statistics =========================================
+
+  Quick start
+    Host (Linux, BSD, macOS, Windows): compile malloc.c on its own; it uses mmap/munmap (and
+    sbrk where available) or VirtualAlloc/VirtualFree.  Add -DUSE_DL_PREFIX to get dlmalloc(),
+    dlfree()... beside the C library's allocator instead of replacing it.
+    Anything else: compile with -DPORTABLE=1 -DUSE_LOCKS=2 together with a port file from
+    ports/ (or your own, starting from ports/template.c) that defines the eight hooks declared
+    in malloc.h.  PORTABLE builds include only <stddef.h> and <stdint.h> and call nothing but
+    the hooks, memcpy and memset.
+
+  The algorithm
+    Memory is handed out in chunks carved from segments (large regions obtained from the
+    system).  Each chunk starts with two size_t words: the size of the previous chunk (valid
+    only while that one is free) and this chunk's size with two status bits (is this chunk in
+    use, is the previous one in use).  These boundary tags let free() merge a chunk with free
+    neighbours in constant time.
+    - Free chunks under 256 bytes sit in 32 small bins of exact sizes (8 bytes apart); a bitmap
+      says which bins are non-empty, so the smallest fitting bin is found with one bit scan.
+    - Larger free chunks sit in 32 tree bins, each a bitwise trie keyed on size, so a best fit
+      is found in time proportional to the number of bits in a size.
+    - The designated victim ("dv") is the remainder of the last split of a small request; small
+      requests that no exact bin serves are carved from it, which keeps consecutive small blocks
+      together.
+    - The top chunk is the free space at the end of the newest segment; it is split last and is
+      the part given back to the system by trimming.
+    - Requests at or above the mmap threshold are mapped directly, one region each, and
+      unmapped when freed.
+    - An mspace is an independent heap (its own bins, segments and lock) created on memory from
+      the system or on a buffer the caller supplies.
+
+  Vital statistics (S = sizeof(size_t), 4 or 8)
+    Alignment:            MALLOC_ALIGNMENT, default 2*sizeof(void*) (8 or 16 bytes)
+    Overhead per block:   S bytes (2*S with FOOTERS); directly mapped blocks 2*S plus a header
+    Minimum block:        16 bytes on 32-bit, 32 bytes on 64-bit (4 words)
+    Largest request:      about 2^32 - 128 (32-bit) or 2^64 - 256 (64-bit) bytes; beyond that
+                          and on wrap-around every call fails cleanly
+    Worst-case time:      malloc and free are O(1) for small sizes and O(bits in size_t) for
+                          tree sizes, plus the cost of a system call when the heap must grow
+                          or shrink.
+    Thread safety:        with USE_LOCKS, one lock per heap (and one global lock for
+                          initialisation and for the list of mspaces).
+
+  ==== 2. Configuration options ===============================================================
+  Every option is a macro with a default; define it on the command line (or in a header given
+  to the build) to change it.  Options marked (h) affect malloc.h and live there, so the
+  library and its users always agree.
+
+  PORTABLE                default: 0
+    1: freestanding build.  No header beyond <stddef.h>/<stdint.h>; the platform is reached
+    only through the hooks of malloc.h section 6 (custom_mmap, custom_munmap,
+    custom_direct_mmap, init_lock, final_lock, acquire_lock, release_lock, custom_abort) and
+    memcpy/memset.  Implies HAVE_MORECORE 0, no errno, MALLOC_STATS_WRITE for output.
+  USE_LOCKS               default: 0
+    0: no locking (single-threaded use).  1: internal locks (spin locks, or pthread/Win32
+    locks with USE_SPIN_LOCKS 0); not available with PORTABLE.  2: the port's lock hooks.
+  USE_SPIN_LOCKS          default: 1
+    With USE_LOCKS 1: 1 uses a small spin-then-yield lock, 0 uses pthread_mutex_t (POSIX) or
+    SRWLOCK (Win32).
+  USE_DL_PREFIX           default: not defined (h)
+    Defined: export dlmalloc, dlfree, ... instead of malloc, free, ...
+  MSPACES                 default: 0, or 1 with ONLY_MSPACES (h)
+    1: build the mspace_* API.
+  ONLY_MSPACES            default: 0 (h)
+    1: build only the mspace API; no global heap.
+  FOOTERS                 default: 0
+    1: every in-use chunk carries a footer tying it to its heap (its address xor a secret
+    magic).  free() then finds the owning mspace itself and detects blocks from another heap.
+    Costs S bytes per block.
+  INSECURE                default: 0
+    1: skip the run-time checks on addresses and boundary tags (faster, unsafe).
+  DEBUG                   default: 0
+    1: run the full invariant checkers (section 10) on every operation; slow.
+  PROCEED_ON_ERROR        default: 0
+    1: on detected corruption, forget the damaged heap and continue (memory is leaked) instead
+    of calling CORRUPTION_ERROR_ACTION's default abort; usage errors are ignored.
+  ABORT_ON_ASSERT_FAILURE default: 1
+    With DEBUG: 0 reports a failed assertion (malloc_abort_reason) but continues.
+  CORRUPTION_ERROR_ACTION(m, p)  default: record the reason and abort
+  USAGE_ERROR_ACTION(m, p)       default: record the reason and abort
+    Called with the heap and the offending address when corruption (a damaged boundary tag or
+    bin link) or a usage error (free of a bad pointer, double free) is detected.  The reason is
+    recorded for malloc_abort_reason() before either is invoked.  "Abort" is custom_abort() in
+    PORTABLE builds and abort() otherwise.
+  MALLOC_ALIGNMENT        default: 2 * sizeof(void *) (h)
+    Alignment of every block; a power of two, at least 8.
+  MALLOC_FAILURE_ACTION   default: errno = ENOMEM (nothing in PORTABLE builds)
+    Run when an allocation fails.
+  HAVE_MORECORE           default: 1 on Unix, 0 with PORTABLE, on Windows and with ONLY_MSPACES
+    1: grow the global heap with MORECORE (sbrk) while it stays contiguous.
+  MORECORE                default: sbrk
+  MORECORE_CONTIGUOUS     default: 1
+    1: successive MORECORE calls return adjacent memory (checked, not trusted).
+  MORECORE_CANNOT_TRIM    default: not defined
+    Defined: never call MORECORE with a negative argument.
+  HAVE_MMAP               default: 1
+    1: obtain segments with mmap/VirtualAlloc/custom_mmap.  0: MORECORE or caller buffers only.
+  HAVE_MREMAP             default: 1 on Linux (not PORTABLE), else 0
+    1: resize directly mapped blocks with mremap.
+  HAVE_PARTIAL_MUNMAP     default: 1 for the internal POSIX layer, 0 for PORTABLE and Win32
+    1: the system may release part of a mapping or a span across adjacent mappings, so
+    adjacent segments are merged and top is trimmed from the end of its segment.  0: every
+    region is released whole, exactly as it was obtained (the hook contract); segments are
+    never merged and only whole free segments are released.  1 with PORTABLE is an error.
+  MMAP_CLEARS             default: 1, 0 with PORTABLE
+    1: memory from the system arrives zero-filled, so calloc may skip clearing fresh memory.
+  DEFAULT_GRANULARITY     default: page size with contiguous MORECORE, else 64 KiB
+    Unit in which segments are obtained (a power of two, at least the page size).
+  DEFAULT_PAGE_SIZE       default: 4096 (PORTABLE only; hosted builds ask the system)
+    The page size PORTABLE builds assume; custom_mmap lengths are multiples of it.
+  DEFAULT_TRIM_THRESHOLD  default: 2 MiB
+    free() trims when top exceeds this.  MAX_SIZE_T disables trimming.
+  DEFAULT_MMAP_THRESHOLD  default: 256 KiB (64 KiB on 32-bit)
+    Requests this large are mapped directly.  MAX_SIZE_T disables it.
+  MAX_RELEASE_CHECK_RATE  default: 4095
+    After this many frees of large chunks, look for whole segments to release.
+  NO_MALLOC_STATS         default: 0
+    1: malloc_stats() prints nothing.
+  MALLOC_STATS_WRITE(text, length)  default: fwrite to stderr; nothing with PORTABLE
+    How malloc_stats() outputs its text; PORTABLE ports may define it to their console.
+  NO_MALLINFO             default: 0 (h)
+  MALLINFO_FIELD_TYPE     default: size_t (h)
+  MALLOC_INSPECT_ALL      default: 1 (h)  (dlmalloc's default is 0; this project builds the
+    heap walker by default so that every declared function links)
+  REALLOC_ZERO_BYTES_FREES default: 1
+    1: realloc(p, 0) frees p and returns NULL.
+  USE_BUILTIN_FFS         default: 0
+    1: use ffs() for bit scans where compiler builtins are missing.
+  USE_DEV_RANDOM          default: 0
+    1: seed the FOOTERS magic from /dev/urandom (hosted POSIX builds).
+  LACKS_ERRNO_H, LACKS_TIME_H, LACKS_UNISTD_H, LACKS_SYS_MMAN_H  default: not defined
+    Defined: the hosted build does without that header.
+
+  Not supported (dlmalloc options left out): USE_RECURSIVE_LOCKS, MORECORE_CANNOT_TRIM's
+  WinCE variants, the DL_* export overrides beyond DLMALLOC_EXPORT, and MSPACES on top of
+  MORECORE.
+*/
+
+/* The options that change the public interface are defined (with their defaults) in malloc.h,
+   which also declares every function this file defines; including it lets the compiler check
+   that declarations and definitions agree. */
+#if defined(__linux__) && !defined(_GNU_SOURCE) && !(defined(PORTABLE) && PORTABLE)
+#define _GNU_SOURCE 1 /* mremap; must come before any system header */
+#endif
+#include "malloc.h"
+
+#ifndef PORTABLE
+#define PORTABLE 0
+#endif /* PORTABLE */
+
+#if defined(_WIN32) && !PORTABLE
+#define DL_WIN32 1
+#else
+#define DL_WIN32 0
+#endif
+
+#ifndef USE_LOCKS
+#define USE_LOCKS 0
+#endif /* USE_LOCKS */
+
+#ifndef USE_SPIN_LOCKS
+#define USE_SPIN_LOCKS 1
+#endif /* USE_SPIN_LOCKS */
+
+#ifndef FOOTERS
+#define FOOTERS 0
+#endif /* FOOTERS */
+
+#ifndef INSECURE
+#define INSECURE 0
+#endif /* INSECURE */
+
+#ifndef DEBUG
+#define DEBUG 0
+#endif /* DEBUG */
+
+#ifndef PROCEED_ON_ERROR
+#define PROCEED_ON_ERROR 0
+#endif /* PROCEED_ON_ERROR */
+
+#ifndef ABORT_ON_ASSERT_FAILURE
+#define ABORT_ON_ASSERT_FAILURE 1
+#endif /* ABORT_ON_ASSERT_FAILURE */
+
+#ifndef HAVE_MORECORE
+#if PORTABLE || DL_WIN32 || ONLY_MSPACES
+#define HAVE_MORECORE 0
+#else
+#define HAVE_MORECORE 1
+#endif
+#endif /* HAVE_MORECORE */
+
+#ifndef MORECORE_CONTIGUOUS
+#define MORECORE_CONTIGUOUS 1
+#endif /* MORECORE_CONTIGUOUS */
+
+#ifndef HAVE_MMAP
+#define HAVE_MMAP 1
+#endif /* HAVE_MMAP */
+
+#ifndef HAVE_MREMAP
+#if defined(__linux__) && !PORTABLE
+#define HAVE_MREMAP 1
+#else
+#define HAVE_MREMAP 0
+#endif
+#endif /* HAVE_MREMAP */
+
+#ifndef HAVE_PARTIAL_MUNMAP
+#if PORTABLE || DL_WIN32
+#define HAVE_PARTIAL_MUNMAP 0
+#else
+#define HAVE_PARTIAL_MUNMAP 1
+#endif
+#endif /* HAVE_PARTIAL_MUNMAP */
+
+#ifndef MMAP_CLEARS
+#if PORTABLE
+#define MMAP_CLEARS 0
+#else
+#define MMAP_CLEARS 1
+#endif
+#endif /* MMAP_CLEARS */
+
+#ifndef DEFAULT_GRANULARITY
+#if HAVE_MORECORE && MORECORE_CONTIGUOUS
+#define DEFAULT_GRANULARITY ((size_t)0) /* 0 means "use the page size" */
+#else
+#define DEFAULT_GRANULARITY ((size_t)64U * (size_t)1024U)
+#endif
+#endif /* DEFAULT_GRANULARITY */
+
+#ifndef DEFAULT_PAGE_SIZE
+#define DEFAULT_PAGE_SIZE ((size_t)4096U)
+#endif /* DEFAULT_PAGE_SIZE */
+
+#ifndef DEFAULT_TRIM_THRESHOLD
+#define DEFAULT_TRIM_THRESHOLD ((size_t)2U * (size_t)1024U * (size_t)1024U)
+#endif /* DEFAULT_TRIM_THRESHOLD */
+
+#ifndef DEFAULT_MMAP_THRESHOLD
+#if SIZE_MAX > 0xFFFFFFFFu
+#define DEFAULT_MMAP_THRESHOLD ((size_t)256U * (size_t)1024U)
+#else
+#define DEFAULT_MMAP_THRESHOLD ((size_t)64U * (size_t)1024U)
+#endif
+#endif /* DEFAULT_MMAP_THRESHOLD */
+
+#ifndef MAX_RELEASE_CHECK_RATE
+#define MAX_RELEASE_CHECK_RATE 4095
+#endif /* MAX_RELEASE_CHECK_RATE */
+
+#ifndef NO_MALLOC_STATS
+#define NO_MALLOC_STATS 0
+#endif /* NO_MALLOC_STATS */
+
+#ifndef REALLOC_ZERO_BYTES_FREES
+#define REALLOC_ZERO_BYTES_FREES 1
+#endif /* REALLOC_ZERO_BYTES_FREES */
+
+#ifndef USE_BUILTIN_FFS
+#define USE_BUILTIN_FFS 0
+#endif /* USE_BUILTIN_FFS */
+
+#ifndef USE_DEV_RANDOM
+#define USE_DEV_RANDOM 0
+#endif /* USE_DEV_RANDOM */
+
+/* ---- Combinations that cannot work ---- */
+#if ONLY_MSPACES && !MSPACES
+#error "ONLY_MSPACES needs MSPACES"
+#endif
+#if USE_LOCKS < 0 || USE_LOCKS > 2
+#error "USE_LOCKS must be 0, 1 or 2"
+#endif
+#if PORTABLE && USE_LOCKS == 1
+#error "PORTABLE builds lock through the port's hooks: use USE_LOCKS=2 (or 0 without threads)"
+#endif
+#if PORTABLE && HAVE_MORECORE
+#error "PORTABLE builds have no MORECORE: memory comes only from custom_mmap"
+#endif
+#if PORTABLE && HAVE_MREMAP
+#error "PORTABLE builds cannot use mremap"
+#endif
+#if PORTABLE && HAVE_PARTIAL_MUNMAP
+#error "the port contract releases whole regions only: HAVE_PARTIAL_MUNMAP must be 0"
+#endif
+#if DL_WIN32 && HAVE_PARTIAL_MUNMAP
+#error "VirtualFree(MEM_RELEASE) releases whole regions only: HAVE_PARTIAL_MUNMAP must be 0"
+#endif
+#if HAVE_MORECORE && DL_WIN32
+#error "Win32 has no MORECORE"
+#endif
+
+/* ==== 3. Includes and the platform layer ====================================================
+   The allocator needs five things from the platform: memory for segments, memory for large
+   chunks, a way to give either back, a page size, and a way to stop.  Each build mode
+   supplies them through the same static functions (os_map, os_direct_map, os_unmap,
+   os_page_size, os_abort), so nothing below this section knows which mode it is in.       */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if PORTABLE
+/* Freestanding: the only library functions used; every C environment (and every compiler's
+   own support code) provides them. */
+void *memcpy(void *dest, const void *src, size_t n);
+void *memset(void *dest, int c, size_t n);
+#else /* hosted */
+#include <stdio.h>  /* malloc_stats */
+#include <stdlib.h> /* abort */
+#include <string.h> /* memcpy, memset */
+#ifndef LACKS_ERRNO_H
+#include <errno.h>
+#endif
+#ifndef LACKS_TIME_H
+#include <time.h> /* seed of the magic */
+#endif
+#if DL_WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#ifndef LACKS_UNISTD_H
+#include <unistd.h> /* sbrk, sysconf */
+#endif
+#ifndef LACKS_SYS_MMAN_H
+#include <sys/mman.h>
+#endif
+#if USE_DEV_RANDOM
+#include <fcntl.h>
+#endif
+#if HAVE_MREMAP && !defined(_GNU_SOURCE)
+#error "HAVE_MREMAP needs _GNU_SOURCE, defined at the top of malloc.c"
+#endif
+#if USE_LOCKS == 1
+#if USE_SPIN_LOCKS
+#include <sched.h>
+#else
+#include <pthread.h>
+#endif
+#endif
+#endif /* DL_WIN32 */
+#endif /* PORTABLE */
+
+#define MAX_SIZE_T (~(size_t)0)
+#define SIZE_T_SIZE (sizeof(size_t))
+#define SIZE_T_BITSIZE (sizeof(size_t) << 3)
+#define SIZE_T_ONE ((size_t)1)
+#define TWO_SIZE_T_SIZES (SIZE_T_SIZE << 1)
+#define FOUR_SIZE_T_SIZES (SIZE_T_SIZE << 2)
+#define HALF_MAX_SIZE_T (MAX_SIZE_T / 2U)
+
+/* What every "get memory" primitive returns on failure, as in mmap. */
+#define MFAIL ((void *)(MAX_SIZE_T))
+#define CMFAIL ((char *)(MFAIL))
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define NOINLINE __attribute__((noinline))
+#define NORETURN __attribute__((noreturn))
+#define MAYBE_UNUSED __attribute__((unused))
+#elif defined(_MSC_VER)
+#define LIKELY(x) (x)
+#define UNLIKELY(x) (x)
+#define NOINLINE __declspec(noinline)
+#define NORETURN __declspec(noreturn)
+#define MAYBE_UNUSED
+#else
+#define LIKELY(x) (x)
+#define UNLIKELY(x) (x)
+#define NOINLINE
+#define NORETURN
+#define MAYBE_UNUSED
+#endif
+
+#if defined(ENOMEM) && !PORTABLE
+#define SET_ERRNO(e) (errno = (e))
+#define DL_ENOMEM ENOMEM
+#define DL_EINVAL EINVAL
+#else
+#define SET_ERRNO(e) ((void)0)
+#define DL_ENOMEM 12 /* the usual values, returned by posix_memalign where errno.h is absent */
+#define DL_EINVAL 22
+#endif
+
+#ifndef MALLOC_FAILURE_ACTION
+#define MALLOC_FAILURE_ACTION SET_ERRNO(DL_ENOMEM)
+#endif /* MALLOC_FAILURE_ACTION */
+
+#if PORTABLE
+static void *os_map(size_t length) { return custom_mmap(length); }
+static void *os_direct_map(size_t length) { return custom_direct_mmap(length); }
+static int os_unmap(void *base, size_t length) { return custom_munmap(base, length); }
+static size_t os_page_size(void) { return DEFAULT_PAGE_SIZE; }
+static NORETURN void os_abort(void) {
+  custom_abort();
+  for (;;) { /* custom_abort must not return; if it does, stay here rather than run on */
+  }
+}
+
+#elif DL_WIN32
+/* Regions are reserved and committed in one call and released whole (MEM_RELEASE); the core
+   never asks for less than a whole region (HAVE_PARTIAL_MUNMAP 0). */
+static void *os_map(size_t length) {
+  void *p = VirtualAlloc(0, length, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+  return p != 0 ? p : MFAIL;
+}
+static void *os_direct_map(size_t length) {
+  /* Large blocks go high in the address space, away from the segments. */
+  void *p = VirtualAlloc(0, length, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN, PAGE_READWRITE);
+  return p != 0 ? p : MFAIL;
+}
+static int os_unmap(void *base, size_t length) {
+  (void)length;
+  return VirtualFree(base, 0, MEM_RELEASE) ? 0 : -1;
+}
+static size_t os_page_size(void) {
+  SYSTEM_INFO info;
+  GetSystemInfo(&info);
+  return (size_t)info.dwPageSize;
+}
+static size_t os_allocation_granularity(void) {
+  SYSTEM_INFO info;
+  GetSystemInfo(&info);
+  return (size_t)info.dwAllocationGranularity;
+}
+static NORETURN void os_abort(void) { abort(); }
+
+#else /* POSIX */
+#if HAVE_MMAP
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+static void *os_map(size_t length) {
+  void *p = mmap(0, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p != MAP_FAILED ? p : MFAIL;
+}
+static void *os_direct_map(size_t length) { return os_map(length); }
+static int os_unmap(void *base, size_t length) { return munmap(base, length); }
+#if HAVE_MREMAP
+static void *os_remap(void *base, size_t old_length, size_t new_length, int may_move) {
+  void *p = mremap(base, old_length, new_length, may_move ? MREMAP_MAYMOVE : 0);
+  return p != MAP_FAILED ? p : MFAIL;
+}
+#endif /* HAVE_MREMAP */
+#endif /* HAVE_MMAP */
+#if HAVE_MORECORE
+#ifndef MORECORE
+#define MORECORE sbrk
+#endif
+static void *os_morecore(ptrdiff_t increment) {
+  void *p = MORECORE(increment);
+  return p != (void *)-1 ? p : MFAIL;
+}
+#endif /* HAVE_MORECORE */
+static size_t os_page_size(void) {
+#if defined(_SC_PAGESIZE)
+  long n = sysconf(_SC_PAGESIZE);
+  return n > 0 ? (size_t)n : (size_t)4096U;
+#else
+  return (size_t)4096U;
+#endif
+}
+static NORETURN void os_abort(void) { abort(); }
+#endif /* platform */
+
+#if !HAVE_MMAP && !PORTABLE && !DL_WIN32
+/* Without mmap every "map" fails; the heap then lives on MORECORE or caller buffers. */
+static void *os_map_unavailable(size_t length) { (void)length; return MFAIL; }
+#define os_map(n) os_map_unavailable(n)
+#define os_direct_map(n) os_map_unavailable(n)
+static int os_unmap(void *base, size_t length) { (void)base; (void)length; return -1; }
+#endif
+
+#ifndef MALLOC_STATS_WRITE
+#if PORTABLE
+#define MALLOC_STATS_WRITE(text, length) ((void)(text), (void)(length))
+#else
+#define MALLOC_STATS_WRITE(text, length) ((void)fwrite((text), 1, (length), stderr))
+#endif
+#endif /* MALLOC_STATS_WRITE */
+
+/* ==== 4. Locks ==============================================================================
+   Each heap has one lock, held for the whole of every operation on it.  A separate global
+   lock guards the one-time initialisation of the parameters, MORECORE (which is process
+   wide) and the list of mspaces.  Locks are never taken recursively.  A heap's lock may be
+   held while the global lock is taken (sys_alloc calling MORECORE), never the reverse.
+   (lock_destroy is needed only by destroy_mspace.)                                          */
+
+#if USE_LOCKS == 2
+/* The port's lock: one pointer-sized slot, all-zero = unlocked (malloc.h, section 6). */
+typedef void *mlock_t;
+#define MLOCK_INITIALIZER 0
+static inline void lock_init(mlock_t *l) { init_lock(l); }
+MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { final_lock(l); }
+static inline void lock_acquire(mlock_t *l) { acquire_lock(l); }
+static inline void lock_release(mlock_t *l) { release_lock(l); }
+
+#elif USE_LOCKS == 1 && USE_SPIN_LOCKS
+/* A test-and-set lock that yields the processor while it waits. */
+typedef volatile long mlock_t;
+#define MLOCK_INITIALIZER 0
+#if DL_WIN32
+static inline void lock_init(mlock_t *l) { *l = 0; }
+MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { (void)l; }
+static inline void lock_acquire(mlock_t *l) {
+  unsigned spins = 0;
+  while (InterlockedExchange(l, 1) != 0) {
+    if ((++spins & 63U) == 0)
+      SwitchToThread();
+    else
+      YieldProcessor();
+  }
+}
+static inline void lock_release(mlock_t *l) { InterlockedExchange(l, 0); }
+#else
+static inline void lock_init(mlock_t *l) { *l = 0; }
+MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { (void)l; }
+static inline void lock_acquire(mlock_t *l) {
+  unsigned spins = 0;
+  while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) != 0) {
+    while (__atomic_load_n(l, __ATOMIC_RELAXED) != 0) {
+      if ((++spins & 63U) == 0)
+        sched_yield();
+    }
+  }
+}
+static inline void lock_release(mlock_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+#endif
+
+#elif USE_LOCKS == 1
+#if DL_WIN32
+typedef SRWLOCK mlock_t;
+#define MLOCK_INITIALIZER SRWLOCK_INIT
+static inline void lock_init(mlock_t *l) { InitializeSRWLock(l); }
+MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { (void)l; }
+static inline void lock_acquire(mlock_t *l) { AcquireSRWLockExclusive(l); }
+static inline void lock_release(mlock_t *l) { ReleaseSRWLockExclusive(l); }
+#else
+typedef pthread_mutex_t mlock_t;
+#define MLOCK_INITIALIZER PTHREAD_MUTEX_INITIALIZER
+static inline void lock_init(mlock_t *l) { pthread_mutex_init(l, 0); }
+MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { pthread_mutex_destroy(l); }
+static inline void lock_acquire(mlock_t *l) { pthread_mutex_lock(l); }
+static inline void lock_release(mlock_t *l) { pthread_mutex_unlock(l); }
+#endif
+
+#else /* USE_LOCKS == 0 */
+typedef int mlock_t;
+#define MLOCK_INITIALIZER 0
+static inline void lock_init(mlock_t *l) { (void)l; }
+MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { (void)l; }
+static inline void lock_acquire(mlock_t *l) { (void)l; }
+static inline void lock_release(mlock_t *l) { (void)l; }
+#endif /* USE_LOCKS */
+
+static mlock_t global_lock = MLOCK_INITIALIZER;
+
+/* ==== 5. Error reporting and assertions =====================================================
+   When the allocator detects a problem it writes one line into error_text (no allocation, no
+   stdio) and only then runs the configured action.  custom_abort() takes no arguments, so this
+   is how a port learns why it was called: malloc_abort_reason().                             */
+
+static char error_text[160];
+
+/* A tiny formatter into error_text: the reason, an address, the source line. */
+static size_t text_put(size_t at, const char *s) {
+  while (*s != 0 && at + 1 < sizeof(error_text))
+    error_text[at++] = *s++;
+  error_text[at] = 0;
+  return at;
+}
+
+static size_t text_put_number(size_t at, uintptr_t value, unsigned base) {
+  char digits[2 * sizeof(uintptr_t) * 4 / 3 + 4];
+  size_t n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[value % base];
+    value /= base;
+  } while (value != 0);
+  while (n > 0 && at + 1 < sizeof(error_text))
+    error_text[at++] = digits[--n];
+  error_text[at] = 0;
+  return at;
+}
+
+/* error_text = "op(): reason 0xaddress [malloc.c:line]" (op and address optional). */
+static void record_error(const char *op, const char *reason, const void *address, int line) {
+  size_t at = 0;
+  if (op != 0) {
+    at = text_put(at, op);
+    at = text_put(at, "(): ");
+  }
+  at = text_put(at, reason);
+  if (address != 0) {
+    at = text_put(at, " 0x");
+    at = text_put_number(at, (uintptr_t)address, 16);
+  }
+  at = text_put(at, " [malloc.c:");
+  at = text_put_number(at, (uintptr_t)(unsigned)line, 10);
+  text_put(at, "]");
+}
+
+const char *malloc_abort_reason(void) { return error_text; }
+
+struct heap;
+#if PROCEED_ON_ERROR
+static void reset_on_error(struct heap *m);
+#endif
+
+#ifndef CORRUPTION_ERROR_ACTION
+#if PROCEED_ON_ERROR
+#define CORRUPTION_ERROR_ACTION(m, p) ((void)(p), reset_on_error(m))
+#else
+#define CORRUPTION_ERROR_ACTION(m, p) ((void)(m), (void)(p), os_abort())
+#endif
+#endif /* CORRUPTION_ERROR_ACTION */
+
+#ifndef USAGE_ERROR_ACTION
+#if PROCEED_ON_ERROR
+#define USAGE_ERROR_ACTION(m, p) ((void)(m), (void)(p))
+#else
+#define USAGE_ERROR_ACTION(m, p) ((void)(m), (void)(p), os_abort())
+#endif
+#endif /* USAGE_ERROR_ACTION */
+
+/* Out of line, so the checks on the fast paths stay a compare and a branch. */
+static NOINLINE void report_corruption(struct heap *m, const void *p, const char *what,
+                                       int line) {
+  record_error(0, what, p, line);
+  CORRUPTION_ERROR_ACTION(m, p);
+}
+
+static NOINLINE void report_usage_error(struct heap *m, const void *p, const char *op,
+                                        const char *what, int line) {
+  record_error(op, what, p, line);
+  USAGE_ERROR_ACTION(m, p);
+}
+
+#define CORRUPTION(m, p, what) report_corruption((m), (p), "heap corruption: " what, __LINE__)
+#define USAGE_ERROR(m, p, op, what) report_usage_error((m), (p), (op), (what), __LINE__)
+
+#if DEBUG
+static NOINLINE void assertion_failed(const char *expression, int line) {
+  size_t at = text_put(0, "assertion failed: ");
+  at = text_put(at, expression);
+  at = text_put(at, " [malloc.c:");
+  at = text_put_number(at, (uintptr_t)(unsigned)line, 10);
+  text_put(at, "]");
+  if (ABORT_ON_ASSERT_FAILURE)
+    os_abort();
+}
+#define dl_assert(x) ((x) ? (void)0 : assertion_failed(#x, __LINE__))
+#else
+#define dl_assert(x) ((void)0)
+#endif /* DEBUG */
+
+/* ==== 6. Chunk layout =======================================================================
+
+   An in-use chunk:                          A free chunk:
+
+   chunk-> +-------------------------------+  chunk-> +-------------------------------+
+           | size of previous chunk,       |          | size of previous chunk        |
+           | if it is free                 |          | (it is in use: unused word)   |
+           +---------------------------+-+-+          +---------------------------+-+-+
+           | size of this chunk        |C|P|          | size of this chunk        |0|1|
+     mem-> +---------------------------+-+-+    mem-> +---------------------------+-+-+
+           | user data ...                 |          | fd: next in bin               |
+           |                               |          | bk: previous in bin           |
+           |                               |          | (tree bins: two children,     |
+           |                               |          |  parent and bin index)        |
+           |                               |          | ...unused...                  |
+   next -> +-------------------------------+  next -> +-------------------------------+
+           | (the last word of user data,  |          | size of this chunk (footer)   |
+           |  or the FOOTERS heap tag)     |          +---------------------------+-+-+
+           | size of next chunk        |C|1|          | size of next chunk        |1|0|
+           +-------------------------------+          +-------------------------------+
+
+   C (CINUSE) says this chunk is in use, P (PINUSE) that the previous one is.  The size of a
+   free chunk is repeated in the first word of the next chunk, so free() can reach a free
+   predecessor; an in-use chunk lends that word to its user (or, with FOOTERS, stores the
+   owner's tag there).  Since no two free chunks are ever adjacent, a free chunk always has
+   P set.
+   Directly mapped chunks have neither bit set; their prev_foot holds the distance back to the
+   start of their region.  The top chunk always has P set; the word after it is not a chunk.
+   Fenceposts (size SIZE_T_SIZE, both bits set) close every segment.                           */
+
+typedef unsigned int binmap_t; /* 32 bins per map */
+typedef unsigned int flag_t;
+
+struct chunk {
+  size_t prev_foot;  /* size of the previous chunk if it is free */
+  size_t head;       /* size of this chunk and its two in-use bits */
+  struct chunk *fd;  /* links, used only while the chunk is free */
+  struct chunk *bk;
+};
+typedef struct chunk chunk_t;
+
+#define MALLOC_ALIGN_MASK (MALLOC_ALIGNMENT - SIZE_T_ONE)
+#define CHUNK_ALIGN_MASK MALLOC_ALIGN_MASK
+
+#if FOOTERS
+#define CHUNK_OVERHEAD (TWO_SIZE_T_SIZES)
+#else
+#define CHUNK_OVERHEAD (SIZE_T_SIZE)
+#endif
+
+/* A directly mapped chunk needs its prev_foot and room for a fencepost after it. */
+#define MMAP_CHUNK_OVERHEAD (TWO_SIZE_T_SIZES)
+#define MMAP_FOOT_PAD (FOUR_SIZE_T_SIZES)
+
+#define MIN_CHUNK_SIZE ((sizeof(chunk_t) + CHUNK_ALIGN_MASK) & ~CHUNK_ALIGN_MASK)
+
+#define chunk2mem(p) ((void *)((char *)(p) + TWO_SIZE_T_SIZES))
+#define mem2chunk(mem) ((chunk_t *)((char *)(mem) - TWO_SIZE_T_SIZES))
+
+/* Bytes to add to address a to make it a multiple of MALLOC_ALIGNMENT. */
+#define align_offset(a)                                                                    \
+  ((((size_t)(a) & CHUNK_ALIGN_MASK) == 0)                                                 \
+       ? 0                                                                                 \
+       : ((MALLOC_ALIGNMENT - ((size_t)(a) & CHUNK_ALIGN_MASK)) & CHUNK_ALIGN_MASK))
+/* The first chunk at or after address a whose user memory is aligned. */
+#define align_as_chunk(a) ((chunk_t *)((char *)(a) + align_offset(chunk2mem(a))))
+
+/* Largest request that cannot wrap when padded; smallest that needs more than a minimum
+   chunk. */
+#define MAX_REQUEST ((-MIN_CHUNK_SIZE) << 2)
+#define MIN_REQUEST (MIN_CHUNK_SIZE - CHUNK_OVERHEAD - SIZE_T_ONE)
+
+/* Chunk size for a request: overhead added, rounded up to the alignment. */
+#define pad_request(req) (((req) + CHUNK_OVERHEAD + CHUNK_ALIGN_MASK) & ~CHUNK_ALIGN_MASK)
+#define request2size(req) (((req) < MIN_REQUEST) ? MIN_CHUNK_SIZE : pad_request(req))
+
+#define PINUSE_BIT (SIZE_T_ONE)
+#define CINUSE_BIT (SIZE_T_ONE << 1)
+#define FLAG4_BIT (SIZE_T_ONE << 2) /* never set by this allocator; kept clear */
+#define INUSE_BITS (PINUSE_BIT | CINUSE_BIT)
+#define FLAG_BITS (PINUSE_BIT | CINUSE_BIT | FLAG4_BIT)
+#define FENCEPOST_HEAD (INUSE_BITS | SIZE_T_SIZE)
+
+#define cinuse(p) ((p)->head & CINUSE_BIT)
+#define pinuse(p) ((p)->head & PINUSE_BIT)
+#define is_inuse(p) (((p)->head & INUSE_BITS) != PINUSE_BIT)
+#define is_mmapped(p) (((p)->head & INUSE_BITS) == 0)
+#define chunksize(p) ((p)->head & ~(FLAG_BITS))
+#define clear_pinuse(p) ((p)->head &= ~PINUSE_BIT)
+
+#define chunk_plus_offset(p, s) ((chunk_t *)(((char *)(p)) + (s)))
+#define chunk_minus_offset(p, s) ((chunk_t *)(((char *)(p)) - (s)))
+#define next_chunk(p) ((chunk_t *)(((char *)(p)) + chunksize(p)))
+#define next_pinuse(p) ((next_chunk(p)->head) & PINUSE_BIT)
+
+/* The footer of a free chunk, and head+footer together. */
+#define get_foot(p, s) (((chunk_t *)((char *)(p) + (s)))->prev_foot)
+#define set_foot(p, s) (((chunk_t *)((char *)(p) + (s)))->prev_foot = (s))
+#define set_size_and_pinuse_of_free_chunk(p, s) ((p)->head = ((s) | PINUSE_BIT), set_foot(p, s))
+#define set_free_with_pinuse(p, s, n) (clear_pinuse(n), set_size_and_pinuse_of_free_chunk(p, s))
+
+#define overhead_for(p) (is_mmapped(p) ? MMAP_CHUNK_OVERHEAD : CHUNK_OVERHEAD)
+
+#if MMAP_CLEARS
+#define calloc_must_clear(p) (!is_mmapped(p))
+#else
+#define calloc_must_clear(p) (1)
+#endif
+
+/* A free chunk of MIN_LARGE_SIZE bytes or more lives in a tree bin and has these extra
+   fields.  Chunks of the same size hang in a ring (fd/bk) off one tree node; only that node
+   has a parent (the others have parent == 0). */
+struct tree_chunk {
+  size_t prev_foot;
+  size_t head;
+  struct tree_chunk *fd;
+  struct tree_chunk *bk;
+  struct tree_chunk *child[2];
+  struct tree_chunk *parent;
+  binmap_t index;
+};
+typedef struct tree_chunk tchunk_t;
+
+#define leftmost_child(t) ((t)->child[0] != 0 ? (t)->child[0] : (t)->child[1])
+
+/* ==== 7. Bins and bitmaps ===================================================================
+   Small bins: bin i holds free chunks of exactly i * 8 bytes (i < 32, so under 256 bytes).
+   Each bin is a circular doubly linked list whose header is a pseudo-chunk: the array below
+   is laid out so that the fd/bk fields of "chunk" smallbin_at(m, i) are entries 2i+2 and 2i+3
+   (its prev_foot/head overlap the previous bin and are never touched).
+   Tree bins: bin i holds sizes in [minsize_for_tree_index(i), minsize_for_tree_index(i+1)),
+   two bins per power of two starting at 256; the last bin takes everything above.  Each is a
+   trie that branches on successive bits of the size below the bin's leading bit.           */
+
+#define NSMALLBINS (32U)
+#define NTREEBINS (32U)
+#define SMALLBIN_SHIFT (3U)
+#define SMALLBIN_WIDTH (SIZE_T_ONE << SMALLBIN_SHIFT)
+#define TREEBIN_SHIFT (8U)
+#define MIN_LARGE_SIZE (SIZE_T_ONE << TREEBIN_SHIFT)
+#define MAX_SMALL_SIZE (MIN_LARGE_SIZE - SIZE_T_ONE)
+#define MAX_SMALL_REQUEST (MAX_SMALL_SIZE - CHUNK_ALIGN_MASK - CHUNK_OVERHEAD)
+
+#define is_small(s) (((s) >> SMALLBIN_SHIFT) < NSMALLBINS)
+#define small_index(s) ((binmap_t)((s) >> SMALLBIN_SHIFT))
+#define small_index2size(i) ((size_t)(i) << SMALLBIN_SHIFT)
+#define MIN_SMALL_INDEX (small_index(MIN_CHUNK_SIZE))
+
+#define idx2bit(i) ((binmap_t)(1) << (i))
+#define least_bit(x) ((x) & -(x))
+/* Bits strictly above the lowest set bit of x, i.e. all bins after it. */
+#define left_bits(x) ((x << 1) | -(x << 1))
+#define same_or_left_bits(x) ((x) | -(x))
+
+/* Index of the single set bit of x, and of the most significant bit of a size. */
+static inline binmap_t bit_index(binmap_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+  return (binmap_t)__builtin_ctz(x);
+#elif defined(_MSC_VER)
+  unsigned long i;
+  _BitScanForward(&i, x);
+  return (binmap_t)i;
+#else
+  binmap_t i = 0;
+  while ((x & 1U) == 0) {
+    x >>= 1;
+    ++i;
+  }
+  return i;
+#endif
+}
+
+/* x != 0 and below 2^16 here, so an unsigned int scan suffices on every data model (long is
+   32 bits on Win64 and UEFI). */
+static inline unsigned highest_bit(unsigned x) {
+#if defined(__GNUC__) || defined(__clang__)
+  return 31U - (unsigned)__builtin_clz(x);
+#else
+  unsigned k = 0;
+  while ((x >>= 1) != 0)
+    ++k;
+  return k;
+#endif
+}
+
+static inline binmap_t compute_tree_index(size_t s) {
+  size_t x = s >> TREEBIN_SHIFT;
+  unsigned k;
+  if (x == 0)
+    return 0;
+  if (x > 0xFFFF)
+    return NTREEBINS - 1;
+  k = highest_bit((unsigned)x);
+  /* Two bins per power of two: the bit just below the leading one picks the half. */
+  return (binmap_t)((k << 1) + ((s >> (k + (TREEBIN_SHIFT - 1))) & 1));
+}
+
+/* Shift that brings the first size bit a trie of bin i branches on to the top of a word. */
+#define leftshift_for_tree_index(i)                                                        \
+  ((i == NTREEBINS - 1) ? 0 : ((SIZE_T_BITSIZE - SIZE_T_ONE) - (((i) >> 1) + TREEBIN_SHIFT - 2)))
+
+#define minsize_for_tree_index(i)                                                          \
+  ((SIZE_T_ONE << (((i) >> 1) + TREEBIN_SHIFT)) |                                          \
+   (((size_t)((i) & SIZE_T_ONE)) << (((i) >> 1) + TREEBIN_SHIFT - 1)))
+
+/* ==== 8. Heap state, parameters and segments ================================================ */
+
+/* A segment: one region of memory the heap obtained from the system or a caller.  The list
+   head lives in the heap state; every other record lives at the end of the segment it was
+   current for, in a chunk that is marked in use. */
+struct segment {
+  char *base;
+  size_t size;
+  struct segment *next;
+  flag_t flags;
+};
+typedef struct segment segment_t;
+
+#define SEG_MMAPPED 1U /* obtained with os_map: may be released with os_unmap */
+#define SEG_EXTERN 8U  /* supplied by the caller (create_mspace_with_base): never released */
+
+#define is_mmapped_segment(s) ((s)->flags & SEG_MMAPPED)
+#define is_extern_segment(s) ((s)->flags & SEG_EXTERN)
+
+/* Every directly mapped chunk is preceded, within its region, by this record.  It links the
+   region into its heap's ring, so destroy_mspace and malloc_teardown can release it, and it
+   lets free() validate a directly mapped chunk before anything is unmapped: the chunk's
+   prev_foot holds the (small, bounded) distance back to the record, and the record's check
+   word must match.  memalign may move the chunk forward inside its region; the record then
+   moves with it, which is why it keeps the region's base. */
+struct direct_region {
+  struct direct_region *next;
+  struct direct_region *prev;
+  char *base;    /* start of the region, as os_direct_map returned it */
+  size_t length; /* its length */
+  size_t check;  /* record address ^ base ^ length ^ magic; 0 once freed */
+};
+#define DIRECT_HEADER_SIZE                                                                 \
+  ((sizeof(struct direct_region) + CHUNK_ALIGN_MASK) & ~CHUNK_ALIGN_MASK)
+
+/* The chunk that follows a direct region's record. */
+static inline chunk_t *direct_chunk(struct direct_region *r) {
+  char *after = (char *)r + DIRECT_HEADER_SIZE;
+  return (chunk_t *)(after + align_offset(chunk2mem(after)));
+}
+
+/* Heap flags. */
+#define USE_LOCK_BIT 1U
+#define USE_MMAP_BIT 2U          /* large chunks may be mapped directly */
+#define USE_NONCONTIGUOUS_BIT 4U /* never use MORECORE */
+
+struct heap {
+  binmap_t smallmap;       /* which small bins are non-empty */
+  binmap_t treemap;        /* which tree bins are non-empty */
+  size_t dvsize;           /* size of the designated victim */
+  size_t topsize;          /* size of top */
+  char *least_addr;        /* lowest address ever obtained (run-time checks) */
+  char *max_addr;          /* one past the highest address ever obtained */
+  chunk_t *dv;             /* the designated victim */
+  chunk_t *top;            /* the top chunk */
+  size_t trim_check;       /* trim when top exceeds this */
+  size_t release_checks;   /* countdown to the next search for free segments */
+  size_t magic;            /* equal to mparams.magic in a valid heap */
+  chunk_t *smallbins[(NSMALLBINS + 1) * 2];
+  tchunk_t *treebins[NTREEBINS];
+  size_t footprint;        /* bytes obtained from the system */
+  size_t max_footprint;
+  size_t footprint_limit;  /* 0: no limit */
+  flag_t flags;
+  mlock_t lock;
+  segment_t seg;           /* head of the segment list: the segment holding top */
+  struct direct_region direct; /* ring of directly mapped regions (sentinel) */
+  struct heap *next_heap;  /* list of live mspaces (FOOTERS owner lookup) */
+};
+typedef struct heap heap_t;
+
+/* Process-wide parameters, set once by ensure_initialization(). */
+struct params {
+  size_t magic;
+  size_t page_size;
+  size_t granularity;
+  size_t mmap_threshold;
+  size_t trim_threshold;
+  flag_t default_flags;
+};
+static struct params mparams;
+
+/* The check word of a direct region record (see struct direct_region). */
+static inline size_t direct_check(struct direct_region *r) {
+  return (size_t)(uintptr_t)r ^ (size_t)(uintptr_t)r->base ^ r->length ^ mparams.magic;
+}
+
+
+#define ensure_initialization() (void)(mparams.magic != 0 || init_mparams())
+
+#if !ONLY_MSPACES
+static heap_t global_heap;
+#define gm (&global_heap)
+#define is_global(m) ((m) == gm)
+#endif /* !ONLY_MSPACES */
+
+#if MSPACES
+static heap_t *mspace_list; /* live mspaces, guarded by global_lock */
+#endif
+
+#define is_initialized(m) ((m)->top != 0)
+
+#define use_lock(m) ((m)->flags & USE_LOCK_BIT)
+#define enable_lock(m) ((m)->flags |= USE_LOCK_BIT)
+#define disable_lock(m) ((m)->flags &= ~USE_LOCK_BIT)
+#define use_mmap(m) ((m)->flags & USE_MMAP_BIT)
+#define enable_mmap(m) ((m)->flags |= USE_MMAP_BIT)
+#define disable_mmap(m) ((m)->flags &= ~USE_MMAP_BIT)
+#define use_noncontiguous(m) ((m)->flags & USE_NONCONTIGUOUS_BIT)
+#define disable_contiguous(m) ((m)->flags |= USE_NONCONTIGUOUS_BIT)
+
+#if USE_LOCKS
+#define PREACTION(m) (use_lock(m) ? (lock_acquire(&(m)->lock), 0) : 0)
+#define POSTACTION(m) ((void)(use_lock(m) ? (lock_release(&(m)->lock), 0) : 0))
+#else
+#define PREACTION(m) ((void)(m), 0)
+#define POSTACTION(m) ((void)(m))
+#endif
+
+#define page_align(s) (((s) + (mparams.page_size - SIZE_T_ONE)) & ~(mparams.page_size - SIZE_T_ONE))
+#define granularity_align(s)                                                               \
+  (((s) + (mparams.granularity - SIZE_T_ONE)) & ~(mparams.granularity - SIZE_T_ONE))
+#define is_page_aligned(s) (((size_t)(s) & (mparams.page_size - SIZE_T_ONE)) == 0)
+#define is_power_of_two(x) (((x) & ((x) - SIZE_T_ONE)) == 0)
+
+#define smallbin_at(m, i) ((chunk_t *)((char *)&((m)->smallbins[(i) << 1])))
+#define treebin_at(m, i) (&((m)->treebins[i]))
+
+#define mark_smallmap(m, i) ((m)->smallmap |= idx2bit(i))
+#define clear_smallmap(m, i) ((m)->smallmap &= ~idx2bit(i))
+#define smallmap_is_marked(m, i) ((m)->smallmap & idx2bit(i))
+#define mark_treemap(m, i) ((m)->treemap |= idx2bit(i))
+#define clear_treemap(m, i) ((m)->treemap &= ~idx2bit(i))
+#define treemap_is_marked(m, i) ((m)->treemap & idx2bit(i))
+
+/* Space kept free at the end of top so that, when top moves to a new segment, the old one
+   can be closed with a segment record and fenceposts. */
+#define TOP_FOOT_SIZE                                                                      \
+  (align_offset(TWO_SIZE_T_SIZES) + pad_request(sizeof(segment_t)) + MIN_CHUNK_SIZE)
+/* Padding for a sys_alloc request: a chunk of nb must fit before TOP_FOOT_SIZE. */
+#define SYS_ALLOC_PADDING (TOP_FOOT_SIZE + MALLOC_ALIGNMENT)
+
+#define should_trim(m, s) ((s) > (m)->trim_check)
+
+#define segment_holds(s, a) ((char *)(a) >= (s)->base && (char *)(a) < (s)->base + (s)->size)
+
+/* The segment holding address a, or 0. */
+static segment_t *segment_holding(heap_t *m, char *a) {
+  segment_t *sp = &m->seg;
+  for (;;) {
+    if (a >= sp->base && a < sp->base + sp->size)
+      return sp;
+    if ((sp = sp->next) == 0)
+      return 0;
+  }
+}
+
+#if HAVE_PARTIAL_MUNMAP
+/* Is the segment record ss itself stored inside one of the heap's segments? */
+static int has_segment_link(heap_t *m, segment_t *ss) {
+  segment_t *sp = &m->seg;
+  for (;;) {
+    if ((char *)sp >= ss->base && (char *)sp < ss->base + ss->size)
+      return 1;
+    if ((sp = sp->next) == 0)
+      return 0;
+  }
+}
+#endif /* HAVE_PARTIAL_MUNMAP */
+
+/* ==== 9. Run-time checks ====================================================================
+   Cheap checks on every path that follows a pointer read from the heap (unless INSECURE):
+   - ok_address: the chunk lies within the addresses the heap has ever obtained;
+   - ok_next: a chunk's successor really is after it;
+   - ok_inuse / ok_pinuse: the status bits say what the operation needs;
+   - ok_magic: the heap state is a valid one (it carries the process's magic).
+   A failed check is reported through CORRUPTION(...) or USAGE_ERROR(...).                 */
+
+#if !INSECURE
+#define ok_address(m, a) ((char *)(a) >= (m)->least_addr && (char *)(a) < (m)->max_addr)
+#define ok_next(p, n) ((char *)(p) < (char *)(n))
+#define ok_inuse(p) is_inuse(p)
+#define ok_pinuse(p) pinuse(p)
+#define ok_magic(m) ((m)->magic == mparams.magic)
+#define RTCHECK(e) LIKELY(e)
+#else /* the expressions stay visible to the compiler (sizeof: never evaluated) */
+#define ok_address(m, a) ((void)sizeof(m), (void)sizeof(a), 1)
+#define ok_next(p, n) ((void)sizeof(p), (void)sizeof(n), 1)
+#define ok_inuse(p) ((void)sizeof(p), 1)
+#define ok_pinuse(p) ((void)sizeof(p), 1)
+#define ok_magic(m) ((void)sizeof(m), 1)
+#define RTCHECK(e) ((void)sizeof(e), 1)
+#endif
+
+/* Setting the in-use bits (and, with FOOTERS, the owner tag in the next chunk's prev_foot). */
+#if !FOOTERS
+#define mark_inuse_foot(m, p, s) ((void)(m))
+
+#define set_inuse(m, p, s)                                                                 \
+  ((p)->head = (((p)->head & PINUSE_BIT) | (s) | CINUSE_BIT),                              \
+   ((chunk_t *)(((char *)(p)) + (s)))->head |= PINUSE_BIT)
+#define set_inuse_and_pinuse(m, p, s)                                                      \
+  ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT),                                            \
+   ((chunk_t *)(((char *)(p)) + (s)))->head |= PINUSE_BIT)
+#define set_size_and_pinuse_of_inuse_chunk(m, p, s) ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT))
+
+#else /* FOOTERS */
+#define heap_tag(m) ((size_t)(m) ^ mparams.magic)
+#define mark_inuse_foot(m, p, s) (((chunk_t *)((char *)(p) + (s)))->prev_foot = heap_tag(m))
+
+#define set_inuse(m, p, s)                                                                 \
+  ((p)->head = (((p)->head & PINUSE_BIT) | (s) | CINUSE_BIT),                              \
+   (((chunk_t *)(((char *)(p)) + (s)))->head |= PINUSE_BIT), mark_inuse_foot(m, p, s))
+#define set_inuse_and_pinuse(m, p, s)                                                      \
+  ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT),                                            \
+   (((chunk_t *)(((char *)(p)) + (s)))->head |= PINUSE_BIT), mark_inuse_foot(m, p, s))
+#define set_size_and_pinuse_of_inuse_chunk(m, p, s)                                        \
+  ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT), mark_inuse_foot(m, p, s))
+#endif /* FOOTERS */
+
+/* ---- Parameters ---- */
+
+/* Layout facts the code relies on, checked by the compiler. */
+typedef char assert_size_t_holds_pointer[(sizeof(size_t) >= sizeof(char *)) ? 1 : -1];
+typedef char assert_alignment_power_of_two[((MALLOC_ALIGNMENT & (MALLOC_ALIGNMENT - 1)) == 0 &&
+                                            MALLOC_ALIGNMENT >= 8) ? 1 : -1];
+typedef char assert_min_chunk_holds_links[(MIN_CHUNK_SIZE >= sizeof(chunk_t)) ? 1 : -1];
+
+static size_t choose_magic(void) {
+  size_t seed = (size_t)(uintptr_t)&mparams ^ ((size_t)(uintptr_t)&seed << 7);
+#if !PORTABLE && !DL_WIN32 && USE_DEV_RANDOM
+  unsigned char bytes[sizeof(size_t)];
+  int fd = open("/dev/urandom", O_RDONLY);
+  if (fd >= 0) {
+    if (read(fd, bytes, sizeof(bytes)) == (ssize_t)sizeof(bytes))
+      memcpy(&seed, bytes, sizeof(seed));
+    close(fd);
+  }
+#elif !PORTABLE && !defined(LACKS_TIME_H)
+  seed ^= (size_t)time(0) * (size_t)0x9E3779B9U;
+#endif
+  seed ^= (size_t)0x55555555U;
+  seed |= (size_t)8U;        /* never zero, so "magic == 0" keeps meaning "not initialised" */
+  seed &= ~(size_t)7U;       /* low bits clear, so a tag can never look like a size with bits */
+  return seed;
+}
+
+static void init_heap_links(heap_t *m) {
+  m->direct.next = m->direct.prev = &m->direct;
+}
+
+static int init_mparams(void) {
+  lock_acquire(&global_lock);
+  if (mparams.magic == 0) {
+    size_t page = os_page_size();
+    size_t granularity = DEFAULT_GRANULARITY;
+#if DL_WIN32
+    if (granularity == 0)
+      granularity = os_allocation_granularity();
+#endif
+    if (granularity == 0)
+      granularity = page;
+    if (!is_power_of_two(page) || !is_power_of_two(granularity) || granularity < page ||
+        page < MALLOC_ALIGNMENT) {
+      record_error(0, "bad page size or granularity (powers of two, granularity >= page)", 0,
+                   __LINE__);
+      os_abort();
+    }
+    mparams.page_size = page;
+    mparams.granularity = granularity;
+    mparams.mmap_threshold = DEFAULT_MMAP_THRESHOLD;
+    mparams.trim_threshold = DEFAULT_TRIM_THRESHOLD;
+    mparams.default_flags = USE_LOCK_BIT | USE_MMAP_BIT;
+#if !MORECORE_CONTIGUOUS
+    mparams.default_flags |= USE_NONCONTIGUOUS_BIT;
+#endif
+#if !ONLY_MSPACES
+    gm->flags = mparams.default_flags;
+    lock_init(&gm->lock);
+    init_heap_links(gm);
+#endif
+    /* Publish the magic last: other threads test it without the lock. */
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_store_n(&mparams.magic, choose_magic(), __ATOMIC_RELEASE);
+#else
+    mparams.magic = choose_magic();
+#endif
+  }
+  lock_release(&global_lock);
+  return 1;
+}
+
+static int change_mparam(int param, int value) {
+  size_t v;
+  ensure_initialization();
+  if (value < -1)
+    return 0;
+  v = (value == -1) ? MAX_SIZE_T : (size_t)value;
+  switch (param) {
+  case M_TRIM_THRESHOLD:
+    mparams.trim_threshold = v;
+    return 1;
+  case M_GRANULARITY:
+    if (v >= mparams.page_size && v != MAX_SIZE_T && is_power_of_two(v)) {
+      mparams.granularity = v;
+      return 1;
+    }
+    return 0;
+  case M_MMAP_THRESHOLD:
+    mparams.mmap_threshold = v;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* ==== 10. Debug checkers (DEBUG) ============================================================
+   Full invariant checks, run after every operation when DEBUG is set.  They walk bins, trees
+   and (do_check_heap) every chunk of every segment, so they cost far more than the operation
+   itself.                                                                                     */
+
+#if DEBUG
+static void do_check_any_chunk(heap_t *m, chunk_t *p) {
+  dl_assert(is_inuse(p) || ((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) == 0 ||
+            p->head == FENCEPOST_HEAD);
+  dl_assert(ok_address(m, p));
+  (void)m;
+}
+
+static void do_check_top_chunk(heap_t *m, chunk_t *p) {
+  segment_t *sp = segment_holding(m, (char *)p);
+  size_t sz = p->head & ~INUSE_BITS;
+  dl_assert(sp != 0);
+  dl_assert(((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) == 0 || p->head == FENCEPOST_HEAD);
+  dl_assert(ok_address(m, p));
+  dl_assert(sz == m->topsize);
+  dl_assert(sz > 0);
+  dl_assert(sz == (size_t)((sp->base + sp->size) - (char *)p) - TOP_FOOT_SIZE);
+  dl_assert(pinuse(p));
+  dl_assert(!pinuse(chunk_plus_offset(p, sz)));
+  (void)sp;
+}
+
+static void do_check_mmapped_chunk(heap_t *m, chunk_t *p) {
+  size_t sz = chunksize(p);
+  struct direct_region *r = (struct direct_region *)((char *)p - p->prev_foot);
+  dl_assert(is_mmapped(p));
+  dl_assert(((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) == 0);
+  dl_assert(ok_address(m, p));
+  dl_assert(!is_small(sz));
+  dl_assert(p->prev_foot >= DIRECT_HEADER_SIZE &&
+            p->prev_foot <= DIRECT_HEADER_SIZE + CHUNK_ALIGN_MASK);
+  dl_assert(r->check == direct_check(r));
+  dl_assert((char *)p + sz + MMAP_FOOT_PAD == r->base + r->length);
+  dl_assert(chunk_plus_offset(p, sz)->head == FENCEPOST_HEAD);
+  dl_assert(chunk_plus_offset(p, sz + SIZE_T_SIZE)->head == 0);
+  (void)m; (void)r; (void)sz;
+}
+
+static void do_check_inuse_chunk(heap_t *m, chunk_t *p) {
+  do_check_any_chunk(m, p);
+  dl_assert(is_inuse(p));
+  dl_assert(next_pinuse(p));
+  /* If the previous chunk is free, its size must match the footer we point back with. */
+  dl_assert(is_mmapped(p) || pinuse(p) || next_chunk(chunk_minus_offset(p, p->prev_foot)) == p);
+  if (is_mmapped(p))
+    do_check_mmapped_chunk(m, p);
+}
+
+static void do_check_free_chunk(heap_t *m, chunk_t *p) {
+  size_t sz = chunksize(p);
+  chunk_t *next = chunk_plus_offset(p, sz);
+  do_check_any_chunk(m, p);
+  dl_assert(!is_inuse(p));
+  dl_assert(!next_pinuse(p));
+  dl_assert(!is_mmapped(p));
+  if (p != m->dv && p != m->top) {
+    if (sz >= MIN_CHUNK_SIZE) {
+      dl_assert((sz & CHUNK_ALIGN_MASK) == 0);
+      dl_assert(((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) == 0);
+      dl_assert(next->prev_foot == sz);
+      dl_assert(pinuse(p));
+      dl_assert(next == m->top || is_inuse(next));
+      dl_assert(p->fd->bk == p);
+      dl_assert(p->bk->fd == p);
+    } else {
+      dl_assert(sz == SIZE_T_SIZE); /* only fenceposts are this small */
+    }
+  }
+  (void)next;
+}
+
+static void do_check_malloced_chunk(heap_t *m, void *mem, size_t s) {
+  if (mem != 0) {
+    chunk_t *p = mem2chunk(mem);
+    size_t sz = p->head & ~INUSE_BITS;
+    do_check_inuse_chunk(m, p);
+    dl_assert((sz & CHUNK_ALIGN_MASK) == 0);
+    dl_assert(sz >= MIN_CHUNK_SIZE);
+    dl_assert(sz >= s);
+    /* Either exact, or the surplus was too small to split off. */
+    dl_assert(is_mmapped(p) || sz < (s + MIN_CHUNK_SIZE));
+    (void)sz;
+  }
+}
+
+static void do_check_tree(heap_t *m, tchunk_t *t) {
+  tchunk_t *head = 0;
+  tchunk_t *u = t;
+  binmap_t tindex = t->index;
+  size_t tsize = chunksize(t);
+  binmap_t idx = compute_tree_index(tsize);
+  dl_assert(tindex == idx);
+  dl_assert(tsize >= MIN_LARGE_SIZE);
+  dl_assert(tsize >= minsize_for_tree_index(idx));
+  dl_assert(idx == NTREEBINS - 1 || tsize < minsize_for_tree_index(idx + 1));
+  do { /* every chunk of the ring of equal sizes */
+    do_check_any_chunk(m, (chunk_t *)u);
+    dl_assert(u->index == tindex);
+    dl_assert(chunksize(u) == tsize);
+    dl_assert(!is_inuse(u));
+    dl_assert(!next_pinuse(u));
+    dl_assert(u->fd->bk == u);
+    dl_assert(u->bk->fd == u);
+    if (u->parent == 0) {
+      dl_assert(u->child[0] == 0);
+      dl_assert(u->child[1] == 0);
+    } else {
+      dl_assert(head == 0); /* exactly one node of the ring is in the tree */
+      head = u;
+      dl_assert(u->parent != u);
+      dl_assert(u->parent->child[0] == u || u->parent->child[1] == u ||
+                *((tchunk_t **)(u->parent)) == u);
+      if (u->child[0] != 0) {
+        dl_assert(u->child[0]->parent == u);
+        dl_assert(u->child[0] != u);
+        do_check_tree(m, u->child[0]);
+      }
+      if (u->child[1] != 0) {
+        dl_assert(u->child[1]->parent == u);
+        dl_assert(u->child[1] != u);
+        do_check_tree(m, u->child[1]);
+      }
+      if (u->child[0] != 0 && u->child[1] != 0)
+        dl_assert(chunksize(u->child[0]) < chunksize(u->child[1]));
+    }
+    u = u->fd;
+  } while (u != t);
+  dl_assert(head != 0);
+}
+
+static void do_check_treebin(heap_t *m, binmap_t i) {
+  tchunk_t **tb = treebin_at(m, i);
+  tchunk_t *t = *tb;
+  int empty = (m->treemap & idx2bit(i)) == 0;
+  if (t == 0)
+    dl_assert(empty);
+  if (!empty)
+    do_check_tree(m, t);
+}
+
+static void do_check_smallbin(heap_t *m, binmap_t i) {
+  chunk_t *b = smallbin_at(m, i);
+  chunk_t *p = b->bk;
+  unsigned int empty = (m->smallmap & idx2bit(i)) == 0;
+  if (p == b)
+    dl_assert(empty);
+  if (!empty) {
+    for (; p != b; p = p->bk) {
+      size_t size = chunksize(p);
+      chunk_t *q;
+      do_check_free_chunk(m, p);
+      dl_assert(small_index(size) == i);
+      dl_assert(p->bk == b || chunksize(p->bk) == chunksize(p));
+      q = next_chunk(p);
+      if (q->head != FENCEPOST_HEAD)
+        do_check_inuse_chunk(m, q);
+    }
+  }
+}
+
+/* Is chunk x in a bin? */
+static int bin_find(heap_t *m, chunk_t *x) {
+  size_t size = chunksize(x);
+  if (is_small(size)) {
+    binmap_t sidx = small_index(size);
+    chunk_t *b = smallbin_at(m, sidx);
+    if (smallmap_is_marked(m, sidx)) {
+      chunk_t *p = b;
+      do {
+        if (p == x)
+          return 1;
+      } while ((p = p->fd) != b);
+    }
+  } else {
+    binmap_t tidx = compute_tree_index(size);
+    if (treemap_is_marked(m, tidx)) {
+      tchunk_t *t = *treebin_at(m, tidx);
+      size_t sizebits = size << leftshift_for_tree_index(tidx);
+      while (t != 0 && chunksize(t) != size) {
+        t = t->child[(sizebits >> (SIZE_T_BITSIZE - SIZE_T_ONE)) & 1];
+        sizebits <<= 1;
+      }
+      if (t != 0) {
+        tchunk_t *u = t;
+        do {
+          if (u == (tchunk_t *)x)
+            return 1;
+        } while ((u = u->fd) != t);
+      }
+    }
+  }
+  return 0;
+}
+
+/* Walk every chunk of every segment; return the bytes in free chunks (top included). */
+static size_t traverse_and_check(heap_t *m) {
+  size_t sum = 0;
+  if (is_initialized(m)) {
+    segment_t *s = &m->seg;
+    sum += m->topsize + TOP_FOOT_SIZE;
+    while (s != 0) {
+      chunk_t *q = align_as_chunk(s->base);
+      chunk_t *lastq = 0;
+      dl_assert(pinuse(q));
+      while (segment_holds(s, q) && q != m->top && q->head != FENCEPOST_HEAD) {
+        sum += chunksize(q);
+        if (is_inuse(q)) {
+          dl_assert(!bin_find(m, q));
+          do_check_inuse_chunk(m, q);
+        } else {
+          dl_assert(q == m->dv || bin_find(m, q));
+          dl_assert(lastq == 0 || is_inuse(lastq)); /* no two free chunks in a row */
+          do_check_free_chunk(m, q);
+        }
+        lastq = q;
+        q = next_chunk(q);
+      }
+      s = s->next;
+    }
+  }
+  return sum;
+}
+
+static void do_check_heap(heap_t *m) {
+  binmap_t i;
+  size_t total;
+  struct direct_region *r;
+  for (i = 0; i < NSMALLBINS; ++i)
+    do_check_smallbin(m, i);
+  for (i = 0; i < NTREEBINS; ++i)
+    do_check_treebin(m, i);
+  if (m->dvsize != 0) {
+    do_check_any_chunk(m, m->dv);
+    dl_assert(m->dvsize == chunksize(m->dv));
+    dl_assert(m->dvsize >= MIN_CHUNK_SIZE);
+    dl_assert(bin_find(m, m->dv) == 0);
+  }
+  if (m->top != 0) {
+    do_check_top_chunk(m, m->top);
+    dl_assert(m->topsize > 0);
+    dl_assert(bin_find(m, m->top) == 0);
+  }
+  for (r = m->direct.next; r != &m->direct; r = r->next) {
+    dl_assert(r->next->prev == r && r->prev->next == r);
+    if (r->check != 0) /* 0: freed, but the system refused to take it back */
+      do_check_mmapped_chunk(m, direct_chunk(r));
+  }
+  total = traverse_and_check(m);
+  dl_assert(total <= m->footprint);
+  dl_assert(m->footprint <= m->max_footprint);
+  (void)total;
+}
+
+#define check_free_chunk(m, p) do_check_free_chunk(m, p)
+#define check_inuse_chunk(m, p) do_check_inuse_chunk(m, p)
+#define check_top_chunk(m, p) do_check_top_chunk(m, p)
+#define check_malloced_chunk(m, mem, s) do_check_malloced_chunk(m, mem, s)
+#define check_mmapped_chunk(m, p) do_check_mmapped_chunk(m, p)
+#define check_heap(m) do_check_heap(m)
+#else /* !DEBUG */
+#define check_free_chunk(m, p) ((void)0)
+#define check_inuse_chunk(m, p) ((void)0)
+#define check_top_chunk(m, p) ((void)0)
+#define check_malloced_chunk(m, mem, s) ((void)0)
+#define check_mmapped_chunk(m, p) ((void)0)
+#define check_heap(m) ((void)0)
+#endif /* DEBUG */
+
+/* ==== 11. Statistics and heap walking ======================================================= */
+
+/* Bytes of memory in directly mapped chunks of m. */
+static size_t direct_bytes(heap_t *m) {
+  size_t sum = 0;
+  struct direct_region *r;
+  for (r = m->direct.next; r != 0 && r != &m->direct; r = r->next)
+    sum += r->length;
+  return sum;
+}
+
+#if !NO_MALLINFO
+static struct mallinfo internal_mallinfo(heap_t *m) {
+  struct mallinfo nm;
+  memset(&nm, 0, sizeof(nm));
+  ensure_initialization();
+  if (!PREACTION(m)) {
+    check_heap(m);
+    if (is_initialized(m)) {
+      size_t nfree = SIZE_T_ONE; /* top */
+      size_t mfree = m->topsize + TOP_FOOT_SIZE;
+      size_t sum = mfree;
+      size_t mapped = direct_bytes(m);
+      segment_t *s = &m->seg;
+      while (s != 0) {
+        chunk_t *q = align_as_chunk(s->base);
+        while (segment_holds(s, q) && q != m->top &&
+               q->head != FENCEPOST_HEAD) {
+          size_t sz = chunksize(q);
+          sum += sz;
+          if (!is_inuse(q)) {
+            mfree += sz;
+            ++nfree;
+          }
+          q = next_chunk(q);
+        }
+        s = s->next;
+      }
+      nm.arena = (MALLINFO_FIELD_TYPE)sum;
+      nm.ordblks = (MALLINFO_FIELD_TYPE)nfree;
+      nm.hblkhd = (MALLINFO_FIELD_TYPE)mapped;
+      nm.usmblks = (MALLINFO_FIELD_TYPE)m->max_footprint;
+      nm.uordblks = (MALLINFO_FIELD_TYPE)(m->footprint - mfree);
+      nm.fordblks = (MALLINFO_FIELD_TYPE)mfree;
+      nm.keepcost = (MALLINFO_FIELD_TYPE)m->topsize;
+    }
+    POSTACTION(m);
+  }
+  return nm;
+}
+#endif /* !NO_MALLINFO */
+
+#if !NO_MALLOC_STATS
+/* Append "label: value\n" to buf. */
+static size_t stats_line(char *buf, size_t at, size_t cap, const char *label, size_t value) {
+  char digits[24];
+  size_t n = 0;
+  while (*label != 0 && at + 1 < cap)
+    buf[at++] = *label++;
+  do {
+    digits[n++] = (char)('0' + (value % 10U));
+    value /= 10U;
+  } while (value != 0);
+  while (n > 0 && at + 1 < cap)
+    buf[at++] = digits[--n];
+  if (at + 1 < cap)
+    buf[at++] = '\n';
+  buf[at] = 0;
+  return at;
+}
+#endif /* !NO_MALLOC_STATS */
+
+static void internal_malloc_stats(heap_t *m) {
+#if !NO_MALLOC_STATS
+  char text[160];
+  size_t at = 0;
+  size_t maxfp = 0, fp = 0, used = 0;
+  ensure_initialization();
+  if (!PREACTION(m)) {
+    check_heap(m);
+    if (is_initialized(m)) {
+      segment_t *s = &m->seg;
+      maxfp = m->max_footprint;
+      fp = m->footprint;
+      used = fp - (m->topsize + TOP_FOOT_SIZE);
+      while (s != 0) {
+        chunk_t *q = align_as_chunk(s->base);
+        while (segment_holds(s, q) && q != m->top &&
+               q->head != FENCEPOST_HEAD) {
+          if (!is_inuse(q))
+            used -= chunksize(q);
+          q = next_chunk(q);
+        }
+        s = s->next;
+      }
+    }
+    POSTACTION(m); /* print outside the lock */
+    at = stats_line(text, at, sizeof(text), "max system bytes = ", maxfp);
+    at = stats_line(text, at, sizeof(text), "system bytes     = ", fp);
+    at = stats_line(text, at, sizeof(text), "in use bytes     = ", used);
+    MALLOC_STATS_WRITE(text, at);
+  }
+#else
+  (void)m;
+#endif /* NO_MALLOC_STATS */
+}
+
+#if MALLOC_INSPECT_ALL
+typedef void (*inspect_handler)(void *, void *, size_t, void *);
+
+/* Report every chunk of every segment, then every directly mapped chunk, to handler. */
+static void internal_inspect_all(heap_t *m, inspect_handler handler, void *arg) {
+  struct direct_region *r;
+  if (is_initialized(m)) {
+    chunk_t *top = m->top;
+    segment_t *s;
+    for (s = &m->seg; s != 0; s = s->next) {
+      chunk_t *q = align_as_chunk(s->base);
+      while (segment_holds(s, q) && q->head != FENCEPOST_HEAD) {
+        chunk_t *next = next_chunk(q);
+        size_t sz = chunksize(q);
+        size_t used;
+        void *start;
+        if (is_inuse(q)) {
+          used = sz - CHUNK_OVERHEAD;
+          start = chunk2mem(q);
+        } else {
+          used = 0;
+          if (is_small(sz)) /* skip the links so the handler may clear the rest */
+            start = (void *)((char *)q + sizeof(chunk_t));
+          else
+            start = (void *)((char *)q + sizeof(tchunk_t));
+        }
+        if (start < (void *)next) /* a tiny free chunk may have no room past its links */
+          handler(start, next, used, arg);
+        if (q == top)
+          break;
+        q = next;
+      }
+    }
+  }
+  for (r = m->direct.next; r != 0 && r != &m->direct; r = r->next) {
+    chunk_t *p = direct_chunk(r);
+    size_t sz = chunksize(p);
+    size_t used = (r->check != 0) ? sz - MMAP_CHUNK_OVERHEAD : 0;
+    handler(chunk2mem(p), chunk_plus_offset(p, sz), used, arg);
+  }
+}
+#endif /* MALLOC_INSPECT_ALL */
+
+/* ==== 12. Bin operations ==================================================================== */
+
+/* Small bins: push at the front, unlink anywhere, every neighbour link checked first. */
+static inline void insert_small_chunk(heap_t *m, chunk_t *p, size_t s) {
+  binmap_t i = small_index(s);
+  chunk_t *b = smallbin_at(m, i);
+  chunk_t *f = b;
+  dl_assert(s >= MIN_CHUNK_SIZE);
+  if (!smallmap_is_marked(m, i))
+    mark_smallmap(m, i);
+  else if (RTCHECK(ok_address(m, b->fd)))
+    f = b->fd;
+  else {
+    CORRUPTION(m, b->fd, "corrupted small bin link");
+    return;
+  }
+  b->fd = p;
+  f->bk = p;
+  p->fd = f;
+  p->bk = b;
+}
+
+static inline void unlink_small_chunk(heap_t *m, chunk_t *p, size_t s) {
+  chunk_t *f = p->fd;
+  chunk_t *b = p->bk;
+  binmap_t i = small_index(s);
+  chunk_t *bin = smallbin_at(m, i);
+  dl_assert(p != b);
+  dl_assert(p != f);
+  dl_assert(chunksize(p) == small_index2size(i));
+  if (RTCHECK(f == bin || (ok_address(m, f) && f->bk == p))) {
+    if (b == f) {
+      clear_smallmap(m, i);
+      return;
+    }
+    if (RTCHECK(b == bin || (ok_address(m, b) && b->fd == p))) {
+      f->bk = b;
+      b->fd = f;
+      return;
+    }
+  }
+  CORRUPTION(m, p, "corrupted free chunk links (small)");
+}
+
+/* Unlink p, known to be the first chunk of bin b (index i). */
+static inline void unlink_first_small_chunk(heap_t *m, chunk_t *b, chunk_t *p, binmap_t i) {
+  chunk_t *f = p->fd;
+  dl_assert(p != b);
+  dl_assert(p != f);
+  dl_assert(chunksize(p) == small_index2size(i));
+  if (b == f)
+    clear_smallmap(m, i);
+  else if (RTCHECK(ok_address(m, f) && f->bk == p)) {
+    f->bk = b;
+    b->fd = f;
+  } else
+    CORRUPTION(m, p, "corrupted free chunk links (small bin head)");
+}
+
+/* Make p (size s) the designated victim, filing the old one in its small bin.  Callers only
+   get here when the old dv is smaller than a small request, so it is small. */
+static inline void replace_dv(heap_t *m, chunk_t *p, size_t s) {
+  size_t dvs = m->dvsize;
+  dl_assert(is_small(dvs));
+  if (dvs != 0)
+    insert_small_chunk(m, m->dv, dvs);
+  m->dvsize = s;
+  m->dv = p;
+}
+
+/* Tree bins. */
+static void insert_large_chunk(heap_t *m, tchunk_t *x, size_t s) {
+  binmap_t i = compute_tree_index(s);
+  tchunk_t **h = treebin_at(m, i);
+  x->index = i;
+  x->child[0] = x->child[1] = 0;
+  if (!treemap_is_marked(m, i)) {
+    mark_treemap(m, i);
+    *h = x;
+    x->parent = (tchunk_t *)h; /* the root's parent is its bin slot */
+    x->fd = x->bk = x;
+  } else {
+    tchunk_t *t = *h;
+    size_t bits = s << leftshift_for_tree_index(i);
+    for (;;) {
+      if (chunksize(t) != s) {
+        tchunk_t **c = &(t->child[(bits >> (SIZE_T_BITSIZE - SIZE_T_ONE)) & 1]);
+        bits <<= 1;
+        if (*c != 0)
+          t = *c;
+        else if (RTCHECK(ok_address(m, c))) {
+          *c = x;
+          x->parent = t;
+          x->fd = x->bk = x;
+          break;
+        } else {
+          CORRUPTION(m, c, "corrupted tree bin");
+          break;
+        }
+      } else { /* same size: join the ring behind t, outside the tree */
+        tchunk_t *f = t->fd;
+        if (RTCHECK(ok_address(m, t) && ok_address(m, f))) {
+          t->fd = f->bk = x;
+          x->fd = f;
+          x->bk = t;
+          x->parent = 0;
+          break;
+        } else {
+          CORRUPTION(m, t, "corrupted tree bin ring");
+          break;
+        }
+      }
+    }
+  }
+}
+
+/* Remove x from its tree bin.  If x has ring siblings, one of them takes its place in the
+   tree; otherwise its place goes to its rightmost-deepest descendant (any leaf would keep the
+   trie ordered, and this one is found without comparisons). */
+static void unlink_large_chunk(heap_t *m, tchunk_t *x) {
+  tchunk_t *xp = x->parent;
+  tchunk_t *r;
+  if (x->bk != x) {
+    tchunk_t *f = x->fd;
+    r = x->bk;
+    if (RTCHECK(ok_address(m, f) && f->bk == x && r->fd == x)) {
+      f->bk = r;
+      r->fd = f;
+    } else {
+      CORRUPTION(m, x, "corrupted free chunk links (tree ring)");
+      return;
+    }
+  } else {
+    tchunk_t **rp;
+    if (((r = *(rp = &(x->child[1]))) != 0) || ((r = *(rp = &(x->child[0]))) != 0)) {
+      tchunk_t **cp;
+      while ((*(cp = &(r->child[1])) != 0) || (*(cp = &(r->child[0])) != 0))
+        r = *(rp = cp);
+      if (RTCHECK(ok_address(m, rp)))
+        *rp = 0;
+      else {
+        CORRUPTION(m, rp, "corrupted tree bin");
+        return;
+      }
+    }
+  }
+  if (xp != 0) { /* x was the tree node: put r where x was */
+    tchunk_t **h = treebin_at(m, x->index);
+    if (x == *h) {
+      if ((*h = r) == 0)
+        clear_treemap(m, x->index);
+    } else if (RTCHECK(ok_address(m, xp))) {
+      if (xp->child[0] == x)
+        xp->child[0] = r;
+      else
+        xp->child[1] = r;
+    } else {
+      CORRUPTION(m, xp, "corrupted tree parent");
+      return;
+    }
+    if (r != 0) {
+      if (RTCHECK(ok_address(m, r))) {
+        tchunk_t *c0, *c1;
+        r->parent = xp;
+        if ((c0 = x->child[0]) != 0) {
+          if (RTCHECK(ok_address(m, c0))) {
+            r->child[0] = c0;
+            c0->parent = r;
+          } else
+            CORRUPTION(m, c0, "corrupted tree child");
+        }
+        if ((c1 = x->child[1]) != 0) {
+          if (RTCHECK(ok_address(m, c1))) {
+            r->child[1] = c1;
+            c1->parent = r;
+          } else
+            CORRUPTION(m, c1, "corrupted tree child");
+        }
+      } else
+        CORRUPTION(m, r, "corrupted tree node");
+    }
+  }
+}
+
+static inline void insert_chunk(heap_t *m, chunk_t *p, size_t s) {
+  if (is_small(s))
+    insert_small_chunk(m, p, s);
+  else
+    insert_large_chunk(m, (tchunk_t *)p, s);
+}
+
+static inline void unlink_chunk(heap_t *m, chunk_t *p, size_t s) {
+  if (is_small(s))
+    unlink_small_chunk(m, p, s);
+  else
+    unlink_large_chunk(m, (tchunk_t *)p);
+}
+
+/* ==== 13. Getting and releasing system memory ===============================================
+   Segments come from os_map (or MORECORE for the global heap) in multiples of the
+   granularity; large chunks come one region each from os_direct_map.  Every region is given
+   back whole, through os_unmap, with the pointer and length it was obtained with, unless
+   HAVE_PARTIAL_MUNMAP says the system allows more (then adjacent segments merge and top is
+   trimmed from the end of its segment, as dlmalloc does on POSIX).                         */
+
+/* Adjacent segments may be merged when they came from a contiguous MORECORE, or from mmap on
+   a system that can later release a merged span in one call. */
+#define may_merge_segments(flags) (HAVE_PARTIAL_MUNMAP || ((flags) & SEG_MMAPPED) == 0)
+
+static void note_region(heap_t *m, char *base, size_t size) {
+  if (m->least_addr == 0 || base < m->least_addr)
+    m->least_addr = base;
+  if (base + size > m->max_addr)
+    m->max_addr = base + size;
+}
+
+static void add_footprint(heap_t *m, size_t size) {
+  if ((m->footprint += size) > m->max_footprint)
+    m->max_footprint = m->footprint;
+}
+
+/* Would obtaining size more bytes break the footprint limit (or wrap)? */
+static int exceeds_limit(heap_t *m, size_t size) {
+  size_t fp = m->footprint + size;
+  return m->footprint_limit != 0 && (fp <= m->footprint || fp > m->footprint_limit);
+}
+
+/* ---- Directly mapped chunks ---- */
+
+static size_t direct_region_size(size_t nb) {
+  return page_align(nb + DIRECT_HEADER_SIZE + CHUNK_ALIGN_MASK + MMAP_FOOT_PAD);
+}
+
+/* Format the chunk that follows record r, which describes region [base, base + length): its
+   header, its two trailing fenceposts, and the record itself. */
+static chunk_t *format_direct_chunk(heap_t *m, struct direct_region *r, char *base,
+                                    size_t length) {
+  chunk_t *p = direct_chunk(r);
+  size_t psize = (size_t)((base + length) - (char *)p) - MMAP_FOOT_PAD;
+  p->prev_foot = (size_t)((char *)p - (char *)r);
+  p->head = psize; /* neither in-use bit: "directly mapped" */
+  mark_inuse_foot(m, p, psize);
+  chunk_plus_offset(p, psize)->head = FENCEPOST_HEAD;
+  chunk_plus_offset(p, psize + SIZE_T_SIZE)->head = 0;
+  r->base = base;
+  r->length = length;
+  r->check = direct_check(r);
+  (void)m;
+  return p;
+}
+
+static void link_direct(heap_t *m, struct direct_region *r) {
+  r->prev = &m->direct;
+  r->next = m->direct.next;
+  m->direct.next->prev = r;
+  m->direct.next = r;
+}
+
+static void unlink_direct(struct direct_region *r) {
+  r->prev->next = r->next;
+  r->next->prev = r->prev;
+}
+
+static void *mmap_alloc(heap_t *m, size_t nb) {
+  size_t length = direct_region_size(nb);
+  if (length > nb && !exceeds_limit(m, length)) { /* length <= nb: wrapped */
+    char *mm = (char *)os_direct_map(length);
+    if (mm != CMFAIL) {
+      struct direct_region *r = (struct direct_region *)mm;
+      chunk_t *p = format_direct_chunk(m, r, mm, length);
+      link_direct(m, r);
+      note_region(m, mm, length);
+      add_footprint(m, length);
+      dl_assert(((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) == 0);
+      check_mmapped_chunk(m, p);
+      return chunk2mem(p);
+    }
+  }
+  return 0;
+}
+
+/* The record of directly mapped chunk p, or 0 if p's header does not lead to a live record
+   of heap m.  The distance to the record is bounded before the record is read, and the record
+   is trusted only when its check word and ring links agree. */
+static struct direct_region *direct_region_of(heap_t *m, chunk_t *p) {
+  size_t offset = p->prev_foot;
+  struct direct_region *r;
+  if (offset < DIRECT_HEADER_SIZE || offset > DIRECT_HEADER_SIZE + CHUNK_ALIGN_MASK)
+    return 0;
+  r = (struct direct_region *)((char *)p - offset);
+  if (!ok_address(m, r) || r->check != direct_check(r) || r->check == 0 ||
+      (char *)p + chunksize(p) + MMAP_FOOT_PAD != r->base + r->length ||
+      r->next->prev != r || r->prev->next != r)
+    return 0;
+  return r;
+}
+
+/* Unmap a directly mapped chunk.  If the system refuses, the region stays in the ring
+   (teardown tries again) but its record is marked dead, so a second free is still caught. */
+static void release_direct(heap_t *m, struct direct_region *r) {
+  char *base = r->base;
+  size_t length = r->length;
+  unlink_direct(r);
+  if (os_unmap(base, length) == 0) {
+    m->footprint -= length;
+  } else {
+    link_direct(m, r);
+    r->check = 0;
+  }
+}
+
+/* Resize directly mapped chunk oldp for nb bytes: in place when the surplus is modest, or by
+   remapping where the system can.  Returns the chunk or 0. */
+static chunk_t *mmap_resize(heap_t *m, chunk_t *oldp, size_t nb, int can_move) {
+  size_t oldsize = chunksize(oldp);
+  if (is_small(nb)) /* a direct region is never made that small */
+    return 0;
+  if (oldsize >= nb + SIZE_T_SIZE && (oldsize - nb) <= (mparams.granularity << 1))
+    return oldp;
+#if HAVE_MREMAP
+  {
+    struct direct_region *r = (struct direct_region *)((char *)oldp - oldp->prev_foot);
+    char *oldbase = r->base;
+    size_t oldlen = r->length;
+    size_t record_at = (size_t)((char *)r - oldbase); /* memalign may have moved it */
+    size_t newlen = page_align(nb + record_at + DIRECT_HEADER_SIZE + CHUNK_ALIGN_MASK +
+                               MMAP_FOOT_PAD);
+    if (newlen > nb && (newlen <= oldlen || !exceeds_limit(m, newlen - oldlen))) {
+      char *cp;
+      unlink_direct(r); /* the neighbours' links must follow the record if it moves */
+      cp = (char *)os_remap(oldbase, oldlen, newlen, can_move);
+      if (cp != CMFAIL) {
+        chunk_t *p;
+        r = (struct direct_region *)(cp + record_at);
+        p = format_direct_chunk(m, r, cp, newlen);
+        link_direct(m, r);
+        note_region(m, cp, newlen);
+        m->footprint -= oldlen;
+        add_footprint(m, newlen);
+        check_mmapped_chunk(m, p);
+        return p;
+      }
+      link_direct(m, r);
+    }
+  }
+#else
+  (void)m;
+  (void)can_move;
+#endif
+  return 0;
+}
+
+/* ---- Top, bins and whole-heap state ---- */
+
+static void init_top(heap_t *m, chunk_t *p, size_t psize) {
+  size_t offset = align_offset(chunk2mem(p));
+  p = chunk_plus_offset(p, offset);
+  psize -= offset;
+  m->top = p;
+  m->topsize = psize;
+  p->head = psize | PINUSE_BIT;
+  /* The word after top holds TOP_FOOT_SIZE: not a chunk, but a size a checker can follow. */
+  chunk_plus_offset(p, psize)->head = TOP_FOOT_SIZE;
+  m->trim_check = mparams.trim_threshold;
+}
+
+static void init_bins(heap_t *m) {
+  binmap_t i;
+  for (i = 0; i < NSMALLBINS; ++i) {
+    chunk_t *bin = smallbin_at(m, i);
+    bin->fd = bin->bk = bin;
+  }
+}
+
+#if !ONLY_MSPACES || PROCEED_ON_ERROR
+/* Forget every chunk, segment and region of m (without releasing anything): the state of a
+   heap that has not yet obtained memory. */
+static void forget_all_memory(heap_t *m) {
+  binmap_t i;
+  m->smallmap = m->treemap = 0;
+  m->dvsize = m->topsize = 0;
+  m->dv = m->top = 0;
+  m->seg.base = 0;
+  m->seg.size = 0;
+  m->seg.next = 0;
+  m->seg.flags = 0;
+  m->least_addr = m->max_addr = 0;
+  m->footprint = 0;
+  for (i = 0; i < NTREEBINS; ++i)
+    *treebin_at(m, i) = 0;
+  init_bins(m);
+  init_heap_links(m);
+}
+#endif
+
+#if PROCEED_ON_ERROR
+/* After corruption: drop the damaged heap (leaking its memory) and carry on with a new one. */
+static void reset_on_error(heap_t *m) { forget_all_memory(m); }
+#endif
+
+/* A new region [newbase, ...) was obtained right below the segment starting at oldbase and
+   merged into it: carve nb bytes from its start and join the rest to the old first chunk. */
+static void *prepend_alloc(heap_t *m, char *newbase, char *oldbase, size_t nb) {
+  chunk_t *p = align_as_chunk(newbase);
+  chunk_t *oldfirst = align_as_chunk(oldbase);
+  size_t psize = (size_t)((char *)oldfirst - (char *)p);
+  chunk_t *q = chunk_plus_offset(p, nb);
+  size_t qsize = psize - nb;
+  set_size_and_pinuse_of_inuse_chunk(m, p, nb);
+  dl_assert((char *)oldfirst > (char *)q);
+  dl_assert(pinuse(oldfirst));
+  dl_assert(qsize >= MIN_CHUNK_SIZE);
+  if (oldfirst == m->top) {
+    size_t tsize = m->topsize += qsize;
+    m->top = q;
+    q->head = tsize | PINUSE_BIT;
+    check_top_chunk(m, q);
+  } else if (oldfirst == m->dv) {
+    size_t dsize = m->dvsize += qsize;
+    m->dv = q;
+    set_size_and_pinuse_of_free_chunk(q, dsize);
+  } else {
+    if (!is_inuse(oldfirst)) {
+      size_t nsize = chunksize(oldfirst);
+      unlink_chunk(m, oldfirst, nsize);
+      oldfirst = chunk_plus_offset(oldfirst, nsize);
+      qsize += nsize;
+    }
+    set_free_with_pinuse(q, qsize, oldfirst);
+    insert_chunk(m, q, qsize);
+    check_free_chunk(m, q);
+  }
+  check_malloced_chunk(m, chunk2mem(p), nb);
+  return chunk2mem(p);
+}
+
+/* Make the new region [tbase, tbase + tsize) the heap's current segment, with top in it.  The
+   old top's segment is closed: its record (a copy of the current list head) is written into an
+   in-use chunk at its end, followed by fenceposts, and what remains of the old top is filed
+   as an ordinary free chunk. */
+static void add_segment(heap_t *m, char *tbase, size_t tsize, flag_t flags) {
+  char *old_top = (char *)m->top;
+  segment_t *oldsp = segment_holding(m, old_top);
+  char *old_end = oldsp->base + oldsp->size;
+  size_t ssize = pad_request(sizeof(segment_t));
+  char *rawsp = old_end - (ssize + FOUR_SIZE_T_SIZES + CHUNK_ALIGN_MASK);
+  size_t offset = align_offset(chunk2mem(rawsp));
+  char *asp = rawsp + offset;
+  char *csp = (asp < (old_top + MIN_CHUNK_SIZE)) ? old_top : asp;
+  chunk_t *sp = (chunk_t *)csp;
+  segment_t *ss = (segment_t *)(chunk2mem(sp));
+  chunk_t *tnext = chunk_plus_offset(sp, ssize);
+  chunk_t *p = tnext;
+
+  init_top(m, (chunk_t *)tbase, tsize - TOP_FOOT_SIZE);
+
+  set_size_and_pinuse_of_inuse_chunk(m, sp, ssize);
+  *ss = m->seg; /* push the old head */
+  m->seg.base = tbase;
+  m->seg.size = tsize;
+  m->seg.flags = flags;
+  m->seg.next = ss;
+
+  for (;;) { /* fenceposts to the end of the old segment */
+    chunk_t *nextp = chunk_plus_offset(p, SIZE_T_SIZE);
+    p->head = FENCEPOST_HEAD;
+    if ((char *)(&(nextp->head)) < old_end)
+      p = nextp;
+    else
+      break;
+  }
+
+  if (csp != old_top) {
+    chunk_t *q = (chunk_t *)old_top;
+    size_t psize = (size_t)(csp - old_top);
+    chunk_t *tn = chunk_plus_offset(q, psize);
+    set_free_with_pinuse(q, psize, tn);
+    insert_chunk(m, q, psize);
+  }
+  check_top_chunk(m, m->top);
+}
+
+/* Obtain memory for a request of nb bytes that no free chunk can serve. */
+static void *sys_alloc(heap_t *m, size_t nb) {
+  char *tbase = CMFAIL;
+  size_t tsize = 0;
+  flag_t seg_flags = 0;
+  size_t asize;
+
+  ensure_initialization();
+
+  /* Large requests get their own region (once the heap has a top to fall back on). */
+  if (use_mmap(m) && nb >= mparams.mmap_threshold && m->topsize != 0) {
+    void *mem = mmap_alloc(m, nb);
+    if (mem != 0)
+      return mem;
+  }
+
+  asize = granularity_align(nb + SYS_ALLOC_PADDING);
+  if (asize <= nb || exceeds_limit(m, asize)) {
+    MALLOC_FAILURE_ACTION;
+    return 0;
+  }
+
+#if HAVE_MORECORE
+  /* Contiguous MORECORE: extend the current segment if the break is still where we left it. */
+  if (!use_noncontiguous(m)) {
+    char *br = CMFAIL;
+    size_t ssize = asize;
+    segment_t *ss = (m->top == 0) ? 0 : segment_holding(m, (char *)m->top);
+    lock_acquire(&global_lock);
+    if (ss == 0) {
+      char *base = (char *)os_morecore(0);
+      if (base != CMFAIL) {
+        if (!is_page_aligned(base))
+          ssize += page_align((size_t)base) - (size_t)base;
+        if (ssize > nb && ssize < HALF_MAX_SIZE_T && !exceeds_limit(m, ssize) &&
+            (br = (char *)os_morecore((ptrdiff_t)ssize)) == base) {
+          tbase = base;
+          tsize = ssize;
+        }
+      }
+    } else {
+      /* Only the part top cannot cover is needed. */
+      ssize = granularity_align(nb - m->topsize + SYS_ALLOC_PADDING);
+      if (ssize < HALF_MAX_SIZE_T &&
+          (br = (char *)os_morecore((ptrdiff_t)ssize)) == ss->base + ss->size) {
+        tbase = br;
+        tsize = ssize;
+      }
+    }
+    if (tbase == CMFAIL) { /* someone else moved the break */
+      if (br != CMFAIL) {
+        if (ssize < HALF_MAX_SIZE_T && ssize < nb + SYS_ALLOC_PADDING) {
+          size_t esize = granularity_align(nb + SYS_ALLOC_PADDING - ssize);
+          if (esize < HALF_MAX_SIZE_T) {
+            char *end = (char *)os_morecore((ptrdiff_t)esize);
+            if (end != CMFAIL)
+              ssize += esize;
+            else {
+              (void)os_morecore(-(ptrdiff_t)ssize);
+              br = CMFAIL;
+            }
+          }
+        }
+      }
+      if (br != CMFAIL) {
+        tbase = br;
+        tsize = ssize;
+      } else
+        disable_contiguous(m);
+    }
+    lock_release(&global_lock);
+  }
+#endif /* HAVE_MORECORE */
+
+  if (HAVE_MMAP && tbase == CMFAIL) {
+    char *mp = (char *)os_map(asize);
+    if (mp != CMFAIL) {
+      tbase = mp;
+      tsize = asize;
+      seg_flags = SEG_MMAPPED;
+    }
+  }
+
+#if HAVE_MORECORE
+  if (tbase == CMFAIL) { /* a non-contiguous MORECORE region as a separate segment */
+    char *br, *end;
+    lock_acquire(&global_lock);
+    br = (char *)os_morecore((ptrdiff_t)asize);
+    end = (char *)os_morecore(0);
+    lock_release(&global_lock);
+    if (br != CMFAIL && end != CMFAIL && br < end) {
+      size_t ssize = (size_t)(end - br);
+      if (ssize > nb + TOP_FOOT_SIZE) {
+        tbase = br;
+        tsize = ssize;
+      }
+    }
+  }
+#endif /* HAVE_MORECORE */
+
+  if (tbase != CMFAIL) {
+    add_footprint(m, tsize);
+    note_region(m, tbase, tsize);
+    if (!is_initialized(m)) { /* the first segment */
+      m->seg.base = tbase;
+      m->seg.size = tsize;
+      m->seg.flags = seg_flags;
+      m->magic = mparams.magic;
+      m->release_checks = MAX_RELEASE_CHECK_RATE;
+      init_bins(m);
+      init_top(m, (chunk_t *)tbase, tsize - TOP_FOOT_SIZE);
+    } else {
+      /* Does the new region extend the segment holding top? */
+      segment_t *sp = &m->seg;
+      while (sp != 0 && tbase != sp->base + sp->size)
+        sp = sp->next;
+      if (sp != 0 && !is_extern_segment(sp) && (sp->flags & SEG_MMAPPED) == seg_flags &&
+          may_merge_segments(seg_flags) && segment_holds(sp, m->top)) {
+        sp->size += tsize;
+        init_top(m, m->top, m->topsize + tsize);
+      } else {
+        /* Does it sit right below a segment? */
+        sp = &m->seg;
+        while (sp != 0 && sp->base != tbase + tsize)
+          sp = sp->next;
+        if (sp != 0 && !is_extern_segment(sp) && (sp->flags & SEG_MMAPPED) == seg_flags &&
+            may_merge_segments(seg_flags)) {
+          char *oldbase = sp->base;
+          sp->base = tbase;
+          sp->size += tsize;
+          return prepend_alloc(m, tbase, oldbase, nb);
+        }
+        add_segment(m, tbase, tsize, seg_flags);
+      }
+    }
+
+    if (nb < m->topsize) { /* carve the request from the new top */
+      size_t rsize = m->topsize -= nb;
+      chunk_t *p = m->top;
+      chunk_t *r = m->top = chunk_plus_offset(p, nb);
+      r->head = rsize | PINUSE_BIT;
+      set_size_and_pinuse_of_inuse_chunk(m, p, nb);
+      check_top_chunk(m, m->top);
+      check_malloced_chunk(m, chunk2mem(p), nb);
+      return chunk2mem(p);
+    }
+  }
+
+  MALLOC_FAILURE_ACTION;
+  return 0;
+}
+
+/* Release every mapped segment, other than top's, that consists of one free chunk. */
+static size_t release_unused_segments(heap_t *m) {
+  size_t released = 0;
+  size_t nsegs = 0;
+  segment_t *pred = &m->seg;
+  segment_t *sp = pred->next;
+  while (sp != 0) {
+    char *base = sp->base;
+    size_t size = sp->size;
+    segment_t *next = sp->next; /* sp lives inside the segment: read it first */
+    ++nsegs;
+    if (is_mmapped_segment(sp) && !is_extern_segment(sp)) {
+      chunk_t *p = align_as_chunk(base);
+      size_t psize = chunksize(p);
+      if (!is_inuse(p) && (char *)p + psize >= base + size - TOP_FOOT_SIZE) {
+        tchunk_t *tp = (tchunk_t *)p;
+        dl_assert(segment_holds(sp, (char *)sp));
+        if (p == m->dv) {
+          m->dv = 0;
+          m->dvsize = 0;
+        } else
+          unlink_large_chunk(m, tp);
+        if (os_unmap(base, size) == 0) {
+          released += size;
+          m->footprint -= size;
+          sp = pred; /* drop the record */
+          sp->next = next;
+        } else
+          insert_large_chunk(m, tp, psize); /* the system said no: keep it */
+      }
+    }
+    pred = sp;
+    sp = next;
+  }
+  m->release_checks = (nsegs > (size_t)MAX_RELEASE_CHECK_RATE) ? nsegs
+                                                                : (size_t)MAX_RELEASE_CHECK_RATE;
+  return released;
+}
+
+/* Give back free memory at the end of top beyond pad bytes, then unused segments. */
+static int sys_trim(heap_t *m, size_t pad) {
+  size_t released = 0;
+  ensure_initialization();
+  if (pad < MAX_REQUEST && is_initialized(m)) {
+    pad += TOP_FOOT_SIZE; /* keep room for closing the segment */
+    if (m->topsize > pad) {
+      size_t unit = mparams.granularity;
+      size_t extra = ((m->topsize - pad + (unit - SIZE_T_ONE)) / unit - SIZE_T_ONE) * unit;
+      segment_t *sp = segment_holding(m, (char *)m->top);
+      if (extra != 0 && !is_extern_segment(sp)) {
+        if (is_mmapped_segment(sp)) {
+#if HAVE_PARTIAL_MUNMAP && HAVE_MMAP
+          if (sp->size >= extra && !has_segment_link(m, sp)) {
+            size_t newsize = sp->size - extra;
+#if HAVE_MREMAP
+            if (os_remap(sp->base, sp->size, newsize, 0) != MFAIL ||
+                os_unmap(sp->base + newsize, extra) == 0)
+#else
+            if (os_unmap(sp->base + newsize, extra) == 0)
+#endif
+              released = extra;
+          }
+#endif
+        }
+#if HAVE_MORECORE
+        else {
+#ifndef MORECORE_CANNOT_TRIM
+          if (extra >= HALF_MAX_SIZE_T)
+            extra = HALF_MAX_SIZE_T + SIZE_T_ONE - unit;
+          lock_acquire(&global_lock);
+          {
+            char *old_br = (char *)os_morecore(0);
+            if (old_br == sp->base + sp->size) { /* nobody else moved the break */
+              char *rel_br = (char *)os_morecore(-(ptrdiff_t)extra);
+              char *new_br = (char *)os_morecore(0);
+              if (rel_br != CMFAIL && new_br < old_br)
+                released = (size_t)(old_br - new_br);
+            }
+          }
+          lock_release(&global_lock);
+#endif
+        }
+#endif /* HAVE_MORECORE */
+      }
+      if (released != 0) {
+        sp->size -= released;
+        m->footprint -= released;
+        init_top(m, m->top, m->topsize - released);
+        check_top_chunk(m, m->top);
+      }
+    }
+    if (HAVE_MMAP)
+      released += release_unused_segments(m);
+    /* Nothing to give back: stop trying on every free until top changes. */
+    if (released == 0 && m->topsize > m->trim_check)
+      m->trim_check = MAX_SIZE_T;
+  }
+  return released != 0;
+}
+
+/* Give back every region m obtained: directly mapped chunks first (their ring sentinel lives
+   in m), then segments (each record is read before its segment goes; an mspace's own state
+   lives in its oldest segment, which comes last).  MORECORE memory cannot be returned piece by
+   piece and stays with the process.  Returns the bytes released. */
+static size_t release_all_memory(heap_t *m) {
+  size_t freed = 0;
+  struct direct_region *r = m->direct.next;
+  segment_t *sp = &m->seg;
+  while (r != 0 && r != &m->direct) {
+    struct direct_region *next = r->next;
+    size_t length = r->length;
+    if (os_unmap(r->base, length) == 0)
+      freed += length;
+    r = next;
+  }
+  while (sp != 0) {
+    char *base = sp->base;
+    size_t size = sp->size;
+    flag_t flags = sp->flags;
+    sp = sp->next;
+    if ((flags & SEG_MMAPPED) && !(flags & SEG_EXTERN) && size != 0 &&
+        os_unmap(base, size) == 0)
+      freed += size;
+  }
+  return freed;
+}
+
+/* ==== 14. malloc, free, realloc and memalign internals ======================================
+   Functions named internal_* expect the heap's lock to be held; heap_* take it themselves.
+   Both the global heap and every mspace run on these, so each algorithm exists once.       */
+
+/* Best fit for a large request among the tree bins: the smallest chunk of at least nb bytes,
+   unless the designated victim fits better (then 0, and the caller uses dv). */
+static void *tmalloc_large(heap_t *m, size_t nb) {
+  tchunk_t *v = 0;
+  size_t rsize = -nb; /* as unsigned: larger than any real remainder */
+  tchunk_t *t;
+  binmap_t idx = compute_tree_index(nb);
+  if ((t = *treebin_at(m, idx)) != 0) {
+    /* Walk down the trie along nb's bits, remembering the best fit so far and the deepest
+       right subtree not taken (everything in it is larger than nb). */
+    size_t sizebits = nb << leftshift_for_tree_index(idx);
+    tchunk_t *rst = 0;
+    for (;;) {
+      tchunk_t *rt;
+      size_t trem = chunksize(t) - nb;
+      if (trem < rsize) {
+        v = t;
+        if ((rsize = trem) == 0)
+          break;
+      }
+      rt = t->child[1];
+      t = t->child[(sizebits >> (SIZE_T_BITSIZE - SIZE_T_ONE)) & 1];
+      if (rt != 0 && rt != t)
+        rst = rt;
+      if (t == 0) {
+        t = rst;
+        break;
+      }
+      sizebits <<= 1;
+    }
+  }
+  if (t == 0 && v == 0) { /* nothing in nb's bin: the root of the next non-empty one */
+    binmap_t leftbits = left_bits(idx2bit(idx)) & m->treemap;
+    if (leftbits != 0)
+      t = *treebin_at(m, bit_index(least_bit(leftbits)));
+  }
+  while (t != 0) { /* the smallest chunk of the subtree */
+    size_t trem = chunksize(t) - nb;
+    if (trem < rsize) {
+      rsize = trem;
+      v = t;
+    }
+    t = leftmost_child(t);
+  }
+  if (v != 0 && rsize < (size_t)(m->dvsize - nb)) {
+    if (RTCHECK(ok_address(m, v))) {
+      chunk_t *r = chunk_plus_offset(v, nb);
+      dl_assert(chunksize(v) == rsize + nb);
+      if (RTCHECK(ok_next(v, r))) {
+        unlink_large_chunk(m, v);
+        if (rsize < MIN_CHUNK_SIZE)
+          set_inuse_and_pinuse(m, v, (rsize + nb));
+        else {
+          set_size_and_pinuse_of_inuse_chunk(m, v, nb);
+          set_size_and_pinuse_of_free_chunk(r, rsize);
+          insert_chunk(m, r, rsize);
+        }
+        return chunk2mem(v);
+      }
+    }
+    CORRUPTION(m, v, "corrupted tree chunk");
+  }
+  return 0;
+}
+
+/* A small request that no small bin or dv can serve: split the smallest tree chunk, and make
+   the remainder the new designated victim. */
+static void *tmalloc_small(heap_t *m, size_t nb) {
+  tchunk_t *t, *v;
+  size_t rsize;
+  binmap_t i = bit_index(least_bit(m->treemap));
+  v = t = *treebin_at(m, i);
+  rsize = chunksize(t) - nb;
+  while ((t = leftmost_child(t)) != 0) {
+    size_t trem = chunksize(t) - nb;
+    if (trem < rsize) {
+      rsize = trem;
+      v = t;
+    }
+  }
+  if (RTCHECK(ok_address(m, v))) {
+    chunk_t *r = chunk_plus_offset(v, nb);
+    dl_assert(chunksize(v) == rsize + nb);
+    if (RTCHECK(ok_next(v, r))) {
+      unlink_large_chunk(m, v);
+      if (rsize < MIN_CHUNK_SIZE)
+        set_inuse_and_pinuse(m, v, (rsize + nb));
+      else {
+        set_size_and_pinuse_of_inuse_chunk(m, v, nb);
+        set_size_and_pinuse_of_free_chunk(r, rsize);
+        replace_dv(m, r, rsize);
+      }
+      return chunk2mem(v);
+    }
+  }
+  CORRUPTION(m, v, "corrupted tree chunk");
+  return 0;
+}
+
+/* The allocation algorithm:
+   small request (under 256 bytes of chunk):
+     1. an exact fit, or the next size up, from a small bin (no remainder worth keeping);
+     2. if dv is too small: the next non-empty small bin, remainder becomes dv;
+        or else the smallest tree chunk, remainder becomes dv;
+   large request:
+     1. the best fit from the tree bins, unless dv fits better;
+   then, for both:
+     3. dv, if it is large enough;
+     4. top, if it is large enough;
+     5. more memory from the system (sys_alloc), or a directly mapped region. */
+static void *internal_malloc(heap_t *m, size_t bytes) {
+  void *mem;
+  size_t nb;
+  if (bytes <= MAX_SMALL_REQUEST) {
+    binmap_t idx;
+    binmap_t smallbits;
+    nb = (bytes < MIN_REQUEST) ? MIN_CHUNK_SIZE : pad_request(bytes);
+    idx = small_index(nb);
+    smallbits = m->smallmap >> idx;
+
+    if ((smallbits & 0x3U) != 0) { /* bin idx or idx + 1 */
+      chunk_t *b, *p;
+      idx += ~smallbits & 1; /* idx + 1 when idx is empty */
+      b = smallbin_at(m, idx);
+      p = b->fd;
+      dl_assert(chunksize(p) == small_index2size(idx));
+      unlink_first_small_chunk(m, b, p, idx);
+      set_inuse_and_pinuse(m, p, small_index2size(idx));
+      mem = chunk2mem(p);
+      check_malloced_chunk(m, mem, nb);
+      return mem;
+    }
+    if (nb > m->dvsize) {
+      if (smallbits != 0) { /* the next non-empty small bin */
+        chunk_t *b, *p, *r;
+        size_t rsize;
+        binmap_t leftbits = (smallbits << idx) & left_bits(idx2bit(idx));
+        binmap_t i = bit_index(least_bit(leftbits));
+        b = smallbin_at(m, i);
+        p = b->fd;
+        dl_assert(chunksize(p) == small_index2size(i));
+        unlink_first_small_chunk(m, b, p, i);
+        rsize = small_index2size(i) - nb;
+        if (rsize < MIN_CHUNK_SIZE)
+          set_inuse_and_pinuse(m, p, small_index2size(i));
+        else {
+          set_size_and_pinuse_of_inuse_chunk(m, p, nb);
+          r = chunk_plus_offset(p, nb);
+          set_size_and_pinuse_of_free_chunk(r, rsize);
+          replace_dv(m, r, rsize);
+        }
+        mem = chunk2mem(p);
+        check_malloced_chunk(m, mem, nb);
+        return mem;
+      }
+      if (m->treemap != 0 && (mem = tmalloc_small(m, nb)) != 0) {
+        check_malloced_chunk(m, mem, nb);
+        return mem;
+      }
+    }
+  } else if (bytes >= MAX_REQUEST) {
+    nb = MAX_SIZE_T; /* no chunk is that large: sys_alloc fails it */
+  } else {
+    nb = pad_request(bytes);
+    if (m->treemap != 0 && (mem = tmalloc_large(m, nb)) != 0) {
+      check_malloced_chunk(m, mem, nb);
+      return mem;
+    }
+  }
+
+  if (nb <= m->dvsize) {
+    size_t rsize = m->dvsize - nb;
+    chunk_t *p = m->dv;
+    if (rsize >= MIN_CHUNK_SIZE) { /* split dv */
+      chunk_t *r = m->dv = chunk_plus_offset(p, nb);
+      m->dvsize = rsize;
+      set_size_and_pinuse_of_free_chunk(r, rsize);
+      set_size_and_pinuse_of_inuse_chunk(m, p, nb);
+    } else { /* use all of it */
+      size_t dvs = m->dvsize;
+      m->dvsize = 0;
+      m->dv = 0;
+      set_inuse_and_pinuse(m, p, dvs);
+    }
+    mem = chunk2mem(p);
+    check_malloced_chunk(m, mem, nb);
+    return mem;
+  }
+  if (nb < m->topsize) { /* split top */
+    size_t rsize = m->topsize -= nb;
+    chunk_t *p = m->top;
+    chunk_t *r = m->top = chunk_plus_offset(p, nb);
+    r->head = rsize | PINUSE_BIT;
+    set_size_and_pinuse_of_inuse_chunk(m, p, nb);
+    mem = chunk2mem(p);
+    check_top_chunk(m, m->top);
+    check_malloced_chunk(m, mem, nb);
+    return mem;
+  }
+  return sys_alloc(m, nb);
+}
+
+/* Join free chunk p (size psize, not yet in any bin) with its free neighbours and file the
+   result: into top, into dv, or into a bin.  The caller has validated p; the neighbours'
+   links are checked as they are unlinked. */
+static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
+  chunk_t *next = chunk_plus_offset(p, psize);
+  dl_assert(!is_mmapped(p));
+  if (!pinuse(p)) { /* merge with the previous chunk */
+    size_t prevsize = p->prev_foot;
+    chunk_t *prev = chunk_minus_offset(p, prevsize);
+    psize += prevsize;
+    p = prev;
+    if (RTCHECK(ok_address(m, prev))) {
+      if (p != m->dv)
+        unlink_chunk(m, p, prevsize);
+      else if ((next->head & INUSE_BITS) == INUSE_BITS) { /* dv grows; next stays in use */
+        m->dvsize = psize;
+        set_free_with_pinuse(p, psize, next);
+        return;
+      }
+    } else {
+      CORRUPTION(m, prev, "corrupted previous chunk");
+      return;
+    }
+  }
+  if (RTCHECK(ok_address(m, next))) {
+    if (!cinuse(next)) { /* merge with the next chunk */
+      if (next == m->top) {
+        size_t tsize = m->topsize += psize;
+        m->top = p;
+        p->head = tsize | PINUSE_BIT;
+        if (p == m->dv) {
+          m->dv = 0;
+          m->dvsize = 0;
+        }
+        return;
+      } else if (next == m->dv) {
+        size_t dsize = m->dvsize += psize;
+        m->dv = p;
+        set_size_and_pinuse_of_free_chunk(p, dsize);
+        return;
+      } else {
+        size_t nsize = chunksize(next);
+        psize += nsize;
+        unlink_chunk(m, next, nsize);
+        set_size_and_pinuse_of_free_chunk(p, psize);
+        if (p == m->dv) {
+          m->dvsize = psize;
+          return;
+        }
+      }
+    } else
+      set_free_with_pinuse(p, psize, next);
+    insert_chunk(m, p, psize);
+    check_free_chunk(m, p);
+  } else
+    CORRUPTION(m, next, "corrupted next chunk");
+}
+
+/* Why chunk p cannot be a block in use of heap m, or 0 if it passes every cheap check.
+   Words are read only at addresses the earlier checks have shown to lie in the heap. */
+static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
+#if INSECURE
+  (void)m;
+  (void)p;
+  return 0;
+#else
+  chunk_t *next;
+  if (((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) != 0 || !ok_address(m, p))
+    return "invalid pointer";
+  if (!ok_inuse(p))
+    return "double free or invalid pointer (block is not in use)";
+  if (is_mmapped(p))
+    return direct_region_of(m, p) != 0 ? 0 : "invalid pointer or double free (mapped block)";
+  next = next_chunk(p);
+  if (!ok_next(p, next) || !ok_address(m, next))
+    return "corrupted block size";
+  if (!ok_pinuse(next))
+    return "double free or corrupted block (the next chunk says it is free)";
+  if (!pinuse(p)) { /* the previous chunk is free: its size must match our back link */
+    size_t prevsize = p->prev_foot;
+    chunk_t *prev = chunk_minus_offset(p, prevsize);
+    if (prevsize > (size_t)((char *)p - m->least_addr) || chunksize(prev) != prevsize ||
+        is_inuse(prev))
+      return "double free or corrupted block (previous chunk)";
+  }
+  if (!cinuse(next) && next != m->top && next != m->dv) {
+    /* A free successor must end in a footer that repeats its size. */
+    size_t nsize = chunksize(next);
+    chunk_t *after = chunk_plus_offset(next, nsize);
+    if (nsize > (size_t)(m->max_addr - (char *)next) || after->prev_foot != nsize ||
+        pinuse(after))
+      return "corrupted block header (next chunk)";
+  }
+  return 0;
+#endif
+}
+
+/* Free block p of heap m (lock held). */
+static void internal_free(heap_t *m, chunk_t *p, const char *op) {
+  const char *problem = inuse_chunk_problem(m, p);
+  size_t psize;
+  if (problem != 0) {
+    USAGE_ERROR(m, chunk2mem(p), op, problem);
+    return;
+  }
+  check_inuse_chunk(m, p);
+  psize = chunksize(p);
+  if (is_mmapped(p)) {
+    release_direct(m, direct_region_of(m, p));
+    return;
+  }
+  merge_and_file(m, p, psize);
+  if (should_trim(m, m->topsize))
+    sys_trim(m, 0);
+  else if (!is_small(psize) && --m->release_checks == 0)
+    release_unused_segments(m);
+}
+
+/* Resize in-use chunk p (validated) to nb bytes without moving it, if possible: shrink in
+   place, or grow into a free successor, dv or top; directly mapped chunks via mmap_resize
+   (which may move them when can_move).  Returns the chunk or 0. */
+static chunk_t *try_realloc_chunk(heap_t *m, chunk_t *p, size_t nb, int can_move) {
+  chunk_t *newp = 0;
+  size_t oldsize = chunksize(p);
+  chunk_t *next = chunk_plus_offset(p, oldsize);
+  if (is_mmapped(p))
+    return mmap_resize(m, p, nb, can_move);
+  if (oldsize >= nb) { /* shrink: free the tail if it is big enough to be a chunk */
+    size_t rsize = oldsize - nb;
+    if (rsize >= MIN_CHUNK_SIZE) {
+      chunk_t *r = chunk_plus_offset(p, nb);
+      set_inuse(m, p, nb);
+      set_inuse(m, r, rsize);
+      merge_and_file(m, r, rsize);
+    }
+    newp = p;
+  } else if (next == m->top) {
+    if (oldsize + m->topsize > nb) {
+      size_t newsize = oldsize + m->topsize;
+      size_t newtopsize = newsize - nb;
+      chunk_t *newtop = chunk_plus_offset(p, nb);
+      set_inuse(m, p, nb);
+      newtop->head = newtopsize | PINUSE_BIT;
+      m->top = newtop;
+      m->topsize = newtopsize;
+      newp = p;
+    }
+  } else if (next == m->dv) {
+    size_t dvs = m->dvsize;
+    if (oldsize + dvs >= nb) {
+      size_t dsize = oldsize + dvs - nb;
+      if (dsize >= MIN_CHUNK_SIZE) {
+        chunk_t *r = chunk_plus_offset(p, nb);
+        chunk_t *n = chunk_plus_offset(r, dsize);
+        set_inuse(m, p, nb);
+        set_size_and_pinuse_of_free_chunk(r, dsize);
+        clear_pinuse(n);
+        m->dvsize = dsize;
+        m->dv = r;
+      } else {
+        size_t newsize = oldsize + dvs;
+        set_inuse(m, p, newsize);
+        m->dvsize = 0;
+        m->dv = 0;
+      }
+      newp = p;
+    }
+  } else if (!cinuse(next)) {
+    size_t nextsize = chunksize(next);
+    if (oldsize + nextsize >= nb) {
+      size_t rsize = oldsize + nextsize - nb;
+      unlink_chunk(m, next, nextsize);
+      if (rsize < MIN_CHUNK_SIZE) {
+        size_t newsize = oldsize + nextsize;
+        set_inuse(m, p, newsize);
+      } else {
+        chunk_t *r = chunk_plus_offset(p, nb);
+        set_inuse(m, p, nb);
+        set_inuse(m, r, rsize);
+        merge_and_file(m, r, rsize);
+      }
+      newp = p;
+    }
+  }
+  return newp;
+}
+
+/* Carve an aligned block from an over-sized allocation (lock held for the carving).
+   alignment is a power of two above MALLOC_ALIGNMENT. */
+static void *internal_memalign(heap_t *m, size_t alignment, size_t bytes) {
+  void *mem = 0;
+  size_t nb, req;
+  if (alignment >= MAX_REQUEST || bytes >= MAX_REQUEST - alignment) {
+    MALLOC_FAILURE_ACTION;
+    return 0;
+  }
+  nb = request2size(bytes);
+  /* Room to skip to an aligned position that leaves a whole chunk before it. */
+  req = nb + alignment + MIN_CHUNK_SIZE - CHUNK_OVERHEAD;
+  mem = internal_malloc(m, req);
+  if (mem != 0) {
+    chunk_t *p = mem2chunk(mem);
+    if (((size_t)mem & (alignment - 1)) != 0) {
+      /* The first aligned position at least a minimum chunk past p. */
+      char *br = (char *)mem2chunk(((size_t)mem + alignment - SIZE_T_ONE) & -alignment);
+      char *pos = ((size_t)(br - (char *)p) >= MIN_CHUNK_SIZE) ? br : br + alignment;
+      chunk_t *newp = (chunk_t *)pos;
+      size_t leadsize = (size_t)(pos - (char *)p);
+      size_t newsize = chunksize(p) - leadsize;
+      if (is_mmapped(p)) {
+        /* Move the region's record so it again sits right before the chunk. */
+        struct direct_region *r = (struct direct_region *)((char *)p - p->prev_foot);
+        struct direct_region moved = *r;
+        struct direct_region *nr = (struct direct_region *)(pos - DIRECT_HEADER_SIZE);
+        unlink_direct(r);
+        *nr = moved;
+        nr->next->prev = nr;
+        nr->prev->next = nr;
+        nr->check = direct_check(nr);
+        newp->prev_foot = DIRECT_HEADER_SIZE;
+        newp->head = newsize;
+      } else {
+        set_inuse(m, newp, newsize);
+        set_inuse(m, p, leadsize);
+        merge_and_file(m, p, leadsize);
+      }
+      p = newp;
+    }
+    if (!is_mmapped(p)) { /* give back the spare tail */
+      size_t size = chunksize(p);
+      if (size > nb + MIN_CHUNK_SIZE) {
+        size_t remainder_size = size - nb;
+        chunk_t *remainder = chunk_plus_offset(p, nb);
+        set_inuse(m, p, nb);
+        set_inuse(m, remainder, remainder_size);
+        merge_and_file(m, remainder, remainder_size);
+      }
+    }
+    mem = chunk2mem(p);
+    dl_assert(chunksize(p) >= nb);
+    dl_assert(((size_t)mem & (alignment - 1)) == 0);
+    check_inuse_chunk(m, p);
+  }
+  return mem;
+}
+
+/* ---- The operations every heap offers, taking the heap's lock ---- */
+
+/* With FOOTERS, the heap that chunk p's footer names, if that heap really holds p.  p's words
+   are read only when they lie inside the candidate heap's address range, and the candidate is
+   compared with the live heaps before it is used. */
+#if FOOTERS
+static int heap_holds_chunk(heap_t *h, chunk_t *p) {
+  size_t sz;
+  if (((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) != 0 || !ok_address(h, p))
+    return 0;
+  sz = chunksize(p);
+  if (sz >= (size_t)(h->max_addr - (char *)p))
+    return 0;
+  return chunk_plus_offset(p, sz)->prev_foot == heap_tag(h);
+}
+
+static heap_t *owner_of(chunk_t *p) {
+  heap_t *found = 0;
+#if !ONLY_MSPACES
+  if (heap_holds_chunk(gm, p))
+    return gm;
+#endif
+#if MSPACES
+  {
+    heap_t *h;
+    lock_acquire(&global_lock);
+    for (h = mspace_list; h != 0; h = h->next_heap)
+      if (heap_holds_chunk(h, p)) {
+        found = h;
+        break;
+      }
+    lock_release(&global_lock);
+  }
+#endif
+  return found;
+}
+#endif /* FOOTERS */
+
+/* The heap an API call on block mem must work on.  expected is the heap the call names (0 for
+   the global functions with FOOTERS, which accept a block of any heap).  Reports a usage
+   error and returns 0 when mem cannot be a block of that heap. */
+static heap_t *heap_for_block(heap_t *expected, void *mem, const char *op) {
+#if FOOTERS
+  heap_t *owner = owner_of(mem2chunk(mem));
+  if (owner == 0) {
+    USAGE_ERROR(expected, mem, op, "invalid pointer or damaged footer (no heap owns this block)");
+    return 0;
+  }
+  if (expected != 0 && owner != expected) {
+    USAGE_ERROR(expected, mem, op, "block belongs to another mspace");
+    return 0;
+  }
+  return owner;
+#else
+  (void)mem;
+  (void)op;
+  return expected;
+#endif
+}
+
+static void *heap_malloc(heap_t *m, size_t bytes) {
+  void *mem = 0;
+  if (!PREACTION(m)) {
+    mem = internal_malloc(m, bytes);
+    POSTACTION(m);
+  }
+  return mem;
+}
+
+static void heap_free(heap_t *expected, void *mem, const char *op) {
+  if (mem != 0) {
+    heap_t *m = heap_for_block(expected, mem, op);
+    if (m != 0 && !PREACTION(m)) {
+      internal_free(m, mem2chunk(mem), op);
+      POSTACTION(m);
+    }
+  }
+}
+
+static void *heap_calloc(heap_t *m, size_t n_elements, size_t elem_size) {
+  void *mem;
+  size_t req = 0;
+  if (n_elements != 0) {
+    req = n_elements * elem_size;
+    if (req / n_elements != elem_size) { /* overflow */
+      MALLOC_FAILURE_ACTION;
+      return 0;
+    }
+  }
+  mem = heap_malloc(m, req);
+  if (mem != 0 && calloc_must_clear(mem2chunk(mem)))
+    memset(mem, 0, req);
+  return mem;
+}
+
+/* oldmem is not NULL (the callers turn realloc(NULL, n) into malloc(n) on their heap). */
+static void *heap_realloc(heap_t *expected, void *oldmem, size_t bytes, const char *op) {
+  void *mem = 0;
+  heap_t *m;
+  if (bytes >= MAX_REQUEST) {
+    MALLOC_FAILURE_ACTION;
+    return 0;
+  }
+#if REALLOC_ZERO_BYTES_FREES
+  if (bytes == 0) {
+    heap_free(expected, oldmem, op);
+    return 0;
+  }
+#endif
+  m = heap_for_block(expected, oldmem, op);
+  if (m != 0 && !PREACTION(m)) {
+    chunk_t *oldp = mem2chunk(oldmem);
+    const char *problem = inuse_chunk_problem(m, oldp);
+    size_t nb = request2size(bytes);
+    chunk_t *newp = 0;
+    if (problem != 0) {
+      USAGE_ERROR(m, oldmem, op, problem);
+      POSTACTION(m);
+      return 0;
+    }
+    newp = try_realloc_chunk(m, oldp, nb, 1);
+    if (newp != 0) {
+      check_inuse_chunk(m, newp);
+      mem = chunk2mem(newp);
+    } else {
+      /* Move: allocate, copy what both blocks hold, free the old one. */
+      mem = internal_malloc(m, bytes);
+      if (mem != 0) {
+        size_t oc = chunksize(oldp) - overhead_for(oldp);
+        memcpy(mem, oldmem, (oc < bytes) ? oc : bytes);
+        internal_free(m, oldp, op);
+      }
+    }
+    POSTACTION(m);
+  }
+  return mem;
+}
+
+static void *heap_realloc_in_place(heap_t *expected, void *oldmem, size_t bytes,
+                                   const char *op) {
+  void *mem = 0;
+  heap_t *m;
+  if (oldmem == 0)
+    return 0;
+  if (bytes >= MAX_REQUEST) {
+    MALLOC_FAILURE_ACTION;
+    return 0;
+  }
+  m = heap_for_block(expected, oldmem, op);
+  if (m != 0 && !PREACTION(m)) {
+    chunk_t *oldp = mem2chunk(oldmem);
+    const char *problem = inuse_chunk_problem(m, oldp);
+    if (problem != 0)
+      USAGE_ERROR(m, oldmem, op, problem);
+    else {
+      chunk_t *newp = try_realloc_chunk(m, oldp, request2size(bytes), 0);
+      if (newp == oldp) {
+        check_inuse_chunk(m, newp);
+        mem = oldmem;
+      }
+    }
+    POSTACTION(m);
+  }
+  return mem;
+}
+
+static void *heap_memalign(heap_t *m, size_t alignment, size_t bytes) {
+  void *mem = 0;
+  if (alignment <= MALLOC_ALIGNMENT)
+    return heap_malloc(m, bytes);
+  if (alignment < MIN_CHUNK_SIZE)
+    alignment = MIN_CHUNK_SIZE;
+  if (!is_power_of_two(alignment)) { /* round up to a power of two */
+    size_t a = MALLOC_ALIGNMENT << 1;
+    while (a < alignment && a != 0)
+      a <<= 1;
+    if (a == 0) {
+      MALLOC_FAILURE_ACTION;
+      return 0;
+    }
+    alignment = a;
+  }
+  if (!PREACTION(m)) {
+    mem = internal_memalign(m, alignment, bytes);
+    POSTACTION(m);
+  }
+  return mem;
+}
+
+static int heap_trim(heap_t *m, size_t pad) {
+  int result = 0;
+  ensure_initialization();
+  if (!PREACTION(m)) {
+    result = sys_trim(m, pad);
+    POSTACTION(m);
+  }
+  return result;
+}
+
+static size_t heap_set_footprint_limit(heap_t *m, size_t bytes) {
+  size_t result;
+  ensure_initialization();
+  if (bytes == 0 || bytes == MAX_SIZE_T)
+    result = 0; /* no limit */
+  else
+    result = granularity_align(bytes);
+  if (result < bytes) /* rounding wrapped */
+    result = 0;
+  m->footprint_limit = result;
+  return result != 0 ? result : MAX_SIZE_T;
+}
+
+static size_t heap_footprint_limit(heap_t *m) {
+  size_t limit = m->footprint_limit;
+  return limit == 0 ? MAX_SIZE_T : limit;
+}
+
+static size_t usable_size(const void *mem) {
+  if (mem != 0) {
+    chunk_t *p = mem2chunk(mem);
+    if (is_inuse(p))
+      return chunksize(p) - overhead_for(p);
+  }
+  return 0;
+}
+
+/* ==== 15. Bulk allocation (independent_calloc / comalloc / bulk_free) ======================
+   ialloc carves n blocks out of one allocation, so they sit together and cost one search;
+   each can still be freed on its own.  Every size computation is checked for overflow.     */
+
+#define IALLOC_SAME_SIZE 1U /* sizes[0] applies to every element */
+#define IALLOC_CLEAR 2U     /* zero the elements */
+
+static void **ialloc(heap_t *m, size_t n_elements, size_t *sizes, unsigned opts,
+                     void *chunks[]) {
+  size_t element_size;
+  size_t contents_size = 0;
+  size_t array_size;
+  size_t size;
+  size_t remainder_size;
+  size_t i;
+  void **marray;
+  void *mem;
+  chunk_t *p;
+
+  ensure_initialization();
+  if (chunks != 0) {
+    if (n_elements == 0)
+      return chunks;
+    marray = chunks;
+    array_size = 0;
+  } else {
+    if (n_elements == 0)
+      return (void **)heap_malloc(m, 0); /* a unique, freeable "empty array" */
+    if (n_elements > MAX_REQUEST / sizeof(void *))
+      goto too_big;
+    marray = 0;
+    array_size = request2size(n_elements * sizeof(void *));
+  }
+
+  if (opts & IALLOC_SAME_SIZE) {
+    if (*sizes >= MAX_REQUEST)
+      goto too_big;
+    element_size = request2size(*sizes);
+    if (element_size > MAX_REQUEST / n_elements)
+      goto too_big;
+    contents_size = n_elements * element_size;
+  } else {
+    element_size = 0;
+    for (i = 0; i != n_elements; ++i) {
+      if (sizes[i] >= MAX_REQUEST)
+        goto too_big;
+      contents_size += request2size(sizes[i]);
+      if (contents_size >= MAX_REQUEST)
+        goto too_big;
+    }
+  }
+  size = contents_size + array_size;
+  if (size >= MAX_REQUEST)
+    goto too_big;
+
+  if (PREACTION(m))
+    return 0;
+  {
+    /* One chunk from the segments (never directly mapped: it is split below). */
+    flag_t mmap_was_on = use_mmap(m);
+    disable_mmap(m);
+    mem = internal_malloc(m, size - CHUNK_OVERHEAD);
+    if (mmap_was_on)
+      enable_mmap(m);
+  }
+  if (mem == 0) {
+    POSTACTION(m);
+    return 0;
+  }
+
+  p = mem2chunk(mem);
+  remainder_size = chunksize(p);
+  dl_assert(!is_mmapped(p));
+
+  if (opts & IALLOC_CLEAR) { /* up to the word that overlaps the chunk after the elements */
+    size_t contents_end = (marray == 0) ? contents_size : remainder_size;
+    memset(mem, 0, contents_end - SIZE_T_SIZE);
+  }
+
+  if (marray == 0) { /* the pointer array is the last piece */
+    chunk_t *array_chunk = chunk_plus_offset(p, contents_size);
+    size_t array_chunk_size = remainder_size - contents_size;
+    marray = (void **)(chunk2mem(array_chunk));
+    set_size_and_pinuse_of_inuse_chunk(m, array_chunk, array_chunk_size);
+    remainder_size = contents_size;
+  }
+
+  for (i = 0;; ++i) { /* split out each element; the last takes what is left */
+    marray[i] = chunk2mem(p);
+    if (i != n_elements - 1) {
+      size_t esize = (element_size != 0) ? element_size : request2size(sizes[i]);
+      remainder_size -= esize;
+      set_size_and_pinuse_of_inuse_chunk(m, p, esize);
+      p = chunk_plus_offset(p, esize);
+    } else {
+      set_size_and_pinuse_of_inuse_chunk(m, p, remainder_size);
+      break;
+    }
+  }
+#if DEBUG
+  if (marray != chunks) {
+    dl_assert(((size_t)marray & CHUNK_ALIGN_MASK) == 0);
+    check_inuse_chunk(m, mem2chunk(marray));
+  }
+  for (i = 0; i != n_elements; ++i)
+    check_inuse_chunk(m, mem2chunk(marray[i]));
+#endif
+  POSTACTION(m);
+  return marray;
+
+too_big:
+  MALLOC_FAILURE_ACTION;
+  return 0;
+}
+
+/* Free every block of array that belongs to m; merge neighbours that are both in the array
+   before filing them.  Returns how many blocks belonged to another heap (FOOTERS). */
+static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
+  size_t unfreed = 0;
+  if (!PREACTION(m)) {
+    void **a;
+    void **fence = &(array[nelem]);
+    for (a = array; a != fence; ++a) {
+      void *mem = *a;
+      if (mem != 0) {
+        chunk_t *p = mem2chunk(mem);
+        const char *problem;
+#if FOOTERS
+        if (!heap_holds_chunk(m, p)) {
+          ++unfreed;
+          continue;
+        }
+#endif
+        problem = inuse_chunk_problem(m, p);
+        if (problem != 0) {
+          USAGE_ERROR(m, mem, "bulk_free", problem);
+          break;
+        }
+        *a = 0;
+        check_inuse_chunk(m, p);
+        if (is_mmapped(p)) {
+          release_direct(m, direct_region_of(m, p));
+        } else {
+          size_t psize = chunksize(p);
+          void **b = a + 1;
+          chunk_t *next = next_chunk(p);
+          if (b != fence && *b == chunk2mem(next) && !is_mmapped(next) &&
+              inuse_chunk_problem(m, next) == 0) {
+            /* next is freed with p: let its slot carry the merged block */
+            set_inuse(m, p, psize + chunksize(next));
+            *b = chunk2mem(p);
+          } else
+            merge_and_file(m, p, psize);
+        }
+      }
+    }
+    if (should_trim(m, m->topsize))
+      sys_trim(m, 0);
+    POSTACTION(m);
+  }
+  return unfreed;
+}
+
+/* ==== 16. The global heap's public functions ================================================
+   Thin wrappers: each names the global heap and its operation for error messages.  With
+   FOOTERS, calls that take a block accept blocks of any heap (the footer names the owner). */
+
+#if !ONLY_MSPACES
+
+#if FOOTERS
+#define GLOBAL_BLOCK_HEAP ((heap_t *)0)
+#else
+#define GLOBAL_BLOCK_HEAP gm
+#endif
+
+void *dlmalloc(size_t bytes) {
+  ensure_initialization();
+  return heap_malloc(gm, bytes);
+}
+
+void dlfree(void *mem) { heap_free(GLOBAL_BLOCK_HEAP, mem, "free"); }
+
+void *dlcalloc(size_t n_elements, size_t elem_size) {
+  ensure_initialization();
+  return heap_calloc(gm, n_elements, elem_size);
+}
+
+void *dlrealloc(void *oldmem, size_t bytes) {
+  if (oldmem == 0)
+    return dlmalloc(bytes);
+  return heap_realloc(GLOBAL_BLOCK_HEAP, oldmem, bytes, "realloc");
+}
+
+void *dlrealloc_in_place(void *oldmem, size_t bytes) {
+  return heap_realloc_in_place(GLOBAL_BLOCK_HEAP, oldmem, bytes, "realloc_in_place");
+}
+
+void *dlmemalign(size_t alignment, size_t bytes) {
+  ensure_initialization();
+  return heap_memalign(gm, alignment, bytes);
+}
+
+int dlposix_memalign(void **pp, size_t alignment, size_t bytes) {
+  void *mem;
+  if (alignment % sizeof(void *) != 0 || alignment == 0 || !is_power_of_two(alignment))
+    return DL_EINVAL;
+  {
+#if !PORTABLE && defined(ENOMEM)
+    int saved_errno = errno; /* the result carries the error; errno stays as it was */
+#endif
+    mem = dlmemalign(alignment, bytes);
+#if !PORTABLE && defined(ENOMEM)
+    errno = saved_errno;
+#endif
+  }
+  if (mem == 0)
+    return DL_ENOMEM;
+  *pp = mem;
+  return 0;
+}
+
+void *dlvalloc(size_t bytes) {
+  ensure_initialization();
+  return dlmemalign(mparams.page_size, bytes);
+}
+
+void *dlpvalloc(size_t bytes) {
+  size_t pagesz;
+  ensure_initialization();
+  pagesz = mparams.page_size;
+  if (bytes > MAX_SIZE_T - pagesz) {
+    MALLOC_FAILURE_ACTION;
+    return 0;
+  }
+  return dlmemalign(pagesz, (bytes + pagesz - SIZE_T_ONE) & ~(pagesz - SIZE_T_ONE));
+}
+
+int dlmallopt(int param, int value) { return change_mparam(param, value); }
+
+size_t dlmalloc_footprint(void) { return gm->footprint; }
+
+size_t dlmalloc_max_footprint(void) { return gm->max_footprint; }
+
+size_t dlmalloc_footprint_limit(void) { return heap_footprint_limit(gm); }
+
+size_t dlmalloc_set_footprint_limit(size_t bytes) { return heap_set_footprint_limit(gm, bytes); }
+
+#if MALLOC_INSPECT_ALL
+void dlmalloc_inspect_all(void (*handler)(void *, void *, size_t, void *), void *arg) {
+  ensure_initialization();
+  if (!PREACTION(gm)) {
+    internal_inspect_all(gm, handler, arg);
+    POSTACTION(gm);
+  }
+}
+#endif /* MALLOC_INSPECT_ALL */
+
+#if !NO_MALLINFO
+struct mallinfo dlmallinfo(void) { return internal_mallinfo(gm); }
+#endif /* NO_MALLINFO */
+
+void **dlindependent_calloc(size_t n_elements, size_t elem_size, void *chunks[]) {
+  size_t sz = elem_size;
+  return ialloc(gm, n_elements, &sz, IALLOC_SAME_SIZE | IALLOC_CLEAR, chunks);
+}
+
+void **dlindependent_comalloc(size_t n_elements, size_t sizes[], void *chunks[]) {
+  return ialloc(gm, n_elements, sizes, 0, chunks);
+}
+
+size_t dlbulk_free(void *array[], size_t nelem) {
+  ensure_initialization();
+  return internal_bulk_free(gm, array, nelem);
+}
+
+int dlmalloc_trim(size_t pad) { return heap_trim(gm, pad); }
+
+void dlmalloc_stats(void) { internal_malloc_stats(gm); }
+
+size_t dlmalloc_usable_size(const void *mem) { return usable_size(mem); }
+
+size_t dlmalloc_teardown(void) {
+  size_t freed = 0;
+  ensure_initialization();
+  if (!PREACTION(gm)) {
+    freed = release_all_memory(gm);
+    forget_all_memory(gm);
+    POSTACTION(gm);
+  }
+  return freed;
+}
+
+#endif /* !ONLY_MSPACES */
+
+/* ==== 17. mspaces ===========================================================================
+   An mspace's heap state lives in the first chunk of its first segment; the rest of that
+   segment is its initial top.  Live mspaces are kept in a list (under the global lock) so that
+   FOOTERS can tell a real owner from a forged one.                                          */
+
+#if MSPACES
+
+#define MSPACE_STATE_SIZE (pad_request(sizeof(heap_t)))
+/* The smallest buffer that holds the state, a top chunk and the room top keeps free. */
+#define MIN_MSPACE_CAPACITY                                                                \
+  (MSPACE_STATE_SIZE + TOP_FOOT_SIZE + MIN_CHUNK_SIZE + 2 * MALLOC_ALIGNMENT)
+
+static heap_t *init_user_heap(char *tbase, size_t tsize, flag_t seg_flags, int locked) {
+  size_t msize = MSPACE_STATE_SIZE;
+  chunk_t *msp = align_as_chunk(tbase);
+  heap_t *m = (heap_t *)(chunk2mem(msp));
+  chunk_t *mn;
+  memset(m, 0, msize);
+  lock_init(&m->lock);
+  msp->head = (msize | INUSE_BITS);
+  m->seg.base = tbase;
+  m->seg.size = tsize;
+  m->seg.flags = seg_flags;
+  m->least_addr = tbase;
+  m->max_addr = tbase + tsize;
+  m->footprint = m->max_footprint = tsize;
+  m->magic = mparams.magic;
+  m->release_checks = MAX_RELEASE_CHECK_RATE;
+  m->flags = mparams.default_flags;
+  disable_contiguous(m); /* MORECORE belongs to the global heap */
+  if (!locked)
+    disable_lock(m);
+  init_bins(m);
+  init_heap_links(m);
+  mn = next_chunk(mem2chunk(m));
+  init_top(m, mn, (size_t)((tbase + tsize) - (char *)mn) - TOP_FOOT_SIZE);
+  check_top_chunk(m, m->top);
+
+  lock_acquire(&global_lock);
+  m->next_heap = mspace_list;
+  mspace_list = m;
+  lock_release(&global_lock);
+  return m;
+}
+
+/* m, if it is a live mspace; otherwise report the usage error and return 0. */
+static heap_t *checked_mspace(mspace msp, const char *op) {
+  heap_t *m = (heap_t *)msp;
+  if (m == 0 || !ok_magic(m)) {
+    USAGE_ERROR(m, m, op, "invalid mspace");
+    return 0;
+  }
+  return m;
+}
+
+mspace create_mspace(size_t capacity, int locked) {
+  heap_t *m = 0;
+  ensure_initialization();
+  if (capacity < (size_t)-(MSPACE_STATE_SIZE + TOP_FOOT_SIZE + mparams.granularity)) {
+    size_t rs = (capacity == 0) ? mparams.granularity
+                                : (capacity + TOP_FOOT_SIZE + MSPACE_STATE_SIZE);
+    size_t tsize = granularity_align(rs);
+    char *tbase = (char *)os_map(tsize);
+    if (tbase != CMFAIL)
+      m = init_user_heap(tbase, tsize, SEG_MMAPPED, locked);
+  }
+  return (mspace)m;
+}
+
+mspace create_mspace_with_base(void *base, size_t capacity, int locked) {
+  heap_t *m = 0;
+  ensure_initialization();
+  if (base != 0 && capacity >= MIN_MSPACE_CAPACITY &&
+      capacity < (size_t)-(MSPACE_STATE_SIZE + TOP_FOOT_SIZE + mparams.page_size))
+    m = init_user_heap((char *)base, capacity, SEG_EXTERN, locked);
+  return (mspace)m;
+}
+
+size_t destroy_mspace(mspace msp) {
+  heap_t *m = checked_mspace(msp, "destroy_mspace");
+  heap_t **link;
+  if (m == 0)
+    return 0;
+  lock_acquire(&global_lock);
+  for (link = &mspace_list; *link != 0; link = &(*link)->next_heap)
+    if (*link == m) {
+      *link = m->next_heap;
+      break;
+    }
+  lock_release(&global_lock);
+  m->magic = 0; /* a caller's buffer outlives the mspace: later use of it is caught */
+  lock_destroy(&m->lock);
+  return release_all_memory(m);
+}
+
+int mspace_track_large_chunks(mspace msp, int enable) {
+  int was_tracking = 0;
+  heap_t *m = checked_mspace(msp, "mspace_track_large_chunks");
+  if (m != 0 && !PREACTION(m)) {
+    was_tracking = !use_mmap(m);
+    if (enable)
+      disable_mmap(m);
+    else
+      enable_mmap(m);
+    POSTACTION(m);
+  }
+  return was_tracking;
+}
+
+void *mspace_malloc(mspace msp, size_t bytes) {
+  heap_t *m = checked_mspace(msp, "mspace_malloc");
+  return m != 0 ? heap_malloc(m, bytes) : 0;
+}
+
+void mspace_free(mspace msp, void *mem) {
+  if (mem != 0) {
+    heap_t *m = checked_mspace(msp, "mspace_free");
+    if (m != 0)
+      heap_free(m, mem, "mspace_free");
+  }
+}
+
+void *mspace_calloc(mspace msp, size_t n_elements, size_t elem_size) {
+  heap_t *m = checked_mspace(msp, "mspace_calloc");
+  return m != 0 ? heap_calloc(m, n_elements, elem_size) : 0;
+}
+
+void *mspace_realloc(mspace msp, void *oldmem, size_t bytes) {
+  heap_t *m = checked_mspace(msp, "mspace_realloc");
+  if (m == 0)
+    return 0;
+  if (oldmem == 0)
+    return heap_malloc(m, bytes);
+  return heap_realloc(m, oldmem, bytes, "mspace_realloc");
+}
+
+void *mspace_realloc_in_place(mspace msp, void *oldmem, size_t bytes) {
+  heap_t *m = checked_mspace(msp, "mspace_realloc_in_place");
+  return m != 0 ? heap_realloc_in_place(m, oldmem, bytes, "mspace_realloc_in_place") : 0;
+}
+
+void *mspace_memalign(mspace msp, size_t alignment, size_t bytes) {
+  heap_t *m = checked_mspace(msp, "mspace_memalign");
+  return m != 0 ? heap_memalign(m, alignment, bytes) : 0;
+}
+
+void **mspace_independent_calloc(mspace msp, size_t n_elements, size_t elem_size,
+                                 void *chunks[]) {
+  size_t sz = elem_size;
+  heap_t *m = checked_mspace(msp, "mspace_independent_calloc");
+  return m != 0 ? ialloc(m, n_elements, &sz, IALLOC_SAME_SIZE | IALLOC_CLEAR, chunks) : 0;
+}
+
+void **mspace_independent_comalloc(mspace msp, size_t n_elements, size_t sizes[],
+                                   void *chunks[]) {
+  heap_t *m = checked_mspace(msp, "mspace_independent_comalloc");
+  return m != 0 ? ialloc(m, n_elements, sizes, 0, chunks) : 0;
+}
+
+size_t mspace_bulk_free(mspace msp, void *array[], size_t nelem) {
+  heap_t *m = checked_mspace(msp, "mspace_bulk_free");
+  return m != 0 ? internal_bulk_free(m, array, nelem) : nelem;
+}
+
+size_t mspace_usable_size(const void *mem) { return usable_size(mem); }
+
+void mspace_malloc_stats(mspace msp) {
+  heap_t *m = checked_mspace(msp, "mspace_malloc_stats");
+  if (m != 0)
+    internal_malloc_stats(m);
+}
+
+int mspace_trim(mspace msp, size_t pad) {
+  heap_t *m = checked_mspace(msp, "mspace_trim");
+  return m != 0 ? heap_trim(m, pad) : 0;
+}
+
+size_t mspace_footprint(mspace msp) {
+  heap_t *m = checked_mspace(msp, "mspace_footprint");
+  return m != 0 ? m->footprint : 0;
+}
+
+size_t mspace_max_footprint(mspace msp) {
+  heap_t *m = checked_mspace(msp, "mspace_max_footprint");
+  return m != 0 ? m->max_footprint : 0;
+}
+
+size_t mspace_footprint_limit(mspace msp) {
+  heap_t *m = checked_mspace(msp, "mspace_footprint_limit");
+  return m != 0 ? heap_footprint_limit(m) : 0;
+}
+
+size_t mspace_set_footprint_limit(mspace msp, size_t bytes) {
+  heap_t *m = checked_mspace(msp, "mspace_set_footprint_limit");
+  return m != 0 ? heap_set_footprint_limit(m, bytes) : 0;
+}
+
+int mspace_mallopt(int param, int value) { return change_mparam(param, value); }
+
+#if !NO_MALLINFO
+struct mallinfo mspace_mallinfo(mspace msp) {
+  heap_t *m = checked_mspace(msp, "mspace_mallinfo");
+  if (m == 0) {
+    struct mallinfo empty;
+    memset(&empty, 0, sizeof(empty));
+    return empty;
+  }
+  return internal_mallinfo(m);
+}
+#endif /* NO_MALLINFO */
+
+#if MALLOC_INSPECT_ALL
+void mspace_inspect_all(mspace msp, void (*handler)(void *, void *, size_t, void *),
+                        void *arg) {
+  heap_t *m = checked_mspace(msp, "mspace_inspect_all");
+  if (m != 0 && !PREACTION(m)) {
+    internal_inspect_all(m, handler, arg);
+    POSTACTION(m);
+  }
+}
+#endif /* MALLOC_INSPECT_ALL */
+
+#endif /* MSPACES */

@@ -1,0 +1,329 @@
+/*
+  malloc.h -- public interface of portable-dlmalloc.
+
+  portable-dlmalloc is a general-purpose allocator in the design of Doug Lea's dlmalloc 2.8.x
+  (boundary tags, small bins, tree bins, a designated victim, a top chunk, segments, directly
+  mapped large chunks and mspaces), written so that it can be carried to any platform by
+  supplying eight hooks.  See malloc.c for the algorithm and README.md for the porting guide.
+
+  Contents
+    1. Options that change this interface
+    2. Names (USE_DL_PREFIX)
+    3. Standard API
+    4. Extensions
+    5. mspaces
+    6. The port interface (the eight hooks and what the core promises them)
+
+  Released under the MIT license; see license.txt.
+*/
+#ifndef PORTABLE_DLMALLOC_H
+#define PORTABLE_DLMALLOC_H
+
+#include <stddef.h> /* size_t */
+
+#define PORTABLE_DLMALLOC_VERSION "1.0.0"
+#define DLMALLOC_VERSION 20806 /* the dlmalloc design revision followed: 2.8.6 */
+
+#ifndef DLMALLOC_EXPORT
+#define DLMALLOC_EXPORT extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== 1. Options that change this interface ===============================================
+   These must have the same value when malloc.c is compiled and when this header is included
+   by a user; the build (CMakeLists.txt) passes them as public compile definitions.  Their
+   meaning is documented with the other options at the top of malloc.c.                     */
+
+#ifndef ONLY_MSPACES
+#define ONLY_MSPACES 0
+#endif /* ONLY_MSPACES */
+
+#ifndef MSPACES
+#if ONLY_MSPACES
+#define MSPACES 1
+#else
+#define MSPACES 0
+#endif
+#endif /* MSPACES */
+
+#ifndef NO_MALLINFO
+#define NO_MALLINFO 0
+#endif /* NO_MALLINFO */
+
+#ifndef MALLINFO_FIELD_TYPE
+#define MALLINFO_FIELD_TYPE size_t
+#endif /* MALLINFO_FIELD_TYPE */
+
+#ifndef MALLOC_INSPECT_ALL
+#define MALLOC_INSPECT_ALL 1
+#endif /* MALLOC_INSPECT_ALL */
+
+#ifndef MALLOC_ALIGNMENT
+#define MALLOC_ALIGNMENT ((size_t)(2 * sizeof(void *)))
+#endif /* MALLOC_ALIGNMENT */
+
+/* mallopt() parameter numbers. */
+#define M_TRIM_THRESHOLD (-1)
+#define M_GRANULARITY (-2)
+#define M_MMAP_THRESHOLD (-3)
+
+#if !NO_MALLINFO
+#ifndef STRUCT_MALLINFO_DECLARED
+#define STRUCT_MALLINFO_DECLARED 1
+/* The SVID/XPG mallinfo record, with fields wide enough for 64-bit heaps. */
+struct mallinfo {
+  MALLINFO_FIELD_TYPE arena;    /* bytes obtained from the system, not counting mmapped chunks */
+  MALLINFO_FIELD_TYPE ordblks;  /* number of free chunks (top included) */
+  MALLINFO_FIELD_TYPE smblks;   /* always 0 */
+  MALLINFO_FIELD_TYPE hblks;    /* always 0 */
+  MALLINFO_FIELD_TYPE hblkhd;   /* bytes in directly mmapped chunks */
+  MALLINFO_FIELD_TYPE usmblks;  /* maximum footprint ever reached */
+  MALLINFO_FIELD_TYPE fsmblks;  /* always 0 */
+  MALLINFO_FIELD_TYPE uordblks; /* bytes in chunks in use */
+  MALLINFO_FIELD_TYPE fordblks; /* bytes in free chunks */
+  MALLINFO_FIELD_TYPE keepcost; /* bytes at the top that malloc_trim could release */
+};
+#endif /* STRUCT_MALLINFO_DECLARED */
+#endif /* NO_MALLINFO */
+
+/* ==== 2. Names ==============================================================================
+   The functions are declared with a "dl" prefix.  Unless USE_DL_PREFIX is defined, each dl
+   name is mapped to the standard name, so the library replaces malloc, free and friends.    */
+
+#ifndef USE_DL_PREFIX
+#define dlcalloc calloc
+#define dlfree free
+#define dlmalloc malloc
+#define dlmemalign memalign
+#define dlposix_memalign posix_memalign
+#define dlrealloc realloc
+#define dlrealloc_in_place realloc_in_place
+#define dlvalloc valloc
+#define dlpvalloc pvalloc
+#define dlmallinfo mallinfo
+#define dlmallopt mallopt
+#define dlmalloc_trim malloc_trim
+#define dlmalloc_stats malloc_stats
+#define dlmalloc_usable_size malloc_usable_size
+#define dlmalloc_footprint malloc_footprint
+#define dlmalloc_max_footprint malloc_max_footprint
+#define dlmalloc_footprint_limit malloc_footprint_limit
+#define dlmalloc_set_footprint_limit malloc_set_footprint_limit
+#define dlmalloc_inspect_all malloc_inspect_all
+#define dlindependent_calloc independent_calloc
+#define dlindependent_comalloc independent_comalloc
+#define dlbulk_free bulk_free
+#define dlmalloc_teardown malloc_teardown
+#endif /* USE_DL_PREFIX */
+
+#if !ONLY_MSPACES
+
+/* ==== 3. Standard API =======================================================================
+   Failure: every allocating call returns NULL (and sets errno to ENOMEM where errno exists)
+   when the request cannot be met, including sizes so close to SIZE_MAX that padding them would
+   wrap.  A NULL argument to free() is ignored.  Passing a pointer this allocator did not hand
+   out, or one already freed, is detected where cheaply possible and reported through
+   USAGE_ERROR_ACTION (by default: custom_abort()/abort() with malloc_abort_reason() set).     */
+
+/* malloc(n): a block of at least n bytes aligned to MALLOC_ALIGNMENT; malloc(0) returns a
+   unique minimum-size block. */
+DLMALLOC_EXPORT void *dlmalloc(size_t n);
+
+/* free(p): release a block from malloc/calloc/realloc/memalign...; free(NULL) does nothing. */
+DLMALLOC_EXPORT void dlfree(void *p);
+
+/* calloc(n, size): n*size zeroed bytes; NULL if n*size overflows. */
+DLMALLOC_EXPORT void *dlcalloc(size_t n, size_t size);
+
+/* realloc(p, n): resize p keeping its contents up to min(old, n) bytes; realloc(NULL, n) is
+   malloc(n); realloc(p, 0) frees p and returns NULL when REALLOC_ZERO_BYTES_FREES (default 1),
+   otherwise returns a minimum-size block.  On failure p is left untouched and NULL returned. */
+DLMALLOC_EXPORT void *dlrealloc(void *p, size_t n);
+
+/* realloc_in_place(p, n): resize p without moving it; returns p on success, NULL (p untouched)
+   when that is impossible. */
+DLMALLOC_EXPORT void *dlrealloc_in_place(void *p, size_t n);
+
+/* memalign(alignment, n): a block whose address is a multiple of alignment.  An alignment that
+   is not a power of two is rounded up to one; alignments below MALLOC_ALIGNMENT give malloc(n). */
+DLMALLOC_EXPORT void *dlmemalign(size_t alignment, size_t n);
+
+/* posix_memalign(&p, alignment, n): 0 on success; EINVAL when alignment is not a power of two
+   multiple of sizeof(void*) (*pp untouched); ENOMEM when out of memory. */
+DLMALLOC_EXPORT int dlposix_memalign(void **pp, size_t alignment, size_t n);
+
+/* valloc(n): memalign(page size, n).  pvalloc(n): the same with n rounded up to whole pages. */
+DLMALLOC_EXPORT void *dlvalloc(size_t n);
+DLMALLOC_EXPORT void *dlpvalloc(size_t n);
+
+/* mallopt(param, value): set M_TRIM_THRESHOLD, M_GRANULARITY (a power of two, at least the page
+   size) or M_MMAP_THRESHOLD; returns 1 on success and 0 for an unknown parameter or bad value. */
+DLMALLOC_EXPORT int dlmallopt(int param, int value);
+
+/* malloc_footprint(): bytes currently obtained from the system (segments + mmapped chunks).
+   malloc_max_footprint(): the largest value footprint has had. */
+DLMALLOC_EXPORT size_t dlmalloc_footprint(void);
+DLMALLOC_EXPORT size_t dlmalloc_max_footprint(void);
+
+/* malloc_footprint_limit(): the current limit, (size_t)-1 when there is none.
+   malloc_set_footprint_limit(bytes): requests that would take the footprint beyond bytes
+   (rounded up to the granularity) fail; 0 means "no limit" as does (size_t)-1.  Returns the
+   limit now in force. */
+DLMALLOC_EXPORT size_t dlmalloc_footprint_limit(void);
+DLMALLOC_EXPORT size_t dlmalloc_set_footprint_limit(size_t bytes);
+
+#if MALLOC_INSPECT_ALL
+/* malloc_inspect_all(handler, arg): call handler(start, end, used_bytes, arg) for every chunk
+   of the heap: used_bytes is 0 for a free chunk.  The heap lock is held during the walk, so the
+   handler must not call the allocator. */
+DLMALLOC_EXPORT void dlmalloc_inspect_all(void (*handler)(void *start, void *end,
+                                                          size_t used_bytes, void *arg),
+                                          void *arg);
+#endif /* MALLOC_INSPECT_ALL */
+
+#if !NO_MALLINFO
+/* mallinfo(): statistics of the global heap (see struct mallinfo above). */
+DLMALLOC_EXPORT struct mallinfo dlmallinfo(void);
+#endif /* NO_MALLINFO */
+
+/* independent_calloc(n, size, chunks): n zeroed blocks of size bytes each, allocated together.
+   With chunks == NULL the pointer array itself is allocated (free it too); returns the array or
+   NULL.  independent_comalloc(n, sizes, chunks): the same with a size for each block, not
+   zeroed. */
+DLMALLOC_EXPORT void **dlindependent_calloc(size_t n, size_t size, void **chunks);
+DLMALLOC_EXPORT void **dlindependent_comalloc(size_t n, size_t *sizes, void **chunks);
+
+/* bulk_free(array, n): free every non-NULL pointer of array and set it to NULL; returns the
+   number of pointers that could not be freed here (always 0 unless FOOTERS finds pointers that
+   belong to another mspace). */
+DLMALLOC_EXPORT size_t dlbulk_free(void **array, size_t n);
+
+/* malloc_trim(pad): give memory above pad bytes of free top space back to the system; returns
+   1 if anything was released. */
+DLMALLOC_EXPORT int dlmalloc_trim(size_t pad);
+
+/* malloc_stats(): print footprint, maximum footprint and bytes in use to stderr (in PORTABLE
+   builds: to MALLOC_STATS_WRITE when the port defines it; see malloc.c). */
+DLMALLOC_EXPORT void dlmalloc_stats(void);
+
+/* malloc_usable_size(p): the bytes usable in block p (at least what was requested); 0 for NULL. */
+DLMALLOC_EXPORT size_t dlmalloc_usable_size(const void *p);
+
+/* ==== 4. Extensions =========================================================================
+   malloc_teardown(): give every page of the global heap back to the system (through
+   custom_munmap in PORTABLE builds), whether or not blocks are still in use, and return the
+   heap to its initial state.  Every pointer obtained before is invalid afterwards.  Meant for
+   a DLL, driver, plugin or UEFI application about to be unloaded.  Returns the bytes released,
+   or 0 if some region could not be released (the heap then keeps it and stays usable).      */
+DLMALLOC_EXPORT size_t dlmalloc_teardown(void);
+
+#endif /* !ONLY_MSPACES */
+
+/* ==== 5. mspaces ============================================================================
+   An mspace is an independent heap with its own lock and segments.  Blocks of one mspace must
+   be freed to that mspace (with FOOTERS=1 free() finds the owner itself).                    */
+#if MSPACES
+typedef void *mspace;
+
+/* create_mspace(capacity, locked): a new mspace whose first segment holds at least capacity
+   bytes (0: the default granularity); locked != 0 gives it a lock.  NULL on failure. */
+DLMALLOC_EXPORT mspace create_mspace(size_t capacity, int locked);
+
+/* create_mspace_with_base(base, capacity, locked): an mspace living inside the caller's buffer
+   [base, base + capacity); it grows by mapping more memory only if allowed, and the buffer is
+   never released by the allocator.  NULL if capacity is too small for the bookkeeping. */
+DLMALLOC_EXPORT mspace create_mspace_with_base(void *base, size_t capacity, int locked);
+
+/* destroy_mspace(msp): release every region the mspace obtained from the system; returns the
+   bytes released. */
+DLMALLOC_EXPORT size_t destroy_mspace(mspace msp);
+
+/* mspace_track_large_chunks(msp, enable): when enabled, directly mmapped chunks are recorded
+   in the segment list, so destroy_mspace releases them too.  Returns the previous setting. */
+DLMALLOC_EXPORT int mspace_track_large_chunks(mspace msp, int enable);
+
+DLMALLOC_EXPORT void *mspace_malloc(mspace msp, size_t bytes);
+DLMALLOC_EXPORT void mspace_free(mspace msp, void *mem);
+DLMALLOC_EXPORT void *mspace_calloc(mspace msp, size_t n_elements, size_t elem_size);
+DLMALLOC_EXPORT void *mspace_realloc(mspace msp, void *mem, size_t newsize);
+DLMALLOC_EXPORT void *mspace_realloc_in_place(mspace msp, void *mem, size_t newsize);
+DLMALLOC_EXPORT void *mspace_memalign(mspace msp, size_t alignment, size_t bytes);
+DLMALLOC_EXPORT void **mspace_independent_calloc(mspace msp, size_t n_elements,
+                                                 size_t elem_size, void *chunks[]);
+DLMALLOC_EXPORT void **mspace_independent_comalloc(mspace msp, size_t n_elements,
+                                                   size_t sizes[], void *chunks[]);
+DLMALLOC_EXPORT size_t mspace_bulk_free(mspace msp, void **array, size_t nelem);
+DLMALLOC_EXPORT size_t mspace_usable_size(const void *mem);
+DLMALLOC_EXPORT void mspace_malloc_stats(mspace msp);
+DLMALLOC_EXPORT int mspace_trim(mspace msp, size_t pad);
+DLMALLOC_EXPORT size_t mspace_footprint(mspace msp);
+DLMALLOC_EXPORT size_t mspace_max_footprint(mspace msp);
+DLMALLOC_EXPORT size_t mspace_footprint_limit(mspace msp);
+DLMALLOC_EXPORT size_t mspace_set_footprint_limit(mspace msp, size_t bytes);
+DLMALLOC_EXPORT int mspace_mallopt(int param, int value);
+#if !NO_MALLINFO
+DLMALLOC_EXPORT struct mallinfo mspace_mallinfo(mspace msp);
+#endif /* NO_MALLINFO */
+#if MALLOC_INSPECT_ALL
+DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
+                                        void (*handler)(void *start, void *end,
+                                                        size_t used_bytes, void *arg),
+                                        void *arg);
+#endif /* MALLOC_INSPECT_ALL */
+#endif /* MSPACES */
+
+/* ==== 6. The port interface =================================================================
+   A PORTABLE build of malloc.c (with USE_LOCKS=2 for locking) touches the platform only
+   through these eight functions, which a port file in ports/ defines.  Rules for all of them:
+
+   - They must never call malloc or any function of this allocator (they run with a heap lock
+     held, or while the allocator is reporting an error).
+   - Sizes passed to custom_mmap and custom_direct_mmap are non-zero multiples of the page size
+     the allocator was built for (DEFAULT_GRANULARITY for segments); returned addresses must be
+     aligned to at least MALLOC_ALIGNMENT (page alignment is normal).
+   - The memory is assumed to be zero-filled only when malloc.c is built with MMAP_CLEARS=1
+     (the default in PORTABLE mode is 0); calloc is correct either way.
+   - custom_munmap is only ever asked to release exactly one region that one earlier
+     custom_mmap or custom_direct_mmap call returned: the same pointer, the same length.
+     Never length 0, never a part of a region, never a span across two regions.
+   - Lock slots are one pointer wide.  A slot whose value is all zero (NULL) is a valid,
+     unlocked lock: the global heap's lock is used before init_lock has run on it.  Locks are
+     never acquired recursively by the allocator.
+*/
+
+/* Return length bytes of fresh read/write memory for a heap segment, or (void *)-1 (MFAIL)
+   on failure. */
+void *custom_mmap(size_t length);
+
+/* Release the region [ptr, ptr + length) that one custom_mmap/custom_direct_mmap call
+   returned.  Return 0 on success, -1 on failure (the allocator then keeps the region). */
+int custom_munmap(void *ptr, size_t length);
+
+/* Return memory for one large chunk, allocated directly for a request at or above the mmap
+   threshold (DEFAULT_MMAP_THRESHOLD) and given back whole by custom_munmap when freed.  Return
+   (void *)-1 when that fails or when the platform prefers not to map large chunks separately;
+   the allocator then serves the request from its segments. */
+void *custom_direct_mmap(size_t length);
+
+/* Prepare, destroy, take and give back the lock stored in *lock (see the rules above). */
+void init_lock(void **lock);
+void final_lock(void **lock);
+void acquire_lock(void **lock);
+void release_lock(void **lock);
+
+/* Report malloc_abort_reason() in the platform's way and stop the program; never returns. */
+void custom_abort(void);
+
+/* Provided by the core, for ports and tests: one line describing the last error the allocator
+   detected, such as "free(): invalid pointer 0x1000 [malloc.c:2190]"; "" if none.  It is
+   recorded before custom_abort()/abort() is called (and also with PROCEED_ON_ERROR). */
+const char *malloc_abort_reason(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* PORTABLE_DLMALLOC_H */
