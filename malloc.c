@@ -446,11 +446,6 @@ static size_t os_page_size(void) {
   GetSystemInfo(&info);
   return (size_t)info.dwPageSize;
 }
-static size_t os_allocation_granularity(void) {
-  SYSTEM_INFO info;
-  GetSystemInfo(&info);
-  return (size_t)info.dwAllocationGranularity;
-}
 static NORETURN void os_abort(void) { abort(); }
 
 #else /* POSIX */
@@ -1143,10 +1138,6 @@ static int init_mparams(void) {
   if (mparams.magic == 0) {
     size_t page = os_page_size();
     size_t granularity = DEFAULT_GRANULARITY;
-#if DL_WIN32
-    if (granularity == 0)
-      granularity = os_allocation_granularity();
-#endif
     if (granularity == 0)
       granularity = page;
     if (!is_power_of_two(page) || !is_power_of_two(granularity) || granularity < page ||
