@@ -23,6 +23,7 @@
     15. Bulk allocation (independent_calloc / comalloc / bulk_free)
     16. The global heap's public functions
     17. mspaces
+    18. Fork support
 
   ==== 1. Overview, quick start and vital statistics =========================================
 
@@ -503,10 +504,12 @@ static int os_unmap(void *base, size_t length) { (void)base; (void)length; retur
 #endif /* MALLOC_STATS_WRITE */
 
 /* ==== 4. Locks ==============================================================================
-   Each heap has one lock, held for the whole of every operation on it.  A separate global
-   lock guards the one-time initialisation of the parameters, MORECORE (which is process
-   wide) and the list of mspaces.  Locks are never taken recursively.  A heap's lock may be
-   held while the global lock is taken (sys_alloc calling MORECORE), never the reverse.
+   Each heap has one lock, held for the whole of every operation on it.  Two more locks are
+   process wide: global_lock guards the one-time initialisation of the parameters and every
+   MORECORE call; mspace_list_lock guards the list of live mspaces.  Locks are never taken
+   recursively, and always in this order (any of them may be skipped):
+       mspace_list_lock  ->  heap locks (the global heap's first)  ->  global_lock
+   so sys_alloc may call MORECORE with its heap locked, and malloc_prefork can take them all.
    (lock_destroy is needed only by destroy_mspace.)                                          */
 
 #if USE_LOCKS == 2
@@ -979,7 +982,8 @@ static heap_t global_heap;
 #endif /* !ONLY_MSPACES */
 
 #if MSPACES
-static heap_t *mspace_list; /* live mspaces, guarded by global_lock */
+static heap_t *mspace_list; /* live mspaces, guarded by mspace_list_lock */
+static mlock_t mspace_list_lock = MLOCK_INITIALIZER;
 #endif
 
 #define is_initialized(m) ((m)->top != 0)
@@ -2855,13 +2859,13 @@ static heap_t *owner_of(chunk_t *p) {
 #if MSPACES
   {
     heap_t *h;
-    lock_acquire(&global_lock);
+    lock_acquire(&mspace_list_lock);
     for (h = mspace_list; h != 0; h = h->next_heap)
       if (heap_holds_chunk(h, p)) {
         found = h;
         break;
       }
-    lock_release(&global_lock);
+    lock_release(&mspace_list_lock);
   }
 #endif
   return found;
@@ -3352,7 +3356,7 @@ size_t dlmalloc_teardown(void) {
 
 /* ==== 17. mspaces ===========================================================================
    An mspace's heap state lives in the first chunk of its first segment; the rest of that
-   segment is its initial top.  Live mspaces are kept in a list (under the global lock) so that
+   segment is its initial top.  Live mspaces are kept in a list (under mspace_list_lock) so that
    FOOTERS can tell a real owner from a forged one.                                          */
 
 #if MSPACES
@@ -3388,10 +3392,10 @@ static heap_t *init_user_heap(char *tbase, size_t tsize, flag_t seg_flags, int l
   init_top(m, mn, (size_t)((tbase + tsize) - (char *)mn) - TOP_FOOT_SIZE);
   check_top_chunk(m, m->top);
 
-  lock_acquire(&global_lock);
+  lock_acquire(&mspace_list_lock);
   m->next_heap = mspace_list;
   mspace_list = m;
-  lock_release(&global_lock);
+  lock_release(&mspace_list_lock);
   return m;
 }
 
@@ -3433,13 +3437,13 @@ size_t destroy_mspace(mspace msp) {
   heap_t **link;
   if (m == 0)
     return 0;
-  lock_acquire(&global_lock);
+  lock_acquire(&mspace_list_lock);
   for (link = &mspace_list; *link != 0; link = &(*link)->next_heap)
     if (*link == m) {
       *link = m->next_heap;
       break;
     }
-  lock_release(&global_lock);
+  lock_release(&mspace_list_lock);
   m->magic = 0; /* a caller's buffer outlives the mspace: later use of it is caught */
   lock_destroy(&m->lock);
   return release_all_memory(m);
@@ -3573,3 +3577,52 @@ void mspace_inspect_all(mspace msp, void (*handler)(void *, void *, size_t, void
 #endif /* MALLOC_INSPECT_ALL */
 
 #endif /* MSPACES */
+
+/* ==== 18. Fork support ======================================================================
+   A child of a multi-threaded process inherits locks that other threads held at the moment of
+   fork().  malloc_prefork takes every allocator lock in the documented order, so the heaps are
+   consistent when the process is copied; the parent then releases them and the child, whose
+   other threads are gone, resets them.  The drop-in library registers these with
+   pthread_atfork.                                                                           */
+
+/* Apply action to every heap lock: the global heap's, then each mspace's in list order
+   (the caller holds mspace_list_lock). */
+static void for_each_heap_lock(void (*action)(mlock_t *)) {
+#if MSPACES
+  heap_t *h;
+#endif
+#if !ONLY_MSPACES
+  if (use_lock(gm))
+    action(&gm->lock);
+#endif
+#if MSPACES
+  for (h = mspace_list; h != 0; h = h->next_heap)
+    if (use_lock(h))
+      action(&h->lock);
+#endif
+}
+
+void dlmalloc_prefork(void) {
+  ensure_initialization();
+#if MSPACES
+  lock_acquire(&mspace_list_lock);
+#endif
+  for_each_heap_lock(lock_acquire);
+  lock_acquire(&global_lock);
+}
+
+void dlmalloc_postfork_parent(void) {
+  lock_release(&global_lock);
+  for_each_heap_lock(lock_release);
+#if MSPACES
+  lock_release(&mspace_list_lock); /* last: the walk above read the list */
+#endif
+}
+
+void dlmalloc_postfork_child(void) {
+  lock_init(&global_lock);
+  for_each_heap_lock(lock_init);
+#if MSPACES
+  lock_init(&mspace_list_lock);
+#endif
+}

@@ -117,6 +117,9 @@ struct mallinfo {
 #define dlindependent_comalloc independent_comalloc
 #define dlbulk_free bulk_free
 #define dlmalloc_teardown malloc_teardown
+#define dlmalloc_prefork malloc_prefork
+#define dlmalloc_postfork_parent malloc_postfork_parent
+#define dlmalloc_postfork_child malloc_postfork_child
 #endif /* USE_DL_PREFIX */
 
 #if !ONLY_MSPACES
@@ -216,11 +219,21 @@ DLMALLOC_EXPORT size_t dlmalloc_usable_size(const void *p);
    malloc_teardown(): give every page of the global heap back to the system (through
    custom_munmap in PORTABLE builds), whether or not blocks are still in use, and return the
    heap to its initial state.  Every pointer obtained before is invalid afterwards.  Meant for
-   a DLL, driver, plugin or UEFI application about to be unloaded.  Returns the bytes released,
-   or 0 if some region could not be released (the heap then keeps it and stays usable).      */
+   a DLL, driver, plugin or UEFI application about to be unloaded.  Returns the bytes released.
+   A region the system refuses to take back is forgotten (leaked), since the heap is reset
+   regardless; memory obtained with MORECORE (sbrk) stays with the process.  mspaces are not
+   affected: destroy each with destroy_mspace.                                               */
 DLMALLOC_EXPORT size_t dlmalloc_teardown(void);
 
 #endif /* !ONLY_MSPACES */
+
+/* Fork support: malloc_prefork() takes every lock of the allocator (global heap, mspaces,
+   internal locks); malloc_postfork_parent() releases them and malloc_postfork_child() resets
+   them to unlocked.  Register them with pthread_atfork() so that the child of a
+   multi-threaded process can allocate (the drop-in library does this itself). */
+DLMALLOC_EXPORT void dlmalloc_prefork(void);
+DLMALLOC_EXPORT void dlmalloc_postfork_parent(void);
+DLMALLOC_EXPORT void dlmalloc_postfork_child(void);
 
 /* ==== 5. mspaces ============================================================================
    An mspace is an independent heap with its own lock and segments.  Blocks of one mspace must
@@ -241,8 +254,10 @@ DLMALLOC_EXPORT mspace create_mspace_with_base(void *base, size_t capacity, int 
    bytes released. */
 DLMALLOC_EXPORT size_t destroy_mspace(mspace msp);
 
-/* mspace_track_large_chunks(msp, enable): when enabled, directly mmapped chunks are recorded
-   in the segment list, so destroy_mspace releases them too.  Returns the previous setting. */
+/* mspace_track_large_chunks(msp, enable): when enabled, large requests are carved from the
+   mspace's segments instead of being mapped one region each.  (destroy_mspace releases
+   directly mapped chunks either way: every heap keeps a list of them.)  Returns the previous
+   setting. */
 DLMALLOC_EXPORT int mspace_track_large_chunks(mspace msp, int enable);
 
 DLMALLOC_EXPORT void *mspace_malloc(mspace msp, size_t bytes);
