@@ -1492,24 +1492,23 @@ static struct mallinfo internal_mallinfo(heap_t *m) {
     if (is_initialized(m)) {
       size_t nfree = SIZE_T_ONE; /* top */
       size_t mfree = m->topsize + TOP_FOOT_SIZE;
-      size_t sum = mfree;
       size_t mapped = direct_bytes(m);
       segment_t *s = &m->seg;
       while (s != 0) {
         chunk_t *q = align_as_chunk(s->base);
         while (segment_holds(s, q) && q != m->top &&
                q->head != FENCEPOST_HEAD) {
-          size_t sz = chunksize(q);
-          sum += sz;
           if (!is_inuse(q)) {
-            mfree += sz;
+            mfree += chunksize(q);
             ++nfree;
           }
           q = next_chunk(q);
         }
         s = s->next;
       }
-      nm.arena = (MALLINFO_FIELD_TYPE)sum;
+      /* Segment bookkeeping (records, fenceposts) counts as in use, so that
+         arena + hblkhd == footprint and uordblks + fordblks == footprint. */
+      nm.arena = (MALLINFO_FIELD_TYPE)(m->footprint - mapped);
       nm.ordblks = (MALLINFO_FIELD_TYPE)nfree;
       nm.hblkhd = (MALLINFO_FIELD_TYPE)mapped;
       nm.usmblks = (MALLINFO_FIELD_TYPE)m->max_footprint;
@@ -1592,20 +1591,15 @@ static void internal_inspect_all(heap_t *m, inspect_handler handler, void *arg) 
       while (segment_holds(s, q) && q->head != FENCEPOST_HEAD) {
         chunk_t *next = next_chunk(q);
         size_t sz = chunksize(q);
-        size_t used;
-        void *start;
-        if (is_inuse(q)) {
-          used = sz - CHUNK_OVERHEAD;
-          start = chunk2mem(q);
+        if (is_inuse(q)) { /* [start, end) is exactly the block's usable memory */
+          size_t used = sz - CHUNK_OVERHEAD;
+          handler(chunk2mem(q), (char *)chunk2mem(q) + used, used, arg);
         } else {
-          used = 0;
-          if (is_small(sz)) /* skip the links so the handler may clear the rest */
-            start = (void *)((char *)q + sizeof(chunk_t));
-          else
-            start = (void *)((char *)q + sizeof(tchunk_t));
+          /* Skip the bin links, so a handler may clear the rest of a free chunk. */
+          void *start = (char *)q + (is_small(sz) ? sizeof(chunk_t) : sizeof(tchunk_t));
+          if (start < (void *)next) /* a tiny free chunk may have no room past its links */
+            handler(start, next, 0, arg);
         }
-        if (start < (void *)next) /* a tiny free chunk may have no room past its links */
-          handler(start, next, used, arg);
         if (q == top)
           break;
         q = next;
@@ -1615,8 +1609,11 @@ static void internal_inspect_all(heap_t *m, inspect_handler handler, void *arg) 
   for (r = m->direct.next; r != 0 && r != &m->direct; r = r->next) {
     chunk_t *p = direct_chunk(r);
     size_t sz = chunksize(p);
-    size_t used = (r->check != 0) ? sz - MMAP_CHUNK_OVERHEAD : 0;
-    handler(chunk2mem(p), chunk_plus_offset(p, sz), used, arg);
+    if (r->check != 0) { /* a live block: its usable memory */
+      size_t used = sz - MMAP_CHUNK_OVERHEAD;
+      handler(chunk2mem(p), (char *)chunk2mem(p) + used, used, arg);
+    } else /* freed, but the system refused to take the region back */
+      handler(chunk2mem(p), chunk_plus_offset(p, sz), 0, arg);
   }
 }
 #endif /* MALLOC_INSPECT_ALL */

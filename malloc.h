@@ -75,14 +75,14 @@ extern "C" {
 #define STRUCT_MALLINFO_DECLARED 1
 /* The SVID/XPG mallinfo record, with fields wide enough for 64-bit heaps. */
 struct mallinfo {
-  MALLINFO_FIELD_TYPE arena;    /* bytes obtained from the system, not counting mmapped chunks */
+  MALLINFO_FIELD_TYPE arena;    /* bytes in segments (footprint minus hblkhd) */
   MALLINFO_FIELD_TYPE ordblks;  /* number of free chunks (top included) */
   MALLINFO_FIELD_TYPE smblks;   /* always 0 */
   MALLINFO_FIELD_TYPE hblks;    /* always 0 */
   MALLINFO_FIELD_TYPE hblkhd;   /* bytes in directly mmapped chunks */
   MALLINFO_FIELD_TYPE usmblks;  /* maximum footprint ever reached */
   MALLINFO_FIELD_TYPE fsmblks;  /* always 0 */
-  MALLINFO_FIELD_TYPE uordblks; /* bytes in chunks in use */
+  MALLINFO_FIELD_TYPE uordblks; /* bytes in use, bookkeeping included (footprint - fordblks) */
   MALLINFO_FIELD_TYPE fordblks; /* bytes in free chunks */
   MALLINFO_FIELD_TYPE keepcost; /* bytes at the top that malloc_trim could release */
 };
@@ -180,7 +180,10 @@ DLMALLOC_EXPORT size_t dlmalloc_set_footprint_limit(size_t bytes);
 
 #if MALLOC_INSPECT_ALL
 /* malloc_inspect_all(handler, arg): call handler(start, end, used_bytes, arg) for every chunk
-   of the heap: used_bytes is 0 for a free chunk.  The heap lock is held during the walk, so the
+   of the heap.  For a block in use, [start, end) is its usable memory and used_bytes equals
+   end - start (the allocator's own bookkeeping chunks show up as blocks in use too).  For free
+   memory used_bytes is 0 and [start, end) excludes the free-list links, so the handler may
+   overwrite it (e.g. to release or poison it).  The heap lock is held during the walk, so the
    handler must not call the allocator. */
 DLMALLOC_EXPORT void dlmalloc_inspect_all(void (*handler)(void *start, void *end,
                                                           size_t used_bytes, void *arg),
