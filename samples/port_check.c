@@ -1,0 +1,670 @@
+/*
+  port_check.c -- the first program to run on a new platform.
+
+  It drives every hook of the port through the allocator's ordinary API and says whether each
+  did its job, ending with "port check: PASS" or "port check: FAIL (N problems)":
+    segment maps   many small blocks, so the heap must obtain several segments (custom_mmap);
+                   each block is checked for alignment and filled and re-read, which catches
+                   memory that is not really read/write or blocks that overlap;
+    unmaps         malloc_trim after freeing everything, and destroy_mspace on an mspace that
+                   grew over several segments: the bytes released must equal its footprint,
+                   otherwise some custom_munmap call failed (custom_munmap);
+    direct maps    a block above the mmap threshold (custom_direct_mmap, then custom_munmap when
+                   it is freed); a port may decline these, which is reported, not failed;
+    failure path   a request the platform cannot satisfy must come back as NULL;
+    locks          every call above takes and releases a heap lock; a lock that is not really
+                   released shows up as a hang (ctest's timeout), a broken one as garbage;
+    abort path     a child process frees a block twice.  POSIX (fork): it must end in
+                   custom_abort -> abort(), and its stderr must contain the exact text of
+                   malloc_abort_reason() -- the child's SIGABRT handler sends that text to the
+                   parent over a second pipe, so the two can be compared.  Windows (the
+                   program starts itself with --double-free-child): it must stop with a
+                   non-zero exit code after printing a message.
+
+  Freestanding use (UEFI, bare metal): compile with -DPORT_CHECK_NO_MAIN and call
+  port_check_run(writer) with a function that prints a string; nothing here needs a C library
+  then (no stdio, no string.h).  The abort path is compiled only where a child process can be
+  started (fork, CreateProcess).
+  With -DPORT_CHECK_STATIC_ARENA=<bytes> the hosted main first hands a static buffer of that
+  size to ports/static_arena.c, and replaces the arena's default custom_abort (which spins
+  forever, as bare metal has no output) with one that reports on stderr and aborts -- the
+  way a real firmware would override it to print on its UART.
+*/
+#if (defined(__unix__) || defined(__APPLE__)) && !defined(_POSIX_C_SOURCE) && \
+    !defined(_GNU_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* fork, sigaction, pipe under strict -std=c99 */
+#endif
+
+#include "malloc.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef PORT_CHECK_HOSTED
+#if defined(__STDC_HOSTED__) && __STDC_HOSTED__ && !defined(PORT_CHECK_NO_MAIN)
+#define PORT_CHECK_HOSTED 1
+#else
+#define PORT_CHECK_HOSTED 0
+#endif
+#endif
+
+/* The abort path needs a child process: fork() on POSIX, CreateProcess (the program starts
+   itself with --double-free-child) on Windows.  Elsewhere it is skipped. */
+#ifndef PORT_CHECK_HAVE_FORK
+#if PORT_CHECK_HOSTED && (defined(__unix__) || defined(__APPLE__)) && !defined(__CYGWIN__)
+#define PORT_CHECK_HAVE_FORK 1
+#else
+#define PORT_CHECK_HAVE_FORK 0
+#endif
+#endif
+#ifndef PORT_CHECK_HAVE_SPAWN
+#if PORT_CHECK_HOSTED && defined(_WIN32) && !PORT_CHECK_HAVE_FORK
+#define PORT_CHECK_HAVE_SPAWN 1
+#else
+#define PORT_CHECK_HAVE_SPAWN 0
+#endif
+#endif
+
+/* Sizes, adjustable for small targets: the small blocks keep being allocated until this many
+   bytes are in use (or memory runs out); the large block must exceed the mmap threshold. */
+#ifndef PORT_CHECK_SMALL_BYTES
+#define PORT_CHECK_SMALL_BYTES ((size_t)3 << 20)
+#endif
+#ifndef PORT_CHECK_MAX_BLOCKS
+#define PORT_CHECK_MAX_BLOCKS 16384
+#endif
+#ifndef PORT_CHECK_LARGE_BYTES
+#define PORT_CHECK_LARGE_BYTES ((size_t)1 << 20)
+#endif
+
+typedef void (*port_check_writer)(const char *text);
+int port_check_run(port_check_writer write);
+
+/* ==== Reporting ============================================================================= */
+
+static port_check_writer out;
+static unsigned problems;
+
+static void put_u(uintmax_t v) {
+  char buf[24];
+  size_t n = sizeof buf - 1;
+  buf[n] = '\0';
+  do {
+    buf[--n] = (char)('0' + (int)(v % 10u));
+    v /= 10u;
+  } while (v != 0);
+  out(buf + n);
+}
+
+static void ok(const char *what) {
+  out("ok:   ");
+  out(what);
+  out("\n");
+}
+
+static void fail(const char *what) {
+  ++problems;
+  out("FAIL: ");
+  out(what);
+  out("\n");
+}
+
+/* ==== Helpers =============================================================================== */
+
+static unsigned char pattern(uintptr_t addr, unsigned seed) {
+  return (unsigned char)((addr >> 3) ^ (addr >> 11) ^ (seed * 0x9Du));
+}
+
+static void fill(void *p, size_t n, unsigned seed) {
+  unsigned char *b = (unsigned char *)p;
+  for (size_t i = 0; i < n; ++i)
+    b[i] = pattern((uintptr_t)(b + i), seed);
+}
+
+static int intact(const void *p, size_t n, unsigned seed) {
+  const unsigned char *b = (const unsigned char *)p;
+  for (size_t i = 0; i < n; ++i)
+    if (b[i] != pattern((uintptr_t)(b + i), seed))
+      return 0;
+  return 1;
+}
+
+static int aligned(const void *p) { return ((uintptr_t)p & (MALLOC_ALIGNMENT - 1)) == 0; }
+
+/* A cheap, reproducible spread of block sizes (xorshift32). */
+static uint32_t rng_state = 0x2545F491u;
+static uint32_t rng(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 17;
+  rng_state ^= rng_state << 5;
+  return rng_state;
+}
+
+static void *blocks[PORT_CHECK_MAX_BLOCKS];
+
+/* ==== Checks on the global heap ============================================================= */
+
+#if !ONLY_MSPACES
+
+/* Many small blocks: custom_mmap must keep supplying segments.  Returns the number of blocks
+   held in `blocks` (all freed by the caller). */
+static size_t check_segment_maps(void) {
+  size_t last = dlmalloc_footprint(), in_use = 0, n = 0;
+  uint32_t seed = rng_state; /* to replay the same sizes when re-reading */
+  unsigned growths = 0;
+  int bad_align = 0, bad_data = 0;
+
+  while (n < PORT_CHECK_MAX_BLOCKS && in_use < PORT_CHECK_SMALL_BYTES) {
+    size_t size = 16 + rng() % 1000;
+    void *p = dlmalloc(size);
+    if (p == NULL)
+      break;
+    if (!aligned(p))
+      bad_align = 1;
+    fill(p, size, (unsigned)n);
+    blocks[n++] = p;
+    in_use += size;
+    if (dlmalloc_footprint() != last) {
+      last = dlmalloc_footprint();
+      ++growths;
+    }
+  }
+  /* Re-read everything only now: an overlap or a page that does not keep its contents shows
+     up as a block whose pattern was overwritten. */
+  rng_state = seed;
+  for (size_t i = 0; i < n; ++i)
+    if (!intact(blocks[i], 16 + rng() % 1000, (unsigned)i))
+      bad_data = 1;
+
+  if (n == 0) {
+    fail("segment maps: the very first malloc failed (custom_mmap returns no memory?)");
+    return 0;
+  }
+  if (growths == 0)
+    fail("segment maps: the footprint never grew (custom_mmap not used?)");
+  if (bad_align)
+    fail("segment maps: a block is not aligned to MALLOC_ALIGNMENT (custom_mmap alignment?)");
+  if (bad_data)
+    fail("segment maps: a block lost its contents (memory not read/write, or overlapping)");
+  if (growths > 0 && !bad_align && !bad_data) {
+    out("ok:   segment maps: ");
+    put_u(n);
+    out(" blocks, ");
+    put_u(in_use);
+    out(" bytes, the heap grew ");
+    put_u(growths);
+    out(" times to ");
+    put_u(last);
+    out(" bytes\n");
+  }
+  if (in_use < PORT_CHECK_SMALL_BYTES && n < PORT_CHECK_MAX_BLOCKS) {
+    out("note: memory ran out after ");
+    put_u(in_use);
+    out(" bytes (fine on a small target)\n");
+  }
+  return n;
+}
+
+/* Give everything back, then ask for the free space to be returned: custom_munmap. */
+static void check_trim(size_t n) {
+  size_t before;
+  for (size_t i = 0; i < n; ++i)
+    dlfree(blocks[i]);
+  before = dlmalloc_footprint();
+  if (dlmalloc_trim(0) && dlmalloc_footprint() < before) {
+    out("ok:   unmaps: malloc_trim returned ");
+    put_u(before - dlmalloc_footprint());
+    out(" bytes to the system\n");
+  } else {
+    out("note: malloc_trim released nothing (footprint ");
+    put_u(before);
+    out("); the mspace check below still tests custom_munmap\n");
+  }
+}
+
+/* A block above the mmap threshold: custom_direct_mmap, then custom_munmap on free. */
+static void check_direct_map(void) {
+  size_t f0 = dlmalloc_footprint(), f1;
+#if !NO_MALLINFO
+  size_t h0 = (size_t)dlmallinfo().hblkhd, h1, h2;
+#endif
+  unsigned char *p = (unsigned char *)dlmalloc(PORT_CHECK_LARGE_BYTES);
+  if (p == NULL) {
+    out("note: a ");
+    put_u(PORT_CHECK_LARGE_BYTES);
+    out("-byte block could not be had (too little memory?); direct maps not checked\n");
+    return;
+  }
+  if (!aligned(p))
+    fail("direct map: block not aligned to MALLOC_ALIGNMENT");
+  fill(p, PORT_CHECK_LARGE_BYTES, 7);
+  if (!intact(p, PORT_CHECK_LARGE_BYTES, 7))
+    fail("direct map: the block does not keep its contents");
+  f1 = dlmalloc_footprint();
+#if !NO_MALLINFO
+  h1 = (size_t)dlmallinfo().hblkhd;
+#endif
+  dlfree(p);
+#if !NO_MALLINFO
+  h2 = (size_t)dlmallinfo().hblkhd;
+  if (h1 >= h0 + PORT_CHECK_LARGE_BYTES) {
+    if (h2 == h0)
+      ok("direct maps: a large block was mapped by itself and unmapped when freed");
+    else
+      fail("direct maps: freeing the large block did not unmap it (custom_munmap failed?)");
+  } else {
+    ok("direct maps: declined by the port (custom_direct_mmap returned MFAIL); the large "
+       "block came from a segment, which is allowed");
+  }
+#else
+  if (f1 >= f0 + PORT_CHECK_LARGE_BYTES && dlmalloc_footprint() <= f0)
+    ok("direct maps: the large block's memory went back to the system when freed");
+  else
+    out("note: the large block's memory stayed in the heap (served from a segment?)\n");
+#endif
+  (void)f0;
+  (void)f1;
+}
+
+/* A request no platform can satisfy must fail cleanly, through custom_mmap returning MFAIL
+   (or the core refusing it before asking). */
+static void check_failure_path(void) {
+  size_t huge = SIZE_MAX - (SIZE_MAX >> 2); /* three quarters of the address space */
+  void *p = dlmalloc(huge);
+  if (p == NULL) {
+    ok("failure path: an impossible request returned NULL");
+  } else {
+    dlfree(p);
+    out("note: a request for 3/4 of the address space succeeded (!); freed again\n");
+  }
+}
+
+/* The rest of the API once more, so every locked entry point runs at least once. */
+static void check_api_locks(void) {
+  void *a = dlmalloc(100), *b = dlcalloc(10, 10), *c = dlmemalign(256, 300);
+  int good = a != NULL && b != NULL && c != NULL && ((uintptr_t)c & 255u) == 0;
+  if (good) {
+    a = dlrealloc(a, 5000);
+    good = a != NULL && dlmalloc_usable_size(a) >= 5000;
+  }
+  dlfree(a);
+  dlfree(b);
+  dlfree(c);
+  if (good)
+    ok("locks: malloc, calloc, memalign, realloc, usable_size, free all returned");
+  else
+    fail("basic API: malloc/calloc/memalign/realloc misbehaved");
+}
+#endif /* !ONLY_MSPACES */
+
+#if MSPACES
+/* An mspace grown over several segments, then destroyed: every region must come back. */
+static void check_mspace_unmaps(void) {
+  mspace m = create_mspace(0, 1);
+  size_t n = 0, footprint, released;
+  if (m == NULL) {
+    fail("mspace: create_mspace failed (custom_mmap)");
+    return;
+  }
+  while (n < PORT_CHECK_MAX_BLOCKS && mspace_footprint(m) < PORT_CHECK_SMALL_BYTES) {
+    void *p = mspace_malloc(m, 64 + rng() % 4000);
+    if (p == NULL)
+      break;
+    blocks[n++] = p;
+  }
+  /* Free every other block so the heap holds free chunks of many sizes when it goes away. */
+  for (size_t i = 0; i < n; i += 2)
+    mspace_free(m, blocks[i]);
+  footprint = mspace_footprint(m);
+  released = destroy_mspace(m);
+  if (released == footprint && released > 0) {
+    out("ok:   unmaps: destroy_mspace gave back all ");
+    put_u(released);
+    out(" bytes\n");
+  } else {
+    out("FAIL: unmaps: destroy_mspace released ");
+    put_u(released);
+    out(" of ");
+    put_u(footprint);
+    out(" bytes (custom_munmap failed for some region?)\n");
+    ++problems;
+  }
+}
+#endif /* MSPACES */
+
+/* ==== The abort path (needs a child process) ================================================ */
+
+#if PORT_CHECK_HAVE_FORK || PORT_CHECK_HAVE_SPAWN
+/* The misuse the child commits: free a block twice.  Returns only if nobody noticed. */
+static void commit_double_free(void) {
+  void *a, *b;
+  /* The second free goes through a volatile copy: without USE_DL_PREFIX dlfree is free, and
+     the compiler would refuse the deliberate use-after-free it can see. */
+  void *volatile again;
+#if !ONLY_MSPACES
+  a = dlmalloc(64);
+  b = dlmalloc(64); /* keeps a away from the top chunk */
+  again = a;
+  dlfree(a);
+  dlfree(again);
+#else
+  mspace m = create_mspace(0, 1);
+  a = mspace_malloc(m, 64);
+  b = mspace_malloc(m, 64);
+  again = a;
+  mspace_free(m, a);
+  mspace_free(m, again);
+#endif
+  (void)b;
+}
+#endif
+
+#if PORT_CHECK_HAVE_FORK
+#include <signal.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int reason_fd = -1;
+
+/* Whether the library uses a port (and so a custom_abort that reports). */
+#if defined(PORTABLE) && PORTABLE
+#define PORT_CHECK_HAS_PORT 1
+#else
+#define PORT_CHECK_HAS_PORT 0
+#endif
+
+/* Runs in the child when custom_abort calls abort(): hand the parent the reason as the
+   allocator recorded it, then let SIGABRT do its default work. */
+static void on_sigabrt(int sig) {
+  const char *r = malloc_abort_reason();
+  if (reason_fd >= 0 && r != NULL)
+    (void)write(reason_fd, r, strlen(r));
+  signal(sig, SIG_DFL);
+  raise(sig); /* delivered once this handler returns, since SIGABRT is blocked inside it */
+}
+
+/* Read a pipe to its end (or until buf is full); returns the bytes kept. */
+static size_t drain(int fd, char *buf, size_t cap) {
+  size_t n = 0;
+  char scratch[256];
+  for (;;) {
+    ssize_t got = read(fd, n + 1 < cap ? buf + n : scratch,
+                       n + 1 < cap ? cap - 1 - n : sizeof scratch);
+    if (got <= 0)
+      break;
+    if (n + 1 < cap)
+      n += (size_t)got;
+  }
+  buf[n] = '\0';
+  return n;
+}
+
+static void check_abort_path(void) {
+  int err_pipe[2], reason_pipe[2], status = 0;
+  char err_text[2048], reason[1024];
+  pid_t pid;
+
+#if defined(INSECURE) && INSECURE
+  out("skip: abort path (built with INSECURE=1: double frees are not detected)\n");
+  return;
+#endif
+  if (pipe(err_pipe) != 0 || pipe(reason_pipe) != 0) {
+    fail("abort path: pipe() failed");
+    return;
+  }
+  pid = fork();
+  if (pid < 0) {
+    fail("abort path: fork() failed");
+    return;
+  }
+  if (pid == 0) {
+    struct sigaction sa;
+    close(err_pipe[0]);
+    close(reason_pipe[0]);
+    dup2(err_pipe[1], 2);
+    reason_fd = reason_pipe[1];
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigabrt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGABRT, &sa, NULL);
+    alarm(20); /* a custom_abort that never returns but never stops either ends here */
+    commit_double_free();
+    _exit(0); /* reached only if the double free went unnoticed */
+  }
+  close(err_pipe[1]);
+  close(reason_pipe[1]);
+  drain(err_pipe[0], err_text, sizeof err_text);
+  drain(reason_pipe[0], reason, sizeof reason);
+  close(err_pipe[0]);
+  close(reason_pipe[0]);
+  while (waitpid(pid, &status, 0) < 0) {
+  }
+
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    fail("abort path: a double free went undetected (the child exited normally)");
+  } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+    fail("abort path: the child hung after the double free (custom_abort does not stop?)");
+  } else if (reason[0] == '\0') {
+    if (err_text[0] != '\0') {
+      out("note: the child stopped without SIGABRT; its stderr was: ");
+      out(err_text);
+      ok("abort path: the double free stopped the child with a message");
+    } else {
+      fail("abort path: the child stopped without abort() and printed nothing");
+    }
+  } else if (!PORT_CHECK_HAS_PORT && strstr(err_text, reason) == NULL) {
+    /* malloc.c's internal layer (no PORTABLE) has no custom_abort: it records the reason and
+       calls abort() without printing, which is all that can be checked. */
+    out("ok:   abort path: double free -> abort() with the reason \"");
+    out(reason);
+    out("\" (internal layer: no port, nothing printed)\n");
+  } else if (strstr(err_text, reason) == NULL) {
+    out("FAIL: abort path: the child's stderr lacks the reason \"");
+    out(reason);
+    out("\"; it was: \"");
+    out(err_text);
+    out("\"\n");
+    ++problems;
+  } else {
+    out("ok:   abort path: double free -> custom_abort -> abort(); stderr said: ");
+    out(err_text);
+    if (err_text[0] == '\0' || err_text[strlen(err_text) - 1] != '\n')
+      out("\n");
+  }
+}
+#endif /* PORT_CHECK_HAVE_FORK */
+
+#if PORT_CHECK_HAVE_SPAWN
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <string.h>
+#include <windows.h>
+
+/* Start this program again with --double-free-child, its stdout and stderr on a pipe.  Windows
+   has no signal to intercept the reason with, so the check is: the child must stop with a
+   non-zero exit code and must have printed something (ports/win32.c prints
+   "dlmalloc: <reason>" and exits with 3, as abort() does). */
+static void check_abort_path(void) {
+  char exe[MAX_PATH + 1], cmd[MAX_PATH + 40], text[2048], scratch[256];
+  SECURITY_ATTRIBUTES sa;
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  HANDLE rd, wr;
+  DWORD len, got, code = 0;
+  size_t n = 0;
+
+#if defined(INSECURE) && INSECURE
+  out("skip: abort path (built with INSECURE=1: double frees are not detected)\n");
+  return;
+#endif
+  len = GetModuleFileNameA(NULL, exe, sizeof exe);
+  if (len == 0 || len >= sizeof exe || len + 25 >= sizeof cmd) {
+    fail("abort path: cannot find this program's own path");
+    return;
+  }
+  cmd[0] = '"';
+  memcpy(cmd + 1, exe, len);
+  memcpy(cmd + 1 + len, "\" --double-free-child", 22);
+  memset(&sa, 0, sizeof sa);
+  sa.nLength = sizeof sa;
+  sa.bInheritHandle = TRUE;
+  if (!CreatePipe(&rd, &wr, &sa, 0)) {
+    fail("abort path: CreatePipe failed");
+    return;
+  }
+  SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0); /* only the write end goes to the child */
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+  si.hStdOutput = wr;
+  si.hStdError = wr;
+  if (!CreateProcessA(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
+    CloseHandle(rd);
+    CloseHandle(wr);
+    fail("abort path: CreateProcess failed");
+    return;
+  }
+  CloseHandle(wr); /* now the pipe ends when the child does */
+  while (ReadFile(rd, n + 1 < sizeof text ? text + n : scratch,
+                  n + 1 < sizeof text ? (DWORD)(sizeof text - 1 - n) : (DWORD)sizeof scratch,
+                  &got, NULL) &&
+         got > 0) {
+    if (n + 1 < sizeof text)
+      n += got;
+  }
+  text[n] = '\0';
+  CloseHandle(rd);
+  if (WaitForSingleObject(pi.hProcess, 30000) != WAIT_OBJECT_0) {
+    TerminateProcess(pi.hProcess, 99);
+    fail("abort path: the child hung after the double free (custom_abort does not stop?)");
+  } else {
+    GetExitCodeProcess(pi.hProcess, &code);
+    if (code == 0) {
+      fail("abort path: a double free went undetected (the child exited normally)");
+    } else if (n == 0) {
+      fail("abort path: the child stopped but printed nothing (custom_abort must report)");
+    } else {
+      out("ok:   abort path: double free -> custom_abort, exit code ");
+      put_u(code);
+      out("; it said: ");
+      out(text);
+      if (text[n - 1] != '\n')
+        out("\n");
+    }
+  }
+  CloseHandle(pi.hProcess);
+  CloseHandle(pi.hThread);
+}
+#endif /* PORT_CHECK_HAVE_SPAWN */
+
+/* ==== Driver ================================================================================ */
+
+int port_check_run(port_check_writer write) {
+  const char *reason;
+  out = write;
+  problems = 0;
+  out("port check: portable-dlmalloc " PORTABLE_DLMALLOC_VERSION ", ");
+  put_u(sizeof(void *) * 8);
+  out("-bit, MALLOC_ALIGNMENT ");
+  put_u(MALLOC_ALIGNMENT);
+  out("\n");
+
+  reason = malloc_abort_reason();
+  if (reason == NULL || reason[0] != '\0')
+    fail("malloc_abort_reason() is not \"\" before any error");
+
+#if !ONLY_MSPACES
+  {
+    size_t n = check_segment_maps();
+    check_trim(n);
+    check_direct_map();
+    check_failure_path();
+    check_api_locks();
+  }
+#endif
+#if MSPACES
+  check_mspace_unmaps();
+#endif
+#if PORT_CHECK_HAVE_FORK || PORT_CHECK_HAVE_SPAWN
+  check_abort_path();
+#else
+  out("skip: abort path (needs a child process, which this platform lacks: to check it by "
+      "hand, free a block twice and confirm custom_abort reports malloc_abort_reason() and "
+      "stops)\n");
+#endif
+
+  reason = malloc_abort_reason();
+  if (reason != NULL && reason[0] != '\0') {
+    out("FAIL: the allocator recorded an error during the check: ");
+    out(reason);
+    out("\n");
+    ++problems;
+  }
+  if (problems == 0) {
+    out("port check: PASS\n");
+  } else {
+    out("port check: FAIL (");
+    put_u(problems);
+    out(problems == 1 ? " problem)\n" : " problems)\n");
+  }
+  return (int)problems;
+}
+
+/* ==== Hosted main =========================================================================== */
+
+#if PORT_CHECK_HOSTED
+#include <stdio.h>
+
+#ifdef PORT_CHECK_STATIC_ARENA
+#include "ports/static_arena.h"
+#include <stdlib.h>
+#include <string.h>
+#if defined(_WIN32)
+#include <io.h>
+#define raw_write_err(buf, len) _write(2, buf, (unsigned)(len))
+#else
+#include <unistd.h>
+#define raw_write_err(buf, len) write(2, buf, len)
+#endif
+
+static unsigned char arena[PORT_CHECK_STATIC_ARENA];
+
+/* Replaces the arena port's default (weak) custom_abort, which would spin forever. */
+void custom_abort(void) {
+  const char *r = malloc_abort_reason();
+  (void)!raw_write_err("dlmalloc: ", 10);
+  (void)!raw_write_err(r, strlen(r));
+  (void)!raw_write_err("\n", 1);
+  abort();
+}
+#endif /* PORT_CHECK_STATIC_ARENA */
+
+static void to_stdout(const char *text) {
+  fputs(text, stdout);
+  fflush(stdout); /* before fork(), and so that a hang still shows how far we got */
+}
+
+#ifndef PORT_CHECK_NO_MAIN
+int main(int argc, char **argv) {
+#ifdef PORT_CHECK_STATIC_ARENA
+  if (dlmalloc_arena_init(arena, sizeof arena) == 0) {
+    fputs("port check: FAIL (the arena is too small)\n", stdout);
+    return 1;
+  }
+#endif
+#if PORT_CHECK_HAVE_SPAWN
+  if (argc > 1 && strcmp(argv[1], "--double-free-child") == 0) {
+    commit_double_free();
+    return 0; /* the allocator did not notice */
+  }
+#endif
+  (void)argc;
+  (void)argv;
+  return port_check_run(to_stdout) == 0 ? 0 : 1;
+}
+#endif
+#endif /* PORT_CHECK_HOSTED */
