@@ -171,6 +171,9 @@
 #endif
 #include "malloc.h"
 
+#include <stddef.h>
+#include <stdint.h> /* SIZE_MAX, tested by the option defaults below */
+
 #ifndef PORTABLE
 #define PORTABLE 0
 #endif /* PORTABLE */
@@ -265,6 +268,9 @@
 #define DEFAULT_TRIM_THRESHOLD ((size_t)2U * (size_t)1024U * (size_t)1024U)
 #endif /* DEFAULT_TRIM_THRESHOLD */
 
+#if !defined(SIZE_MAX)
+#error "<stdint.h> must define SIZE_MAX"
+#endif
 #ifndef DEFAULT_MMAP_THRESHOLD
 #if SIZE_MAX > 0xFFFFFFFFu
 #define DEFAULT_MMAP_THRESHOLD ((size_t)256U * (size_t)1024U)
@@ -324,9 +330,6 @@
    chunks, a way to give either back, a page size, and a way to stop.  Each build mode
    supplies them through the same static functions (os_map, os_direct_map, os_unmap,
    os_page_size, os_abort), so nothing below this section knows which mode it is in.       */
-
-#include <stddef.h>
-#include <stdint.h>
 
 #if PORTABLE
 /* Freestanding: the only library functions used; every C environment (and every compiler's
