@@ -1,0 +1,150 @@
+/* heaps.c -- see heaps.h. */
+#include "heaps.h"
+
+#if !ONLY_MSPACES
+static void g_stats(void) { dlmalloc_stats(); }
+
+const struct heap heap_global = {
+    "global heap",
+    0,
+    dlmalloc,
+    dlfree,
+    dlcalloc,
+    dlrealloc,
+    dlrealloc_in_place,
+    dlmemalign,
+    dlindependent_calloc,
+    dlindependent_comalloc,
+    dlbulk_free,
+    dlmalloc_usable_size,
+    dlmalloc_trim,
+    g_stats,
+    dlmalloc_footprint,
+    dlmalloc_max_footprint,
+    dlmalloc_footprint_limit,
+    dlmalloc_set_footprint_limit,
+    dlmallopt,
+#if !NO_MALLINFO
+    dlmallinfo,
+#endif
+#if MALLOC_INSPECT_ALL
+    dlmalloc_inspect_all,
+#endif
+};
+#endif /* !ONLY_MSPACES */
+
+#if MSPACES
+static mspace cur;
+
+static void *m_malloc(size_t n) { return mspace_malloc(cur, n); }
+static void m_free(void *p) { mspace_free(cur, p); }
+static void *m_calloc(size_t n, size_t s) { return mspace_calloc(cur, n, s); }
+static void *m_realloc(void *p, size_t n) { return mspace_realloc(cur, p, n); }
+static void *m_realloc_in_place(void *p, size_t n) { return mspace_realloc_in_place(cur, p, n); }
+static void *m_memalign(size_t a, size_t n) { return mspace_memalign(cur, a, n); }
+static void **m_icalloc(size_t n, size_t s, void **c) {
+  return mspace_independent_calloc(cur, n, s, c);
+}
+static void **m_icomalloc(size_t n, size_t *s, void **c) {
+  return mspace_independent_comalloc(cur, n, s, c);
+}
+static size_t m_bulk_free(void **a, size_t n) { return mspace_bulk_free(cur, a, n); }
+static int m_trim(size_t pad) { return mspace_trim(cur, pad); }
+static void m_stats(void) { mspace_malloc_stats(cur); }
+static size_t m_footprint(void) { return mspace_footprint(cur); }
+static size_t m_max_footprint(void) { return mspace_max_footprint(cur); }
+static size_t m_footprint_limit(void) { return mspace_footprint_limit(cur); }
+static size_t m_set_footprint_limit(size_t b) { return mspace_set_footprint_limit(cur, b); }
+#if !NO_MALLINFO
+static struct mallinfo m_mallinfo(void) { return mspace_mallinfo(cur); }
+#endif
+#if MALLOC_INSPECT_ALL
+static void m_inspect_all(heap_walker h, void *arg) { mspace_inspect_all(cur, h, arg); }
+#endif
+
+static const struct heap heap_mspace = {
+    "mspace",
+    1,
+    m_malloc,
+    m_free,
+    m_calloc,
+    m_realloc,
+    m_realloc_in_place,
+    m_memalign,
+    m_icalloc,
+    m_icomalloc,
+    m_bulk_free,
+    mspace_usable_size,
+    m_trim,
+    m_stats,
+    m_footprint,
+    m_max_footprint,
+    m_footprint_limit,
+    m_set_footprint_limit,
+    mspace_mallopt,
+#if !NO_MALLINFO
+    m_mallinfo,
+#endif
+#if MALLOC_INSPECT_ALL
+    m_inspect_all,
+#endif
+};
+
+const struct heap *heap_of_mspace(mspace msp) {
+  cur = msp;
+  return &heap_mspace;
+}
+#endif /* MSPACES */
+
+static uint8_t pattern_byte(size_t i, uint32_t seed) {
+  uint32_t x = seed * 2654435761u + (uint32_t)i * 40503u + (uint32_t)(i >> 8);
+  return (uint8_t)(x ^ (x >> 13) ^ (x >> 24));
+}
+
+void fill_pattern(void *p, size_t n, uint32_t seed) {
+  uint8_t *b = (uint8_t *)p;
+  size_t i;
+  for (i = 0; i < n; i++)
+    b[i] = pattern_byte(i, seed);
+}
+
+int check_pattern(const void *p, size_t n, uint32_t seed) {
+  const uint8_t *b = (const uint8_t *)p;
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (b[i] != pattern_byte(i, seed))
+      return 0;
+  return 1;
+}
+
+int all_zero(const void *p, size_t n) {
+  const uint8_t *b = (const uint8_t *)p;
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (b[i] != 0)
+      return 0;
+  return 1;
+}
+
+#if MALLOC_INSPECT_ALL
+struct holding {
+  const char *lo;
+  const char *hi;
+  size_t found;
+};
+
+static void holding_walker(void *start, void *end, size_t used, void *arg) {
+  struct holding *h = (struct holding *)arg;
+  if (used > 0 && (const char *)start <= h->lo && h->hi <= (const char *)end)
+    h->found++;
+}
+
+size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n) {
+  struct holding w;
+  w.lo = (const char *)p;
+  w.hi = (const char *)p + n;
+  w.found = 0;
+  h->inspect_all(holding_walker, &w);
+  return w.found;
+}
+#endif /* MALLOC_INSPECT_ALL */

@@ -1,0 +1,80 @@
+/*
+  heaps.h -- the global heap and an mspace behind one table of function pointers, so the same
+  checks run on both; plus the byte-pattern helpers the tests use to spot overlapping blocks.
+  Uses only malloc.h, <stddef.h> and <stdint.h>.
+*/
+#ifndef TESTS_HEAPS_H
+#define TESTS_HEAPS_H
+
+#include "malloc.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The page size malloc.c was built for (valloc, pvalloc, granularity checks). */
+#ifndef TEST_PAGE_SIZE
+#ifdef DEFAULT_PAGE_SIZE
+#define TEST_PAGE_SIZE ((size_t)DEFAULT_PAGE_SIZE)
+#else
+#define TEST_PAGE_SIZE ((size_t)4096) /* malloc.c's DEFAULT_PAGE_SIZE */
+#endif
+#endif
+
+/* Requests at or above this size are served by custom_direct_mmap (malloc.c default). */
+#ifndef TEST_MMAP_THRESHOLD
+#define TEST_MMAP_THRESHOLD ((size_t)256 * 1024)
+#endif
+
+typedef void (*heap_walker)(void *start, void *end, size_t used_bytes, void *arg);
+
+struct heap {
+  const char *name;
+  int is_mspace;
+  void *(*malloc)(size_t n);
+  void (*free)(void *p);
+  void *(*calloc)(size_t n, size_t size);
+  void *(*realloc)(void *p, size_t n);
+  void *(*realloc_in_place)(void *p, size_t n);
+  void *(*memalign)(size_t alignment, size_t n);
+  void **(*independent_calloc)(size_t n, size_t size, void **chunks);
+  void **(*independent_comalloc)(size_t n, size_t *sizes, void **chunks);
+  size_t (*bulk_free)(void **array, size_t n);
+  size_t (*usable_size)(const void *p);
+  int (*trim)(size_t pad);
+  void (*stats)(void);
+  size_t (*footprint)(void);
+  size_t (*max_footprint)(void);
+  size_t (*footprint_limit)(void);
+  size_t (*set_footprint_limit)(size_t bytes);
+  int (*mallopt)(int param, int value);
+#if !NO_MALLINFO
+  struct mallinfo (*mallinfo)(void);
+#endif
+#if MALLOC_INSPECT_ALL
+  void (*inspect_all)(heap_walker handler, void *arg);
+#endif
+};
+
+#if !ONLY_MSPACES
+extern const struct heap heap_global;
+#endif
+
+#if MSPACES
+/* The table for msp.  All tables returned share one "current mspace": use one at a time. */
+const struct heap *heap_of_mspace(mspace msp);
+#endif
+
+/* Fill [p, p + n) with a pattern derived from seed; check it (1 when intact). */
+void fill_pattern(void *p, size_t n, uint32_t seed);
+int check_pattern(const void *p, size_t n, uint32_t seed);
+
+/* 1 when all n bytes at p are zero. */
+int all_zero(const void *p, size_t n);
+
+/* Does some block reported with used_bytes > 0 by inspect_all hold [p, p + n)?  Returns the
+   number of such blocks (expected: 1 for a live block, 0 for a freed one). */
+#if MALLOC_INSPECT_ALL
+size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n);
+#endif
+
+#endif /* TESTS_HEAPS_H */

@@ -1,0 +1,414 @@
+/*
+  test_edge.c -- boundary cases: zero sizes, sizes at and near SIZE_MAX (including n*m
+  overflow in calloc and padding that would wrap in pvalloc and memalign), every power-of-two
+  alignment up to 1 MiB and some that are not powers of two, realloc chains that keep contents,
+  usable sizes, trimming and footprints, and requests on both sides of the mmap threshold.
+  Runs on the global heap and on an mspace.  errno checks are in the TH_HOSTED block.
+*/
+#include "malloc.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "harness.h"
+#include "heaps.h"
+
+/* ---- Hosted-only part: errno ---------------------------------------------------------------
+   PORTABLE builds of malloc.c include no errno.h and leave errno alone; hosted builds set it
+   to ENOMEM.  posix_memalign returns the usual EINVAL/ENOMEM numbers in both. */
+#if TH_HOSTED
+#include <errno.h>
+#define CHECK_RC_ENOMEM(rc) CHECK_EQ(rc, ENOMEM)
+#if !PORTABLE
+#define ERRNO_RESET() (errno = 0)
+#define CHECK_ERRNO_ENOMEM() CHECK_EQ(errno, ENOMEM)
+#else
+#define ERRNO_RESET() ((void)0)
+#define CHECK_ERRNO_ENOMEM() ((void)0)
+#endif
+#else
+#define ERRNO_RESET() ((void)0)
+#define CHECK_ERRNO_ENOMEM() ((void)0)
+#define CHECK_RC_ENOMEM(rc) CHECK_NE(rc, 0)
+#endif
+
+#define KB ((size_t)1024)
+#define MB ((size_t)1024 * 1024)
+#define HALF ((SIZE_MAX >> 1) + 1) /* 2^(bits-1) */
+
+/* Sizes no heap can satisfy; several are so close to SIZE_MAX that padding them wraps. */
+static const size_t huge_sizes[] = {
+    SIZE_MAX,          SIZE_MAX - 1,        SIZE_MAX - 7,         SIZE_MAX - 8,
+    SIZE_MAX - 15,     SIZE_MAX - 16,       SIZE_MAX - 31,        SIZE_MAX - 32,
+    SIZE_MAX - 63,     SIZE_MAX - 64,       SIZE_MAX - 127,       SIZE_MAX - 128,
+    SIZE_MAX - 255,    SIZE_MAX - 4095,     SIZE_MAX - 4096,      SIZE_MAX - 65536,
+    SIZE_MAX - 256 * KB, HALF + 1,          HALF,                 HALF - 1};
+#define N_HUGE (sizeof(huge_sizes) / sizeof(huge_sizes[0]))
+
+/* Smallest power of two >= a (a <= HALF). */
+static size_t pow2_ceil(size_t a) {
+  size_t p = 1;
+  while (p < a)
+    p <<= 1;
+  return p;
+}
+
+static void t_zero_sizes(const struct heap *h) {
+  void *p;
+  th_section("zero sizes");
+  p = h->malloc(0);
+  CHECK(p != NULL && TH_ALIGNED(p, MALLOC_ALIGNMENT));
+  h->free(p);
+  p = h->calloc(0, 0);
+  CHECK(p != NULL);
+  h->free(p);
+  p = h->calloc(0, SIZE_MAX); /* 0 * anything is 0: no overflow */
+  CHECK(p != NULL);
+  h->free(p);
+  p = h->calloc(SIZE_MAX, 0);
+  CHECK(p != NULL);
+  h->free(p);
+  p = h->realloc(NULL, 0);
+  CHECK(p != NULL);
+  h->free(p);
+  p = h->memalign(64, 0);
+  CHECK(p != NULL && TH_ALIGNED(p, 64));
+  h->free(p);
+  {
+    void *arr[2] = {NULL, NULL};
+    CHECK_EQ(h->bulk_free(arr, 0), 0);
+    CHECK_EQ(h->bulk_free(arr, 2), 0); /* only NULLs */
+  }
+}
+
+static void t_huge_sizes(const struct heap *h) {
+  size_t i;
+  unsigned char *keep;
+  th_section("sizes near SIZE_MAX");
+  keep = (unsigned char *)h->malloc(200);
+  if (!CHECK(keep != NULL))
+    return;
+  fill_pattern(keep, 200, 99);
+  for (i = 0; i < N_HUGE; i++) {
+    size_t n = huge_sizes[i];
+    ERRNO_RESET();
+    CHECK(h->malloc(n) == NULL);
+    CHECK_ERRNO_ENOMEM();
+    ERRNO_RESET();
+    CHECK(h->calloc(1, n) == NULL);
+    CHECK_ERRNO_ENOMEM();
+    ERRNO_RESET();
+    CHECK(h->realloc(NULL, n) == NULL);
+    CHECK_ERRNO_ENOMEM();
+    ERRNO_RESET();
+    CHECK(h->realloc(keep, n) == NULL); /* keep stays valid and unchanged */
+    CHECK_ERRNO_ENOMEM();
+    CHECK(h->realloc_in_place(keep, n) == NULL);
+    ERRNO_RESET();
+    CHECK(h->memalign(16, n) == NULL);
+    CHECK_ERRNO_ENOMEM();
+    ERRNO_RESET();
+    CHECK(h->memalign(4096, n) == NULL);
+    CHECK_ERRNO_ENOMEM();
+  }
+  CHECK(check_pattern(keep, 200, 99));
+
+  th_section("calloc n*m overflow");
+  {
+    size_t root = (size_t)1 << (sizeof(size_t) * 4); /* root * root == 2^bits: wraps to 0 */
+    static const size_t pairs[][2] = {{2, HALF}, {HALF, 2}, {3, SIZE_MAX / 3 + 1},
+                                      {SIZE_MAX, SIZE_MAX}, {65537, SIZE_MAX / 65536},
+                                      {SIZE_MAX / 16, 17}};
+    for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+      ERRNO_RESET();
+      CHECK(h->calloc(pairs[i][0], pairs[i][1]) == NULL);
+      CHECK_ERRNO_ENOMEM();
+    }
+    ERRNO_RESET();
+    CHECK(h->calloc(root, root) == NULL);
+    CHECK_ERRNO_ENOMEM();
+    ERRNO_RESET();
+    CHECK(h->calloc(root + 1, root - 1) == NULL); /* 2^bits - 1: no wrap, but far too big */
+    CHECK_ERRNO_ENOMEM();
+    {
+      void *chunks[2];
+      CHECK(h->independent_calloc(2, SIZE_MAX / 2, chunks) == NULL);
+      CHECK(h->independent_calloc(HALF, 2, NULL) == NULL);
+    }
+  }
+
+  th_section("memalign with huge alignments");
+  {
+    /* Alignments that cannot be met, powers of two or not: NULL, and no endless rounding. */
+    static const size_t aligns[] = {HALF, HALF + 1, SIZE_MAX, SIZE_MAX - 4095, HALF / 2 + 1};
+    for (i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++) {
+      ERRNO_RESET();
+      CHECK(h->memalign(aligns[i], 1) == NULL);
+      CHECK_ERRNO_ENOMEM();
+      ERRNO_RESET();
+      CHECK(h->memalign(aligns[i], SIZE_MAX - aligns[i]) == NULL);
+      CHECK_ERRNO_ENOMEM();
+    }
+  }
+  CHECK(check_pattern(keep, 200, 99));
+  h->free(keep);
+  {
+    void *p = h->malloc(100); /* the heap is fine after all those refusals */
+    CHECK(p != NULL);
+    h->free(p);
+  }
+}
+
+#if !ONLY_MSPACES
+static void t_huge_global_only(void) {
+  size_t i;
+  th_section("valloc/pvalloc/posix_memalign near SIZE_MAX");
+  for (i = 0; i < N_HUGE; i++) {
+    size_t n = huge_sizes[i];
+    void *p = NULL;
+    ERRNO_RESET();
+    CHECK(dlvalloc(n) == NULL);
+    CHECK_ERRNO_ENOMEM();
+    ERRNO_RESET();
+    CHECK(dlpvalloc(n) == NULL); /* rounding n up to whole pages must not wrap to 0 */
+    CHECK_ERRNO_ENOMEM();
+    CHECK_RC_ENOMEM(dlposix_memalign(&p, 64, n));
+  }
+}
+#endif
+
+static void t_alignments(const struct heap *h) {
+  static const size_t sizes[] = {1, 100, 5000, 300 * KB};
+  static const size_t odd[] = {3, 5, 24, 100, 1000, 4097, 65537, 300000};
+  enum { NS = sizeof(sizes) / sizeof(sizes[0]) };
+  size_t a, i;
+  th_section("memalign, every power of two up to 1 MiB");
+  for (a = 1; a <= MB; a <<= 1) {
+    void *p[NS];
+    size_t want = a < MALLOC_ALIGNMENT ? MALLOC_ALIGNMENT : a;
+    for (i = 0; i < NS; i++) {
+      p[i] = h->memalign(a, sizes[i]);
+      if (!CHECK(p[i] != NULL))
+        return;
+      CHECK(TH_ALIGNED(p[i], want));
+      CHECK_GE(h->usable_size(p[i]), sizes[i]);
+      fill_pattern(p[i], sizes[i], (uint32_t)(a + i));
+    }
+    for (i = 0; i < NS; i++) {
+      CHECK(check_pattern(p[i], sizes[i], (uint32_t)(a + i)));
+      h->free(p[i]);
+    }
+  }
+  th_section("memalign, alignments that are not powers of two");
+  for (a = 0; a < sizeof(odd) / sizeof(odd[0]); a++) {
+    size_t want = pow2_ceil(odd[a]);
+    if (want < MALLOC_ALIGNMENT)
+      want = MALLOC_ALIGNMENT;
+    for (i = 0; i < NS; i++) {
+      void *p = h->memalign(odd[a], sizes[i]);
+      if (!CHECK(p != NULL))
+        return;
+      CHECK(TH_ALIGNED(p, want));
+      CHECK_GE(h->usable_size(p), sizes[i]);
+      memset(p, 0x3C, sizes[i]);
+      h->free(p);
+    }
+  }
+}
+
+static void t_realloc_chains(const struct heap *h) {
+  static const size_t big_steps[] = {200 * KB, 300 * KB, 200 * KB, 1 * MB,
+                                     10 * MB, 5 * MB, 100,     257 * KB, 16};
+  unsigned char *p, *q;
+  size_t n, i, prev;
+  th_section("realloc one byte at a time");
+  p = (unsigned char *)h->malloc(1);
+  if (!CHECK(p != NULL))
+    return;
+  p[0] = 1;
+  /* Byte i always holds (unsigned char)(i * 7 + 1); every step checks all of them. */
+  for (n = 2; n <= 1500; n++) {
+    size_t j, bad = 0;
+    q = (unsigned char *)h->realloc(p, n);
+    if (!CHECK(q != NULL))
+      return;
+    for (j = 0; j + 1 < n; j++)
+      bad += q[j] != (unsigned char)(j * 7 + 1);
+    if (!CHECK_EQ(bad, 0))
+      break;
+    q[n - 1] = (unsigned char)((n - 1) * 7 + 1);
+    p = q;
+  }
+  for (n = 1499; n >= 1; n--) {
+    size_t j, bad = 0;
+    q = (unsigned char *)h->realloc(p, n);
+    if (!CHECK(q != NULL))
+      return;
+    for (j = 0; j < n; j++)
+      bad += q[j] != (unsigned char)(j * 7 + 1);
+    if (!CHECK_EQ(bad, 0))
+      break;
+    p = q;
+  }
+  h->free(p);
+
+  th_section("realloc across the mmap threshold");
+  p = (unsigned char *)h->malloc(100 * KB);
+  if (!CHECK(p != NULL))
+    return;
+  prev = 100 * KB;
+  fill_pattern(p, prev, 5);
+  for (i = 0; i < sizeof(big_steps) / sizeof(big_steps[0]); i++) {
+    size_t keep = prev < big_steps[i] ? prev : big_steps[i];
+    q = (unsigned char *)h->realloc(p, big_steps[i]);
+    if (!CHECK(q != NULL))
+      return;
+    CHECK(TH_ALIGNED(q, MALLOC_ALIGNMENT));
+    CHECK_GE(h->usable_size(q), big_steps[i]);
+    CHECK(check_pattern(q, keep, 5));
+    fill_pattern(q, big_steps[i], 5);
+    p = q;
+    prev = big_steps[i];
+  }
+  h->free(p);
+
+  th_section("realloc_in_place");
+  {
+    static const size_t sizes[] = {24, 200, 1000, 5000, 60 * KB};
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+      size_t s = sizes[i];
+      unsigned char *a = (unsigned char *)h->malloc(s);
+      unsigned char *guard = (unsigned char *)h->malloc(16);
+      if (!CHECK(a != NULL && guard != NULL))
+        return;
+      fill_pattern(a, s, 11);
+      CHECK(h->realloc_in_place(a, s / 2) == a);   /* shrink: same address */
+      CHECK(check_pattern(a, s / 2, 11));
+      CHECK(h->realloc_in_place(a, s / 2) == a);   /* same size: same address */
+      CHECK(h->realloc_in_place(a, 32 * MB) == NULL); /* cannot grow past guard */
+      CHECK(check_pattern(a, s / 2, 11));
+      h->free(guard);
+      h->free(a);
+    }
+  }
+}
+
+static void t_usable_sizes(const struct heap *h) {
+  size_t n;
+  th_section("usable size for every size up to 1100");
+  for (n = 0; n <= 1100; n++) {
+    unsigned char *p = (unsigned char *)h->malloc(n);
+    size_t u;
+    if (!CHECK(p != NULL))
+      return;
+    u = h->usable_size(p);
+    CHECK_GE(u, n);
+    CHECK_LT(u, n + 128);
+    memset(p, 0x77, u);
+    h->free(p);
+  }
+}
+
+static void t_trim_footprint(const struct heap *h) {
+  void *p[64];
+  size_t i, maxf = h->max_footprint();
+  th_section("trim and footprint");
+  for (i = 0; i < 64; i++) {
+    p[i] = h->malloc(50 * KB);
+    if (!CHECK(p[i] != NULL))
+      return;
+    CHECK_GE(h->max_footprint(), maxf); /* never decreases */
+    maxf = h->max_footprint();
+    CHECK_GE(maxf, h->footprint());
+  }
+  CHECK_GE(h->footprint(), 64 * 50 * KB);
+  for (i = 0; i < 64; i++)
+    h->free(p[i]);
+  h->trim(0);
+  CHECK_EQ(h->max_footprint(), maxf);
+  CHECK_LE(h->footprint(), maxf);
+  {
+    size_t f = h->footprint();
+    CHECK_EQ(h->trim(SIZE_MAX), 0); /* a huge pad keeps everything */
+    CHECK_EQ(h->trim(SIZE_MAX - 4096), 0);
+    CHECK_EQ(h->footprint(), f);
+  }
+}
+
+#if MSPACES && !NO_MALLINFO
+/* On a fresh mspace the top is small, so which side of the threshold a request falls on
+   decides alone whether it is mapped directly (hblkhd) or carved from a segment. */
+static void t_mmap_threshold(void) {
+  static const size_t below[] = {TEST_MMAP_THRESHOLD - 4 * KB, TEST_MMAP_THRESHOLD - 64};
+  static const size_t above[] = {TEST_MMAP_THRESHOLD, TEST_MMAP_THRESHOLD + 1, 3 * MB};
+  size_t i;
+  th_section("both sides of the mmap threshold");
+  for (i = 0; i < sizeof(below) / sizeof(below[0]); i++) {
+    mspace m = create_mspace(0, 0);
+    struct mallinfo a, b;
+    void *p;
+    if (!CHECK(m != NULL))
+      return;
+    a = mspace_mallinfo(m);
+    p = mspace_malloc(m, below[i]);
+    b = mspace_mallinfo(m);
+    CHECK(p != NULL);
+    CHECK_LT(b.hblkhd, a.hblkhd + 4 * KB); /* not a direct map */
+    CHECK_GE(b.uordblks, a.uordblks + below[i]);
+    destroy_mspace(m);
+  }
+  for (i = 0; i < sizeof(above) / sizeof(above[0]); i++) {
+    mspace m = create_mspace(0, 0);
+    struct mallinfo a, b, c;
+    size_t f0;
+    void *p;
+    if (!CHECK(m != NULL))
+      return;
+    f0 = mspace_footprint(m);
+    a = mspace_mallinfo(m);
+    p = mspace_malloc(m, above[i]);
+    b = mspace_mallinfo(m);
+    CHECK(p != NULL);
+    CHECK_GE(b.hblkhd, a.hblkhd + above[i]); /* a direct map */
+    CHECK_LT(b.arena, a.arena + 4 * KB);
+    mspace_free(m, p);
+    c = mspace_mallinfo(m);
+    CHECK_LT(c.hblkhd, a.hblkhd + 4 * KB); /* given back at once */
+    CHECK_EQ(mspace_footprint(m), f0);
+    destroy_mspace(m);
+  }
+}
+#endif
+
+static void run_edge_checks(const struct heap *h) {
+  th_write("-- ");
+  th_write(h->name);
+  th_write("\n");
+  t_zero_sizes(h);
+  t_huge_sizes(h);
+  t_alignments(h);
+  t_realloc_chains(h);
+  t_usable_sizes(h);
+  t_trim_footprint(h);
+}
+
+int main(void) {
+#if !ONLY_MSPACES
+  run_edge_checks(&heap_global);
+  t_huge_global_only();
+#endif
+#if MSPACES
+  {
+    mspace m = create_mspace(0, 1);
+    if (CHECK(m != NULL)) {
+      run_edge_checks(heap_of_mspace(m));
+      destroy_mspace(m);
+    }
+  }
+#if !NO_MALLINFO
+  t_mmap_threshold();
+#endif
+#endif
+  return th_finish();
+}

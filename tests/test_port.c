@@ -1,0 +1,360 @@
+/* test_port.c -- the instrumented PORTABLE port of the tests; see test_port.h. */
+#if !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS under -std=c99/c11 */
+#endif
+#include "test_port.h"
+
+#include "malloc.h"
+
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h> /* abort */
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+
+/* The page size malloc.c assumes in PORTABLE builds: every length must be a multiple of it. */
+#ifndef TP_PAGE_SIZE
+#ifdef DEFAULT_PAGE_SIZE
+#define TP_PAGE_SIZE DEFAULT_PAGE_SIZE
+#else
+#define TP_PAGE_SIZE 4096u /* malloc.c's DEFAULT_PAGE_SIZE */
+#endif
+#endif
+
+#define TP_MAX_REGIONS 8192u
+#define TP_MFAIL ((void *)(~(uintptr_t)0))
+
+/* When malloc.c does not assume zeroed memory (MMAP_CLEARS=0, the PORTABLE default), fresh
+   regions are filled with this byte so that anything relying on zeroed memory shows up. */
+#if !defined(MMAP_CLEARS) || !MMAP_CLEARS
+#define TP_SCRIBBLE 0xA5
+#endif
+
+/* ---- Small output helpers (no stdio: they run inside the allocator) ---------------------- */
+
+static void tp_put(int fd, const char *s) {
+  size_t n = strlen(s);
+  while (n > 0) {
+    ssize_t w = write(fd, s, n);
+    if (w <= 0)
+      return;
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
+static void tp_put_hex(int fd, uintptr_t v) {
+  char buf[2 + 2 * sizeof(uintptr_t) + 1];
+  size_t i, n = 2 * sizeof(uintptr_t);
+  buf[0] = '0';
+  buf[1] = 'x';
+  for (i = 0; i < n; i++)
+    buf[2 + i] = "0123456789abcdef"[(v >> (4 * (n - 1 - i))) & 0xf];
+  buf[2 + n] = '\0';
+  tp_put(fd, buf);
+}
+
+/* Report a breach of the port contract and stop (SIGABRT, so no death test can pass on it). */
+static void tp_violation(const char *what, const void *p, size_t n) {
+  tp_put(2, "test_port: PORT CONTRACT VIOLATION: ");
+  tp_put(2, what);
+  tp_put(2, " ptr=");
+  tp_put_hex(2, (uintptr_t)p);
+  tp_put(2, " len=");
+  tp_put_hex(2, (uintptr_t)n);
+  tp_put(2, "\n");
+  abort();
+}
+
+static void tp_lock_error(const char *what, void **slot) {
+  tp_put(2, "test_port: LOCK ERROR: ");
+  tp_put(2, what);
+  tp_put(2, " slot=");
+  tp_put_hex(2, (uintptr_t)slot);
+  tp_put(2, "\n");
+}
+
+/* ---- Counters ---------------------------------------------------------------------------- */
+
+static size_t tp_maps, tp_direct_maps, tp_unmaps, tp_map_calls, tp_direct_calls;
+static size_t tp_injected, tp_refused;
+static size_t tp_inits, tp_finals, tp_acquires, tp_releases, tp_errors, tp_resets;
+static long tp_held;
+
+/* Failure injection state. */
+static unsigned tp_mmap_countdown, tp_direct_countdown, tp_from_countdown;
+static int tp_all_maps_fail, tp_direct_fail, tp_munmap_refuse;
+
+/* ---- The region table, guarded by its own spin flag -------------------------------------- */
+
+struct tp_region {
+  char *base;
+  size_t len;
+};
+
+static struct tp_region tp_regions[TP_MAX_REGIONS];
+static size_t tp_live, tp_live_bytes;
+static char tp_table_flag;
+
+static void tp_table_lock(void) {
+  while (__atomic_test_and_set(&tp_table_flag, __ATOMIC_ACQUIRE))
+    sched_yield();
+}
+
+static void tp_table_unlock(void) { __atomic_clear(&tp_table_flag, __ATOMIC_RELEASE); }
+
+static void tp_table_add(void *p, size_t len) {
+  size_t i;
+  tp_table_lock();
+  for (i = 0; i < TP_MAX_REGIONS; i++) {
+    if (tp_regions[i].base == NULL) {
+      tp_regions[i].base = (char *)p;
+      tp_regions[i].len = len;
+      tp_live++;
+      tp_live_bytes += len;
+      tp_table_unlock();
+      return;
+    }
+  }
+  tp_table_unlock();
+  tp_violation("region table full (raise TP_MAX_REGIONS)", p, len);
+}
+
+/* Index of the region that starts at p, or TP_MAX_REGIONS. Table lock held. */
+static size_t tp_table_find(const void *p) {
+  size_t i;
+  for (i = 0; i < TP_MAX_REGIONS; i++)
+    if (tp_regions[i].base == (const char *)p)
+      return i;
+  return TP_MAX_REGIONS;
+}
+
+int tp_is_mapped(const void *p, size_t n) {
+  const char *c = (const char *)p;
+  size_t i;
+  int found = 0;
+  tp_table_lock();
+  for (i = 0; i < TP_MAX_REGIONS && !found; i++) {
+    const struct tp_region *r = &tp_regions[i];
+    if (r->base != NULL && c >= r->base && n <= r->len && (size_t)(c - r->base) <= r->len - n)
+      found = 1;
+  }
+  tp_table_unlock();
+  return found;
+}
+
+/* ---- Map hooks --------------------------------------------------------------------------- */
+
+/* Decide whether this call must fail; countdown is the "Nth call" counter of the hook. */
+static int tp_should_fail(unsigned *countdown, int always) {
+  int fail = always || __atomic_load_n(&tp_all_maps_fail, __ATOMIC_RELAXED);
+  unsigned c = __atomic_load_n(countdown, __ATOMIC_RELAXED);
+  if (c != 0) {
+    if (__atomic_sub_fetch(countdown, 1u, __ATOMIC_RELAXED) == 0)
+      fail = 1;
+  }
+  if (fail)
+    __atomic_fetch_add(&tp_injected, 1, __ATOMIC_RELAXED);
+  return fail;
+}
+
+/* tp_fail_maps_from: counts map calls of both kinds and, at the Nth, makes every one fail. */
+static void tp_count_towards_sticky(void) {
+  unsigned c = __atomic_load_n(&tp_from_countdown, __ATOMIC_RELAXED);
+  if (c != 0 && __atomic_sub_fetch(&tp_from_countdown, 1u, __ATOMIC_RELAXED) == 0)
+    __atomic_store_n(&tp_all_maps_fail, 1, __ATOMIC_RELAXED);
+}
+
+static void *tp_map(size_t length) {
+  void *p;
+  if (length == 0 || length % TP_PAGE_SIZE != 0)
+    tp_violation("map length is zero or not a multiple of the page size", NULL, length);
+  p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return TP_MFAIL;
+#ifdef TP_SCRIBBLE
+  memset(p, TP_SCRIBBLE, length);
+#endif
+  tp_table_add(p, length);
+  return p;
+}
+
+void *custom_mmap(size_t length) {
+  void *p;
+  __atomic_fetch_add(&tp_map_calls, 1, __ATOMIC_RELAXED);
+  tp_count_towards_sticky();
+  if (tp_should_fail(&tp_mmap_countdown, 0))
+    return TP_MFAIL;
+  p = tp_map(length);
+  if (p != TP_MFAIL)
+    __atomic_fetch_add(&tp_maps, 1, __ATOMIC_RELAXED);
+  return p;
+}
+
+void *custom_direct_mmap(size_t length) {
+  void *p;
+  int always = __atomic_load_n(&tp_direct_fail, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&tp_direct_calls, 1, __ATOMIC_RELAXED);
+  tp_count_towards_sticky();
+  if (tp_should_fail(&tp_direct_countdown, always))
+    return TP_MFAIL;
+  p = tp_map(length);
+  if (p != TP_MFAIL)
+    __atomic_fetch_add(&tp_direct_maps, 1, __ATOMIC_RELAXED);
+  return p;
+}
+
+int custom_munmap(void *ptr, size_t length) {
+  size_t i;
+  tp_table_lock();
+  i = tp_table_find(ptr);
+  if (ptr == NULL || i == TP_MAX_REGIONS) {
+    tp_table_unlock();
+    tp_violation("custom_munmap of an address no map call returned", ptr, length);
+  }
+  if (tp_regions[i].len != length) {
+    size_t real = tp_regions[i].len;
+    tp_table_unlock();
+    tp_put(2, "test_port: the region was mapped with len=");
+    tp_put_hex(2, (uintptr_t)real);
+    tp_put(2, "\n");
+    tp_violation("custom_munmap with a length other than the mapped one", ptr, length);
+  }
+  if (__atomic_load_n(&tp_munmap_refuse, __ATOMIC_RELAXED)) {
+    tp_table_unlock();
+    __atomic_fetch_add(&tp_refused, 1, __ATOMIC_RELAXED);
+    return -1;
+  }
+  tp_regions[i].base = NULL;
+  tp_regions[i].len = 0;
+  tp_live--;
+  tp_live_bytes -= length;
+  tp_table_unlock();
+  if (munmap(ptr, length) != 0)
+    tp_violation("the host munmap failed", ptr, length);
+  __atomic_fetch_add(&tp_unmaps, 1, __ATOMIC_RELAXED);
+  return 0;
+}
+
+/* ---- Locks ------------------------------------------------------------------------------- */
+/* A held slot contains the address of its owner's thread-local token; 0 means unlocked. */
+
+static _Thread_local char tp_thread_token;
+
+void init_lock(void **lock) {
+  void *owner = __atomic_load_n(lock, __ATOMIC_ACQUIRE);
+  __atomic_fetch_add(&tp_inits, 1, __ATOMIC_RELAXED);
+  if (owner != NULL) {
+    /* Re-initialising a held lock resets it (malloc_postfork_child does this in the child of
+       fork, where the parent's holders are gone); it is counted, not treated as an error. */
+    __atomic_fetch_add(&tp_resets, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&tp_held, 1, __ATOMIC_RELAXED);
+  }
+  __atomic_store_n(lock, NULL, __ATOMIC_RELEASE);
+}
+
+void final_lock(void **lock) {
+  __atomic_fetch_add(&tp_finals, 1, __ATOMIC_RELAXED);
+  if (__atomic_load_n(lock, __ATOMIC_ACQUIRE) != NULL) {
+    __atomic_fetch_add(&tp_errors, 1, __ATOMIC_RELAXED);
+    tp_lock_error("final_lock on a held lock", lock);
+  }
+}
+
+void acquire_lock(void **lock) {
+  void *me = &tp_thread_token;
+  void *expected = NULL;
+  if (__atomic_load_n(lock, __ATOMIC_RELAXED) == me) {
+    /* Re-entry would deadlock: count it and go on without taking the lock again. */
+    __atomic_fetch_add(&tp_errors, 1, __ATOMIC_RELAXED);
+    tp_lock_error("acquire_lock re-entered by its owner", lock);
+    return;
+  }
+  while (!__atomic_compare_exchange_n(lock, &expected, me, 0, __ATOMIC_ACQUIRE,
+                                      __ATOMIC_RELAXED)) {
+    expected = NULL;
+    sched_yield();
+  }
+  __atomic_fetch_add(&tp_acquires, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&tp_held, 1, __ATOMIC_RELAXED);
+}
+
+void release_lock(void **lock) {
+  void *me = &tp_thread_token;
+  if (__atomic_load_n(lock, __ATOMIC_RELAXED) != me) {
+    __atomic_fetch_add(&tp_errors, 1, __ATOMIC_RELAXED);
+    tp_lock_error("release_lock of a lock this thread does not hold", lock);
+    return;
+  }
+  __atomic_fetch_sub(&tp_held, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&tp_releases, 1, __ATOMIC_RELAXED);
+  __atomic_store_n(lock, NULL, __ATOMIC_RELEASE);
+}
+
+/* ---- Abort ------------------------------------------------------------------------------- */
+
+void custom_abort(void) {
+  tp_put(2, "custom_abort: ");
+  tp_put(2, malloc_abort_reason());
+  tp_put(2, "\n");
+  _exit(TP_ABORT_EXIT_CODE);
+}
+
+/* ---- Test-side controls ------------------------------------------------------------------ */
+
+void tp_get_stats(struct tp_stats *out) {
+  tp_table_lock();
+  out->live_maps = tp_live;
+  out->live_bytes = tp_live_bytes;
+  tp_table_unlock();
+  out->maps = __atomic_load_n(&tp_maps, __ATOMIC_RELAXED);
+  out->direct_maps = __atomic_load_n(&tp_direct_maps, __ATOMIC_RELAXED);
+  out->unmaps = __atomic_load_n(&tp_unmaps, __ATOMIC_RELAXED);
+  out->map_calls = __atomic_load_n(&tp_map_calls, __ATOMIC_RELAXED);
+  out->direct_calls = __atomic_load_n(&tp_direct_calls, __ATOMIC_RELAXED);
+  out->injected_failures = __atomic_load_n(&tp_injected, __ATOMIC_RELAXED);
+  out->refused_unmaps = __atomic_load_n(&tp_refused, __ATOMIC_RELAXED);
+  out->lock_inits = __atomic_load_n(&tp_inits, __ATOMIC_RELAXED);
+  out->lock_finals = __atomic_load_n(&tp_finals, __ATOMIC_RELAXED);
+  out->lock_resets = __atomic_load_n(&tp_resets, __ATOMIC_RELAXED);
+  out->acquires = __atomic_load_n(&tp_acquires, __ATOMIC_RELAXED);
+  out->releases = __atomic_load_n(&tp_releases, __ATOMIC_RELAXED);
+  out->locks_held = __atomic_load_n(&tp_held, __ATOMIC_RELAXED);
+  out->lock_errors = __atomic_load_n(&tp_errors, __ATOMIC_RELAXED);
+}
+
+size_t tp_live_maps(void) {
+  size_t n;
+  tp_table_lock();
+  n = tp_live;
+  tp_table_unlock();
+  return n;
+}
+
+long tp_locks_held(void) { return __atomic_load_n(&tp_held, __ATOMIC_RELAXED); }
+size_t tp_lock_errors(void) { return __atomic_load_n(&tp_errors, __ATOMIC_RELAXED); }
+
+void tp_fail_mmap_nth(unsigned n) { __atomic_store_n(&tp_mmap_countdown, n, __ATOMIC_RELAXED); }
+void tp_fail_direct_nth(unsigned n) {
+  __atomic_store_n(&tp_direct_countdown, n, __ATOMIC_RELAXED);
+}
+void tp_fail_maps_from(unsigned n) {
+  __atomic_store_n(&tp_from_countdown, n, __ATOMIC_RELAXED);
+}
+void tp_fail_all_maps(int on) { __atomic_store_n(&tp_all_maps_fail, on, __ATOMIC_RELAXED); }
+void tp_fail_direct(int on) { __atomic_store_n(&tp_direct_fail, on, __ATOMIC_RELAXED); }
+void tp_refuse_munmap(int on) { __atomic_store_n(&tp_munmap_refuse, on, __ATOMIC_RELAXED); }
+
+void tp_clear_failures(void) {
+  tp_fail_maps_from(0);
+  tp_fail_mmap_nth(0);
+  tp_fail_direct_nth(0);
+  tp_fail_all_maps(0);
+  tp_fail_direct(0);
+  tp_refuse_munmap(0);
+}
