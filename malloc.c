@@ -2187,7 +2187,9 @@ static void *sys_alloc(heap_t *m, size_t nb) {
   }
 
 #if HAVE_MORECORE
-  if (tbase == CMFAIL) { /* a non-contiguous MORECORE region as a separate segment */
+  if (tbase == CMFAIL && asize < HALF_MAX_SIZE_T) {
+    /* A non-contiguous MORECORE region as a separate segment.  (The size check keeps the
+       increment positive: a huge request must fail, not move the break down.) */
     char *br, *end;
     lock_acquire(&global_lock);
     br = (char *)os_morecore((ptrdiff_t)asize);

@@ -20,9 +20,13 @@
 #endif
 #endif
 
-/* Requests at or above this size are served by custom_direct_mmap (malloc.c default). */
+/* Requests at or above this size are mapped directly (malloc.c's DEFAULT_MMAP_THRESHOLD). */
 #ifndef TEST_MMAP_THRESHOLD
+#if SIZE_MAX > 0xFFFFFFFFu
 #define TEST_MMAP_THRESHOLD ((size_t)256 * 1024)
+#else
+#define TEST_MMAP_THRESHOLD ((size_t)64 * 1024)
+#endif
 #endif
 
 typedef void (*heap_walker)(void *start, void *end, size_t used_bytes, void *arg);

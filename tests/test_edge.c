@@ -37,13 +37,17 @@
 #define MB ((size_t)1024 * 1024)
 #define HALF ((SIZE_MAX >> 1) + 1) /* 2^(bits-1) */
 
-/* Sizes no heap can satisfy; several are so close to SIZE_MAX that padding them wraps. */
+/* Sizes no heap can satisfy; several are so close to SIZE_MAX that padding them wraps.  (Half
+   the address space is impossible only on 64-bit systems: a 32-bit process may get 2 GiB.) */
 static const size_t huge_sizes[] = {
-    SIZE_MAX,          SIZE_MAX - 1,        SIZE_MAX - 7,         SIZE_MAX - 8,
-    SIZE_MAX - 15,     SIZE_MAX - 16,       SIZE_MAX - 31,        SIZE_MAX - 32,
-    SIZE_MAX - 63,     SIZE_MAX - 64,       SIZE_MAX - 127,       SIZE_MAX - 128,
-    SIZE_MAX - 255,    SIZE_MAX - 4095,     SIZE_MAX - 4096,      SIZE_MAX - 65536,
-    SIZE_MAX - 256 * KB, HALF + 1,          HALF,                 HALF - 1};
+    SIZE_MAX,      SIZE_MAX - 1,   SIZE_MAX - 7,   SIZE_MAX - 8,        SIZE_MAX - 15,
+    SIZE_MAX - 16, SIZE_MAX - 31,  SIZE_MAX - 32,  SIZE_MAX - 63,       SIZE_MAX - 64,
+    SIZE_MAX - 127, SIZE_MAX - 128, SIZE_MAX - 255, SIZE_MAX - 4095,    SIZE_MAX - 4096,
+    SIZE_MAX - 65536, SIZE_MAX - 256 * KB,
+#if SIZE_MAX > 0xFFFFFFFFu
+    HALF + 1,      HALF,           HALF - 1,
+#endif
+};
 #define N_HUGE (sizeof(huge_sizes) / sizeof(huge_sizes[0]))
 
 /* Smallest power of two >= a (a <= HALF). */
@@ -83,9 +87,18 @@ static void t_zero_sizes(const struct heap *h) {
 }
 
 static void t_huge_sizes(const struct heap *h) {
+  enum { NBALLAST = 10 };
+  unsigned char *ballast[NBALLAST];
   size_t i;
   unsigned char *keep;
   th_section("sizes near SIZE_MAX");
+  /* Grow the heap first, so that a failed request which damaged it would show. */
+  for (i = 0; i < NBALLAST; i++) {
+    ballast[i] = (unsigned char *)h->malloc(100 * KB);
+    if (!CHECK(ballast[i] != NULL))
+      return;
+    fill_pattern(ballast[i], 100 * KB, (uint32_t)(500 + i));
+  }
   keep = (unsigned char *)h->malloc(200);
   if (!CHECK(keep != NULL))
     return;
@@ -141,7 +154,11 @@ static void t_huge_sizes(const struct heap *h) {
   th_section("memalign with huge alignments");
   {
     /* Alignments that cannot be met, powers of two or not: NULL, and no endless rounding. */
-    static const size_t aligns[] = {HALF, HALF + 1, SIZE_MAX, SIZE_MAX - 4095, HALF / 2 + 1};
+    static const size_t aligns[] = {HALF + 1, SIZE_MAX, SIZE_MAX - 4095,
+#if SIZE_MAX > 0xFFFFFFFFu /* a 32-bit process may manage 2 GiB plus a little */
+                                    HALF, HALF / 2 + 1
+#endif
+    };
     for (i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++) {
       ERRNO_RESET();
       CHECK(h->memalign(aligns[i], 1) == NULL);
@@ -153,9 +170,14 @@ static void t_huge_sizes(const struct heap *h) {
   }
   CHECK(check_pattern(keep, 200, 99));
   h->free(keep);
+  for (i = 0; i < NBALLAST; i++) {
+    CHECK(check_pattern(ballast[i], 100 * KB, (uint32_t)(500 + i)));
+    h->free(ballast[i]);
+  }
   {
-    void *p = h->malloc(100); /* the heap is fine after all those refusals */
-    CHECK(p != NULL);
+    unsigned char *p = (unsigned char *)h->malloc(300 * KB); /* the heap is fine after all */
+    if (CHECK(p != NULL))                                    /* those refusals */
+      memset(p, 0x5B, 300 * KB);
     h->free(p);
   }
 }

@@ -55,6 +55,8 @@ static size_t rng_below(size_t n) { return (size_t)(rng() % n); }
 /* Roughly log-uniform in [lo, hi): an octave picked uniformly, then a size inside it. */
 static size_t rng_log(size_t lo, size_t hi) {
   size_t octaves = 1, base, top;
+  if (hi <= lo)
+    return lo;
   for (base = lo; base * 2 < hi; base *= 2)
     octaves++;
   base = lo << rng_below(octaves);
@@ -62,17 +64,19 @@ static size_t rng_log(size_t lo, size_t hi) {
   return base + rng_below(top - base);
 }
 
+/* Small (< 256), tree (256 .. threshold) and, rarely, directly mapped (> threshold) sizes. */
 static size_t random_size(void) {
+  const size_t t = TEST_MMAP_THRESHOLD;
   unsigned r = (unsigned)rng_below(10000);
   if (r < 6000)
     return rng_below(256); /* small, 0 included */
   if (r < 9000)
     return rng_log(256, 4096);
   if (r < 9900)
-    return rng_log(4096, 65536);
+    return rng_log(4096, t / 4);
   if (r < 9985)
-    return rng_log(65536, TEST_MMAP_THRESHOLD);
-  return rng_log(TEST_MMAP_THRESHOLD, 4 * TEST_MMAP_THRESHOLD); /* directly mapped */
+    return rng_log(t / 4, t);
+  return rng_log(t, 4 * t); /* directly mapped */
 }
 
 static unsigned char pat(size_t i, uint32_t id) {
