@@ -91,8 +91,8 @@
   ONLY_MSPACES            default: 0 (h)
     1: build only the mspace API; no global heap.
   FOOTERS                 default: 0
-    1: every in-use chunk carries a footer tying it to its heap (its address xor a secret
-    magic).  free() then finds the owning mspace itself and detects blocks from another heap.
+    1: every in-use chunk carries a footer tying it to its heap and to its size (the heap's
+    address xor the chunk size xor a secret magic).  free() then finds the owning mspace itself and detects blocks from another heap.
     Costs S bytes per block.
   INSECURE                default: 0
     1: skip the run-time checks on addresses and boundary tags (faster, unsafe).
@@ -1096,8 +1096,11 @@ static int has_segment_link(heap_t *m, segment_t *ss) {
 #define set_size_and_pinuse_of_inuse_chunk(m, p, s) ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT))
 
 #else /* FOOTERS */
+/* The footer binds a block to its heap and to its own size: a size word damaged by an
+   overflow then no longer leads to a valid footer. */
 #define heap_tag(m) ((size_t)(m) ^ mparams.magic)
-#define mark_inuse_foot(m, p, s) (((chunk_t *)((char *)(p) + (s)))->prev_foot = heap_tag(m))
+#define footer_tag(m, s) (heap_tag(m) ^ (s))
+#define mark_inuse_foot(m, p, s) (((chunk_t *)((char *)(p) + (s)))->prev_foot = footer_tag(m, s))
 
 #define set_inuse(m, p, s)                                                                 \
   ((p)->head = (((p)->head & PINUSE_BIT) | (s) | CINUSE_BIT),                              \
@@ -2811,6 +2814,7 @@ static void *internal_memalign(heap_t *m, size_t alignment, size_t bytes) {
         nr->check = direct_check(nr);
         newp->prev_foot = DIRECT_HEADER_SIZE;
         newp->head = newsize;
+        mark_inuse_foot(m, newp, newsize);
       } else {
         set_inuse(m, newp, newsize);
         set_inuse(m, p, leadsize);
@@ -2849,7 +2853,7 @@ static int heap_holds_chunk(heap_t *h, chunk_t *p) {
   sz = chunksize(p);
   if (sz >= (size_t)(h->max_addr - (char *)p))
     return 0;
-  return chunk_plus_offset(p, sz)->prev_foot == heap_tag(h);
+  return chunk_plus_offset(p, sz)->prev_foot == footer_tag(h, sz);
 }
 
 static heap_t *owner_of(chunk_t *p) {

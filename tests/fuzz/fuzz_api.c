@@ -1,0 +1,259 @@
+/*
+  fuzz_api.c -- a libFuzzer target: the input is a program of allocator calls.
+
+  Built with clang -fsanitize=fuzzer,address against malloc.c (DEBUG=1, MSPACES=1, dl-prefixed)
+  and the instrumented port tests/test_port.c (so a usage error or heap corruption that malloc.c
+  detects ends in custom_abort, exit status 86, which fails the run).  Each input is read as a
+  sequence of operations, one opcode byte followed by its operands:
+
+    malloc, calloc (zeroes checked), realloc (prefix checked), realloc_in_place, memalign and
+    posix_memalign (alignment checked), free, bulk_free; the same on an mspace (mspace_malloc,
+    mspace_calloc, mspace_realloc, mspace_memalign, mspace_free); trim, mspace_trim,
+    malloc_inspect_all (every live block must be reported as in use, whole), mallinfo.
+
+  Live blocks sit in a table of slots; every byte of a block carries a pattern derived from
+  the slot's stamp and is verified before the block is freed or reallocated and when the input
+  ends, and usable_size must be at least the size requested.  At the end of each input every
+  block is freed and the mspace destroyed, so inputs are independent.  A failed check calls
+  __builtin_trap(): libFuzzer reports it as a crash and keeps the input.
+*/
+#include "malloc.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define SLOTS 32
+#define MAX_SMALL 4096u
+#define MAX_LARGE (400u * 1024u) /* above the 256 KiB mmap threshold: direct maps too */
+
+struct slot {
+  unsigned char *p;
+  size_t size;
+  uint8_t stamp;
+  uint8_t in_mspace;
+};
+
+static struct slot slots[SLOTS];
+static mspace space;
+
+struct input {
+  const uint8_t *data;
+  size_t size, at;
+};
+
+static unsigned next_byte(struct input *in) {
+  return in->at < in->size ? in->data[in->at++] : 0;
+}
+
+/* A request size: mostly small, sometimes up to MAX_LARGE. */
+static size_t next_size(struct input *in) {
+  unsigned a = next_byte(in), b = next_byte(in);
+  size_t v = ((size_t)a << 8) | b;
+  if ((a & 0xE0u) == 0xE0u) /* about one in eight: large */
+    return (v * 37u) % MAX_LARGE;
+  return v % MAX_SMALL;
+}
+
+#define FUZZ_CHECK(cond)                                                                         \
+  do {                                                                                           \
+    if (!(cond))                                                                                 \
+      __builtin_trap();                                                                          \
+  } while (0)
+
+static unsigned char pattern(uint8_t stamp, size_t i) {
+  return (unsigned char)(stamp * 31u + (unsigned)i * 7u + (unsigned)(i >> 8));
+}
+
+static void stamp_block(struct slot *s, uint8_t stamp) {
+  size_t i;
+  s->stamp = stamp;
+  for (i = 0; i < s->size; i++)
+    s->p[i] = pattern(stamp, i);
+}
+
+static void verify_block(const struct slot *s, size_t n) {
+  size_t i;
+  for (i = 0; i < n && i < s->size; i++)
+    FUZZ_CHECK(s->p[i] == pattern(s->stamp, i));
+}
+
+static void check_usable(const struct slot *s) {
+  size_t usable = s->in_mspace ? mspace_usable_size(s->p) : dlmalloc_usable_size(s->p);
+  FUZZ_CHECK(usable >= s->size);
+}
+
+static void release(struct slot *s) {
+  if (s->p == 0)
+    return;
+  verify_block(s, s->size);
+  if (s->in_mspace)
+    mspace_free(space, s->p);
+  else
+    dlfree(s->p);
+  s->p = 0;
+  s->size = 0;
+}
+
+static void place(struct slot *s, void *p, size_t size, int in_mspace, uint8_t stamp) {
+  s->p = (unsigned char *)p;
+  s->size = size;
+  s->in_mspace = (uint8_t)in_mspace;
+  check_usable(s);
+  stamp_block(s, stamp);
+}
+
+/* malloc_inspect_all: each live global block must lie inside one chunk reported in use. */
+static void inspect_handler(void *start, void *end, size_t used, void *arg) {
+  size_t i;
+  (void)arg;
+  for (i = 0; i < SLOTS; i++) {
+    const struct slot *s = &slots[i];
+    unsigned char *b = (unsigned char *)start, *e = (unsigned char *)end;
+    if (s->p == 0 || s->in_mspace || s->p < b || s->p >= e)
+      continue;
+    FUZZ_CHECK(used != 0 && used == (size_t)(e - b));
+    FUZZ_CHECK(s->p + s->size <= e);
+  }
+}
+
+static size_t align_of(unsigned byte) { return (size_t)1 << (byte % 14u); } /* 1 .. 8 KiB */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  struct input in = {data, size, 0};
+  size_t i;
+  unsigned steps = 0;
+  space = create_mspace(0, 1);
+  FUZZ_CHECK(space != 0);
+  while (in.at < in.size && steps++ < 2000) {
+    unsigned op = next_byte(&in) % 16u;
+    struct slot *s = &slots[next_byte(&in) % SLOTS];
+    uint8_t stamp = (uint8_t)next_byte(&in);
+    switch (op) {
+    case 0: /* malloc */
+    case 1: { /* mspace_malloc */
+      size_t n = next_size(&in);
+      void *p;
+      release(s);
+      p = op == 0 ? dlmalloc(n) : mspace_malloc(space, n);
+      FUZZ_CHECK(p != 0);
+      place(s, p, n, op == 1, stamp);
+      break;
+    }
+    case 2: /* calloc */
+    case 3: { /* mspace_calloc */
+      size_t count = next_byte(&in) % 64u + 1u, each = next_byte(&in) + 1u, j;
+      unsigned char *p;
+      release(s);
+      p = (unsigned char *)(op == 2 ? dlcalloc(count, each) : mspace_calloc(space, count, each));
+      FUZZ_CHECK(p != 0);
+      for (j = 0; j < count * each; j++)
+        FUZZ_CHECK(p[j] == 0);
+      place(s, p, count * each, op == 3, stamp);
+      break;
+    }
+    case 4: /* realloc (in its own heap), prefix kept */
+    case 5: {
+      size_t n = next_size(&in), keep;
+      void *p;
+      if (s->p == 0)
+        break;
+      verify_block(s, s->size);
+      keep = n < s->size ? n : s->size;
+      p = s->in_mspace ? mspace_realloc(space, s->p, n) : dlrealloc(s->p, n);
+      if (n == 0 && p == 0) { /* realloc(p, 0) may free */
+        s->p = 0;
+        s->size = 0;
+        break;
+      }
+      FUZZ_CHECK(p != 0);
+      s->p = (unsigned char *)p;
+      s->size = keep;
+      verify_block(s, keep);
+      place(s, p, n, s->in_mspace, stamp);
+      break;
+    }
+    case 6: { /* realloc_in_place: either the same block, resized, or 0 and unchanged */
+      size_t n = next_size(&in);
+      void *p;
+      if (s->p == 0 || n == 0)
+        break;
+      p = s->in_mspace ? mspace_realloc_in_place(space, s->p, n) : dlrealloc_in_place(s->p, n);
+      if (p != 0) {
+        size_t keep = n < s->size ? n : s->size;
+        FUZZ_CHECK(p == s->p);
+        s->size = keep;
+        verify_block(s, keep);
+        place(s, p, n, s->in_mspace, stamp);
+      } else
+        verify_block(s, s->size);
+      break;
+    }
+    case 7: /* memalign */
+    case 8: { /* mspace_memalign */
+      size_t a = align_of(next_byte(&in)), n = next_size(&in);
+      void *p;
+      release(s);
+      p = op == 7 ? dlmemalign(a, n) : mspace_memalign(space, a, n);
+      FUZZ_CHECK(p != 0);
+      FUZZ_CHECK(((uintptr_t)p & (a - 1u)) == 0);
+      place(s, p, n, op == 8, stamp);
+      break;
+    }
+    case 9: { /* posix_memalign */
+      size_t a = align_of(next_byte(&in));
+      size_t n = next_size(&in);
+      void *p = 0;
+      if (a < sizeof(void *))
+        a = sizeof(void *);
+      release(s);
+      FUZZ_CHECK(dlposix_memalign(&p, a, n) == 0 && p != 0);
+      FUZZ_CHECK(((uintptr_t)p & (a - 1u)) == 0);
+      place(s, p, n, 0, stamp);
+      break;
+    }
+    case 10: /* free */
+    case 11:
+      release(s);
+      break;
+    case 12: { /* bulk_free of the global blocks among the next few slots */
+      void *batch[8];
+      size_t n = 0, first = (size_t)(s - slots), k;
+      for (k = 0; k < 8; k++) {
+        struct slot *t = &slots[(first + k) % SLOTS];
+        if (t->p != 0 && !t->in_mspace) {
+          verify_block(t, t->size);
+          batch[n++] = t->p;
+          t->p = 0;
+          t->size = 0;
+        }
+      }
+      FUZZ_CHECK(dlbulk_free(batch, n) == 0);
+      break;
+    }
+    case 13: /* trim */
+      if (stamp & 1u)
+        (void)dlmalloc_trim((size_t)stamp * 64u);
+      else
+        (void)mspace_trim(space, (size_t)stamp * 64u);
+      break;
+    case 14: /* inspect */
+      dlmalloc_inspect_all(inspect_handler, 0);
+      break;
+    default: { /* mallinfo: the live global bytes are all counted as in use */
+      struct mallinfo mi = dlmallinfo();
+      size_t live = 0;
+      for (i = 0; i < SLOTS; i++)
+        if (slots[i].p != 0 && !slots[i].in_mspace)
+          live += slots[i].size;
+      FUZZ_CHECK((size_t)mi.uordblks >= live);
+      break;
+    }
+    }
+  }
+  for (i = 0; i < SLOTS; i++)
+    release(&slots[i]);
+  destroy_mspace(space);
+  space = 0;
+  return 0;
+}
