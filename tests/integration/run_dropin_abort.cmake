@@ -1,0 +1,25 @@
+# run_dropin_abort.cmake -- a detected usage error under libdlmalloc.so: one line on standard
+# error naming the process and the reason, then abort().
+#
+#   cmake -DDROPIN=<libdlmalloc.so> -DWORK_DIR=<dir> -DPROGRAM=<dropin_api>
+#         -P run_dropin_abort.cmake
+#
+# "dropin_api double-free" frees a block twice.  The report is written with write(2) from the
+# error path, with the heap lock held: a path that allocated would deadlock (and time out)
+# instead of printing.
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
+if(NOT PROGRAM)
+  message(FATAL_ERROR "-DPROGRAM=... is required")
+endif()
+get_filename_component(prog_name "${PROGRAM}" NAME)
+
+integration_run(double-free PRELOAD TIMEOUT 30 COMMAND "${PROGRAM}" double-free)
+if(NOT RUN_RESULT MATCHES "[Aa]bort")
+  message(FATAL_ERROR "expected the program to abort, got '${RUN_RESULT}':\n${RUN_ERR}")
+endif()
+set(report_line "dlmalloc\\[[0-9]+ ${prog_name}\\]: free\\(\\): [^\n]*0x[0-9a-f]+ \\[malloc\\.c:[0-9]+\\]\n")
+if(NOT RUN_ERR MATCHES "${report_line}")
+  message(FATAL_ERROR "no 'dlmalloc[pid ${prog_name}]: free(): ...' report:\n${RUN_ERR}")
+endif()
+string(STRIP "${RUN_ERR}" report)
+message("reported and aborted: ${report}")
