@@ -1,0 +1,67 @@
+# targets.cmake -- the platforms of the portability matrix and what each needs on the host.
+# Read by cmake/matrix.cmake (the runner) and tests/matrix/CMakeLists.txt (the matrix.<target>
+# tests of a host build).  Each target <t> has the presets matrix-<t> in CMakePresets.json.
+#
+# DLMALLOC_MATRIX_NEEDS_<t>     what must be installed: "program:<name>" (found on PATH) or
+#                               "file:<path>"
+# DLMALLOC_MATRIX_PACKAGES_<t>  the Debian packages that provide it (apt-get install)
+# DLMALLOC_MATRIX_ABOUT_<t>     one line for the table
+# DLMALLOC_MATRIX_COST_<t>      rough seconds on 2 cores (CTest starts the longest tests first)
+
+set(DLMALLOC_MATRIX_TARGETS
+    linux-x86_64 linux-i686 linux-aarch64 linux-armhf linux-riscv64 linux-s390x linux-ppc64
+    windows-x86_64 uefi-x86_64 cortex-m3)
+
+set(DLMALLOC_MATRIX_ABOUT_linux-x86_64 "Linux x86_64, the host itself")
+set(DLMALLOC_MATRIX_NEEDS_linux-x86_64 program:cc)
+set(DLMALLOC_MATRIX_PACKAGES_linux-x86_64 gcc)
+
+# Linux cross targets: <name> <triplet> <qemu-user binary> <about>
+set(_matrix_linux
+    "linux-i686|i686-linux-gnu|qemu-i386-static|Linux i686 (ILP32), qemu-user"
+    "linux-aarch64|aarch64-linux-gnu|qemu-aarch64-static|Linux aarch64, qemu-user"
+    "linux-armhf|arm-linux-gnueabihf|qemu-arm-static|Linux armv7 hard-float (ILP32), qemu-user"
+    "linux-riscv64|riscv64-linux-gnu|qemu-riscv64-static|Linux riscv64, qemu-user"
+    "linux-s390x|s390x-linux-gnu|qemu-s390x-static|Linux s390x (big-endian), qemu-user"
+    "linux-ppc64|powerpc64-linux-gnu|qemu-ppc64-static|Linux ppc64 (big-endian), qemu-user")
+foreach(_row IN LISTS _matrix_linux)
+  string(REPLACE "|" ";" _row "${_row}")
+  list(GET _row 0 _name)
+  list(GET _row 1 _triplet)
+  list(GET _row 2 _qemu)
+  list(GET _row 3 _about)
+  set(DLMALLOC_MATRIX_ABOUT_${_name} "${_about}")
+  set(DLMALLOC_MATRIX_NEEDS_${_name} program:${_triplet}-gcc program:${_qemu})
+  string(REPLACE "_" "-" _pkg "${_triplet}")
+  set(DLMALLOC_MATRIX_PACKAGES_${_name} gcc-${_pkg} qemu-user-static)
+endforeach()
+
+set(DLMALLOC_MATRIX_ABOUT_windows-x86_64 "Windows x86_64, mingw-w64, Wine")
+set(DLMALLOC_MATRIX_NEEDS_windows-x86_64
+    program:x86_64-w64-mingw32-gcc file:/usr/lib/wine/wine64 file:/usr/lib/wine/wineserver)
+set(DLMALLOC_MATRIX_PACKAGES_windows-x86_64 gcc-mingw-w64-x86-64 wine64)
+
+set(DLMALLOC_MATRIX_ABOUT_uefi-x86_64 "UEFI x86_64, OVMF under qemu-system-x86_64")
+set(DLMALLOC_MATRIX_NEEDS_uefi-x86_64
+    program:clang program:lld-link program:qemu-system-x86_64 program:gcc program:ld
+    program:objcopy file:/usr/share/ovmf/OVMF.fd file:/usr/include/efi/efi.h
+    file:/usr/lib/crt0-efi-x86_64.o)
+set(DLMALLOC_MATRIX_PACKAGES_uefi-x86_64 clang lld qemu-system-x86 ovmf gnu-efi)
+
+set(DLMALLOC_MATRIX_ABOUT_cortex-m3 "bare-metal Cortex-M3, qemu-system-arm mps2-an385")
+set(DLMALLOC_MATRIX_NEEDS_cortex-m3
+    program:arm-none-eabi-gcc program:qemu-system-arm
+    file:/usr/lib/arm-none-eabi/newlib/thumb/v7-m/nofp/librdimon.a)
+set(DLMALLOC_MATRIX_PACKAGES_cortex-m3
+    gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+
+set(DLMALLOC_MATRIX_COST_linux-x86_64 60)
+set(DLMALLOC_MATRIX_COST_linux-i686 200)
+set(DLMALLOC_MATRIX_COST_linux-aarch64 90)
+set(DLMALLOC_MATRIX_COST_linux-armhf 200)
+set(DLMALLOC_MATRIX_COST_linux-riscv64 100)
+set(DLMALLOC_MATRIX_COST_linux-s390x 90)
+set(DLMALLOC_MATRIX_COST_linux-ppc64 60)
+set(DLMALLOC_MATRIX_COST_windows-x86_64 90)
+set(DLMALLOC_MATRIX_COST_uefi-x86_64 150)
+set(DLMALLOC_MATRIX_COST_cortex-m3 40)
