@@ -2391,6 +2391,33 @@ static size_t release_all_memory(heap_t *m) {
    Functions named internal_* expect the heap's lock to be held; heap_* take it themselves.
    Both the global heap and every mspace run on these, so each algorithm exists once.       */
 
+/* Take tree chunk v out of its bin and carve nb bytes from its start; v holds rsize bytes
+   more than that.  A remainder big enough to be a chunk becomes the designated victim (small
+   requests) or goes to a bin (large ones). */
+static inline void *carve_tree_chunk(heap_t *m, tchunk_t *v, size_t nb, size_t rsize,
+                                     int remainder_to_dv) {
+  if (RTCHECK(ok_address(m, v))) {
+    chunk_t *r = chunk_plus_offset(v, nb);
+    dl_assert(chunksize(v) == rsize + nb);
+    if (RTCHECK(ok_next(v, r))) {
+      unlink_large_chunk(m, v);
+      if (rsize < MIN_CHUNK_SIZE)
+        set_inuse_and_pinuse(m, v, (rsize + nb));
+      else {
+        set_size_and_pinuse_of_inuse_chunk(m, v, nb);
+        set_size_and_pinuse_of_free_chunk(r, rsize);
+        if (remainder_to_dv)
+          replace_dv(m, r, rsize);
+        else
+          insert_chunk(m, r, rsize);
+      }
+      return chunk2mem(v);
+    }
+  }
+  CORRUPTION(m, v, "corrupted tree chunk");
+  return 0;
+}
+
 /* Best fit for a large request among the tree bins: the smallest chunk of at least nb bytes,
    unless the designated victim fits better (then 0, and the caller uses dv). */
 static void *tmalloc_large(heap_t *m, size_t nb) {
@@ -2435,24 +2462,8 @@ static void *tmalloc_large(heap_t *m, size_t nb) {
     }
     t = leftmost_child(t);
   }
-  if (v != 0 && rsize < (size_t)(m->dvsize - nb)) {
-    if (RTCHECK(ok_address(m, v))) {
-      chunk_t *r = chunk_plus_offset(v, nb);
-      dl_assert(chunksize(v) == rsize + nb);
-      if (RTCHECK(ok_next(v, r))) {
-        unlink_large_chunk(m, v);
-        if (rsize < MIN_CHUNK_SIZE)
-          set_inuse_and_pinuse(m, v, (rsize + nb));
-        else {
-          set_size_and_pinuse_of_inuse_chunk(m, v, nb);
-          set_size_and_pinuse_of_free_chunk(r, rsize);
-          insert_chunk(m, r, rsize);
-        }
-        return chunk2mem(v);
-      }
-    }
-    CORRUPTION(m, v, "corrupted tree chunk");
-  }
+  if (v != 0 && rsize < (size_t)(m->dvsize - nb))
+    return carve_tree_chunk(m, v, nb, rsize, 0);
   return 0;
 }
 
@@ -2471,23 +2482,7 @@ static void *tmalloc_small(heap_t *m, size_t nb) {
       v = t;
     }
   }
-  if (RTCHECK(ok_address(m, v))) {
-    chunk_t *r = chunk_plus_offset(v, nb);
-    dl_assert(chunksize(v) == rsize + nb);
-    if (RTCHECK(ok_next(v, r))) {
-      unlink_large_chunk(m, v);
-      if (rsize < MIN_CHUNK_SIZE)
-        set_inuse_and_pinuse(m, v, (rsize + nb));
-      else {
-        set_size_and_pinuse_of_inuse_chunk(m, v, nb);
-        set_size_and_pinuse_of_free_chunk(r, rsize);
-        replace_dv(m, r, rsize);
-      }
-      return chunk2mem(v);
-    }
-  }
-  CORRUPTION(m, v, "corrupted tree chunk");
-  return 0;
+  return carve_tree_chunk(m, v, nb, rsize, 1);
 }
 
 /* The allocation algorithm:
