@@ -8,6 +8,8 @@
 
 #include "malloc.h"
 
+#include "harness.h" /* TH_HOSTED and the CHECK macros used below */
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +81,28 @@ int all_zero(const void *p, size_t n);
    number of such blocks (expected: 1 for a live block, 0 for a freed one). */
 #if MALLOC_INSPECT_ALL
 size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n);
+#endif
+
+#define KB ((size_t)1024)
+#define MB ((size_t)1024 * 1024)
+
+/* ---- Hosted-only part: errno ---------------------------------------------------------------
+   PORTABLE builds of malloc.c include no errno.h and leave errno alone; hosted builds set it
+   to ENOMEM.  posix_memalign returns the usual EINVAL/ENOMEM numbers in both. */
+#if TH_HOSTED
+#include <errno.h>
+#define CHECK_RC_ENOMEM(rc) CHECK_EQ(rc, ENOMEM)
+#if !PORTABLE
+#define ERRNO_RESET() (errno = 0)
+#define CHECK_ERRNO_ENOMEM() CHECK_EQ(errno, ENOMEM)
+#else
+#define ERRNO_RESET() ((void)0)
+#define CHECK_ERRNO_ENOMEM() ((void)0)
+#endif
+#else
+#define ERRNO_RESET() ((void)0)
+#define CHECK_ERRNO_ENOMEM() ((void)0)
+#define CHECK_RC_ENOMEM(rc) CHECK_NE(rc, 0)
 #endif
 
 #endif /* TESTS_HEAPS_H */

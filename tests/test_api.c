@@ -28,7 +28,6 @@
 #define CHECK_RC_ENOMEM(rc) CHECK_NE(rc, 0)
 #endif
 
-#define MB ((size_t)1024 * 1024)
 
 /* ---- Checks shared by the global heap and mspaces ----------------------------------------- */
 

@@ -14,27 +14,7 @@
 #include "harness.h"
 #include "heaps.h"
 
-/* ---- Hosted-only part: errno ---------------------------------------------------------------
-   PORTABLE builds of malloc.c include no errno.h and leave errno alone; hosted builds set it
-   to ENOMEM.  posix_memalign returns the usual EINVAL/ENOMEM numbers in both. */
-#if TH_HOSTED
-#include <errno.h>
-#define CHECK_RC_ENOMEM(rc) CHECK_EQ(rc, ENOMEM)
-#if !PORTABLE
-#define ERRNO_RESET() (errno = 0)
-#define CHECK_ERRNO_ENOMEM() CHECK_EQ(errno, ENOMEM)
-#else
-#define ERRNO_RESET() ((void)0)
-#define CHECK_ERRNO_ENOMEM() ((void)0)
-#endif
-#else
-#define ERRNO_RESET() ((void)0)
-#define CHECK_ERRNO_ENOMEM() ((void)0)
-#define CHECK_RC_ENOMEM(rc) CHECK_NE(rc, 0)
-#endif
 
-#define KB ((size_t)1024)
-#define MB ((size_t)1024 * 1024)
 #define HALF ((SIZE_MAX >> 1) + 1) /* 2^(bits-1) */
 
 /* Sizes no heap can satisfy; several are so close to SIZE_MAX that padding them wraps.  (Half

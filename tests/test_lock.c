@@ -17,7 +17,6 @@
 #include "heaps.h"
 #include "test_port.h"
 
-#define MB ((size_t)1024 * 1024)
 
 static struct tp_stats before;
 

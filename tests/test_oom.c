@@ -19,27 +19,7 @@
 #include "heaps.h"
 #include "test_port.h"
 
-/* ---- Hosted-only part: errno ---------------------------------------------------------------
-   PORTABLE builds of malloc.c include no errno.h and leave errno alone; hosted builds set it
-   to ENOMEM.  posix_memalign returns the usual EINVAL/ENOMEM numbers in both. */
-#if TH_HOSTED
-#include <errno.h>
-#define CHECK_RC_ENOMEM(rc) CHECK_EQ(rc, ENOMEM)
-#if !PORTABLE
-#define ERRNO_RESET() (errno = 0)
-#define CHECK_ERRNO_ENOMEM() CHECK_EQ(errno, ENOMEM)
-#else
-#define ERRNO_RESET() ((void)0)
-#define CHECK_ERRNO_ENOMEM() ((void)0)
-#endif
-#else
-#define ERRNO_RESET() ((void)0)
-#define CHECK_ERRNO_ENOMEM() ((void)0)
-#define CHECK_RC_ENOMEM(rc) CHECK_NE(rc, 0)
-#endif
 
-#define KB ((size_t)1024)
-#define MB ((size_t)1024 * 1024)
 #define K_ROUNDS 8
 #define MAX_BLOCKS 2048
 
