@@ -119,10 +119,7 @@ fn abi_check_source(pointer_bytes: u64) -> String {
         check(&format!("mallopt_{name}"), format!("{name} == ({value})"));
     }
     let fields = abi::MALLINFO_FIELDS;
-    check(
-        "mallinfo_size",
-        format!("sizeof(struct mallinfo) == {} * sizeof(size_t)", fields.len()),
-    );
+    check("mallinfo_size", format!("sizeof(struct mallinfo) == {} * sizeof(size_t)", fields.len()));
     for (i, field) in fields.iter().enumerate() {
         check(
             &format!("mallinfo_{field}"),

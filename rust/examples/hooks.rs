@@ -78,8 +78,14 @@ macro_rules! naprint {
 // ==== The system, declared by hand ============================================================
 
 unsafe extern "C" {
-    fn mmap(addr: *mut c_void, len: usize, prot: c_int, flags: c_int, fd: c_int, off: c_long)
-    -> *mut c_void;
+    fn mmap(
+        addr: *mut c_void,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        off: c_long,
+    ) -> *mut c_void;
     fn munmap(addr: *mut c_void, len: usize) -> c_int;
     fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
     fn sched_yield() -> c_int;
@@ -141,13 +147,23 @@ fn from_hooks(p: *const u8) -> bool {
     let p = p as usize;
     (0..SLOTS).any(|i| {
         let start = REGION_START[i].load(Acquire);
-        start != 0 && start != usize::MAX && p >= start && p - start < REGION_LENGTH[i].load(Relaxed)
+        start != 0
+            && start != usize::MAX
+            && p >= start
+            && p - start < REGION_LENGTH[i].load(Relaxed)
     })
 }
 
 fn map(length: usize) -> *mut c_void {
     let p = unsafe {
-        mmap(core::ptr::null_mut(), length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        mmap(
+            core::ptr::null_mut(),
+            length,
+            PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS,
+            -1,
+            0,
+        )
     };
     if p == MAP_FAILED {
         return raw::MFAIL;
@@ -188,7 +204,7 @@ pub unsafe extern "C" fn custom_munmap(ptr: *mut c_void, length: usize) -> c_int
 // A spin lock in the slot itself: null is unlocked (the allocator may use a zeroed slot
 // before init_lock), anything else is held.
 
-const HELD: *mut c_void = 1 as *mut c_void;
+const HELD: *mut c_void = core::ptr::without_provenance_mut(1);
 
 unsafe fn slot<'a>(lock: *mut *mut c_void) -> &'a AtomicPtr<c_void> {
     // The slot is a pointer-aligned `void *` that the allocator only touches through us.

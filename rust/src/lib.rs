@@ -235,7 +235,8 @@ impl MspaceAlloc {
             // Out of memory, unless another thread succeeded meanwhile.
             return self.msp.load(Ordering::Acquire);
         }
-        match self.msp.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
+        match self.msp.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => fresh,
             Err(installed) => {
                 // Another thread won the race: use its mspace and give ours back.

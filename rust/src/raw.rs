@@ -96,7 +96,11 @@ unsafe extern "C" {
     pub fn dlmallinfo() -> MallInfo;
     /// `n` zeroed blocks of `size` bytes allocated together; with `chunks` null the pointer
     /// array is allocated too (free it as well).  Returns the array or null.
-    pub fn dlindependent_calloc(n: usize, size: usize, chunks: *mut *mut c_void) -> *mut *mut c_void;
+    pub fn dlindependent_calloc(
+        n: usize,
+        size: usize,
+        chunks: *mut *mut c_void,
+    ) -> *mut *mut c_void;
     /// `n` blocks of `sizes[i]` bytes allocated together (not zeroed); as above otherwise.
     pub fn dlindependent_comalloc(
         n: usize,

@@ -64,16 +64,26 @@ fn concurrent_first_use() {
         assert!(info.uordblks >= THREADS * BLOCKS * 48, "round {round}: {info:?}");
         // Every block belongs to the installed mspace and kept its content.
         let mut blocks = 0;
-        unsafe extern "C" fn count(_: *mut core::ffi::c_void, _: *mut core::ffi::c_void, used: usize, n: *mut core::ffi::c_void) {
+        unsafe extern "C" fn count(
+            _: *mut core::ffi::c_void,
+            _: *mut core::ffi::c_void,
+            used: usize,
+            n: *mut core::ffi::c_void,
+        ) {
             if used > 0 {
                 unsafe { *n.cast::<usize>() += 1 };
             }
         }
-        unsafe { raw::mspace_inspect_all(msp as raw::Mspace, Some(count), (&raw mut blocks).cast()) };
+        unsafe {
+            raw::mspace_inspect_all(msp as raw::Mspace, Some(count), (&raw mut blocks).cast())
+        };
         assert!(blocks >= THREADS * BLOCKS, "round {round}: {blocks} blocks in the mspace");
         for (t, (_, ps)) in seen.iter().enumerate() {
             for (i, &p) in ps.iter().enumerate() {
-                assert_eq!(unsafe { common::first_damage(p as *const u8, 48, t * BLOCKS + i) }, None);
+                assert_eq!(
+                    unsafe { common::first_damage(p as *const u8, 48, t * BLOCKS + i) },
+                    None
+                );
                 unsafe { RACE.dealloc(p as *mut u8, layout) };
             }
         }

@@ -61,17 +61,55 @@ unsafe extern "C" {
 #[test]
 fn every_function_of_malloc_h_is_bound_and_links() {
     let bound = addresses!(
-        dlmalloc, dlfree, dlcalloc, dlrealloc, dlrealloc_in_place, dlmemalign, dlposix_memalign,
-        dlvalloc, dlpvalloc, dlmallopt, dlmalloc_footprint, dlmalloc_max_footprint,
-        dlmalloc_footprint_limit, dlmalloc_set_footprint_limit, dlmalloc_inspect_all, dlmallinfo,
-        dlindependent_calloc, dlindependent_comalloc, dlbulk_free, dlmalloc_trim, dlmalloc_stats,
-        dlmalloc_usable_size, dlmalloc_teardown, dlmalloc_prefork, dlmalloc_postfork_parent,
-        dlmalloc_postfork_child, create_mspace, create_mspace_with_base, destroy_mspace,
-        mspace_track_large_chunks, mspace_malloc, mspace_free, mspace_calloc, mspace_realloc,
-        mspace_realloc_in_place, mspace_memalign, mspace_independent_calloc,
-        mspace_independent_comalloc, mspace_bulk_free, mspace_usable_size, mspace_malloc_stats,
-        mspace_trim, mspace_footprint, mspace_max_footprint, mspace_footprint_limit,
-        mspace_set_footprint_limit, mspace_mallopt, mspace_mallinfo, mspace_inspect_all,
+        dlmalloc,
+        dlfree,
+        dlcalloc,
+        dlrealloc,
+        dlrealloc_in_place,
+        dlmemalign,
+        dlposix_memalign,
+        dlvalloc,
+        dlpvalloc,
+        dlmallopt,
+        dlmalloc_footprint,
+        dlmalloc_max_footprint,
+        dlmalloc_footprint_limit,
+        dlmalloc_set_footprint_limit,
+        dlmalloc_inspect_all,
+        dlmallinfo,
+        dlindependent_calloc,
+        dlindependent_comalloc,
+        dlbulk_free,
+        dlmalloc_trim,
+        dlmalloc_stats,
+        dlmalloc_usable_size,
+        dlmalloc_teardown,
+        dlmalloc_prefork,
+        dlmalloc_postfork_parent,
+        dlmalloc_postfork_child,
+        create_mspace,
+        create_mspace_with_base,
+        destroy_mspace,
+        mspace_track_large_chunks,
+        mspace_malloc,
+        mspace_free,
+        mspace_calloc,
+        mspace_realloc,
+        mspace_realloc_in_place,
+        mspace_memalign,
+        mspace_independent_calloc,
+        mspace_independent_comalloc,
+        mspace_bulk_free,
+        mspace_usable_size,
+        mspace_malloc_stats,
+        mspace_trim,
+        mspace_footprint,
+        mspace_max_footprint,
+        mspace_footprint_limit,
+        mspace_set_footprint_limit,
+        mspace_mallopt,
+        mspace_mallinfo,
+        mspace_inspect_all,
         malloc_abort_reason,
     );
     let hooks = [
@@ -325,7 +363,9 @@ fn mspaces() {
         assert!(!mspace_independent_calloc(msp, 3, 8, three.as_mut_ptr()).is_null());
         let mut sizes = [10usize, 20];
         let mut two = [core::ptr::null_mut(); 2];
-        assert!(!mspace_independent_comalloc(msp, 2, sizes.as_mut_ptr(), two.as_mut_ptr()).is_null());
+        assert!(
+            !mspace_independent_comalloc(msp, 2, sizes.as_mut_ptr(), two.as_mut_ptr()).is_null()
+        );
         assert_eq!(mspace_bulk_free(msp, three.as_mut_ptr(), 3), 0);
         assert_eq!(mspace_bulk_free(msp, two.as_mut_ptr(), 2), 0);
         mspace_free(msp, q);

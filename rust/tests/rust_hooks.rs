@@ -27,10 +27,8 @@ fn text(bytes: &[u8]) -> String {
 
 /// Build the example with a granularity of 128 KiB; returns the path of the program.
 fn build_example() -> PathBuf {
-    let out = cargo("no-posix-port")
-        .env("DEFAULT_MMAP_GRANULARITY", "128K")
-        .output()
-        .expect("run cargo");
+    let out =
+        cargo("no-posix-port").env("DEFAULT_MMAP_GRANULARITY", "128K").output().expect("run cargo");
     assert!(out.status.success(), "building the example failed:\n{}", text(&out.stderr));
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-posix-port/debug/examples/hooks")
 }
@@ -84,5 +82,8 @@ fn bad_granularity_stops_the_build() {
         .expect("run cargo");
     let message = text(&out.stderr);
     assert!(!out.status.success(), "a granularity of 3000 was accepted:\n{message}");
-    assert!(message.contains("DEFAULT_MMAP_GRANULARITY=\"3000\" is not a power of two"), "{message}");
+    assert!(
+        message.contains("DEFAULT_MMAP_GRANULARITY=\"3000\" is not a power of two"),
+        "{message}"
+    );
 }

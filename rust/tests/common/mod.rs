@@ -265,7 +265,9 @@ pub fn many_threads(a: &(impl GlobalAlloc + Sync)) {
     });
     // And the standard library's own structures, from many threads.
     let handles: Vec<_> = (0..THREADS)
-        .map(|t| std::thread::spawn(move || (0..2000).map(|i| format!("{t}:{i}")).collect::<Vec<_>>()))
+        .map(|t| {
+            std::thread::spawn(move || (0..2000).map(|i| format!("{t}:{i}")).collect::<Vec<_>>())
+        })
         .collect();
     for (t, h) in handles.into_iter().enumerate() {
         let v = h.join().unwrap();
