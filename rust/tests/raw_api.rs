@@ -60,56 +60,19 @@ unsafe extern "C" {
 
 #[test]
 fn every_function_of_malloc_h_is_bound_and_links() {
+    #[rustfmt::skip]
     let bound = addresses!(
-        dlmalloc,
-        dlfree,
-        dlcalloc,
-        dlrealloc,
-        dlrealloc_in_place,
-        dlmemalign,
-        dlposix_memalign,
-        dlvalloc,
-        dlpvalloc,
-        dlmallopt,
-        dlmalloc_footprint,
-        dlmalloc_max_footprint,
-        dlmalloc_footprint_limit,
-        dlmalloc_set_footprint_limit,
-        dlmalloc_inspect_all,
-        dlmallinfo,
-        dlindependent_calloc,
-        dlindependent_comalloc,
-        dlbulk_free,
-        dlmalloc_trim,
-        dlmalloc_stats,
-        dlmalloc_usable_size,
-        dlmalloc_teardown,
-        dlmalloc_prefork,
-        dlmalloc_postfork_parent,
-        dlmalloc_postfork_child,
-        create_mspace,
-        create_mspace_with_base,
-        destroy_mspace,
-        mspace_track_large_chunks,
-        mspace_malloc,
-        mspace_free,
-        mspace_calloc,
-        mspace_realloc,
-        mspace_realloc_in_place,
-        mspace_memalign,
-        mspace_independent_calloc,
-        mspace_independent_comalloc,
-        mspace_bulk_free,
-        mspace_usable_size,
-        mspace_malloc_stats,
-        mspace_trim,
-        mspace_footprint,
-        mspace_max_footprint,
-        mspace_footprint_limit,
-        mspace_set_footprint_limit,
-        mspace_mallopt,
-        mspace_mallinfo,
-        mspace_inspect_all,
+        dlmalloc, dlfree, dlcalloc, dlrealloc, dlrealloc_in_place, dlmemalign, dlposix_memalign,
+        dlvalloc, dlpvalloc, dlmallopt, dlmalloc_footprint, dlmalloc_max_footprint,
+        dlmalloc_footprint_limit, dlmalloc_set_footprint_limit, dlmalloc_inspect_all, dlmallinfo,
+        dlindependent_calloc, dlindependent_comalloc, dlbulk_free, dlmalloc_trim, dlmalloc_stats,
+        dlmalloc_usable_size, dlmalloc_teardown, dlmalloc_prefork, dlmalloc_postfork_parent,
+        dlmalloc_postfork_child, create_mspace, create_mspace_with_base, destroy_mspace,
+        mspace_track_large_chunks, mspace_malloc, mspace_free, mspace_calloc, mspace_realloc,
+        mspace_realloc_in_place, mspace_memalign, mspace_independent_calloc,
+        mspace_independent_comalloc, mspace_bulk_free, mspace_usable_size, mspace_malloc_stats,
+        mspace_trim, mspace_footprint, mspace_max_footprint, mspace_footprint_limit,
+        mspace_set_footprint_limit, mspace_mallopt, mspace_mallinfo, mspace_inspect_all,
         malloc_abort_reason,
     );
     let hooks = [
@@ -131,7 +94,6 @@ fn every_function_of_malloc_h_is_bound_and_links() {
     let hook_names: BTreeSet<String> = hooks.iter().map(|(n, _)| n.to_string()).collect();
     let mut declared = exported.clone();
     declared.insert("malloc_abort_reason".to_string());
-    assert_eq!(exported.len(), 49, "the parse of malloc.h found {exported:?}");
     assert_eq!(bound_names, declared, "raw's functions differ from malloc.h's");
     let expected_port: BTreeSet<String> =
         hook_names.iter().cloned().chain(["malloc_abort_reason".to_string()]).collect();
