@@ -7,12 +7,12 @@
 //   CC_<target>, TARGET_CC, CC          C compiler (default "cc"; may carry arguments)
 //   AR_<target>, TARGET_AR, AR          archiver (default "ar")
 //   CFLAGS_<target>, TARGET_CFLAGS, CFLAGS   extra flags, appended last
-//   DEFAULT_MMAP_GRANULARITY            malloc.c's DEFAULT_GRANULARITY (see build/options.rs)
+//   DEFAULT_MMAP_GRANULARITY            malloc.c's DEFAULT_GRANULARITY (see buildscript/options.rs)
 
 #[allow(dead_code)] // the Rust items are for src/raw.rs; only the lists are used here
-#[path = "build/abi.rs"]
+#[path = "buildscript/abi.rs"]
 mod abi;
-#[path = "build/options.rs"]
+#[path = "buildscript/options.rs"]
 mod options;
 
 use std::env;
@@ -26,8 +26,8 @@ fn main() {
     let csrc = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("csrc");
     let posix_port = env::var_os("CARGO_FEATURE_POSIX_PORT").is_some();
 
-    println!("cargo:rerun-if-changed=build/abi.rs");
-    println!("cargo:rerun-if-changed=build/options.rs");
+    println!("cargo:rerun-if-changed=buildscript/abi.rs");
+    println!("cargo:rerun-if-changed=buildscript/options.rs");
     for name in ["malloc.c", "malloc.h", "ports/posix.c"] {
         println!("cargo:rerun-if-changed=csrc/{name}");
     }
@@ -102,7 +102,7 @@ fn main() {
     println!("cargo:rustc-link-lib=static=portable_dlmalloc_c");
 }
 
-/// A C translation unit that compiles only if malloc.h agrees with build/abi.rs and with the
+/// A C translation unit that compiles only if malloc.h agrees with buildscript/abi.rs and with the
 /// Rust side's size_t and MALLOC_ALIGNMENT (a negative array size stops the compiler).
 fn abi_check_source(pointer_bytes: u64) -> String {
     let mut c = String::from(

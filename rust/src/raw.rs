@@ -36,7 +36,7 @@
 
 use core::ffi::{c_char, c_int, c_void};
 
-include!("../build/abi.rs");
+include!("../buildscript/abi.rs");
 
 /// The value the memory hooks return on failure, `(void *)-1`.
 pub const MFAIL: *mut c_void = usize::MAX as *mut c_void;

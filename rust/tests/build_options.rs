@@ -1,7 +1,7 @@
-//! The build option DEFAULT_MMAP_GRANULARITY: build/options.rs parses it (the same file
+//! The build option DEFAULT_MMAP_GRANULARITY: buildscript/options.rs parses it (the same file
 //! build.rs uses), and a build with a bad value stops with a clear message.
 
-#[path = "../build/options.rs"]
+#[path = "../buildscript/options.rs"]
 mod options;
 
 use options::parse_granularity;
