@@ -10,13 +10,14 @@
 //! runs with a heap lock held and must never allocate, so `println!` is not an option there.
 //!
 //! At the end the program checks that the allocations of this process came from the hooks
-//! (it exits with status 1 otherwise).  `hooks double-free` frees a block twice to show
-//! `custom_abort` reporting the allocator's reason.  tests/rust_hooks.rs runs both.
+//! (it exits with status 1 otherwise).  `hooks trace` also logs every map and unmap from
+//! inside the hooks; `hooks double-free` frees a block twice to show `custom_abort` reporting
+//! the allocator's reason.  tests/rust_hooks.rs runs all three.
 #![allow(clippy::missing_safety_doc)]
 
 use core::ffi::{CStr, c_int, c_long, c_void};
 use core::fmt::{self, Write as _};
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
 use std::alloc::{GlobalAlloc, Layout};
 use std::collections::HashMap;
 use std::sync::Barrier;
@@ -154,7 +155,10 @@ fn from_hooks(p: *const u8) -> bool {
     })
 }
 
-fn map(length: usize) -> *mut c_void {
+/// Set by `hooks trace`: the memory hooks log each call.
+static TRACE: AtomicBool = AtomicBool::new(false);
+
+fn map(hook: &str, length: usize) -> *mut c_void {
     let p = unsafe {
         mmap(
             core::ptr::null_mut(),
@@ -165,6 +169,9 @@ fn map(length: usize) -> *mut c_void {
             0,
         )
     };
+    if TRACE.load(Relaxed) {
+        naprint!("{hook}({length}) -> {p:p}\n");
+    }
     if p == MAP_FAILED {
         return raw::MFAIL;
     }
@@ -179,20 +186,23 @@ fn map(length: usize) -> *mut c_void {
 pub unsafe extern "C" fn custom_mmap(length: usize) -> *mut c_void {
     SEGMENT_MAPS.fetch_add(1, Relaxed);
     SEGMENT_LENGTH_BITS.fetch_or(length, Relaxed);
-    map(length)
+    map("custom_mmap", length)
 }
 
 /// Memory for one large block (at least the mmap threshold, 256 KiB on 64-bit).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn custom_direct_mmap(length: usize) -> *mut c_void {
     DIRECT_MAPS.fetch_add(1, Relaxed);
-    map(length)
+    map("custom_direct_mmap", length)
 }
 
 /// Give back exactly one region that one of the two hooks above returned.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn custom_munmap(ptr: *mut c_void, length: usize) -> c_int {
     UNMAPS.fetch_add(1, Relaxed);
+    if TRACE.load(Relaxed) {
+        naprint!("custom_munmap({ptr:p}, {length})\n");
+    }
     if !forget_region(ptr as usize, length) {
         BAD_UNMAPS.fetch_add(1, Relaxed);
         naprint!("custom_munmap: {ptr:p} + {length} is not a region the hooks returned\n");
@@ -257,7 +267,9 @@ pub unsafe extern "C" fn custom_abort() -> ! {
 static POOL: MspaceAlloc = MspaceAlloc::new(256 * 1024);
 
 fn main() {
-    if std::env::args().nth(1).as_deref() == Some("double-free") {
+    let mode = std::env::args().nth(1);
+    TRACE.store(mode.as_deref() == Some("trace"), Relaxed);
+    if mode.as_deref() == Some("double-free") {
         unsafe {
             let p = raw::dlmalloc(100);
             raw::dlfree(p);

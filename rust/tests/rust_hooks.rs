@@ -64,6 +64,20 @@ fn rust_hooks_serve_the_allocator() {
     assert!(unit >= 128 << 10, "DEFAULT_MMAP_GRANULARITY=128K did not reach malloc.c:\n{report}");
 }
 
+/// The hooks can print (without allocating) while the allocator holds its lock.
+#[test]
+fn hooks_log_through_naprint() {
+    let program = build_example();
+    let out = Command::new(&program).arg("trace").output().expect("run hooks");
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}\n{}", text(&out.stderr));
+    // Tracing starts in main(); the runtime has allocated before that.
+    let traced = report.lines().filter(|l| l.starts_with("custom_mmap(")).count();
+    assert!(traced >= 1 && traced <= count(&report, "custom_mmap calls"), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("custom_direct_mmap(1")), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("custom_munmap(0x")), "{report}");
+}
+
 #[test]
 fn rust_custom_abort_reports_the_reason() {
     let program = build_example();
