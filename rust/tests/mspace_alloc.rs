@@ -108,3 +108,13 @@ fn destroy_and_recreate() {
     assert!(!q.is_null() && POOL.mspace().is_some());
     unsafe { POOL.dealloc(q, layout) };
 }
+
+/// An mspace that cannot be created makes allocation fail cleanly (null), and nothing is kept.
+#[test]
+fn creation_failure_is_an_allocation_failure() {
+    static TOO_BIG: MspaceAlloc = MspaceAlloc::new(usize::MAX / 2);
+    let layout = Layout::from_size_align(16, 8).unwrap();
+    assert!(unsafe { TOO_BIG.alloc(layout) }.is_null());
+    assert!(unsafe { TOO_BIG.alloc_zeroed(layout) }.is_null());
+    assert!(TOO_BIG.mspace().is_none());
+}
