@@ -142,6 +142,13 @@
     free() trims when top exceeds this.  MAX_SIZE_T disables trimming.
   DEFAULT_MMAP_THRESHOLD  default: 256 KiB (64 KiB on 32-bit)
     Requests this large are mapped directly.  MAX_SIZE_T disables it.
+  MMAP_THRESHOLD_MAX      default: 0 (the thresholds stay where they are set)
+    Non-zero: the thresholds adapt to the program, in the manner of glibc's.  Freeing a
+    directly mapped chunk larger than the mmap threshold, but at most MMAP_THRESHOLD_MAX,
+    raises the mmap threshold to that chunk's size and the trim threshold to twice it: a
+    program that keeps allocating blocks of one large size then reuses heap memory instead
+    of paying a map, an unmap and fresh page faults for every block.  Setting either
+    threshold with mallopt fixes both again.  The drop-in library uses 32 MiB.
   MAX_RELEASE_CHECK_RATE  default: 4095
     After this many frees of large chunks, look for whole segments to release.
   NO_MALLOC_STATS         default: 0
@@ -281,6 +288,10 @@
 #define DEFAULT_MMAP_THRESHOLD ((size_t)64U * (size_t)1024U)
 #endif
 #endif /* DEFAULT_MMAP_THRESHOLD */
+
+#ifndef MMAP_THRESHOLD_MAX
+#define MMAP_THRESHOLD_MAX 0
+#endif /* MMAP_THRESHOLD_MAX */
 
 #ifndef MAX_RELEASE_CHECK_RATE
 #define MAX_RELEASE_CHECK_RATE 4095
@@ -984,6 +995,7 @@ struct params {
   size_t mmap_threshold;
   size_t trim_threshold;
   flag_t default_flags;
+  int thresholds_adapt; /* MMAP_THRESHOLD_MAX set and no mallopt of either threshold */
 };
 static struct params mparams;
 
@@ -1177,6 +1189,7 @@ static int init_mparams(void) {
     mparams.granularity = granularity;
     mparams.mmap_threshold = DEFAULT_MMAP_THRESHOLD;
     mparams.trim_threshold = DEFAULT_TRIM_THRESHOLD;
+    mparams.thresholds_adapt = MMAP_THRESHOLD_MAX != 0;
     mparams.default_flags = USE_LOCK_BIT | USE_MMAP_BIT;
 #if !MORECORE_CONTIGUOUS
     mparams.default_flags |= USE_NONCONTIGUOUS_BIT;
@@ -1206,6 +1219,7 @@ static int change_mparam(int param, int value) {
   switch (param) {
   case M_TRIM_THRESHOLD:
     mparams.trim_threshold = v;
+    mparams.thresholds_adapt = 0;
     return 1;
   case M_GRANULARITY:
     if (v >= mparams.page_size && v != MAX_SIZE_T && is_power_of_two(v)) {
@@ -1215,6 +1229,7 @@ static int change_mparam(int param, int value) {
     return 0;
   case M_MMAP_THRESHOLD:
     mparams.mmap_threshold = v;
+    mparams.thresholds_adapt = 0;
     return 1;
   default:
     return 0;
@@ -2702,6 +2717,24 @@ static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
 #endif
 }
 
+/* A directly mapped chunk of `size` bytes is being freed (heap m locked): with
+   MMAP_THRESHOLD_MAX, raise the thresholds so that the next block of this size comes from the
+   heap (options, section 1).  mparams is shared by all heaps, so the change is made under
+   global_lock; readers take the word as it is, a heuristic that is right either way. */
+static void adapt_thresholds(heap_t *m, size_t size) {
+  if (mparams.thresholds_adapt && size > mparams.mmap_threshold &&
+      size <= (size_t)MMAP_THRESHOLD_MAX) {
+    lock_acquire(&global_lock);
+    if (mparams.thresholds_adapt && size > mparams.mmap_threshold) {
+      mparams.mmap_threshold = size;
+      mparams.trim_threshold = size * 2;
+    }
+    lock_release(&global_lock);
+    if (m->trim_check < size * 2) /* MAX_SIZE_T (trimming failed) stays */
+      m->trim_check = size * 2;
+  }
+}
+
 /* Free block p of heap m (lock held). */
 static void internal_free(heap_t *m, chunk_t *p, const char *op) {
   const char *problem = inuse_chunk_problem(m, p);
@@ -2713,6 +2746,7 @@ static void internal_free(heap_t *m, chunk_t *p, const char *op) {
   check_inuse_chunk(m, p);
   psize = chunksize(p);
   if (is_mmapped(p)) {
+    adapt_thresholds(m, psize);
     release_direct(m, direct_region_of(m, p));
     return;
   }
