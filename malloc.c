@@ -402,18 +402,21 @@ void *memset(void *dest, int c, size_t n);
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define NORETURN __attribute__((noreturn))
 #define MAYBE_UNUSED __attribute__((unused))
 #elif defined(_MSC_VER)
 #define LIKELY(x) (x)
 #define UNLIKELY(x) (x)
 #define NOINLINE __declspec(noinline)
+#define ALWAYS_INLINE __forceinline
 #define NORETURN __declspec(noreturn)
 #define MAYBE_UNUSED
 #else
 #define LIKELY(x) (x)
 #define UNLIKELY(x) (x)
 #define NOINLINE
+#define ALWAYS_INLINE inline
 #define NORETURN
 #define MAYBE_UNUSED
 #endif
@@ -2623,7 +2626,7 @@ static void *internal_malloc(heap_t *m, size_t bytes) {
 /* Join free chunk p (size psize, not yet in any bin) with its free neighbours and file the
    result: into top, into dv, or into a bin.  The caller has validated p; the neighbours'
    links are checked as they are unlinked. */
-static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
+static ALWAYS_INLINE void merge_and_file_inline(heap_t *m, chunk_t *p, size_t psize) {
   chunk_t *next = chunk_plus_offset(p, psize);
   dl_assert(!is_mmapped(p));
   if (!pinuse(p)) { /* merge with the previous chunk */
@@ -2678,9 +2681,14 @@ static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
     CORRUPTION(m, next, "corrupted next chunk");
 }
 
+/* free() inlines the merge (internal_free); the colder callers share this copy. */
+static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
+  merge_and_file_inline(m, p, psize);
+}
+
 /* Why chunk p cannot be a block in use of heap m, or 0 if it passes every cheap check.
    Words are read only at addresses the earlier checks have shown to lie in the heap. */
-static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
+static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *p) {
 #if INSECURE
   (void)m;
   (void)p;
@@ -2717,6 +2725,11 @@ static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
 #endif
 }
 
+/* free() inlines the checks (internal_free); the colder callers share this copy. */
+static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
+  return inuse_chunk_problem_inline(m, p);
+}
+
 /* A directly mapped chunk of `size` bytes is being freed (heap m locked): with
    MMAP_THRESHOLD_MAX, raise the thresholds so that the next block of this size comes from the
    heap (options, section 1).  mparams is shared by all heaps, so the change is made under
@@ -2737,7 +2750,7 @@ static void adapt_thresholds(heap_t *m, size_t size) {
 
 /* Free block p of heap m (lock held). */
 static void internal_free(heap_t *m, chunk_t *p, const char *op) {
-  const char *problem = inuse_chunk_problem(m, p);
+  const char *problem = inuse_chunk_problem_inline(m, p);
   size_t psize;
   if (problem != 0) {
     USAGE_ERROR(m, chunk2mem(p), op, problem);
@@ -2750,7 +2763,7 @@ static void internal_free(heap_t *m, chunk_t *p, const char *op) {
     release_direct(m, direct_region_of(m, p));
     return;
   }
-  merge_and_file(m, p, psize);
+  merge_and_file_inline(m, p, psize);
   if (should_trim(m, m->topsize))
     sys_trim(m, 0);
   else if (!is_small(psize) && --m->release_checks == 0)
