@@ -181,7 +181,7 @@ def main():
             for a, preload in allocators:
                 if (w, a) not in failed:
                     icount[(w, a)] = instructions(argv, preload)
-            for variant in ("static-internal", "static-portable"):
+            for variant in ("static-internal", "static-portable", "static-hooks"):
                 exe = os.path.join(BUILD, variant, w)
                 if os.path.exists(exe):
                     icount[(w, variant)] = instructions([exe, str(args.icount_scale)], None)
@@ -250,9 +250,9 @@ def main():
         lines += ["## Instructions, single-threaded workloads (callgrind, whole program, "
                   "scale %g; ratio to glibc)" % args.icount_scale, ""]
         lines += ["| workload | glibc (M) | " + " | ".join(names[1:]) +
-                  " | static internal (M) | static PORTABLE / internal |",
-                  "|---|---:|" + "---:|" * (len(names) - 1) + "---:|---:|"]
-        port_ratios = []
+                  " | static internal (M) | PORTABLE inline lock / internal | PORTABLE hooks / internal |",
+                  "|---|---:|" + "---:|" * (len(names) - 1) + "---:|---:|---:|"]
+        port_ratios, hook_ratios = [], []
         for w in workloads:
             if w not in SINGLE:
                 continue
@@ -262,16 +262,23 @@ def main():
                 v = icount.get((w, a))
                 cells.append("fails" if (w, a) in failed else
                              fmt_ratio(v / base if v and base else None))
-            si, sp = icount.get((w, "static-internal")), icount.get((w, "static-portable"))
+            si = icount.get((w, "static-internal"))
+            sp, sh = icount.get((w, "static-portable")), icount.get((w, "static-hooks"))
             pr = sp / si if si and sp else None
+            hr = sh / si if si and sh else None
             if pr:
                 port_ratios.append(pr)
-            lines.append("| %s | %s | %s | %s | %s |" % (
+            if hr:
+                hook_ratios.append(hr)
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (
                 w, "-" if not base else "%.1f" % (base / 1e6), " | ".join(cells),
-                "-" if not si else "%.1f" % (si / 1e6), "-" if pr is None else "%.4f" % pr))
-        lines += ["", "PORTABLE build (malloc.c + ports/posix.c, the hooks) against the internal-OS "
-                  "build, both linked statically into the workload: geometric mean %s."
-                  % ("-" if not port_ratios else "%.4f" % geomean(port_ratios)), ""]
+                "-" if not si else "%.1f" % (si / 1e6), "-" if pr is None else "%.4f" % pr,
+                "-" if hr is None else "%.4f" % hr))
+        lines += ["", "PORTABLE builds (malloc.c + ports/posix.c) against the internal-OS build, all "
+                  "linked statically into the workload (bench/Makefile), geometric mean: with the "
+                  "port's lock compiled in (PORT_LOCK_HEADER, what CMake builds) %s; through the "
+                  "lock hooks %s." % ("-" if not port_ratios else "%.4f" % geomean(port_ratios),
+                                      "-" if not hook_ratios else "%.4f" % geomean(hook_ratios)), ""]
 
     if failed:
         lines += ["## Failures", ""]

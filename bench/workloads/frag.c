@@ -28,7 +28,7 @@ static long resident_kb(void) {
 
 int main(int argc, char **argv) {
   bench_args a = bench_parse(argc, argv, 1);
-  size_t steps = bench_count(a, 2000000);
+  size_t steps = bench_count(a, 1200000);
   void **slot = must(calloc(SLOTS, sizeof(void *)), "frag");
   size_t *size = must(calloc(SLOTS, sizeof(size_t)), "frag");
   uint64_t sum = 0;

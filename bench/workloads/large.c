@@ -12,7 +12,7 @@
 
 int main(int argc, char **argv) {
   bench_args a = bench_parse(argc, argv, 1);
-  size_t steps = bench_count(a, 20000);
+  size_t steps = bench_count(a, 8000);
   void *live[LIVE] = {0};
   size_t sizes[LIVE] = {0};
   uint64_t sum = 0;
