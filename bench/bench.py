@@ -116,6 +116,41 @@ def machine_description():
     ]
 
 
+def write_chart(names, data, chart, stamp):
+    """Two clustered bar charts from the data file (workload, time ratios, RSS ratios)."""
+    n = len(names)
+    with open(data) as f:
+        rows = len(f.read().splitlines()) - 1  # workloads, after the header line
+    time_bars = ", ".join("'{data}' using {col}{xtic} title '{name}'".format(
+        data=data, col=2 + i, xtic=":xtic(1)" if i == 0 else "", name=name)
+        for i, name in enumerate(names))
+    rss_bars = ", ".join("'{data}' using {col}{xtic} title '{name}'".format(
+        data=data, col=2 + n + i, xtic=":xtic(1)" if i == 0 else "", name=name)
+        for i, name in enumerate(names))
+    script = """
+set terminal svg size 1000,700 dynamic noenhanced font 'sans,11'
+set output '{chart}'
+set datafile missing '-'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y 2
+set grid ytics
+set key top right horizontal
+set xrange [-0.6:{last}.6]
+set multiplot layout 2,1 title 'Ratio to glibc (1 = glibc; lower is better; no bar = the workload failed), {stamp}, 2 shared cores'
+set ylabel 'time / glibc time'
+plot {time_bars}, 1 with lines lt -1 notitle
+set ylabel 'peak RSS / glibc peak RSS'
+plot {rss_bars}, 1 with lines lt -1 notitle
+unset multiplot
+""".format(chart=chart, stamp=stamp, time_bars=time_bars, rss_bars=rss_bars, last=rows - 1)
+    if shutil.which("gnuplot"):
+        subprocess.run(["gnuplot"], input=script, text=True, check=False)
+    else:
+        print("gnuplot not installed: no chart", file=sys.stderr)
+
+
 def fmt_ratio(r):
     return "-" if r is None else "%.2f" % r
 
@@ -293,37 +328,13 @@ def main():
     # Chart: time and peak RSS ratios per workload, one bar per allocator, log scale.
     data = os.path.join(BUILD, "chart.dat")
     with open(data, "w") as f:
-        f.write("workload " + " ".join(names[1:]) + " " + " ".join(n + "_rss" for n in names[1:]) + "\n")
+        f.write("# workload " + " ".join(names[1:]) + " " + " ".join(n + "_rss" for n in names[1:]) + "\n")
         for w in workloads:
             row = [fmt_ratio(ratio(w, a, times)) if (w, a) not in failed else "-" for a in names[1:]]
             row += [fmt_ratio(ratio(w, a, rss)) if (w, a) not in failed else "-" for a in names[1:]]
             f.write(w + " " + " ".join(row) + "\n")
     chart = os.path.join(args.out, stamp + ".svg")
-    n = len(names) - 1
-    script = """
-set terminal svg size 1000,700 dynamic font 'sans,11'
-set output '{chart}'
-set datafile missing '-'
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set logscale y 2
-set grid ytics
-set key top left horizontal
-set xtics rotate by -20
-set multiplot layout 2,1 title 'Ratio to glibc (1 = glibc; lower is better), {stamp}, 2 shared cores'
-set ylabel 'time / glibc time'
-plot '{data}' using 2:xtic(1) title columnheader(2){more_t}, 1 with lines lt -1 notitle
-set ylabel 'peak RSS / glibc peak RSS'
-plot '{data}' using {first_rss}:xtic(1) title columnheader({first_rss}){more_r}, 1 with lines lt -1 notitle
-unset multiplot
-""".format(chart=chart, stamp=stamp, data=data, first_rss=2 + n,
-           more_t="".join(", '' using %d title columnheader(%d)" % (i, i) for i in range(3, 2 + n)),
-           more_r="".join(", '' using %d title columnheader(%d)" % (i, i) for i in range(3 + n, 2 + 2 * n)))
-    if shutil.which("gnuplot"):
-        subprocess.run(["gnuplot"], input=script, text=True, check=False)
-    else:
-        print("gnuplot not installed: no chart", file=sys.stderr)
+    write_chart(names[1:], data, chart, stamp)
     print("\n".join(lines))
     print("\nwrote %s and %s" % (report, chart))
 
