@@ -81,6 +81,9 @@
   USE_LOCKS               default: 0
     0: no locking (single-threaded use).  1: internal locks (spin locks, or pthread/Win32
     locks with USE_SPIN_LOCKS 0); not available with PORTABLE.  2: the port's lock hooks.
+  PORT_LOCK_HEADER        default: not defined
+    With USE_LOCKS 2: a header (in quotes) with the port's lock as inline functions, used
+    instead of the lock hooks so that an uncontended lock costs no call (section 4).
   USE_SPIN_LOCKS          default: 1
     With USE_LOCKS 1: 1 uses a small spin-then-yield lock, 0 uses pthread_mutex_t (POSIX) or
     SRWLOCK (Win32).
@@ -139,6 +142,13 @@
     free() trims when top exceeds this.  MAX_SIZE_T disables trimming.
   DEFAULT_MMAP_THRESHOLD  default: 256 KiB (64 KiB on 32-bit)
     Requests this large are mapped directly.  MAX_SIZE_T disables it.
+  MMAP_THRESHOLD_MAX      default: 0 (the thresholds stay where they are set)
+    Non-zero: the thresholds adapt to the program, in the manner of glibc's.  Freeing a
+    directly mapped chunk larger than the mmap threshold, but at most MMAP_THRESHOLD_MAX,
+    raises the mmap threshold to that chunk's size and the trim threshold to twice it: a
+    program that keeps allocating blocks of one large size then reuses heap memory instead
+    of paying a map, an unmap and fresh page faults for every block.  Setting either
+    threshold with mallopt fixes both again.  The drop-in library uses 32 MiB.
   MAX_RELEASE_CHECK_RATE  default: 4095
     After this many frees of large chunks, look for whole segments to release.
   NO_MALLOC_STATS         default: 0
@@ -279,6 +289,10 @@
 #endif
 #endif /* DEFAULT_MMAP_THRESHOLD */
 
+#ifndef MMAP_THRESHOLD_MAX
+#define MMAP_THRESHOLD_MAX 0
+#endif /* MMAP_THRESHOLD_MAX */
+
 #ifndef MAX_RELEASE_CHECK_RATE
 #define MAX_RELEASE_CHECK_RATE 4095
 #endif /* MAX_RELEASE_CHECK_RATE */
@@ -388,18 +402,21 @@ void *memset(void *dest, int c, size_t n);
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define NORETURN __attribute__((noreturn))
 #define MAYBE_UNUSED __attribute__((unused))
 #elif defined(_MSC_VER)
 #define LIKELY(x) (x)
 #define UNLIKELY(x) (x)
 #define NOINLINE __declspec(noinline)
+#define ALWAYS_INLINE __forceinline
 #define NORETURN __declspec(noreturn)
 #define MAYBE_UNUSED
 #else
 #define LIKELY(x) (x)
 #define UNLIKELY(x) (x)
 #define NOINLINE
+#define ALWAYS_INLINE inline
 #define NORETURN
 #define MAYBE_UNUSED
 #endif
@@ -519,10 +536,24 @@ static int os_unmap(void *base, size_t length) { (void)base; (void)length; retur
 /* The port's lock: one pointer-sized slot, all-zero = unlocked (malloc.h, section 6). */
 typedef void *mlock_t;
 #define MLOCK_INITIALIZER 0
+#ifdef PORT_LOCK_HEADER
+/* The port's lock operations compiled in, e.g. -DPORT_LOCK_HEADER='"ports/posix_lock.h"':
+   an uncontended lock then costs its atomic instructions and no call, where the hooks cost
+   two calls per operation that the compiler cannot see through (about 3% of the instructions
+   of a small-object workload; bench/).  The header defines static inline port_lock_init,
+   port_lock_final, port_lock_acquire and port_lock_release, the same lock as the port's
+   hooks (ports/posix_lock.h says what a port promises). */
+#include PORT_LOCK_HEADER
+static inline void lock_init(mlock_t *l) { port_lock_init(l); }
+MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { port_lock_final(l); }
+static inline void lock_acquire(mlock_t *l) { port_lock_acquire(l); }
+static inline void lock_release(mlock_t *l) { port_lock_release(l); }
+#else
 static inline void lock_init(mlock_t *l) { init_lock(l); }
 MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { final_lock(l); }
 static inline void lock_acquire(mlock_t *l) { acquire_lock(l); }
 static inline void lock_release(mlock_t *l) { release_lock(l); }
+#endif /* PORT_LOCK_HEADER */
 
 #elif USE_LOCKS == 1 && USE_SPIN_LOCKS
 /* A test-and-set lock that yields the processor while it waits. */
@@ -967,6 +998,7 @@ struct params {
   size_t mmap_threshold;
   size_t trim_threshold;
   flag_t default_flags;
+  int thresholds_adapt; /* MMAP_THRESHOLD_MAX set and no mallopt of either threshold */
 };
 static struct params mparams;
 
@@ -1160,6 +1192,7 @@ static int init_mparams(void) {
     mparams.granularity = granularity;
     mparams.mmap_threshold = DEFAULT_MMAP_THRESHOLD;
     mparams.trim_threshold = DEFAULT_TRIM_THRESHOLD;
+    mparams.thresholds_adapt = MMAP_THRESHOLD_MAX != 0;
     mparams.default_flags = USE_LOCK_BIT | USE_MMAP_BIT;
 #if !MORECORE_CONTIGUOUS
     mparams.default_flags |= USE_NONCONTIGUOUS_BIT;
@@ -1189,6 +1222,7 @@ static int change_mparam(int param, int value) {
   switch (param) {
   case M_TRIM_THRESHOLD:
     mparams.trim_threshold = v;
+    mparams.thresholds_adapt = 0;
     return 1;
   case M_GRANULARITY:
     if (v >= mparams.page_size && v != MAX_SIZE_T && is_power_of_two(v)) {
@@ -1198,6 +1232,7 @@ static int change_mparam(int param, int value) {
     return 0;
   case M_MMAP_THRESHOLD:
     mparams.mmap_threshold = v;
+    mparams.thresholds_adapt = 0;
     return 1;
   default:
     return 0;
@@ -2591,7 +2626,7 @@ static void *internal_malloc(heap_t *m, size_t bytes) {
 /* Join free chunk p (size psize, not yet in any bin) with its free neighbours and file the
    result: into top, into dv, or into a bin.  The caller has validated p; the neighbours'
    links are checked as they are unlinked. */
-static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
+static ALWAYS_INLINE void merge_and_file_inline(heap_t *m, chunk_t *p, size_t psize) {
   chunk_t *next = chunk_plus_offset(p, psize);
   dl_assert(!is_mmapped(p));
   if (!pinuse(p)) { /* merge with the previous chunk */
@@ -2646,9 +2681,14 @@ static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
     CORRUPTION(m, next, "corrupted next chunk");
 }
 
+/* free() inlines the merge (internal_free); the colder callers share this copy. */
+static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
+  merge_and_file_inline(m, p, psize);
+}
+
 /* Why chunk p cannot be a block in use of heap m, or 0 if it passes every cheap check.
    Words are read only at addresses the earlier checks have shown to lie in the heap. */
-static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
+static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *p) {
 #if INSECURE
   (void)m;
   (void)p;
@@ -2685,9 +2725,32 @@ static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
 #endif
 }
 
+/* free() inlines the checks (internal_free); the colder callers share this copy. */
+static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
+  return inuse_chunk_problem_inline(m, p);
+}
+
+/* A directly mapped chunk of `size` bytes is being freed (heap m locked): with
+   MMAP_THRESHOLD_MAX, raise the thresholds so that the next block of this size comes from the
+   heap (options, section 1).  mparams is shared by all heaps, so the change is made under
+   global_lock; readers take the word as it is, a heuristic that is right either way. */
+static void adapt_thresholds(heap_t *m, size_t size) {
+  if (mparams.thresholds_adapt && size > mparams.mmap_threshold &&
+      size <= (size_t)MMAP_THRESHOLD_MAX) {
+    lock_acquire(&global_lock);
+    if (mparams.thresholds_adapt && size > mparams.mmap_threshold) {
+      mparams.mmap_threshold = size;
+      mparams.trim_threshold = size * 2;
+    }
+    lock_release(&global_lock);
+    if (m->trim_check < size * 2) /* MAX_SIZE_T (trimming failed) stays */
+      m->trim_check = size * 2;
+  }
+}
+
 /* Free block p of heap m (lock held). */
 static void internal_free(heap_t *m, chunk_t *p, const char *op) {
-  const char *problem = inuse_chunk_problem(m, p);
+  const char *problem = inuse_chunk_problem_inline(m, p);
   size_t psize;
   if (problem != 0) {
     USAGE_ERROR(m, chunk2mem(p), op, problem);
@@ -2696,10 +2759,11 @@ static void internal_free(heap_t *m, chunk_t *p, const char *op) {
   check_inuse_chunk(m, p);
   psize = chunksize(p);
   if (is_mmapped(p)) {
+    adapt_thresholds(m, psize);
     release_direct(m, direct_region_of(m, p));
     return;
   }
-  merge_and_file(m, p, psize);
+  merge_and_file_inline(m, p, psize);
   if (should_trim(m, m->topsize))
     sys_trim(m, 0);
   else if (!is_small(psize) && --m->release_checks == 0)
