@@ -117,6 +117,47 @@ int check_pattern(const void *p, size_t n, uint32_t seed) {
   return 1;
 }
 
+#define FULL_STAMP 512 /* blocks up to this size are patterned in full */
+#define EDGE 128       /* beyond it: EDGE bytes at each end ... */
+#define SAMPLES 64     /* ... and about this many bytes spread evenly in between */
+
+static size_t stride_for(size_t n) {
+  size_t s = n <= FULL_STAMP ? 1 : (n - 2 * EDGE) / SAMPLES;
+  return s < 7 ? 7 : s | 1;
+}
+
+static size_t next_pos(size_t i, size_t n, size_t stride) {
+  if (n <= FULL_STAMP || i + 1 < EDGE || i + 1 >= n - EDGE)
+    return i + 1;
+  return i + stride < n - EDGE ? i + stride : n - EDGE;
+}
+
+void stamp_sampled(void *p, size_t n, uint32_t seed) {
+  uint8_t *b = (uint8_t *)p;
+  size_t i, stride = stride_for(n);
+  for (i = 0; i < n; i = next_pos(i, n, stride))
+    b[i] = pattern_byte(i, seed);
+}
+
+/* The first sampled position below limit whose byte differs from the pattern (or from zero,
+   zero != 0); n when there is none. */
+static size_t first_sampled_mismatch(const uint8_t *b, size_t n, size_t limit, uint32_t seed,
+                                     int zero) {
+  size_t i, stride = stride_for(n);
+  for (i = 0; i < n && i < limit; i = next_pos(i, n, stride))
+    if (b[i] != (zero ? 0 : pattern_byte(i, seed)))
+      return i;
+  return n;
+}
+
+int sampled_intact(const void *p, size_t n, size_t limit, uint32_t seed) {
+  return first_sampled_mismatch((const uint8_t *)p, n, limit, seed, 0) == n;
+}
+
+int sampled_zero(const void *p, size_t n) {
+  return first_sampled_mismatch((const uint8_t *)p, n, n, 0, 1) == n;
+}
+
 int all_zero(const void *p, size_t n) {
   const uint8_t *b = (const uint8_t *)p;
   size_t i;

@@ -74,6 +74,15 @@ const struct heap *heap_of_mspace(mspace msp);
 void fill_pattern(void *p, size_t n, uint32_t seed);
 int check_pattern(const void *p, size_t n, uint32_t seed);
 
+/* The same pattern on a sample of the bytes, for blocks too big to pattern in full: every
+   byte of a block up to 512 bytes; beyond, 128 bytes at each end and about 64 spread in
+   between (big blocks cost little to check and touch few pages, yet a sizeable overlap is
+   caught).  sampled_intact checks the positions of a block stamped at size n that lie below
+   limit (the kept prefix after a realloc). */
+void stamp_sampled(void *p, size_t n, uint32_t seed);
+int sampled_intact(const void *p, size_t n, size_t limit, uint32_t seed);
+int sampled_zero(const void *p, size_t n); /* 1 when those positions are all zero */
+
 /* 1 when all n bytes at p are zero. */
 int all_zero(const void *p, size_t n);
 
