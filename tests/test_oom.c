@@ -5,9 +5,10 @@
   from now and every map call after it.  The heap is then filled until an allocation returns
   NULL; at that point every allocating API must return NULL for a request larger than the heap
   (posix_memalign: ENOMEM), a failed realloc must leave its block alone, and every block
-  allocated before must still carry its pattern.  With the failure switched off, the same requests succeed again.  Also:
-  the very first map failing, direct maps failing (the allocator falls back to its segments),
-  mspaces, and create_mspace_with_base needing no map at all.
+  allocated before must still carry its pattern.  With the failure switched off, the same
+  requests succeed again.  Also: the very first map failing, direct maps failing (the
+  allocator falls back to its segments), mspaces, and create_mspace_with_base needing no map
+  at all.  test_oomsweep.c fails every single map call of a run in turn.
 */
 #include "malloc.h"
 
