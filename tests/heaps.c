@@ -158,6 +158,34 @@ int sampled_zero(const void *p, size_t n) {
   return first_sampled_mismatch((const uint8_t *)p, n, n, 0, 1) == n;
 }
 
+int keep_block(struct kept_blocks *k, void *p, size_t n) {
+  if (p == NULL || k->count == k->capacity)
+    return 0;
+  k->at[k->count].id = k->next_id++;
+  restamp_block(k, k->count++, p, n);
+  return 1;
+}
+
+void restamp_block(struct kept_blocks *k, size_t i, void *p, size_t n) {
+  k->at[i].p = p;
+  k->at[i].n = n;
+  stamp_sampled(p, n, k->at[i].id);
+}
+
+size_t damaged_blocks(const struct kept_blocks *k) {
+  size_t i, bad = 0;
+  for (i = 0; i < k->count; i++)
+    bad += !sampled_intact(k->at[i].p, k->at[i].n, k->at[i].n, k->at[i].id);
+  return bad;
+}
+
+void free_kept_blocks(struct kept_blocks *k, const struct heap *h) {
+  size_t i;
+  for (i = 0; i < k->count; i++)
+    h->free(k->at[i].p);
+  k->count = 0;
+}
+
 int all_zero(const void *p, size_t n) {
   const uint8_t *b = (const uint8_t *)p;
   size_t i;
