@@ -3338,8 +3338,10 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
      unchanged, so check_heap, inspect_all, mallinfo and malloc_stats count it as in use
      (uordblks), and nothing in the heap changes when blocks enter or leave a cache.
      mallinfo's smblks and fsmblks report the blocks and bytes in the calling thread's cache.
-   - Batches: a refill takes up to half a list's worth of blocks of the requested size, and a
-     full list gives back its older half, each under one lock acquisition.  A refill never
+   - Batches: a refill takes up to half a list's worth of blocks of the requested size (fewer
+     for a size not asked for often: the batch grows with each refill of its list), a
+     full list gives back half its blocks, and a cache at its byte bound gives back whole
+     lists down to half the bound, each under one lock acquisition.  A refill never
      asks the system for memory beyond the one block requested.
    - Bounds: at most MALLOC_THREAD_CACHE_COUNT blocks per size and MALLOC_THREAD_CACHE_BYTES
      in all per thread; past either, blocks go back to the heap.
@@ -3378,6 +3380,7 @@ typedef char assert_cache_sizes_are_chunk_sizes[
 struct thread_cache {
   void *first[THREAD_CACHE_LISTS];
   unsigned char count[THREAD_CACHE_LISTS];
+  unsigned char batch[THREAD_CACHE_LISTS]; /* blocks the next refill adds to the list */
   size_t bytes;      /* chunk bytes held, all lists */
   size_t generation; /* == thread_cache_generation while the lists are valid; 0: not in use */
   int ended;         /* the thread has ended: its calls bypass the cache */
@@ -3388,20 +3391,11 @@ static MALLOC_THREAD_LOCAL struct thread_cache thread_cache;
 
 #define thread_cache_current(tc) ((tc)->generation == thread_cache_generation)
 
-/* Give back list i down to its `keep` most recent blocks (gm's lock held). */
-static void thread_cache_drain(struct thread_cache *tc, size_t i, unsigned keep) {
+/* Give back the n most recent blocks of list i (gm's lock held).  The most recent, because
+   they are reached without walking the list; the heap hands them out again first. */
+static void thread_cache_drain(struct thread_cache *tc, size_t i, unsigned n) {
   void **mem = (void **)tc->first[i];
-  void **last = 0;
-  unsigned n;
-  for (n = 0; n < keep && mem != 0; ++n) {
-    last = mem;
-    mem = (void **)mem[0];
-  }
-  if (last != 0)
-    last[0] = 0;
-  else
-    tc->first[i] = 0;
-  while (mem != 0) {
+  for (; n > 0 && mem != 0; --n) {
     void **next = (void **)mem[0];
     chunk_t *p = mem2chunk(mem);
     tc->bytes -= chunksize(p);
@@ -3410,6 +3404,7 @@ static void thread_cache_drain(struct thread_cache *tc, size_t i, unsigned keep)
     internal_free(gm, p, "free");
     mem = next;
   }
+  tc->first[i] = mem;
 }
 
 /* Give back every cached block (gm's lock held). */
@@ -3417,7 +3412,7 @@ static void thread_cache_drain_all(struct thread_cache *tc) {
   size_t i;
   if (thread_cache_current(tc))
     for (i = 0; i < THREAD_CACHE_LISTS; ++i)
-      thread_cache_drain(tc, i, 0);
+      thread_cache_drain(tc, i, tc->count[i]);
 }
 
 #if DEBUG
@@ -3489,6 +3484,7 @@ static NOINLINE int thread_cache_start(struct thread_cache *tc) {
     return 0;
   memset(tc->first, 0, sizeof(tc->first));
   memset(tc->count, 0, sizeof(tc->count));
+  memset(tc->batch, 0, sizeof(tc->batch));
   tc->bytes = 0;
   tc->generation = thread_cache_generation;
 #if MALLOC_THREAD_CACHE_EXIT
@@ -3530,10 +3526,15 @@ static NOINLINE void *thread_cache_refill(struct thread_cache *tc, size_t bytes)
       mem = internal_malloc(gm, bytes);
     } else if (mem != 0 && tc->first[i] == 0 && !is_mmapped(mem2chunk(mem))) {
       void **tail = 0;
-      unsigned n = 0;
+      unsigned n = 0, want = tc->batch[i];
+      /* The batch starts empty and grows with every refill of the list (0, 1, 3, 7, ...):
+         sizes a thread allocates again and again soon take whole batches, while a size
+         asked for once in a while costs no blocks that would sit unused. */
+      tc->batch[i] = (unsigned char)(want * 2 + 1 < THREAD_CACHE_BATCH ? want * 2 + 1
+                                                                         : THREAD_CACHE_BATCH);
       /* Only while the heap can serve without asking the system: a refill must not grow
          the footprint, nor fail (and set errno) on the caller's behalf. */
-      while (n < THREAD_CACHE_BATCH && tc->bytes + nb <= MALLOC_THREAD_CACHE_BYTES &&
+      while (n < want && tc->bytes + nb <= MALLOC_THREAD_CACHE_BYTES &&
              (gm->topsize > nb + MIN_CHUNK_SIZE || gm->dvsize >= nb ||
               (is_small(nb) && (gm->smallmap >> small_index(nb)) != 0))) {
         void **extra = (void **)internal_malloc(gm, bytes);
@@ -3577,17 +3578,21 @@ static inline void *thread_cache_malloc(size_t bytes) {
   return thread_cache_refill(tc, bytes);
 }
 
-/* free(mem) of a cacheable block when its list or the cache is full: give back the older half
-   of its list, and whatever else the byte bound needs, under one lock acquisition. */
+/* free(mem) of a cacheable block when its list or the cache is full, under one lock
+   acquisition: a full list gives back half its blocks; a full cache gives back whole lists,
+   the largest sizes first, down to half the byte bound, so that the next overflow is as far
+   away as the next refill. */
 static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, size_t size) {
   if (!PREACTION(gm)) {
     size_t i = thread_cache_list(size);
     if (tc->count[i] >= MALLOC_THREAD_CACHE_COUNT)
       thread_cache_drain(tc, i, THREAD_CACHE_BATCH);
-    for (i = THREAD_CACHE_LISTS; i-- > 0 && tc->bytes + size > MALLOC_THREAD_CACHE_BYTES;)
-      thread_cache_drain(tc, i, tc->count[i] / 2U);
-    for (i = THREAD_CACHE_LISTS; i-- > 0 && tc->bytes + size > MALLOC_THREAD_CACHE_BYTES;)
-      thread_cache_drain(tc, i, 0);
+    if (tc->bytes + size > MALLOC_THREAD_CACHE_BYTES)
+      for (i = THREAD_CACHE_LISTS; i-- > 0 && tc->bytes + size > MALLOC_THREAD_CACHE_BYTES / 2;)
+        if (tc->count[i] != 0) {
+          thread_cache_drain(tc, i, tc->count[i]);
+          tc->batch[i] /= 2; /* its blocks were not asked for: smaller refills */
+        }
     thread_cache_push(tc, mem, size);
     check_thread_cache(tc);
     POSTACTION(gm);
@@ -3632,6 +3637,10 @@ static inline void thread_cache_free(void *mem) {
     size_t head = p->head;
     size_t size = head & ~FLAG_BITS;
     chunk_t *next = chunk_plus_offset(p, size);
+    if (size > MALLOC_THREAD_CACHE_MAX_SIZE) { /* never cached: straight to the heap */
+      heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
+      return;
+    }
     /* size - MIN_CHUNK_SIZE wraps for a size below the minimum */
     if ((head & INUSE_BITS) == INUSE_BITS &&
         size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
