@@ -3374,7 +3374,8 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
 #define THREAD_CACHE_BATCH (MALLOC_THREAD_CACHE_COUNT / 2)
 #define thread_cache_list(size) ((size) / MALLOC_ALIGNMENT)
 typedef char assert_cache_sizes_are_chunk_sizes[
-    (MALLOC_THREAD_CACHE_MAX_SIZE % MALLOC_ALIGNMENT) == 0 ? 1 : -1];
+    (MALLOC_THREAD_CACHE_MAX_SIZE % MALLOC_ALIGNMENT) == 0 &&
+    MALLOC_THREAD_CACHE_MAX_SIZE >= MIN_CHUNK_SIZE ? 1 : -1];
 
 /* A cached block's first word links to the next block of its list (most recent first). */
 struct thread_cache {
