@@ -32,8 +32,8 @@
   Rules this file keeps, because a malloc replacement runs where nothing else may fail:
   - Nothing on the lock, error, fork or statistics paths allocates: messages are formatted
     into stack buffers and written with write(2), never through stdio.
-  - No thread-local storage: a preloaded library's TLS block is set up by the loader, but
-    a dlopen()ed copy's would be allocated on first use -- with malloc.
+  - Thread-local storage only in the initial-exec model (the core's thread cache): it is set
+    up by the loader, never allocated on first use -- with malloc -- as dynamic TLS would be.
   - errno follows POSIX: ENOMEM on allocation failure, EINVAL for a bad alignment where the
     standard says so, and free() leaves errno alone (POSIX.1-2024).
 
@@ -60,6 +60,8 @@
 
 #undef USE_DL_PREFIX
 #define USE_DL_PREFIX 1 /* dlmalloc & co keep their names; the standard ones are section 4 */
+
+#define MALLOC_THREAD_CACHE 1 /* small blocks bypass the lock (malloc.c section 16) */
 
 #undef MSPACES
 #define MSPACES 1

@@ -31,6 +31,11 @@
 #endif
 #endif
 
+/* malloc.c's default, so that tests can name the option in expressions. */
+#ifndef MALLOC_THREAD_CACHE
+#define MALLOC_THREAD_CACHE 0
+#endif
+
 typedef void (*heap_walker)(void *start, void *end, size_t used_bytes, void *arg);
 
 struct heap {
