@@ -28,7 +28,7 @@ fn main() {
 
     println!("cargo:rerun-if-changed=buildscript/abi.rs");
     println!("cargo:rerun-if-changed=buildscript/options.rs");
-    for name in ["malloc.c", "malloc.h", "ports/posix.c"] {
+    for name in ["malloc.c", "malloc.h", "ports/posix.c", "ports/posix_lock.h"] {
         println!("cargo:rerun-if-changed=csrc/{name}");
     }
     println!("cargo:rerun-if-env-changed={}", options::GRANULARITY_VAR);

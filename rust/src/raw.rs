@@ -119,6 +119,10 @@ unsafe extern "C" {
     /// Give every page of the global heap back through `custom_munmap`, live blocks or not,
     /// and reset the heap; returns the bytes released.  Every earlier pointer is invalid after.
     pub fn dlmalloc_teardown() -> usize;
+    /// The calling thread is ending: with the C build's per-thread cache
+    /// (`MALLOC_THREAD_CACHE`, off in this crate's build) its cached blocks go back to the
+    /// heap; without the cache it does nothing, so a port may call it unconditionally.
+    pub fn dlmalloc_thread_exit();
     /// Take every lock of the allocator (before `fork`).
     pub fn dlmalloc_prefork();
     /// Release the locks [`dlmalloc_prefork`] took (in the parent after `fork`).

@@ -1,0 +1,1 @@
+../../../ports/posix_lock.h
