@@ -22,12 +22,11 @@ set(_uefi_sample ${PROJECT_SOURCE_DIR}/samples/uefi)
 add_library(efi_mem STATIC ${_uefi_sample}/mem.c)
 target_include_directories(efi_mem PUBLIC ${_uefi_sample}/include)
 
-# The harness, freestanding: th_write comes from the application.  (harness.c's th_len is used
-# only by the hosted writer, hence -Wno-unused-function.)
+# The harness, freestanding: th_write comes from the application.
 add_library(efi_harness STATIC ${_tests}/harness.c)
 target_compile_definitions(efi_harness PRIVATE TH_HOSTED=0)
 target_include_directories(efi_harness PUBLIC ${_tests})
-target_compile_options(efi_harness PRIVATE ${DLMALLOC_WARNINGS} -Wno-unused-function)
+target_compile_options(efi_harness PRIVATE ${DLMALLOC_WARNINGS})
 target_link_libraries(efi_harness PUBLIC efi_mem)
 
 # Each test's main() becomes a function the application calls.
