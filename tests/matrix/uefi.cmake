@@ -22,6 +22,11 @@ set(_uefi_sample ${PROJECT_SOURCE_DIR}/samples/uefi)
 add_library(efi_mem STATIC ${_uefi_sample}/mem.c)
 target_include_directories(efi_mem PUBLIC ${_uefi_sample}/include)
 
+# Text output to ConOut and the debugcon port: the sample's console.c, shared by every program.
+add_library(efi_console STATIC ${_uefi_sample}/console.c)
+target_include_directories(efi_console PUBLIC ${_uefi_sample})
+target_compile_options(efi_console PRIVATE ${DLMALLOC_WARNINGS})
+
 # The harness, freestanding: th_write comes from the application.
 add_library(efi_harness STATIC ${_tests}/harness.c)
 target_compile_definitions(efi_harness PRIVATE TH_HOSTED=0)
@@ -37,7 +42,7 @@ set_source_files_properties(${_tests}/test_edge.c ${_tests}/test_random.c PROPER
 
 function(efi_app name lib)
   add_executable(${name} ${ARGN})
-  target_link_libraries(${name} PRIVATE ${lib} efi_harness efi_mem)
+  target_link_libraries(${name} PRIVATE ${lib} efi_harness efi_console efi_mem)
   target_include_directories(${name} PRIVATE ${_tests})
   target_compile_options(${name} PRIVATE ${DLMALLOC_WARNINGS})
 endfunction()
