@@ -36,14 +36,16 @@ target_link_libraries(efi_harness PUBLIC efi_mem)
 
 # Each test's main() becomes a function the application calls.
 set_source_files_properties(${_tests}/test_api.c PROPERTIES
-                            COMPILE_DEFINITIONS "TH_HOSTED=0;main=dl_test_api_main")
+                            COMPILE_DEFINITIONS "main=dl_test_api_main")
 set_source_files_properties(${_tests}/test_edge.c ${_tests}/test_random.c PROPERTIES
-                            COMPILE_DEFINITIONS "TH_HOSTED=0;main=dl_test_main")
+                            COMPILE_DEFINITIONS "main=dl_test_main")
 
 function(efi_app name lib)
   add_executable(${name} ${ARGN})
   target_link_libraries(${name} PRIVATE ${lib} efi_harness efi_console efi_mem)
   target_include_directories(${name} PRIVATE ${_tests})
+  # Every test source, heaps.c included, without the C library's headers (no errno.h here).
+  target_compile_definitions(${name} PRIVATE TH_HOSTED=0)
   target_compile_options(${name} PRIVATE ${DLMALLOC_WARNINGS})
 endfunction()
 
