@@ -13,8 +13,8 @@
 #   cmake --workflow --preset matrix-linux-s390x  # one target by hand
 #
 # With DLMALLOC_TEST_MATRIX=ON (the configure preset "default" sets it; off otherwise, because
-# the matrix takes about a quarter of an hour) a host build registers every target as one CTest
-# test, matrix.<target> (label "matrix"), so `cmake --workflow --preset test` runs the matrix
+# the matrix takes about twenty minutes on two cores) a host build registers every target as one
+# CTest test, matrix.<target> (label "matrix"), so `cmake --workflow --preset test` runs the matrix
 # too; `ctest -LE matrix` leaves it out.  (The top-level CMakeLists.txt enables testing when
 # this option or DLMALLOC_MATRIX_TARGET_TESTS is on.)  In the matrix's own build trees:
 #   DLMALLOC_MATRIX_VARIANTS      which configurations of tests/CMakeLists.txt the target
