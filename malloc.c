@@ -21,9 +21,10 @@
     13. Getting and releasing system memory
     14. malloc, free, realloc and memalign internals
     15. Bulk allocation (independent_calloc / comalloc / bulk_free)
-    16. The global heap's public functions
-    17. mspaces
-    18. Fork support
+    16. Per-thread cache (MALLOC_THREAD_CACHE)
+    17. The global heap's public functions
+    18. mspaces
+    19. Fork support
 
   ==== 1. Overview, quick start and vital statistics =========================================
 
@@ -66,7 +67,9 @@
                           tree sizes, plus the cost of a system call when the heap must grow
                           or shrink.
     Thread safety:        with USE_LOCKS, one lock per heap (and one global lock for
-                          initialisation and for the list of mspaces).
+                          initialisation and for the list of mspaces); with
+                          MALLOC_THREAD_CACHE, small blocks of the global heap also pass
+                          through a per-thread cache that needs no lock.
 
   ==== 2. Configuration options ===============================================================
   Every option is a macro with a default; define it on the command line (or in a header given
@@ -81,6 +84,9 @@
   USE_LOCKS               default: 0
     0: no locking (single-threaded use).  1: internal locks (spin locks, or pthread/Win32
     locks with USE_SPIN_LOCKS 0); not available with PORTABLE.  2: the port's lock hooks.
+  PORT_LOCK_HEADER        default: not defined
+    With USE_LOCKS 2: a header (in quotes) with the port's lock as inline functions, used
+    instead of the lock hooks so that an uncontended lock costs no call (section 4).
   USE_SPIN_LOCKS          default: 1
     With USE_LOCKS 1: 1 uses a small spin-then-yield lock, 0 uses pthread_mutex_t (POSIX) or
     SRWLOCK (Win32).
@@ -139,6 +145,13 @@
     free() trims when top exceeds this.  MAX_SIZE_T disables trimming.
   DEFAULT_MMAP_THRESHOLD  default: 256 KiB (64 KiB on 32-bit)
     Requests this large are mapped directly.  MAX_SIZE_T disables it.
+  MMAP_THRESHOLD_MAX      default: 0 (the thresholds stay where they are set)
+    Non-zero: the thresholds adapt to the program, in the manner of glibc's.  Freeing a
+    directly mapped chunk larger than the mmap threshold, but at most MMAP_THRESHOLD_MAX,
+    raises the mmap threshold to that chunk's size and the trim threshold to twice it: a
+    program that keeps allocating blocks of one large size then reuses heap memory instead
+    of paying a map, an unmap and fresh page faults for every block.  Setting either
+    threshold with mallopt fixes both again.  The drop-in library uses 32 MiB.
   MAX_RELEASE_CHECK_RATE  default: 4095
     After this many frees of large chunks, look for whole segments to release.
   NO_MALLOC_STATS         default: 0
@@ -149,6 +162,31 @@
   MALLINFO_FIELD_TYPE     default: size_t (h)
   MALLOC_INSPECT_ALL      default: 1 (h)  (dlmalloc's default is 0; this project builds the
     heap walker by default so that every declared function links)
+  MALLOC_THREAD_CACHE     default: 0
+    1: give every thread a small cache of free blocks in front of the global heap's lock
+    (section 16).  malloc and free of blocks up to MALLOC_THREAD_CACHE_MAX_SIZE then take no
+    lock; the cache refills and empties in batches under one lock acquisition.  Needs
+    thread-local storage from the compiler (MALLOC_THREAD_LOCAL).  mspaces never use it.
+    The drop-in library turns it on; PORTABLE ports that do should call malloc_thread_exit()
+    when a thread ends (MALLOC_THREAD_CACHE_EXIT).
+  MALLOC_THREAD_CACHE_MAX_SIZE  default: 1024
+    Largest chunk (request + overhead, rounded) the cache keeps; a multiple of
+    MALLOC_ALIGNMENT.  One list per chunk size up to it.
+  MALLOC_THREAD_CACHE_COUNT     default: 32 (at most 255)
+    Most blocks a thread keeps of one size; a refill or a flush moves half of that.
+  MALLOC_THREAD_CACHE_BYTES     default: 64 KiB
+    Most bytes (whole chunks) a thread's cache holds; resident memory grows by at most this
+    much per thread that allocates.
+  MALLOC_THREAD_LOCAL           default: __thread (GNU C; initial-exec on ELF), __declspec(thread)
+                                (MSVC), else _Thread_local
+    The storage class of the per-thread cache.  A port whose compiler reaches thread-local
+    storage otherwise (or not at all) defines it, or leaves MALLOC_THREAD_CACHE at 0.
+  MALLOC_THREAD_CACHE_EXIT      default: 1 in hosted builds, 0 with PORTABLE
+    1: the cache registers itself to be returned to the heap when its thread ends (a
+    pthread key destructor on POSIX, a fiber-local-storage callback on Win32).  0: the port
+    or the program calls malloc_thread_exit() at the end of every thread that allocated; a
+    thread that ends without it leaves its cached blocks counted as in use (at most
+    MALLOC_THREAD_CACHE_BYTES).
   REALLOC_ZERO_BYTES_FREES default: 1
     1: realloc(p, 0) frees p and returns NULL.
   USE_BUILTIN_FFS         default: 0
@@ -279,6 +317,10 @@
 #endif
 #endif /* DEFAULT_MMAP_THRESHOLD */
 
+#ifndef MMAP_THRESHOLD_MAX
+#define MMAP_THRESHOLD_MAX 0
+#endif /* MMAP_THRESHOLD_MAX */
+
 #ifndef MAX_RELEASE_CHECK_RATE
 #define MAX_RELEASE_CHECK_RATE 4095
 #endif /* MAX_RELEASE_CHECK_RATE */
@@ -298,6 +340,44 @@
 #ifndef USE_DEV_RANDOM
 #define USE_DEV_RANDOM 0
 #endif /* USE_DEV_RANDOM */
+
+#ifndef MALLOC_THREAD_CACHE
+#define MALLOC_THREAD_CACHE 0
+#endif /* MALLOC_THREAD_CACHE */
+
+#ifndef MALLOC_THREAD_CACHE_MAX_SIZE
+#define MALLOC_THREAD_CACHE_MAX_SIZE 1024
+#endif /* MALLOC_THREAD_CACHE_MAX_SIZE */
+
+#ifndef MALLOC_THREAD_CACHE_COUNT
+#define MALLOC_THREAD_CACHE_COUNT 32
+#endif /* MALLOC_THREAD_CACHE_COUNT */
+
+#ifndef MALLOC_THREAD_CACHE_BYTES
+#define MALLOC_THREAD_CACHE_BYTES ((size_t)64U * (size_t)1024U)
+#endif /* MALLOC_THREAD_CACHE_BYTES */
+
+#ifndef MALLOC_THREAD_CACHE_EXIT
+#if PORTABLE
+#define MALLOC_THREAD_CACHE_EXIT 0
+#else
+#define MALLOC_THREAD_CACHE_EXIT 1
+#endif
+#endif /* MALLOC_THREAD_CACHE_EXIT */
+
+#ifndef MALLOC_THREAD_LOCAL
+#if defined(_MSC_VER)
+#define MALLOC_THREAD_LOCAL __declspec(thread)
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__ELF__)
+/* initial-exec: the cache is reached from the thread pointer in one instruction, and a
+   shared library's copy needs no allocation (which would recurse into malloc) on first use. */
+#define MALLOC_THREAD_LOCAL __thread __attribute__((tls_model("initial-exec")))
+#elif defined(__GNUC__) || defined(__clang__)
+#define MALLOC_THREAD_LOCAL __thread
+#else
+#define MALLOC_THREAD_LOCAL _Thread_local
+#endif
+#endif /* MALLOC_THREAD_LOCAL */
 
 /* ---- Combinations that cannot work ---- */
 #if ONLY_MSPACES && !MSPACES
@@ -323,6 +403,9 @@
 #endif
 #if HAVE_MORECORE && DL_WIN32
 #error "Win32 has no MORECORE"
+#endif
+#if MALLOC_THREAD_CACHE && (MALLOC_THREAD_CACHE_COUNT < 2 || MALLOC_THREAD_CACHE_COUNT > 255)
+#error "MALLOC_THREAD_CACHE_COUNT must be 2 to 255"
 #endif
 
 /* ==== 3. Includes and the platform layer ====================================================
@@ -369,6 +452,9 @@ void *memset(void *dest, int c, size_t n);
 #include <pthread.h>
 #endif
 #endif
+#if MALLOC_THREAD_CACHE && MALLOC_THREAD_CACHE_EXIT
+#include <pthread.h> /* a key whose destructor returns a thread's cache */
+#endif
 #endif /* DL_WIN32 */
 #endif /* PORTABLE */
 
@@ -388,18 +474,21 @@ void *memset(void *dest, int c, size_t n);
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define NORETURN __attribute__((noreturn))
 #define MAYBE_UNUSED __attribute__((unused))
 #elif defined(_MSC_VER)
 #define LIKELY(x) (x)
 #define UNLIKELY(x) (x)
 #define NOINLINE __declspec(noinline)
+#define ALWAYS_INLINE __forceinline
 #define NORETURN __declspec(noreturn)
 #define MAYBE_UNUSED
 #else
 #define LIKELY(x) (x)
 #define UNLIKELY(x) (x)
 #define NOINLINE
+#define ALWAYS_INLINE inline
 #define NORETURN
 #define MAYBE_UNUSED
 #endif
@@ -519,10 +608,24 @@ static int os_unmap(void *base, size_t length) { (void)base; (void)length; retur
 /* The port's lock: one pointer-sized slot, all-zero = unlocked (malloc.h, section 6). */
 typedef void *mlock_t;
 #define MLOCK_INITIALIZER 0
+#ifdef PORT_LOCK_HEADER
+/* The port's lock operations compiled in, e.g. -DPORT_LOCK_HEADER='"ports/posix_lock.h"':
+   an uncontended lock then costs its atomic instructions and no call, where the hooks cost
+   two calls per operation that the compiler cannot see through (about 3% of the instructions
+   of a small-object workload; bench/).  The header defines static inline port_lock_init,
+   port_lock_final, port_lock_acquire and port_lock_release, the same lock as the port's
+   hooks (ports/posix_lock.h says what a port promises). */
+#include PORT_LOCK_HEADER
+static inline void lock_init(mlock_t *l) { port_lock_init(l); }
+MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { port_lock_final(l); }
+static inline void lock_acquire(mlock_t *l) { port_lock_acquire(l); }
+static inline void lock_release(mlock_t *l) { port_lock_release(l); }
+#else
 static inline void lock_init(mlock_t *l) { init_lock(l); }
 MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { final_lock(l); }
 static inline void lock_acquire(mlock_t *l) { acquire_lock(l); }
 static inline void lock_release(mlock_t *l) { release_lock(l); }
+#endif /* PORT_LOCK_HEADER */
 
 #elif USE_LOCKS == 1 && USE_SPIN_LOCKS
 /* A test-and-set lock that yields the processor while it waits. */
@@ -967,6 +1070,7 @@ struct params {
   size_t mmap_threshold;
   size_t trim_threshold;
   flag_t default_flags;
+  int thresholds_adapt; /* MMAP_THRESHOLD_MAX set and no mallopt of either threshold */
 };
 static struct params mparams;
 
@@ -1112,6 +1216,24 @@ static int has_segment_link(heap_t *m, segment_t *ss) {
   ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT), mark_inuse_foot(m, p, s))
 #endif /* FOOTERS */
 
+/* ---- Blocks in a thread cache (section 16) ----
+   A block waiting in a thread cache stays a chunk in use: the heap's walkers, checkers and
+   statistics see it as allocated.  Its second word holds a tag derived from its address and
+   the process's secret magic, which no block in the program's hands carries (malloc clears
+   it), so a block freed twice is recognised whichever thread's cache holds it.  The
+   generation changes whenever the global heap forgets its memory (teardown, PROCEED_ON_ERROR),
+   which makes every thread drop its cache, unread, at its next call. */
+#if MALLOC_THREAD_CACHE && !ONLY_MSPACES
+#define THREAD_CACHE 1
+static size_t thread_cache_generation = 1; /* 0 is never current: "no cache" */
+static inline size_t thread_cache_tag(const chunk_t *p) {
+  return ~((size_t)(uintptr_t)p ^ mparams.magic);
+}
+#define is_thread_cached(p) (((size_t *)chunk2mem(p))[1] == thread_cache_tag(p))
+#else
+#define THREAD_CACHE 0
+#endif
+
 /* ---- Parameters ---- */
 
 /* Layout facts the code relies on, checked by the compiler. */
@@ -1160,6 +1282,7 @@ static int init_mparams(void) {
     mparams.granularity = granularity;
     mparams.mmap_threshold = DEFAULT_MMAP_THRESHOLD;
     mparams.trim_threshold = DEFAULT_TRIM_THRESHOLD;
+    mparams.thresholds_adapt = MMAP_THRESHOLD_MAX != 0;
     mparams.default_flags = USE_LOCK_BIT | USE_MMAP_BIT;
 #if !MORECORE_CONTIGUOUS
     mparams.default_flags |= USE_NONCONTIGUOUS_BIT;
@@ -1189,6 +1312,7 @@ static int change_mparam(int param, int value) {
   switch (param) {
   case M_TRIM_THRESHOLD:
     mparams.trim_threshold = v;
+    mparams.thresholds_adapt = 0;
     return 1;
   case M_GRANULARITY:
     if (v >= mparams.page_size && v != MAX_SIZE_T && is_power_of_two(v)) {
@@ -1198,6 +1322,7 @@ static int change_mparam(int param, int value) {
     return 0;
   case M_MMAP_THRESHOLD:
     mparams.mmap_threshold = v;
+    mparams.thresholds_adapt = 0;
     return 1;
   default:
     return 0;
@@ -2016,6 +2141,10 @@ static void forget_all_memory(heap_t *m) {
     *treebin_at(m, i) = 0;
   init_bins(m);
   init_heap_links(m);
+#if THREAD_CACHE
+  if (is_global(m)) /* the caches hold chunks of the memory forgotten here */
+    ++thread_cache_generation;
+#endif
 }
 #endif
 
@@ -2591,7 +2720,7 @@ static void *internal_malloc(heap_t *m, size_t bytes) {
 /* Join free chunk p (size psize, not yet in any bin) with its free neighbours and file the
    result: into top, into dv, or into a bin.  The caller has validated p; the neighbours'
    links are checked as they are unlinked. */
-static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
+static ALWAYS_INLINE void merge_and_file_inline(heap_t *m, chunk_t *p, size_t psize) {
   chunk_t *next = chunk_plus_offset(p, psize);
   dl_assert(!is_mmapped(p));
   if (!pinuse(p)) { /* merge with the previous chunk */
@@ -2646,9 +2775,14 @@ static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
     CORRUPTION(m, next, "corrupted next chunk");
 }
 
+/* free() inlines the merge (internal_free); the colder callers share this copy. */
+static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
+  merge_and_file_inline(m, p, psize);
+}
+
 /* Why chunk p cannot be a block in use of heap m, or 0 if it passes every cheap check.
    Words are read only at addresses the earlier checks have shown to lie in the heap. */
-static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
+static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *p) {
 #if INSECURE
   (void)m;
   (void)p;
@@ -2661,6 +2795,10 @@ static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
     return "double free or invalid pointer (block is not in use)";
   if (is_mmapped(p))
     return direct_region_of(m, p) != 0 ? 0 : "invalid pointer or double free (mapped block)";
+#if THREAD_CACHE
+  if (is_thread_cached(p))
+    return "double free (the block is in a thread cache)";
+#endif
   next = next_chunk(p);
   if (!ok_next(p, next) || !ok_address(m, next))
     return "corrupted block size";
@@ -2685,9 +2823,32 @@ static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
 #endif
 }
 
+/* free() inlines the checks (internal_free); the colder callers share this copy. */
+static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
+  return inuse_chunk_problem_inline(m, p);
+}
+
+/* A directly mapped chunk of `size` bytes is being freed (heap m locked): with
+   MMAP_THRESHOLD_MAX, raise the thresholds so that the next block of this size comes from the
+   heap (options, section 1).  mparams is shared by all heaps, so the change is made under
+   global_lock; readers take the word as it is, a heuristic that is right either way. */
+static void adapt_thresholds(heap_t *m, size_t size) {
+  if (mparams.thresholds_adapt && size > mparams.mmap_threshold &&
+      size <= (size_t)MMAP_THRESHOLD_MAX) {
+    lock_acquire(&global_lock);
+    if (mparams.thresholds_adapt && size > mparams.mmap_threshold) {
+      mparams.mmap_threshold = size;
+      mparams.trim_threshold = size * 2;
+    }
+    lock_release(&global_lock);
+    if (m->trim_check < size * 2) /* MAX_SIZE_T (trimming failed) stays */
+      m->trim_check = size * 2;
+  }
+}
+
 /* Free block p of heap m (lock held). */
 static void internal_free(heap_t *m, chunk_t *p, const char *op) {
-  const char *problem = inuse_chunk_problem(m, p);
+  const char *problem = inuse_chunk_problem_inline(m, p);
   size_t psize;
   if (problem != 0) {
     USAGE_ERROR(m, chunk2mem(p), op, problem);
@@ -2696,10 +2857,11 @@ static void internal_free(heap_t *m, chunk_t *p, const char *op) {
   check_inuse_chunk(m, p);
   psize = chunksize(p);
   if (is_mmapped(p)) {
+    adapt_thresholds(m, psize);
     release_direct(m, direct_region_of(m, p));
     return;
   }
-  merge_and_file(m, p, psize);
+  merge_and_file_inline(m, p, psize);
   if (should_trim(m, m->topsize))
     sys_trim(m, 0);
   else if (!is_small(psize) && --m->release_checks == 0)
@@ -3224,27 +3386,439 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
   return unfreed;
 }
 
-/* ==== 16. The global heap's public functions ================================================
-   Thin wrappers: each names the global heap and its operation for error messages.  With
-   FOOTERS, calls that take a block accept blocks of any heap (the footer names the owner). */
+/* ==== 16. Per-thread cache (MALLOC_THREAD_CACHE) ============================================
+   One lock serialises every call on a heap; with many threads they queue on it.  With
+   MALLOC_THREAD_CACHE each thread keeps recently freed small blocks of the global heap in
+   lists of its own, one per chunk size up to MALLOC_THREAD_CACHE_MAX_SIZE, and serves
+   malloc from them without the lock.  The design decisions:
+   - Storage: the cache is a thread-local variable (MALLOC_THREAD_LOCAL, from the compiler).
+     No port hook: every compiler that has threads has thread-local storage, and a port
+     without threads (UEFI, bare metal) leaves the cache off and is not affected at all.
+   - Thread exit: hosted builds register a pthread key (POSIX) or fiber-local-storage slot
+     (Win32) the first time a thread uses its cache; its destructor returns the cache to the
+     heap.  Other builds: the port or program calls malloc_thread_exit().  Either way the
+     thread's later calls bypass the cache.
+   - Accounting: a cached block is a chunk in use, with its boundary tags and footer
+     unchanged, so check_heap, inspect_all, mallinfo and malloc_stats count it as in use
+     (uordblks), and nothing in the heap changes when blocks enter or leave a cache.
+     mallinfo's smblks and fsmblks report the blocks and bytes in the calling thread's cache.
+   - Batches: a refill takes up to half a list's worth of blocks of the requested size (fewer
+     for a size not asked for often: the batch grows with each refill of its list), a
+     full list gives back half its blocks, and a cache at its byte bound gives back whole
+     lists down to half the bound, each under one lock acquisition.  A refill never
+     asks the system for memory beyond the one block requested.
+   - Bounds: at most MALLOC_THREAD_CACHE_COUNT blocks per size and MALLOC_THREAD_CACHE_BYTES
+     in all per thread; past either, blocks go back to the heap.
+   - Checks: free runs the same block checks as without the cache (inuse_chunk_problem's, and
+     with FOOTERS the owner check), only without the lock: a check that fails, possibly
+     because a neighbour changed meanwhile, sends the block down the locked path, which
+     decides and reports.  A second free of a cached block is caught by its tag (section 9);
+     blocks that leave the cache for the heap pass internal_free's checks again.
+   - malloc_trim, and a malloc the heap fails (footprint limit, no memory), first give back
+     the calling thread's cache; teardown makes every cache stale (thread_cache_generation).  fork: the
+     child keeps the forking thread's cache; the other threads' cached blocks stay in use in
+     the child, as any block those threads held does.
+   - mspaces bypass the cache: their callers own their locking.                              */
 
+/* The heap that the global functions taking a block pass on: with FOOTERS, none (0), since
+   they accept a block of any heap and its footer names the owner. */
 #if !ONLY_MSPACES
-
 #if FOOTERS
 #define GLOBAL_BLOCK_HEAP ((heap_t *)0)
 #else
 #define GLOBAL_BLOCK_HEAP gm
 #endif
+#endif /* !ONLY_MSPACES */
 
-void *dlmalloc(size_t bytes) {
-  ensure_initialization();
-  return heap_malloc(gm, bytes);
+#if THREAD_CACHE
+
+#define THREAD_CACHE_LISTS (MALLOC_THREAD_CACHE_MAX_SIZE / MALLOC_ALIGNMENT + 1)
+/* The largest request whose chunk fits the cache. */
+#define THREAD_CACHE_MAX_REQUEST (MALLOC_THREAD_CACHE_MAX_SIZE - CHUNK_OVERHEAD)
+#define THREAD_CACHE_BATCH (MALLOC_THREAD_CACHE_COUNT / 2)
+#define thread_cache_list(size) ((size) / MALLOC_ALIGNMENT)
+typedef char assert_cache_sizes_are_chunk_sizes[
+    (MALLOC_THREAD_CACHE_MAX_SIZE % MALLOC_ALIGNMENT) == 0 &&
+    MALLOC_THREAD_CACHE_MAX_SIZE >= MIN_CHUNK_SIZE ? 1 : -1];
+
+/* A cached block's first word links to the next block of its list (most recent first). */
+struct thread_cache {
+  void *first[THREAD_CACHE_LISTS];
+  unsigned char count[THREAD_CACHE_LISTS];
+  unsigned char batch[THREAD_CACHE_LISTS]; /* blocks the next refill adds to the list */
+  size_t bytes;      /* chunk bytes held, all lists */
+  size_t generation; /* == thread_cache_generation while the lists are valid; 0: not in use */
+  int ended;         /* the thread has ended: its calls bypass the cache */
+  int registered;    /* the thread-exit destructor knows this thread */
+};
+
+static MALLOC_THREAD_LOCAL struct thread_cache thread_cache;
+
+#define thread_cache_current(tc) ((tc)->generation == thread_cache_generation)
+
+/* Give back the n most recent blocks of list i (gm's lock held).  The most recent, because
+   they are reached without walking the list; the heap hands them out again first. */
+static void thread_cache_drain(struct thread_cache *tc, size_t i, unsigned n) {
+  void **mem = (void **)tc->first[i];
+  for (; n > 0 && mem != 0; --n) {
+    void **next = (void **)mem[0];
+    chunk_t *p = mem2chunk(mem);
+    tc->bytes -= chunksize(p);
+    --tc->count[i];
+    mem[1] = 0; /* no longer cached: untag before internal_free checks it */
+    internal_free(gm, p, "free");
+    mem = next;
+  }
+  tc->first[i] = mem;
 }
 
-void dlfree(void *mem) { heap_free(GLOBAL_BLOCK_HEAP, mem, "free"); }
+/* Give back every cached block (gm's lock held). */
+static void thread_cache_drain_all(struct thread_cache *tc) {
+  size_t i;
+  if (thread_cache_current(tc))
+    for (i = 0; i < THREAD_CACHE_LISTS; ++i)
+      thread_cache_drain(tc, i, tc->count[i]);
+}
+
+#if DEBUG
+/* Every cached block: a chunk of gm in use, of its list's size, tagged; the counts add up. */
+static void do_check_thread_cache(struct thread_cache *tc) {
+  size_t i, bytes = 0;
+  if (!thread_cache_current(tc))
+    return;
+  for (i = 0; i < THREAD_CACHE_LISTS; ++i) {
+    unsigned n = 0;
+    void **mem;
+    for (mem = (void **)tc->first[i]; mem != 0; mem = (void **)mem[0]) {
+      chunk_t *p = mem2chunk(mem);
+      dl_assert(cinuse(p) && !is_mmapped(p));
+      dl_assert(chunksize(p) == i * MALLOC_ALIGNMENT);
+      dl_assert(is_thread_cached(p));
+      do_check_inuse_chunk(gm, p);
+      bytes += chunksize(p);
+      ++n;
+    }
+    dl_assert(n == tc->count[i] && n <= MALLOC_THREAD_CACHE_COUNT);
+  }
+  dl_assert(bytes == tc->bytes && bytes <= MALLOC_THREAD_CACHE_BYTES);
+}
+#define check_thread_cache(tc) do_check_thread_cache(tc)
+#else
+#define check_thread_cache(tc) ((void)0)
+#endif /* DEBUG */
+
+#if MALLOC_THREAD_CACHE_EXIT
+static void thread_cache_at_exit(void *unused) {
+  (void)unused;
+  dlmalloc_thread_exit();
+}
+#if DL_WIN32
+static DWORD thread_cache_fls = FLS_OUT_OF_INDEXES;
+static void WINAPI thread_cache_fls_callback(void *value) { thread_cache_at_exit(value); }
+/* Arrange for thread_cache_at_exit to run when this thread ends; 0 if that cannot be done. */
+static int thread_cache_register(struct thread_cache *tc) {
+  if (thread_cache_fls == FLS_OUT_OF_INDEXES) {
+    lock_acquire(&global_lock);
+    if (thread_cache_fls == FLS_OUT_OF_INDEXES)
+      thread_cache_fls = FlsAlloc(thread_cache_fls_callback);
+    lock_release(&global_lock);
+  }
+  return thread_cache_fls != FLS_OUT_OF_INDEXES && FlsSetValue(thread_cache_fls, tc);
+}
+#else
+static pthread_key_t thread_cache_key;
+static pthread_once_t thread_cache_key_once = PTHREAD_ONCE_INIT;
+static int thread_cache_key_made;
+static void thread_cache_make_key(void) {
+  thread_cache_key_made = pthread_key_create(&thread_cache_key, thread_cache_at_exit) == 0;
+}
+/* Arrange for thread_cache_at_exit to run when this thread ends; 0 if that cannot be done.
+   Neither call allocates for the first keys of a process (glibc, musl); if one did, it
+   would find this thread's cache already in use and not come back here. */
+static int thread_cache_register(struct thread_cache *tc) {
+  pthread_once(&thread_cache_key_once, thread_cache_make_key);
+  return thread_cache_key_made && pthread_setspecific(thread_cache_key, tc) == 0;
+}
+#endif
+#endif /* MALLOC_THREAD_CACHE_EXIT */
+
+/* Make tc usable: drop a stale cache (its memory was forgotten) and, the first time, arrange
+   for it to be returned at thread exit.  0: this thread does without its cache. */
+static NOINLINE int thread_cache_start(struct thread_cache *tc) {
+  if (tc->ended)
+    return 0;
+  memset(tc->first, 0, sizeof(tc->first));
+  memset(tc->count, 0, sizeof(tc->count));
+  memset(tc->batch, 0, sizeof(tc->batch));
+  tc->bytes = 0;
+  tc->generation = thread_cache_generation;
+#if MALLOC_THREAD_CACHE_EXIT
+  if (!tc->registered) {
+    tc->registered = 1;
+    if (!thread_cache_register(tc)) { /* nobody would return it: do without */
+      tc->generation = 0;
+      tc->ended = 1;
+      return 0;
+    }
+  }
+#endif
+  return 1;
+}
+
+/* Push block mem (chunk size `size`, validated) onto its list. */
+static inline void thread_cache_push(struct thread_cache *tc, void *mem, size_t size) {
+  size_t i = thread_cache_list(size);
+  void **words = (void **)mem;
+  words[0] = tc->first[i];
+  ((size_t *)mem)[1] = thread_cache_tag(mem2chunk(mem));
+  tc->first[i] = mem;
+  ++tc->count[i];
+  tc->bytes += size;
+}
+
+/* malloc(bytes) when the list for its size is empty or stale: one block for the caller and a
+   batch more of the same size for the list, under one lock acquisition. */
+static NOINLINE void *thread_cache_refill(struct thread_cache *tc, size_t bytes) {
+  void *mem = 0;
+  size_t nb = request2size(bytes);
+  size_t i = thread_cache_list(nb);
+  if (!thread_cache_current(tc) && !thread_cache_start(tc))
+    return heap_malloc(gm, bytes);
+  if (!PREACTION(gm)) {
+    mem = internal_malloc(gm, bytes);
+    if (mem == 0 && tc->bytes != 0) { /* the cache may hold what the heap needs */
+      thread_cache_drain_all(tc);
+      mem = internal_malloc(gm, bytes);
+    } else if (mem != 0 && tc->first[i] == 0 && !is_mmapped(mem2chunk(mem))) {
+      void **tail = 0;
+      unsigned n = 0, want = tc->batch[i];
+      /* The batch starts empty and grows with every refill of the list (0, 1, 3, 7, ...):
+         sizes a thread allocates again and again soon take whole batches, while a size
+         asked for once in a while costs no blocks that would sit unused. */
+      tc->batch[i] = (unsigned char)(want * 2 + 1 < THREAD_CACHE_BATCH ? want * 2 + 1
+                                                                         : THREAD_CACHE_BATCH);
+      /* Only while the heap can serve without asking the system: a refill must not grow
+         the footprint, nor fail (and set errno) on the caller's behalf. */
+      while (n < want && tc->bytes + nb <= MALLOC_THREAD_CACHE_BYTES &&
+             (gm->topsize > nb + MIN_CHUNK_SIZE || gm->dvsize >= nb ||
+              (is_small(nb) && (gm->smallmap >> small_index(nb)) != 0))) {
+        void **extra = (void **)internal_malloc(gm, bytes);
+        if (extra == 0)
+          break;
+        if (chunksize(mem2chunk(extra)) != nb) { /* an unsplit larger chunk: not this list */
+          internal_free(gm, mem2chunk(extra), "malloc");
+          break;
+        }
+        /* Appended, so that the blocks come out in address order. */
+        extra[0] = 0;
+        extra[1] = (void *)thread_cache_tag(mem2chunk(extra));
+        if (tail != 0)
+          tail[0] = extra;
+        else
+          tc->first[i] = extra;
+        tail = extra;
+        ++n;
+        tc->bytes += nb;
+      }
+      tc->count[i] = (unsigned char)n;
+    }
+    check_thread_cache(tc);
+    POSTACTION(gm);
+  }
+  return mem;
+}
+
+static inline void *thread_cache_malloc(size_t bytes) {
+  struct thread_cache *tc = &thread_cache;
+  size_t nb = request2size(bytes);
+  size_t i = thread_cache_list(nb);
+  void **mem = (void **)tc->first[i];
+  if (LIKELY(mem != 0) && LIKELY(thread_cache_current(tc))) {
+    tc->first[i] = mem[0];
+    --tc->count[i];
+    tc->bytes -= nb;
+    mem[1] = 0; /* untagged: the caller's block */
+    return mem;
+  }
+  return thread_cache_refill(tc, bytes);
+}
+
+/* free(mem) of a cacheable block when its list or the cache is full, under one lock
+   acquisition: a full list gives back half its blocks; a full cache gives back whole lists,
+   the largest sizes first, down to half the byte bound, so that the next overflow is as far
+   away as the next refill. */
+static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, size_t size) {
+  if (!PREACTION(gm)) {
+    size_t i = thread_cache_list(size);
+    if (tc->count[i] >= MALLOC_THREAD_CACHE_COUNT)
+      thread_cache_drain(tc, i, THREAD_CACHE_BATCH);
+    if (tc->bytes + size > MALLOC_THREAD_CACHE_BYTES)
+      for (i = THREAD_CACHE_LISTS; i-- > 0 && tc->bytes + size > MALLOC_THREAD_CACHE_BYTES / 2;)
+        if (tc->count[i] != 0) {
+          thread_cache_drain(tc, i, tc->count[i]);
+          tc->batch[i] /= 2; /* its blocks were not asked for: smaller refills */
+        }
+    thread_cache_push(tc, mem, size);
+    check_thread_cache(tc);
+    POSTACTION(gm);
+  }
+}
+
+/* free(mem) of a block of the global heap on the paths thread_cache_free leaves aside: the
+   cache not started, a neighbour free, a list or the cache full, or a check failing.  The
+   block is checked in full (inuse_chunk_problem, the owner with FOOTERS); a block the cache
+   cannot take goes to the locked path, which frees it or reports the problem. */
+static NOINLINE void thread_cache_free_slow(void *mem) {
+  struct thread_cache *tc = &thread_cache;
+  chunk_t *p = mem2chunk(mem);
+  if ((thread_cache_current(tc) || thread_cache_start(tc)) &&
+#if FOOTERS
+      heap_holds_chunk(gm, p) &&
+#endif
+      inuse_chunk_problem(gm, p) == 0 && !is_mmapped(p) &&
+      chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE) {
+    size_t size = chunksize(p);
+    if (tc->count[thread_cache_list(size)] < MALLOC_THREAD_CACHE_COUNT &&
+        tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)
+      thread_cache_push(tc, mem, size);
+    else
+      thread_cache_overflow(tc, mem, size);
+  } else
+    heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
+}
+
+/* free(mem), mem not 0.  The common case: a block of the global heap in use between two
+   chunks in use, with room in its list.  These are inuse_chunk_problem's checks for that case,
+   in its order; anything else takes thread_cache_free_slow.  Every call is in tail position,
+   so this path saves no registers. */
+static inline void thread_cache_free(void *mem) {
+  struct thread_cache *tc = &thread_cache;
+  chunk_t *p = mem2chunk(mem);
+  if (LIKELY(thread_cache_current(tc)) &&
+#if FOOTERS
+      heap_holds_chunk(gm, p) &&
+#endif
+      ((size_t)mem & CHUNK_ALIGN_MASK) == 0 && ok_address(gm, p)) {
+    size_t head = p->head;
+    size_t size = head & ~FLAG_BITS;
+    chunk_t *next = chunk_plus_offset(p, size);
+    if (size > MALLOC_THREAD_CACHE_MAX_SIZE) { /* never cached: straight to the heap */
+      heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
+      return;
+    }
+    /* size - MIN_CHUNK_SIZE wraps for a size below the minimum */
+    if ((head & INUSE_BITS) == INUSE_BITS &&
+        size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
+        ok_address(gm, next) && (next->head & INUSE_BITS) == INUSE_BITS &&
+        !is_thread_cached(p) &&
+        LIKELY(tc->count[thread_cache_list(size)] < MALLOC_THREAD_CACHE_COUNT &&
+               tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)) {
+      thread_cache_push(tc, mem, size);
+      return;
+    }
+  }
+  thread_cache_free_slow(mem);
+}
+
+/* malloc(bytes) of a block the cache does not keep, after the heap failed it (footprint limit,
+   no memory): again, once the calling thread's cache is back in the heap. */
+static NOINLINE void *thread_cache_retry(size_t bytes) {
+  struct thread_cache *tc = &thread_cache;
+  void *mem = 0;
+  if (tc->bytes != 0 && bytes < MAX_REQUEST && !PREACTION(gm)) {
+    thread_cache_drain_all(tc);
+    mem = internal_malloc(gm, bytes);
+    POSTACTION(gm);
+  }
+  return mem;
+}
+
+/* Give back the calling thread's cache before an operation that wants all free memory in the
+   heap (malloc_trim).  1 if that alone released memory to the system (internal_free may). */
+static int thread_cache_flush(void) {
+  struct thread_cache *tc = &thread_cache;
+  int released = 0;
+  if (tc->bytes != 0 && !PREACTION(gm)) {
+    size_t footprint = gm->footprint;
+    thread_cache_drain_all(tc);
+    released = gm->footprint < footprint;
+    POSTACTION(gm);
+  }
+  return released;
+}
+
+#if !NO_MALLINFO
+/* mallinfo's smblks and fsmblks: the blocks and bytes in the calling thread's cache. */
+static void thread_cache_report(struct mallinfo *info) {
+  struct thread_cache *tc = &thread_cache;
+  size_t i, n = 0;
+  if (thread_cache_current(tc))
+    for (i = 0; i < THREAD_CACHE_LISTS; ++i)
+      n += tc->count[i];
+  info->smblks = (MALLINFO_FIELD_TYPE)n;
+  info->fsmblks = (MALLINFO_FIELD_TYPE)(n != 0 ? tc->bytes : 0);
+}
+#endif /* !NO_MALLINFO */
+
+#endif /* THREAD_CACHE */
+
+#if !ONLY_MSPACES
+void dlmalloc_thread_exit(void) {
+#if THREAD_CACHE
+  struct thread_cache *tc = &thread_cache;
+  if (thread_cache_current(tc) && !PREACTION(gm)) {
+    thread_cache_drain_all(tc);
+    POSTACTION(gm);
+  }
+  tc->generation = 0;
+  tc->ended = 1;
+#endif
+}
+#endif /* !ONLY_MSPACES */
+
+/* ==== 17. The global heap's public functions ================================================
+   Thin wrappers: each names the global heap and its operation for error messages.  With
+   FOOTERS, calls that take a block accept blocks of any heap (the footer names the owner). */
+
+#if !ONLY_MSPACES
+
+void *dlmalloc(size_t bytes) {
+#if THREAD_CACHE
+  void *mem;
+  ensure_initialization();
+  if (bytes <= THREAD_CACHE_MAX_REQUEST)
+    return thread_cache_malloc(bytes);
+  mem = heap_malloc(gm, bytes);
+  return LIKELY(mem != 0) ? mem : thread_cache_retry(bytes);
+#else
+  ensure_initialization();
+  return heap_malloc(gm, bytes);
+#endif
+}
+
+void dlfree(void *mem) {
+#if THREAD_CACHE
+  if (mem != 0)
+    thread_cache_free(mem);
+#else
+  heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
+#endif
+}
 
 void *dlcalloc(size_t n_elements, size_t elem_size) {
   ensure_initialization();
+#if THREAD_CACHE
+  { /* both factors below the square root of the size range: the product cannot wrap */
+    size_t req = n_elements * elem_size;
+    if (((n_elements | elem_size) >> (SIZE_T_BITSIZE / 2)) == 0 &&
+        req <= THREAD_CACHE_MAX_REQUEST) {
+      void *mem = thread_cache_malloc(req);
+      if (mem != 0)
+        memset(mem, 0, req);
+      return mem;
+    }
+  }
+#endif
   return heap_calloc(gm, n_elements, elem_size);
 }
 
@@ -3260,6 +3834,10 @@ void *dlrealloc_in_place(void *oldmem, size_t bytes) {
 
 void *dlmemalign(size_t alignment, size_t bytes) {
   ensure_initialization();
+#if THREAD_CACHE
+  if (alignment <= MALLOC_ALIGNMENT) /* every block is aligned that much */
+    return dlmalloc(bytes);
+#endif
   return heap_memalign(gm, alignment, bytes);
 }
 
@@ -3319,7 +3897,13 @@ void dlmalloc_inspect_all(void (*handler)(void *, void *, size_t, void *), void 
 #endif /* MALLOC_INSPECT_ALL */
 
 #if !NO_MALLINFO
-struct mallinfo dlmallinfo(void) { return internal_mallinfo(gm); }
+struct mallinfo dlmallinfo(void) {
+  struct mallinfo info = internal_mallinfo(gm);
+#if THREAD_CACHE
+  thread_cache_report(&info);
+#endif
+  return info;
+}
 #endif /* NO_MALLINFO */
 
 void **dlindependent_calloc(size_t n_elements, size_t elem_size, void *chunks[]) {
@@ -3336,7 +3920,14 @@ size_t dlbulk_free(void *array[], size_t nelem) {
   return internal_bulk_free(gm, array, nelem);
 }
 
-int dlmalloc_trim(size_t pad) { return heap_trim(gm, pad); }
+int dlmalloc_trim(size_t pad) {
+#if THREAD_CACHE
+  int released = thread_cache_flush(); /* its blocks may be what keeps top from shrinking */
+  return heap_trim(gm, pad) | released;
+#else
+  return heap_trim(gm, pad);
+#endif
+}
 
 void dlmalloc_stats(void) { internal_malloc_stats(gm); }
 
@@ -3355,7 +3946,7 @@ size_t dlmalloc_teardown(void) {
 
 #endif /* !ONLY_MSPACES */
 
-/* ==== 17. mspaces ===========================================================================
+/* ==== 18. mspaces ===========================================================================
    An mspace's heap state lives in the first chunk of its first segment; the rest of that
    segment is its initial top.  Live mspaces are kept in a list (under mspace_list_lock) so that
    FOOTERS can tell a real owner from a forged one.                                          */
@@ -3579,7 +4170,7 @@ void mspace_inspect_all(mspace msp, void (*handler)(void *, void *, size_t, void
 
 #endif /* MSPACES */
 
-/* ==== 18. Fork support ======================================================================
+/* ==== 19. Fork support ======================================================================
    A child of a multi-threaded process inherits locks that other threads held at the moment of
    fork().  malloc_prefork takes every allocator lock in the documented order, so the heaps are
    consistent when the process is copied; the parent then releases them and the child, whose

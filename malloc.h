@@ -117,6 +117,7 @@ struct mallinfo {
 #define dlindependent_comalloc independent_comalloc
 #define dlbulk_free bulk_free
 #define dlmalloc_teardown malloc_teardown
+#define dlmalloc_thread_exit malloc_thread_exit
 #define dlmalloc_prefork malloc_prefork
 #define dlmalloc_postfork_parent malloc_postfork_parent
 #define dlmalloc_postfork_child malloc_postfork_child
@@ -227,6 +228,13 @@ DLMALLOC_EXPORT size_t dlmalloc_usable_size(const void *p);
    regardless; memory obtained with MORECORE (sbrk) stays with the process.  mspaces are not
    affected: destroy each with destroy_mspace.                                               */
 DLMALLOC_EXPORT size_t dlmalloc_teardown(void);
+
+/* malloc_thread_exit(): the calling thread is ending.  With the per-thread cache
+   (MALLOC_THREAD_CACHE in malloc.c) its cached blocks return to the heap and its later calls,
+   if any, bypass the cache.  Hosted builds call it themselves when a thread ends; a PORTABLE
+   port with the cache calls it from its thread-exit path.  Without the cache it does nothing,
+   so a port may call it unconditionally. */
+DLMALLOC_EXPORT void dlmalloc_thread_exit(void);
 
 #endif /* !ONLY_MSPACES */
 

@@ -17,9 +17,10 @@
   ==== 1. How it is built ====================================================================
   malloc.c is compiled in this translation unit (section 2), so the standard names can be
   ELF aliases of the core's functions: no extra call, and one address per function whichever
-  name a caller uses.  The core gets its own POSIX layer (mmap/munmap/sbrk, PORTABLE 0) and
-  its own locks (USE_LOCKS 1), plus USE_DL_PREFIX and MSPACES, so every dl name of malloc.h
-  (dlmalloc, dlfree, mspace_malloc, ...) stays exported beside the standard ones.
+  name a caller uses.  The core gets its own POSIX layer (mmap/munmap/sbrk, PORTABLE 0), the
+  POSIX port's lock compiled in (USE_LOCKS 2 with PORT_LOCK_HEADER), USE_DL_PREFIX and
+  MSPACES, so every dl name of malloc.h (dlmalloc, dlfree, mspace_malloc, ...) stays exported
+  beside the standard ones.
 
   The build (cmake/DlmallocDropin.cmake, target dlmalloc_shared) must pass
   -fno-builtin-malloc and friends: at -O2 gcc rewrites "p = malloc(n); memset(p, 0, n)" into "p = calloc(n, 1)", and
@@ -31,8 +32,8 @@
   Rules this file keeps, because a malloc replacement runs where nothing else may fail:
   - Nothing on the lock, error, fork or statistics paths allocates: messages are formatted
     into stack buffers and written with write(2), never through stdio.
-  - No thread-local storage: a preloaded library's TLS block is set up by the loader, but
-    a dlopen()ed copy's would be allocated on first use -- with malloc.
+  - Thread-local storage only in the initial-exec model (the core's thread cache): it is set
+    up by the loader, never allocated on first use -- with malloc -- as dynamic TLS would be.
   - errno follows POSIX: ENOMEM on allocation failure, EINVAL for a bad alignment where the
     standard says so, and free() leaves errno alone (POSIX.1-2024).
 
@@ -60,19 +61,25 @@
 #undef USE_DL_PREFIX
 #define USE_DL_PREFIX 1 /* dlmalloc & co keep their names; the standard ones are section 4 */
 
+#define MALLOC_THREAD_CACHE 1 /* small blocks bypass the lock (malloc.c section 16) */
+
 #undef MSPACES
 #define MSPACES 1
 
 #undef USE_LOCKS
-#define USE_LOCKS 1
+#define USE_LOCKS 2
 
-/* pthread mutexes rather than the core's spin-then-yield lock: a process may run far more
-   threads than cores, and a futex sleeps where a spin lock burns the time slice the lock's
-   owner needs.  Measured with tests/integration/threads_fork (8 threads, 2 cores): the same
-   throughput, but the threads interleave far better (ten times as many blocks changed
-   threads before being freed).  glibc's mutexes never allocate. */
-#undef USE_SPIN_LOCKS
-#define USE_SPIN_LOCKS 0
+/* The POSIX port's futex lock (ports/posix_lock.h), compiled in: taking a free lock is one
+   atomic instruction inline, and a waiter spins briefly, then sleeps in the kernel.  Sleeping
+   matters because a process may run far more threads than cores: a spin lock burns the time
+   slice its owner needs (measured with tests/integration/threads_fork, 8 threads on 2 cores:
+   a sleeping lock let the threads interleave ten times better).  It replaces pthread_mutex_t,
+   which does the same but through two calls into the C library per operation, 27% of the
+   instructions of bench/'s churn workload.  Only the lock is taken from the port: memory
+   still comes from the core's own layer (PORTABLE stays 0).  The futex is private, as the
+   mutex was.  Nothing here allocates. */
+#undef PORT_LOCK_HEADER
+#define PORT_LOCK_HEADER "ports/posix_lock.h"
 
 /* Grow and trim the sbrk heap in 256 KiB steps.  The core's default with a contiguous sbrk is
    one page, right for a small embedded heap but not for a whole process: a heap growing in
@@ -82,6 +89,16 @@
    tests/integration/threads_fork in a third.  Overridable with -DDEFAULT_GRANULARITY=... */
 #ifndef DEFAULT_GRANULARITY
 #define DEFAULT_GRANULARITY ((size_t)256U * (size_t)1024U)
+#endif
+
+/* Let the mmap and trim thresholds follow the program, as glibc's do (malloc.c section 1,
+   MMAP_THRESHOLD_MAX): once a block of some large size has been freed, blocks of that size
+   come from the heap instead of a fresh mapping each.  Measured with bench/'s `large`
+   workload (blocks of 32 KiB to 1 MiB): with the fixed 256 KiB threshold every other block
+   was mapped, unmapped and faulted in page by page, fifteen times glibc's time.  32 MiB is
+   glibc's cap on 64-bit systems. */
+#ifndef MMAP_THRESHOLD_MAX
+#define MMAP_THRESHOLD_MAX ((size_t)32U * (size_t)1024U * (size_t)1024U)
 #endif
 
 /* The core's output and error actions, routed to section 3 so that they never touch stdio

@@ -22,6 +22,7 @@
 #endif
 
 #include "malloc.h"
+#include "posix_lock.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -30,30 +31,8 @@
 #include <sys/mman.h>
 #include <unistd.h>   /* write */
 
-/* Linux sleeps on the lock word itself (futex); other systems, or Linux built with
-   -DPOSIX_USE_FUTEX=0 to test that path, back off with sched_yield and nanosleep. */
-#ifndef POSIX_USE_FUTEX
-#if defined(__linux__)
-#define POSIX_USE_FUTEX 1
-#else
-#define POSIX_USE_FUTEX 0
-#endif
-#endif /* POSIX_USE_FUTEX */
-
-#if POSIX_USE_FUTEX
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#else
-#include <sched.h>
-#include <time.h>
-#endif
-
 #if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
 #define MAP_ANONYMOUS MAP_ANON /* older BSDs and macOS spell it this way */
-#endif
-
-#if !defined(__GNUC__) && !defined(__clang__)
-#error "ports/posix.c needs the GCC/Clang __atomic builtins"
 #endif
 
 /* The core's failure value for custom_mmap and custom_direct_mmap. */
@@ -79,127 +58,18 @@ int custom_munmap(void *ptr, size_t length) {
 }
 
 /* ==== Locks =================================================================================
-   The slot is used as a whole pointer-sized word through the __atomic builtins, so every C
-   access to it has the slot's own type (void *) and strict aliasing is never an issue.  The
-   state values are tiny integers stored as pointers.                                          */
+   The lock itself lives in ports/posix_lock.h, as inline functions, so that malloc.c can be
+   built with -DPORT_LOCK_HEADER='"ports/posix_lock.h"' and take an uncontended lock without a
+   call.  The hooks below are the same lock for everything else (and for cores built without
+   the header); a core may use either, since both run the same code on the same word.        */
 
-#define LOCK_FREE ((void *)(uintptr_t)0) /* must be all-zero: the core relies on that */
-#define LOCK_HELD ((void *)(uintptr_t)1)
-#define LOCK_CONTENDED ((void *)(uintptr_t)2) /* held, and someone may be asleep on it */
+void init_lock(void **lock) { port_lock_init(lock); }
 
-/* How often to retry before going to sleep.  A heap lock is normally held for well under a
-   microsecond, so a short spin avoids most system calls without burning a time slice. */
-#ifndef POSIX_LOCK_SPINS
-#define POSIX_LOCK_SPINS 100
-#endif
+void final_lock(void **lock) { port_lock_final(lock); }
 
-static inline void cpu_relax(void) {
-  /* Tell the core we are spinning: lets a hyperthread sibling run and saves power. */
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
-  __asm__ __volatile__("yield" ::: "memory");
-#elif defined(__riscv)
-  __asm__ __volatile__(".insn i 0x0F, 0, x0, x0, 0x010" ::: "memory"); /* pause hint */
-#elif defined(__powerpc__) || defined(__powerpc64__)
-  __asm__ __volatile__("or 27,27,27" ::: "memory"); /* lower SMT priority */
-#else
-  __asm__ __volatile__("" ::: "memory");
-#endif
-}
+void acquire_lock(void **lock) { port_lock_acquire(lock); }
 
-static inline void *lock_load(void **lock) { return __atomic_load_n(lock, __ATOMIC_RELAXED); }
-
-/* Try to move the lock from "free" to `held_state`; true on success. */
-static inline int lock_try(void **lock, void *held_state) {
-  void *expected = LOCK_FREE;
-  return __atomic_compare_exchange_n(lock, &expected, held_state, 0, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_RELAXED);
-}
-
-/* Spin a little while the holder is likely to be about to release.  True if we got it. */
-static int lock_spin(void **lock, void *held_state) {
-  for (int i = 0; i < POSIX_LOCK_SPINS; ++i) {
-    cpu_relax();
-    /* Read before trying, so waiters share the cache line instead of bouncing it. */
-    if (lock_load(lock) == LOCK_FREE && lock_try(lock, held_state))
-      return 1;
-  }
-  return 0;
-}
-
-#if POSIX_USE_FUTEX
-
-/* The kernel compares and sleeps on a 32-bit word.  Our states fit in the low-order 32 bits
-   of the slot (the high half is always zero), so point the futex at wherever that half lives
-   for this byte order. */
-static inline int *futex_word(void **lock) {
-  char *p = (char *)(void *)lock;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  p += sizeof(void *) - sizeof(int);
-#endif
-  return (int *)(void *)p;
-}
-
-static void futex_wait(void **lock, int expected) {
-  /* Returns at once if the word no longer holds `expected`, which closes the race between our
-     check and going to sleep.  EINTR and spurious wake-ups are fine: the caller re-checks. */
-  (void)syscall(SYS_futex, futex_word(lock), FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
-}
-
-static void futex_wake_one(void **lock) {
-  (void)syscall(SYS_futex, futex_word(lock), FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
-void acquire_lock(void **lock) {
-  if (lock_try(lock, LOCK_HELD) || lock_spin(lock, LOCK_HELD))
-    return;
-  /* Slow path: mark the lock contended so the holder knows to wake someone, and sleep until
-     the exchange finds it free.  Taking it in the contended state is deliberately
-     conservative: we cannot know whether other sleepers remain, so the next release wakes one
-     (at worst an unnecessary system call). */
-  while (__atomic_exchange_n(lock, LOCK_CONTENDED, __ATOMIC_ACQUIRE) != LOCK_FREE)
-    futex_wait(lock, 2);
-}
-
-void release_lock(void **lock) {
-  if (__atomic_exchange_n(lock, LOCK_FREE, __ATOMIC_RELEASE) == LOCK_CONTENDED)
-    futex_wake_one(lock);
-}
-
-#else /* !POSIX_USE_FUTEX */
-
-/* Without a portable sleep-on-address primitive, waiters back off: yield a few times (cheap
-   when another runnable thread holds the lock), then sleep for growing intervals capped at
-   about a millisecond so a long wait does not turn into a busy loop. */
-static void backoff(unsigned round) {
-  if (round < 16) {
-    (void)sched_yield();
-  } else {
-    unsigned shift = round - 16 < 10 ? round - 16 : 10;
-    struct timespec ts = {0, (long)(1000u << shift)}; /* 1 us .. ~1 ms */
-    (void)nanosleep(&ts, NULL);
-  }
-}
-
-void acquire_lock(void **lock) {
-  if (lock_try(lock, LOCK_HELD) || lock_spin(lock, LOCK_HELD))
-    return;
-  for (unsigned round = 0;; ++round) {
-    backoff(round);
-    if (lock_load(lock) == LOCK_FREE && lock_try(lock, LOCK_HELD))
-      return;
-  }
-}
-
-void release_lock(void **lock) { __atomic_store_n(lock, LOCK_FREE, __ATOMIC_RELEASE); }
-
-#endif /* POSIX_USE_FUTEX */
-
-void init_lock(void **lock) { __atomic_store_n(lock, LOCK_FREE, __ATOMIC_RELAXED); }
-
-/* Nothing to tear down: the lock owns no kernel object. */
-void final_lock(void **lock) { (void)lock; }
+void release_lock(void **lock) { port_lock_release(lock); }
 
 /* ==== Abort ================================================================================= */
 

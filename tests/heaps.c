@@ -117,6 +117,75 @@ int check_pattern(const void *p, size_t n, uint32_t seed) {
   return 1;
 }
 
+#define FULL_STAMP 512 /* blocks up to this size are patterned in full */
+#define EDGE 128       /* beyond it: EDGE bytes at each end ... */
+#define SAMPLES 64     /* ... and about this many bytes spread evenly in between */
+
+static size_t stride_for(size_t n) {
+  size_t s = n <= FULL_STAMP ? 1 : (n - 2 * EDGE) / SAMPLES;
+  return s < 7 ? 7 : s | 1;
+}
+
+static size_t next_pos(size_t i, size_t n, size_t stride) {
+  if (n <= FULL_STAMP || i + 1 < EDGE || i + 1 >= n - EDGE)
+    return i + 1;
+  return i + stride < n - EDGE ? i + stride : n - EDGE;
+}
+
+void stamp_sampled(void *p, size_t n, uint32_t seed) {
+  uint8_t *b = (uint8_t *)p;
+  size_t i, stride = stride_for(n);
+  for (i = 0; i < n; i = next_pos(i, n, stride))
+    b[i] = pattern_byte(i, seed);
+}
+
+/* The first sampled position below limit whose byte differs from the pattern (or from zero,
+   zero != 0); n when there is none. */
+static size_t first_sampled_mismatch(const uint8_t *b, size_t n, size_t limit, uint32_t seed,
+                                     int zero) {
+  size_t i, stride = stride_for(n);
+  for (i = 0; i < n && i < limit; i = next_pos(i, n, stride))
+    if (b[i] != (zero ? 0 : pattern_byte(i, seed)))
+      return i;
+  return n;
+}
+
+int sampled_intact(const void *p, size_t n, size_t limit, uint32_t seed) {
+  return first_sampled_mismatch((const uint8_t *)p, n, limit, seed, 0) == n;
+}
+
+int sampled_zero(const void *p, size_t n) {
+  return first_sampled_mismatch((const uint8_t *)p, n, n, 0, 1) == n;
+}
+
+int keep_block(struct kept_blocks *k, void *p, size_t n) {
+  if (p == NULL || k->count == k->capacity)
+    return 0;
+  k->at[k->count].id = k->next_id++;
+  restamp_block(k, k->count++, p, n);
+  return 1;
+}
+
+void restamp_block(struct kept_blocks *k, size_t i, void *p, size_t n) {
+  k->at[i].p = p;
+  k->at[i].n = n;
+  stamp_sampled(p, n, k->at[i].id);
+}
+
+size_t damaged_blocks(const struct kept_blocks *k) {
+  size_t i, bad = 0;
+  for (i = 0; i < k->count; i++)
+    bad += !sampled_intact(k->at[i].p, k->at[i].n, k->at[i].n, k->at[i].id);
+  return bad;
+}
+
+void free_kept_blocks(struct kept_blocks *k, const struct heap *h) {
+  size_t i;
+  for (i = 0; i < k->count; i++)
+    h->free(k->at[i].p);
+  k->count = 0;
+}
+
 int all_zero(const void *p, size_t n) {
   const uint8_t *b = (const uint8_t *)p;
   size_t i;

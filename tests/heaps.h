@@ -31,6 +31,11 @@
 #endif
 #endif
 
+/* malloc.c's default, so that tests can name the option in expressions. */
+#ifndef MALLOC_THREAD_CACHE
+#define MALLOC_THREAD_CACHE 0
+#endif
+
 typedef void (*heap_walker)(void *start, void *end, size_t used_bytes, void *arg);
 
 struct heap {
@@ -73,6 +78,38 @@ const struct heap *heap_of_mspace(mspace msp);
 /* Fill [p, p + n) with a pattern derived from seed; check it (1 when intact). */
 void fill_pattern(void *p, size_t n, uint32_t seed);
 int check_pattern(const void *p, size_t n, uint32_t seed);
+
+/* The same pattern on a sample of the bytes, for blocks too big to pattern in full: every
+   byte of a block up to 512 bytes; beyond, 128 bytes at each end and about 64 spread in
+   between (big blocks cost little to check and touch few pages, yet a sizeable overlap is
+   caught).  sampled_intact checks the positions of a block stamped at size n that lie below
+   limit (the kept prefix after a realloc). */
+void stamp_sampled(void *p, size_t n, uint32_t seed);
+int sampled_intact(const void *p, size_t n, size_t limit, uint32_t seed);
+int sampled_zero(const void *p, size_t n); /* 1 when those positions are all zero */
+
+/* Kept blocks: a table of live blocks, each stamped (stamp_sampled) with an id of its own, for
+   tests that must show that nothing handed out was damaged. */
+struct kept_block {
+  void *p;
+  size_t n;
+  uint32_t id;
+};
+struct kept_blocks {
+  struct kept_block *at;
+  size_t count, capacity;
+  uint32_t next_id;
+};
+#define KEPT_BLOCKS(array) {array, 0, sizeof array / sizeof array[0], 1}
+
+/* Add p (n bytes) and stamp it; 0, keeping nothing, when p is NULL or the table is full. */
+int keep_block(struct kept_blocks *k, void *p, size_t n);
+/* Restamp block i after it moved or changed size. */
+void restamp_block(struct kept_blocks *k, size_t i, void *p, size_t n);
+/* How many kept blocks no longer carry their pattern. */
+size_t damaged_blocks(const struct kept_blocks *k);
+/* Free every kept block with h->free and empty the table. */
+void free_kept_blocks(struct kept_blocks *k, const struct heap *h);
 
 /* 1 when all n bytes at p are zero. */
 int all_zero(const void *p, size_t n);

@@ -5,9 +5,10 @@
   from now and every map call after it.  The heap is then filled until an allocation returns
   NULL; at that point every allocating API must return NULL for a request larger than the heap
   (posix_memalign: ENOMEM), a failed realloc must leave its block alone, and every block
-  allocated before must still carry its pattern.  With the failure switched off, the same requests succeed again.  Also:
-  the very first map failing, direct maps failing (the allocator falls back to its segments),
-  mspaces, and create_mspace_with_base needing no map at all.
+  allocated before must still carry its pattern.  With the failure switched off, the same
+  requests succeed again.  Also: the very first map failing, direct maps failing (the
+  allocator falls back to its segments), mspaces, and create_mspace_with_base needing no map
+  at all.  test_oomsweep.c fails every single map call of a run in turn.
 */
 #include "malloc.h"
 
@@ -23,46 +24,14 @@
 #define K_ROUNDS 8
 #define MAX_BLOCKS 2048
 
-struct block {
-  void *p;
-  size_t n;
-  uint32_t id;
-};
-
-static struct block kept[MAX_BLOCKS];
-static size_t nkept;
-static uint32_t next_id = 1;
-
-static int keep(void *p, size_t n) {
-  if (p == NULL || nkept == MAX_BLOCKS)
-    return 0;
-  kept[nkept].p = p;
-  kept[nkept].n = n;
-  kept[nkept].id = next_id++;
-  fill_pattern(p, n, kept[nkept].id);
-  nkept++;
-  return 1;
-}
-
-static size_t damaged(void) {
-  size_t i, bad = 0;
-  for (i = 0; i < nkept; i++)
-    bad += !check_pattern(kept[i].p, kept[i].n, kept[i].id);
-  return bad;
-}
-
-static void release_all(const struct heap *h) {
-  size_t i;
-  for (i = 0; i < nkept; i++)
-    h->free(kept[i].p);
-  nkept = 0;
-}
+static struct kept_block kept_store[MAX_BLOCKS];
+static struct kept_blocks kept = KEPT_BLOCKS(kept_store);
 
 /* Every allocating call of h, asked for more than the heap holds, must fail. */
 static void all_fail(const struct heap *h, size_t big) {
   void *p, *chunks[2];
   size_t sizes[2];
-  unsigned char *victim = kept[0].p;
+  unsigned char *victim = kept.at[0].p;
   CHECK(h->realloc_in_place(victim, big) == NULL);
   ERRNO_RESET();
   CHECK(h->malloc(big) == NULL);
@@ -81,7 +50,7 @@ static void all_fail(const struct heap *h, size_t big) {
   CHECK(p == NULL);
   CHECK_ERRNO_ENOMEM();
   if (p != NULL) /* it moved and freed victim: keep the tally right */
-    kept[0].p = p;
+    kept.at[0].p = p;
   CHECK(h->independent_calloc(2, big / 2, chunks) == NULL);
   sizes[0] = big / 2;
   sizes[1] = big / 2;
@@ -144,7 +113,7 @@ static void round_n(const struct heap *h, unsigned n) {
     void *p = h->malloc(size);
     if (p == NULL)
       got_null = 1;
-    else if (!keep(p, size))
+    else if (!keep_block(&kept, p, size))
       h->free(p);
   }
   tp_get_stats(&s1);
@@ -152,14 +121,14 @@ static void round_n(const struct heap *h, unsigned n) {
   CHECK_GT(s1.injected_failures, s0.injected_failures);
   /* it failed because of the Nth map call, no sooner */
   CHECK_GE((s1.map_calls + s1.direct_calls) - (s0.map_calls + s0.direct_calls), n);
-  CHECK_EQ(damaged(), 0);
+  CHECK_EQ(damaged_blocks(&kept), 0);
   big = h->footprint() + 8 * MB; /* more than any free space the heap holds */
   all_fail(h, big);
-  CHECK_EQ(damaged(), 0);
+  CHECK_EQ(damaged_blocks(&kept), 0);
   CHECK_EQ(tp_locks_held(), 0);
   tp_clear_failures();
   all_succeed(h, big);
-  CHECK_EQ(damaged(), 0);
+  CHECK_EQ(damaged_blocks(&kept), 0);
 }
 
 static void run_rounds(const struct heap *h) {
@@ -169,11 +138,11 @@ static void run_rounds(const struct heap *h) {
   th_write("\n");
   for (n = 1; n <= K_ROUNDS; n++) {
     th_section(n == 1 ? "round 1" : n == 2 ? "round 2" : "round 3..K");
-    if (nkept == 0) /* all_fail() needs one block to try realloc on */
-      keep(h->malloc(64), 64);
+    if (kept.count == 0) /* all_fail() needs one block to try realloc on */
+      keep_block(&kept, h->malloc(64), 64);
     round_n(h, n);
   }
-  release_all(h);
+  free_kept_blocks(&kept, h);
 }
 
 /* Direct maps failing is not an out-of-memory condition: segments take over. */

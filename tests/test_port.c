@@ -87,7 +87,7 @@ static size_t tp_inits, tp_finals, tp_acquires, tp_releases, tp_errors, tp_reset
 static long tp_held;
 
 /* Failure injection state. */
-static unsigned tp_mmap_countdown, tp_direct_countdown, tp_from_countdown;
+static unsigned tp_mmap_countdown, tp_direct_countdown, tp_any_countdown, tp_from_countdown;
 static int tp_all_maps_fail, tp_direct_fail, tp_munmap_refuse;
 
 /* ---- The region table, guarded by its own spin flag -------------------------------------- */
@@ -150,14 +150,20 @@ int tp_is_mapped(const void *p, size_t n) {
 
 /* ---- Map hooks --------------------------------------------------------------------------- */
 
-/* Decide whether this call must fail; countdown is the "Nth call" counter of the hook. */
+/* Count one call against an "Nth call" countdown; 1 when this call is the Nth. */
+static int tp_countdown_hits(unsigned *countdown) {
+  unsigned c = __atomic_load_n(countdown, __ATOMIC_RELAXED);
+  return c != 0 && __atomic_sub_fetch(countdown, 1u, __ATOMIC_RELAXED) == 0;
+}
+
+/* Decide whether this call must fail; countdown is the "Nth call" counter of the hook, and
+   tp_any_countdown the one both hooks share. */
 static int tp_should_fail(unsigned *countdown, int always) {
   int fail = always || __atomic_load_n(&tp_all_maps_fail, __ATOMIC_RELAXED);
-  unsigned c = __atomic_load_n(countdown, __ATOMIC_RELAXED);
-  if (c != 0) {
-    if (__atomic_sub_fetch(countdown, 1u, __ATOMIC_RELAXED) == 0)
-      fail = 1;
-  }
+  if (tp_countdown_hits(countdown))
+    fail = 1;
+  if (tp_countdown_hits(&tp_any_countdown))
+    fail = 1;
   if (fail)
     __atomic_fetch_add(&tp_injected, 1, __ATOMIC_RELAXED);
   return fail;
@@ -165,8 +171,7 @@ static int tp_should_fail(unsigned *countdown, int always) {
 
 /* tp_fail_maps_from: counts map calls of both kinds and, at the Nth, makes every one fail. */
 static void tp_count_towards_sticky(void) {
-  unsigned c = __atomic_load_n(&tp_from_countdown, __ATOMIC_RELAXED);
-  if (c != 0 && __atomic_sub_fetch(&tp_from_countdown, 1u, __ATOMIC_RELAXED) == 0)
+  if (tp_countdown_hits(&tp_from_countdown))
     __atomic_store_n(&tp_all_maps_fail, 1, __ATOMIC_RELAXED);
 }
 
@@ -343,6 +348,7 @@ void tp_fail_mmap_nth(unsigned n) { __atomic_store_n(&tp_mmap_countdown, n, __AT
 void tp_fail_direct_nth(unsigned n) {
   __atomic_store_n(&tp_direct_countdown, n, __ATOMIC_RELAXED);
 }
+void tp_fail_map_nth(unsigned n) { __atomic_store_n(&tp_any_countdown, n, __ATOMIC_RELAXED); }
 void tp_fail_maps_from(unsigned n) {
   __atomic_store_n(&tp_from_countdown, n, __ATOMIC_RELAXED);
 }
@@ -354,6 +360,7 @@ void tp_clear_failures(void) {
   tp_fail_maps_from(0);
   tp_fail_mmap_nth(0);
   tp_fail_direct_nth(0);
+  tp_fail_map_nth(0);
   tp_fail_all_maps(0);
   tp_fail_direct(0);
   tp_refuse_munmap(0);

@@ -7,7 +7,8 @@
     of them (same pointer, same length).  Any breach of the port contract (unknown or partial
     unmap, zero or unaligned length, full table) is printed to stderr and abort()s at once;
   - maps, direct maps and unmaps are counted, with live regions and live bytes;
-  - map calls can be made to fail (the Nth one from now, or all while a switch is on), and
+  - map calls can be made to fail (the Nth one from now, of one kind or of both counted
+    together, or all while a switch is on), and
     custom_munmap can be made to answer -1;
   - lock slots record their owner thread; acquiring a lock already held by the same thread
     (re-entry), releasing one that the thread does not hold, or finalising a held lock are
@@ -53,6 +54,7 @@ size_t tp_lock_errors(void);
    Each armed failure fires once. */
 void tp_fail_mmap_nth(unsigned n);   /* custom_mmap only */
 void tp_fail_direct_nth(unsigned n); /* custom_direct_mmap only */
+void tp_fail_map_nth(unsigned n);    /* the Nth map call of either kind, counted together */
 void tp_fail_maps_from(unsigned n); /* from the nth map call (custom_mmap or custom_direct_mmap)
                                         on, every map call fails (until cleared) */
 void tp_fail_all_maps(int on);       /* custom_mmap and custom_direct_mmap fail while on */

@@ -23,9 +23,6 @@
 
 #define SLOTS 4096
 #define OPS_PER_SCALE 20000u
-#define FULL_STAMP 512 /* blocks up to this size are patterned in full */
-#define EDGE 128       /* beyond it: EDGE bytes at each end ... */
-#define SAMPLES 64     /* ... and about this many bytes spread evenly in between */
 
 struct slot {
   unsigned char *p;
@@ -79,48 +76,6 @@ static size_t random_size(void) {
   return rng_log(t, 4 * t); /* directly mapped */
 }
 
-static unsigned char pat(size_t i, uint32_t id) {
-  uint32_t x = id * 0x9E3779B1u + (uint32_t)i * 0x2C1B3C6Du;
-  return (unsigned char)(x >> 24);
-}
-
-/* The positions that carry the pattern of a block of size n: all of them for a small block;
-   for a larger one both ends and SAMPLES bytes spread over the middle (so big blocks cost
-   little to check and touch few pages, yet any sizeable overlap is caught). */
-static size_t stride_for(size_t n) {
-  size_t s = n <= FULL_STAMP ? 1 : (n - 2 * EDGE) / SAMPLES;
-  return s < 7 ? 7 : s | 1;
-}
-
-static size_t next_pos(size_t i, size_t n, size_t stride) {
-  if (n <= FULL_STAMP || i + 1 < EDGE || i + 1 >= n - EDGE)
-    return i + 1;
-  return i + stride < n - EDGE ? i + stride : n - EDGE;
-}
-
-static void stamp(unsigned char *p, size_t n, uint32_t id) {
-  size_t i, stride = stride_for(n);
-  for (i = 0; i < n; i = next_pos(i, n, stride))
-    p[i] = pat(i, id);
-}
-
-/* Check the stamped positions of a block stamped at size n that lie below limit. */
-static int intact(const unsigned char *p, size_t n, size_t limit, uint32_t id) {
-  size_t i, stride = stride_for(n);
-  for (i = 0; i < n && i < limit; i = next_pos(i, n, stride))
-    if (p[i] != pat(i, id))
-      return 0;
-  return 1;
-}
-
-static int zeroed(const unsigned char *p, size_t n) {
-  size_t i, stride = stride_for(n);
-  for (i = 0; i < n; i = next_pos(i, n, stride))
-    if (p[i] != 0)
-      return 0;
-  return 1;
-}
-
 static void first(unsigned long *counter, const char *what, unsigned long op) {
   if ((*counter)++ == 0) {
     th_write("first problem: ");
@@ -157,7 +112,7 @@ static void run(const struct heap *h, unsigned long ops, struct tally *t) {
         n = n / count + 1;
         p = (unsigned char *)h->calloc(count, n);
         n *= count;
-        if (p != NULL && !zeroed(p, n))
+        if (p != NULL && !sampled_zero(p, n))
           first(&t->zero, "calloc block not zeroed at op", op);
       } else if (r < 88) {
         align = (size_t)1 << (3 + rng_below(rng_below(50) == 0 ? 14 : 10));
@@ -176,9 +131,9 @@ static void run(const struct heap *h, unsigned long ops, struct tally *t) {
       s->size = n;
       s->align = align;
       s->id = next_id++;
-      stamp(p, n, s->id);
+      stamp_sampled(p, n, s->id);
     } else {
-      if (!intact(s->p, s->size, s->size, s->id))
+      if (!sampled_intact(s->p, s->size, s->size, s->id))
         first(&t->pattern, "pattern damaged (found before free/realloc) at op", op);
       if (r < 50) {
         h->free(s->p);
@@ -198,27 +153,27 @@ static void run(const struct heap *h, unsigned long ops, struct tally *t) {
           first(&t->nulls, "realloc failed at op", op);
           continue;
         }
-        if (!intact(q, s->size, n, s->id))
+        if (!sampled_intact(q, s->size, n, s->id))
           first(&t->pattern, "realloc lost contents at op", op);
         check_new(h, t, q, n, MALLOC_ALIGNMENT);
         s->p = q;
         s->size = n;
         s->align = MALLOC_ALIGNMENT;
         s->id = next_id++;
-        stamp(q, n, s->id);
+        stamp_sampled(q, n, s->id);
       } else if (r < 95) {
         size_t n = rng_below(2) ? s->size + rng_below(256) : s->size - rng_below(s->size + 1);
         unsigned char *q = (unsigned char *)h->realloc_in_place(s->p, n);
         if (q != NULL) {
           if (q != s->p)
             first(&t->in_place_moved, "realloc_in_place moved the block at op", op);
-          if (!intact(q, s->size, n, s->id))
+          if (!sampled_intact(q, s->size, n, s->id))
             first(&t->pattern, "realloc_in_place lost contents at op", op);
           check_new(h, t, q, n, s->align);
           s->size = n;
           s->id = next_id++;
-          stamp(q, n, s->id);
-        } else if (!intact(s->p, s->size, s->size, s->id)) {
+          stamp_sampled(q, n, s->id);
+        } else if (!sampled_intact(s->p, s->size, s->size, s->id)) {
           first(&t->pattern, "failed realloc_in_place changed the block at op", op);
         }
       } else {
@@ -230,7 +185,7 @@ static void run(const struct heap *h, unsigned long ops, struct tally *t) {
   for (i = 0; i < SLOTS; i++) {
     if (slots[i].p == NULL)
       continue;
-    if (!intact(slots[i].p, slots[i].size, slots[i].size, slots[i].id))
+    if (!sampled_intact(slots[i].p, slots[i].size, slots[i].size, slots[i].id))
       first(&t->pattern, "pattern damaged at the end, slot", i);
     h->free(slots[i].p);
   }

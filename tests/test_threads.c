@@ -1,16 +1,31 @@
 /*
-  test_threads.c -- several threads share the global heap and one locked mspace (hosted only,
-  POSIX threads; configurations with USE_LOCKS != 0).
+  test_threads.c -- thread stress: T threads x M operations on shared and private heaps
+  (hosted only, POSIX threads; configurations with USE_LOCKS != 0).
 
-  Each thread allocates, reallocates and frees blocks of its own and also swaps blocks with
-  the other threads through a row of mailboxes, so blocks are often freed by a thread other
-  than the one that allocated them.  Every block starts with a small header (size, id, which
-  heap) and is patterned after it; the pattern is checked before every free and realloc.
-  While they run, the main thread forks a few times (with malloc_prefork/postfork registered
-  through pthread_atfork): each child must be able to allocate and free on both heaps.
-  With the instrumented port (TEST_WITH_PORT) the lock counters are checked at the end.
+  Heaps: the global heap, one mspace shared by all threads and one mspace per thread (all
+  created locked, since any thread may free into any of them).  Each thread keeps a table of
+  blocks and, at random:
+  - allocates one: malloc, calloc (zeroes checked) or memalign (alignment checked, 16 B to
+    64 KiB), in a random heap, of a random size: small (< 256 B), tree (256 B up to the mmap
+    threshold) or, now and then, directly mapped (1 to 4 times the threshold);
+  - frees one;
+  - reallocates one: to a random size, or as a chain that doubles a block step by step from
+    small through tree sizes into a direct map and then shrinks it back;
+  - swaps one with a shared row of mailboxes, so most blocks end up freed (or reallocated) by
+    a thread other than the one that allocated them, into a heap that thread did not choose.
+  Every block starts with a header (size, id, heap) and carries a pattern derived from its id
+  (stamp_sampled of heaps.h: whole up to 512 bytes, sampled beyond), verified
+  before every free and realloc and, for a realloc, on the kept prefix afterwards.  Meanwhile
+  the main thread forks a few times (malloc_prefork/postfork through pthread_atfork): each child
+  must be able to allocate and free on the global heap and the shared mspace.  At the end no
+  allocation may have failed, no pattern may be damaged, every mspace is destroyed, and with
+  the instrumented port (TEST_WITH_PORT) the lock counters must balance.
 
-  Usage: test_threads [scale]   (or DLMALLOC_TEST_SCALE; 100 is the default)
+  Usage: test_threads [scale [threads]]
+    scale:   operations per thread = scale x 1000 (default 100, or DLMALLOC_TEST_SCALE);
+    threads: T, 1 to 64 (default 4, or DLMALLOC_TEST_THREADS).
+  CTest runs each variant at its usual scale (a few seconds).  A long soak, for example 16
+  threads x 10 million operations each:  test_threads 10000 16
 */
 #define _DEFAULT_SOURCE 1
 #include "malloc.h"
@@ -24,33 +39,44 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "heaps.h"
 #ifdef TEST_WITH_PORT
 #include "test_port.h"
 #endif
 
-#define THREADS 4
+#define MAX_THREADS 64
+#define DEFAULT_THREADS 4
 #define OWN 256
 #define MAILBOXES 64
-#define OPS_PER_SCALE 2000u
+#define OPS_PER_SCALE 1000u
 #define FORKS 6
+
+#define THRESHOLD TEST_MMAP_THRESHOLD
+
+/* Heap numbers: GLOBAL_HEAP, SHARED_HEAP, then FIRST_OWN_HEAP + t for thread t's mspace. */
+#define GLOBAL_HEAP 0u
+#define SHARED_HEAP 1u
+#define FIRST_OWN_HEAP 2u
 
 struct head {
   size_t size; /* bytes after the header */
   uint32_t id;
-  uint32_t in_mspace;
+  uint32_t heap;
 };
 
 #if MSPACES
-static mspace shared;
+static mspace spaces[FIRST_OWN_HEAP + MAX_THREADS]; /* [SHARED_HEAP] and the threads' own */
 #endif
 static void *volatile mailbox[MAILBOXES];
 static unsigned long ops_per_thread;
+static unsigned nthreads;
 
 struct worker {
   pthread_t thread;
+  unsigned index;
   uint64_t rng;
   uint32_t next_id;
-  unsigned long bad_pattern, nulls;
+  unsigned long bad_pattern, bad_zero, bad_align, nulls, handed_over, chains;
   struct head *own[OWN];
 };
 
@@ -62,54 +88,140 @@ static uint64_t next_rand(struct worker *w) { /* xorshift64 */
   return w->rng = x;
 }
 
-static unsigned char pat(size_t i, uint32_t id) {
-  return (unsigned char)((id * 0x9E3779B1u + (uint32_t)i * 0x2C1B3C6Du) >> 24);
+static size_t rand_below(struct worker *w, size_t n) { return (size_t)(next_rand(w) % n); }
+
+/* Small, tree or (about one in 1000) directly mapped. */
+static size_t random_size(struct worker *w) {
+  unsigned r = (unsigned)rand_below(w, 1000);
+  if (r < 600)
+    return rand_below(w, 256);
+  if (r < 950)
+    return 256 + rand_below(w, 4096 - 256);
+  if (r < 999)
+    return 4096 + rand_below(w, THRESHOLD - 4096);
+  return THRESHOLD + rand_below(w, 3 * THRESHOLD);
 }
 
-static void stamp(struct head *h) {
-  unsigned char *b = (unsigned char *)(h + 1);
-  size_t i;
-  for (i = 0; i < h->size; i++)
-    b[i] = pat(i, h->id);
-}
+/* ---- Patterns ---------------------------------------------------------------------------- */
+
+static void stamp(struct head *h) { stamp_sampled(h + 1, h->size, h->id); }
 
 static int intact(const struct head *h) {
-  const unsigned char *b = (const unsigned char *)(h + 1);
-  size_t i;
-  for (i = 0; i < h->size; i++)
-    if (b[i] != pat(i, h->id))
-      return 0;
-  return 1;
+  return sampled_intact(h + 1, h->size, h->size, h->id);
 }
 
-static struct head *make(struct worker *w) {
-  size_t n = (size_t)(next_rand(w) % 2000);
-  int in_mspace = 0;
-  struct head *h;
-  if (next_rand(w) % 200 == 0)
-    n = 300 * 1024; /* directly mapped now and then */
+/* ---- The heaps --------------------------------------------------------------------------- */
+
+static unsigned random_heap(struct worker *w) {
 #if MSPACES && !ONLY_MSPACES
-  in_mspace = (int)(next_rand(w) & 1);
+  unsigned r = (unsigned)rand_below(w, 3);
 #elif ONLY_MSPACES
-  in_mspace = 1;
+  unsigned r = 1 + (unsigned)rand_below(w, 2);
+#else
+  unsigned r = 0;
+  (void)w;
 #endif
+  return r == 0 ? GLOBAL_HEAP : r == 1 ? SHARED_HEAP : FIRST_OWN_HEAP + w->index;
+}
+
+static void *heap_malloc(unsigned heap, size_t n) {
 #if MSPACES
-  if (in_mspace)
-    h = (struct head *)mspace_malloc(shared, sizeof *h + n);
-  else
+  if (heap != GLOBAL_HEAP)
+    return mspace_malloc(spaces[heap], n);
 #endif
 #if !ONLY_MSPACES
-    h = (struct head *)dlmalloc(sizeof *h + n);
+  return dlmalloc(n);
 #else
-    h = NULL;
+  (void)n;
+  return NULL;
 #endif
+}
+
+static void *heap_calloc(unsigned heap, size_t n) {
+#if MSPACES
+  if (heap != GLOBAL_HEAP)
+    return mspace_calloc(spaces[heap], 1, n);
+#endif
+#if !ONLY_MSPACES
+  return dlcalloc(1, n);
+#else
+  (void)n;
+  return NULL;
+#endif
+}
+
+static void *heap_memalign(unsigned heap, size_t align, size_t n) {
+#if MSPACES
+  if (heap != GLOBAL_HEAP)
+    return mspace_memalign(spaces[heap], align, n);
+#endif
+#if !ONLY_MSPACES
+  return dlmemalign(align, n);
+#else
+  (void)align;
+  (void)n;
+  return NULL;
+#endif
+}
+
+static void *heap_realloc(unsigned heap, void *p, size_t n) {
+#if MSPACES
+  if (heap != GLOBAL_HEAP)
+    return mspace_realloc(spaces[heap], p, n);
+#endif
+#if !ONLY_MSPACES
+  return dlrealloc(p, n);
+#else
+  (void)p;
+  (void)n;
+  return NULL;
+#endif
+}
+
+static void heap_free(unsigned heap, void *p) {
+#if MSPACES
+  if (heap != GLOBAL_HEAP) {
+    mspace_free(spaces[heap], p);
+    return;
+  }
+#endif
+#if !ONLY_MSPACES
+  dlfree(p);
+#endif
+}
+
+/* ---- Operations -------------------------------------------------------------------------- */
+
+static struct head *make(struct worker *w) {
+  size_t n = random_size(w), total = sizeof(struct head) + n;
+  unsigned heap = random_heap(w), how = (unsigned)rand_below(w, 10);
+  struct head *h;
+  if (how < 6) {
+    h = (struct head *)heap_malloc(heap, total);
+  } else if (how < 8) {
+    h = (struct head *)heap_calloc(heap, total);
+    if (h != NULL) {
+      const unsigned char *b = (const unsigned char *)h;
+      size_t i;
+      for (i = 0; i < total; i++)
+        if (b[i] != 0) {
+          w->bad_zero++;
+          break;
+        }
+    }
+  } else {
+    size_t align = (size_t)16 << rand_below(w, 13); /* 16 B .. 64 KiB */
+    h = (struct head *)heap_memalign(heap, align, total);
+    if (h != NULL && ((uintptr_t)h & (align - 1)) != 0)
+      w->bad_align++;
+  }
   if (h == NULL) {
     w->nulls++;
     return NULL;
   }
   h->size = n;
   h->id = w->next_id++;
-  h->in_mspace = (uint32_t)in_mspace;
+  h->heap = heap;
   stamp(h);
   return h;
 }
@@ -117,51 +229,42 @@ static struct head *make(struct worker *w) {
 static void drop(struct worker *w, struct head *h) {
   if (!intact(h))
     w->bad_pattern++;
-#if MSPACES
-  if (h->in_mspace) {
-    mspace_free(shared, h);
-    return;
-  }
-#endif
-#if !ONLY_MSPACES
-  dlfree(h);
-#endif
+  heap_free(h->heap, h);
 }
 
-static struct head *grow(struct worker *w, struct head *h) {
-  size_t n = (size_t)(next_rand(w) % 3000);
-  size_t keep = n < h->size ? n : h->size;
+/* Reallocate h to n bytes after its header; the kept prefix must survive. */
+static struct head *resize(struct worker *w, struct head *h, size_t n) {
   struct head *q;
+  size_t old = h->size;
   uint32_t id = h->id;
   if (!intact(h))
     w->bad_pattern++;
-#if MSPACES
-  if (h->in_mspace)
-    q = (struct head *)mspace_realloc(shared, h, sizeof *h + n);
-  else
-#endif
-#if !ONLY_MSPACES
-    q = (struct head *)dlrealloc(h, sizeof *h + n);
-#else
-    q = NULL;
-#endif
+  q = (struct head *)heap_realloc(h->heap, h, sizeof *h + n);
   if (q == NULL) {
     w->nulls++;
     return h;
   }
-  {
-    const unsigned char *b = (const unsigned char *)(q + 1);
-    size_t i;
-    for (i = 0; i < keep; i++)
-      if (b[i] != pat(i, id)) {
-        w->bad_pattern++;
-        break;
-      }
-  }
+  if (!sampled_intact(q + 1, old, n, id))
+    w->bad_pattern++;
   q->size = n;
   q->id = w->next_id++;
   stamp(q);
   return q;
+}
+
+/* A realloc chain: double from a small size into a direct map, then halve back down. */
+static struct head *chain(struct worker *w, struct head *h) {
+  size_t n = 16 + rand_below(w, 64);
+  while (n < 2 * THRESHOLD) {
+    h = resize(w, h, n);
+    n *= 2;
+  }
+  while (n > 64) {
+    h = resize(w, h, n);
+    n /= 4;
+  }
+  w->chains++;
+  return h;
 }
 
 static void *work(void *arg) {
@@ -169,20 +272,23 @@ static void *work(void *arg) {
   unsigned long op;
   size_t i;
   for (op = 0; op < ops_per_thread; op++) {
-    struct head **slot = &w->own[next_rand(w) % OWN];
-    unsigned r = (unsigned)(next_rand(w) % 100);
+    struct head **slot = &w->own[rand_below(w, OWN)];
+    unsigned r = (unsigned)rand_below(w, 1000);
     if (*slot == NULL) {
       *slot = make(w);
-    } else if (r < 40) {
+    } else if (r < 400) {
       drop(w, *slot);
       *slot = NULL;
-    } else if (r < 70) {
-      *slot = grow(w, *slot);
+    } else if (r < 699) {
+      *slot = resize(w, *slot, random_size(w));
+    } else if (r < 700) {
+      *slot = chain(w, *slot);
     } else {
-      /* Swap with a mailbox: whatever was there becomes ours (maybe another thread's). */
-      void *theirs = __atomic_exchange_n(&mailbox[next_rand(w) % MAILBOXES], (void *)*slot,
+      /* Swap with a mailbox: whatever was there becomes ours (often another thread's). */
+      void *theirs = __atomic_exchange_n(&mailbox[rand_below(w, MAILBOXES)], (void *)*slot,
                                          __ATOMIC_ACQ_REL);
       *slot = (struct head *)theirs;
+      w->handed_over++;
     }
   }
   for (i = 0; i < OWN; i++)
@@ -207,11 +313,11 @@ static int child_work(void) {
   dlfree(p);
 #endif
 #if MSPACES
-  p = mspace_malloc(shared, 3000);
+  p = mspace_malloc(spaces[SHARED_HEAP], 3000);
   ok &= p != NULL;
   if (p != NULL)
     memset(p, 2, 3000);
-  mspace_free(shared, p);
+  mspace_free(spaces[SHARED_HEAP], p);
 #endif
   return ok ? 0 : 3;
 }
@@ -231,36 +337,49 @@ static void fork_while_busy(void) {
   }
 }
 
+static unsigned long number_from(const char *arg, const char *env, unsigned long fallback) {
+  const char *text = arg != NULL ? arg : getenv(env);
+  return text != NULL && *text != '\0' ? strtoul(text, NULL, 0) : fallback;
+}
+
 int main(int argc, char **argv) {
-  static struct worker workers[THREADS];
-  const char *text = argc > 1 ? argv[1] : getenv("DLMALLOC_TEST_SCALE");
-  unsigned long scale = text != NULL && *text != '\0' ? strtoul(text, NULL, 0) : 100;
-  unsigned long bad = 0, nulls = 0;
-  int i, started = 0;
+  static struct worker workers[MAX_THREADS];
+  unsigned long scale = number_from(argc > 1 ? argv[1] : NULL, "DLMALLOC_TEST_SCALE", 100);
+  unsigned long t = number_from(argc > 2 ? argv[2] : NULL, "DLMALLOC_TEST_THREADS",
+                                DEFAULT_THREADS);
+  unsigned long bad = 0, zero = 0, align = 0, nulls = 0, handed = 0, chains = 0;
+  unsigned i, started = 0;
   ops_per_thread = (scale == 0 ? 1 : scale) * OPS_PER_SCALE;
-  th_note_u("threads", THREADS);
+  nthreads = t < 1 ? 1 : t > MAX_THREADS ? MAX_THREADS : (unsigned)t;
+  th_note_u("threads", nthreads);
   th_note_u("operations per thread", ops_per_thread);
+  th_note_u("thread stress operations", (uintmax_t)nthreads * ops_per_thread);
 #if MSPACES
-  shared = create_mspace(0, 1);
-  if (!CHECK(shared != NULL))
-    return th_finish();
+  for (i = SHARED_HEAP; i < FIRST_OWN_HEAP + nthreads; i++)
+    if (!CHECK((spaces[i] = create_mspace(0, 1)) != NULL))
+      return th_finish();
 #endif
-  for (i = 0; i < THREADS; i++) {
+  CHECK_EQ(pthread_atfork(dlmalloc_prefork, dlmalloc_postfork_parent, dlmalloc_postfork_child),
+           0);
+  for (i = 0; i < nthreads; i++) {
+    workers[i].index = i;
     workers[i].rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
     workers[i].next_id = (uint32_t)i << 24;
     if (CHECK_EQ(pthread_create(&workers[i].thread, NULL, work, &workers[i]), 0))
       started++;
   }
-  CHECK_EQ(pthread_atfork(dlmalloc_prefork, dlmalloc_postfork_parent, dlmalloc_postfork_child),
-           0);
   th_section("fork");
   fork_while_busy();
   for (i = 0; i < started; i++) {
     pthread_join(workers[i].thread, NULL);
     bad += workers[i].bad_pattern;
+    zero += workers[i].bad_zero;
+    align += workers[i].bad_align;
     nulls += workers[i].nulls;
+    handed += workers[i].handed_over;
+    chains += workers[i].chains;
   }
-  CHECK_EQ(started, THREADS);
+  CHECK_EQ(started, nthreads);
   for (i = 0; i < MAILBOXES; i++) /* blocks left in the mailboxes */
     if (mailbox[i] != NULL) {
       struct worker tail;
@@ -269,10 +388,16 @@ int main(int argc, char **argv) {
       bad += tail.bad_pattern;
     }
   th_section("results");
+  th_note_u("blocks handed between threads", handed);
+  th_note_u("realloc chains", chains);
   CHECK_EQ(bad, 0);
+  CHECK_EQ(zero, 0);
+  CHECK_EQ(align, 0);
   CHECK_EQ(nulls, 0);
+  CHECK_GT(handed, 0);
 #if MSPACES
-  CHECK_GT(destroy_mspace(shared), 0);
+  for (i = SHARED_HEAP; i < FIRST_OWN_HEAP + nthreads; i++)
+    CHECK_GT(destroy_mspace(spaces[i]), 0);
 #endif
 #ifdef TEST_WITH_PORT
   {
@@ -281,7 +406,7 @@ int main(int argc, char **argv) {
     CHECK_EQ(s.locks_held, 0);
     CHECK_EQ(s.lock_errors, 0);
     CHECK_EQ(s.acquires, s.releases + s.lock_resets);
-    CHECK_GT(s.acquires, (size_t)THREADS * ops_per_thread / 2);
+    CHECK_GT(s.acquires, (size_t)nthreads * ops_per_thread / 2);
   }
 #endif
   return th_finish();

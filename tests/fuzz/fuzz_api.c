@@ -11,16 +11,25 @@
     mspace_calloc, mspace_realloc, mspace_memalign, mspace_free); trim, mspace_trim,
     malloc_inspect_all (every live block must be reported as in use, whole), mallinfo.
 
-  Live blocks sit in a table of slots; every byte of a block carries a pattern derived from
-  the slot's stamp and is verified before the block is freed or reallocated and when the input
-  ends, and usable_size must be at least the size requested.  At the end of each input every
+  Live blocks sit in a table of slots; a block carries a pattern derived from its stamp (every
+  byte up to 512 bytes, a sample beyond: stamp_sampled of tests/heaps.h, so that big blocks do
+  not slow every input down) that is verified before the block is freed or reallocated and when
+  the input ends, and usable_size must be at least the size requested.  At the end of each input every
   block is freed and the mspace destroyed, so inputs are independent.  A failed check calls
   __builtin_trap(): libFuzzer reports it as a crash and keeps the input.
+
+  fuzz_api_operations counts the operations run, all inputs together; when the fuzzer exits it
+  prints "fuzz_api: <n> API operations" (run_fuzz.cmake reports it).  replay.c runs the same
+  target without libFuzzer on the seeds and on fuzz/regressions.
 */
 #include "malloc.h"
 
+#include "heaps.h"
+
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SLOTS 32
@@ -30,12 +39,27 @@
 struct slot {
   unsigned char *p;
   size_t size;
-  uint8_t stamp;
+  uint32_t stamp;
   uint8_t in_mspace;
 };
 
 static struct slot slots[SLOTS];
 static mspace space;
+
+unsigned long long fuzz_api_operations;
+
+static void print_operations(void) {
+  fprintf(stderr, "fuzz_api: %llu API operations\n", fuzz_api_operations);
+}
+
+/* libFuzzer calls this once before the first input; replay.c does not. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  atexit(print_operations);
+  return 0;
+}
 
 struct input {
   const uint8_t *data;
@@ -61,21 +85,16 @@ static size_t next_size(struct input *in) {
       __builtin_trap();                                                                          \
   } while (0)
 
-static unsigned char pattern(uint8_t stamp, size_t i) {
-  return (unsigned char)(stamp * 31u + (unsigned)i * 7u + (unsigned)(i >> 8));
-}
+static uint32_t serial; /* makes each stamp unique within an input */
 
 static void stamp_block(struct slot *s, uint8_t stamp) {
-  size_t i;
-  s->stamp = stamp;
-  for (i = 0; i < s->size; i++)
-    s->p[i] = pattern(stamp, i);
+  s->stamp = (++serial << 8) | stamp;
+  stamp_sampled(s->p, s->size, s->stamp);
 }
 
+/* The first n bytes still carry the block's pattern. */
 static void verify_block(const struct slot *s, size_t n) {
-  size_t i;
-  for (i = 0; i < n && i < s->size; i++)
-    FUZZ_CHECK(s->p[i] == pattern(s->stamp, i));
+  FUZZ_CHECK(sampled_intact(s->p, s->size, n, s->stamp));
 }
 
 static void check_usable(const struct slot *s) {
@@ -123,12 +142,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct input in = {data, size, 0};
   size_t i;
   unsigned steps = 0;
+  serial = 0;
   space = create_mspace(0, 1);
   FUZZ_CHECK(space != 0);
   while (in.at < in.size && steps++ < 2000) {
     unsigned op = next_byte(&in) % 16u;
     struct slot *s = &slots[next_byte(&in) % SLOTS];
     uint8_t stamp = (uint8_t)next_byte(&in);
+    fuzz_api_operations++;
     switch (op) {
     case 0: /* malloc */
     case 1: { /* mspace_malloc */
@@ -168,7 +189,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
       FUZZ_CHECK(p != 0);
       s->p = (unsigned char *)p;
-      s->size = keep;
       verify_block(s, keep);
       place(s, p, n, s->in_mspace, stamp);
       break;
@@ -182,7 +202,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (p != 0) {
         size_t keep = n < s->size ? n : s->size;
         FUZZ_CHECK(p == s->p);
-        s->size = keep;
         verify_block(s, keep);
         place(s, p, n, s->in_mspace, stamp);
       } else

@@ -16,12 +16,29 @@ endif()
 # New inputs go to a scratch copy; the committed seeds are read only.
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}/corpus" "${WORK}/artifacts")
+# The fuzzer's log goes to ${WORK}/fuzz.log; the test prints its summary lines (inputs run,
+# the target's count of API operations) or, on a failure, the end of the log.
 execute_process(
   COMMAND "${FUZZER}" -max_total_time=${SECONDS} -timeout=10 -rss_limit_mb=2048
           -print_final_stats=1 -artifact_prefix=${WORK}/artifacts/ "${WORK}/corpus" "${CORPUS}"
-  RESULT_VARIABLE rc)
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+file(WRITE "${WORK}/fuzz.log" "${out}")
 file(GLOB crashes "${WORK}/artifacts/*")
 if(NOT rc EQUAL 0 OR crashes)
-  message(FATAL_ERROR "fuzz: the fuzzer failed (status ${rc}); inputs kept: ${crashes}")
+  string(LENGTH "${out}" len)
+  if(len GREATER 6000)
+    math(EXPR from "${len} - 6000")
+    string(SUBSTRING "${out}" ${from} -1 out)
+  endif()
+  message("${out}")
+  message(FATAL_ERROR "fuzz: the fuzzer failed (status ${rc}); inputs kept: ${crashes}\n"
+                      "Copy each into tests/fuzz/regressions/ (see its README.md) once fixed.")
+endif()
+string(REGEX MATCHALL "(Done [0-9]+ runs[^\n]*|stat::number_of_executed_units:[^\n]*|fuzz_api: [0-9]+ API operations)"
+       summary "${out}")
+string(REPLACE ";" "\n" summary "${summary}")
+message("${summary}")
+if(NOT summary MATCHES "fuzz_api: [0-9]+ API operations")
+  message(FATAL_ERROR "fuzz: the target did not report its operations (log: ${WORK}/fuzz.log)")
 endif()
 message("fuzz: no failure in ${SECONDS} s")

@@ -56,7 +56,12 @@ static void *lookup(const char *name) {
   return sym;
 }
 
-static size_t in_use(void) { return dl_mallinfo().uordblks; }
+/* Bytes the program holds: in use, less the blocks waiting in this thread's cache (fsmblks),
+   which mallinfo counts as in use (malloc.c section 16). */
+static size_t in_use(void) {
+  struct mallinfo2 m = dl_mallinfo();
+  return m.uordblks - m.fsmblks;
+}
 
 static int is_aligned(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
 
@@ -330,21 +335,28 @@ static void test_mallinfo(void) {
 #pragma GCC diagnostic pop
 
 /* dlmalloc's mmap threshold applies to requests the heap cannot serve from its free space
-   (glibc's as well, for the most part): so trim first, then ask for more than is left. */
+   (glibc's as well, for the most part): so trim first, then ask for more than is left.  Free
+   space below a block still in use cannot be trimmed, and since the thresholds adapt
+   (MMAP_THRESHOLD_MAX) the earlier tests' large blocks may have left some: the requests are
+   2 MiB more than all the free space there is. */
 static void test_mallopt(void) {
   struct mallinfo2 a, b;
+  size_t n;
   void *p;
   CHECK(mallopt(M_MMAP_THRESHOLD, 1024 * 1024) == 1);
   malloc_trim(0);
   a = dl_mallinfo();
-  p = malloc(2 * 1024 * 1024); /* above the threshold: a mapping of its own */
+  n = a.fordblks + 2 * 1024 * 1024;
+  p = malloc(n); /* above the threshold: a mapping of its own */
   b = dl_mallinfo();
-  CHECK(b.hblkhd >= a.hblkhd + 2 * 1024 * 1024);
+  CHECK(b.hblkhd >= a.hblkhd + n);
   free(p);
   CHECK(mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024) == 1);
   malloc_trim(0);
   a = dl_mallinfo();
-  p = malloc(2 * 1024 * 1024); /* now below it: the heap grows instead */
+  n = a.fordblks + 2 * 1024 * 1024;
+  CHECK(n < 64 * 1024 * 1024);
+  p = malloc(n); /* now below it: the heap grows instead */
   b = dl_mallinfo();
   CHECK(b.hblkhd == a.hblkhd && b.arena >= a.arena + 2 * 1024 * 1024);
   free(p);
@@ -356,15 +368,21 @@ static void test_mallopt(void) {
   CHECK(mallopt(M_MXFAST, 0) == 0);
 }
 
+/* 4 MB of blocks freed at the top of the heap must be trimmed.  Blocks first fill whatever
+   free space lies below blocks still in use (see test_mallopt), so allocate that much more. */
 static void test_trim(void) {
-  enum { N = 4000 };
-  static void *blocks[N];
-  size_t grown, trimmed;
-  int i;
+  enum { MAX_BLOCKS = 65536 };
+  static void *blocks[MAX_BLOCKS];
+  size_t grown, trimmed, n, i;
   CHECK(mallopt(M_TRIM_THRESHOLD, -1) == 1); /* no automatic trimming while we measure */
-  for (i = 0; i < N; ++i)
+  malloc_trim(0);
+  n = (dl_mallinfo().fordblks + 4 * 1024 * 1024) / 1000 + 1;
+  CHECK(n <= MAX_BLOCKS);
+  if (n > MAX_BLOCKS)
+    n = MAX_BLOCKS;
+  for (i = 0; i < n; ++i)
     blocks[i] = malloc(1000);
-  for (i = N - 1; i >= 0; --i)
+  for (i = n; i-- > 0;)
     free(blocks[i]);
   grown = dl_footprint();
   CHECK(malloc_trim(0) == 1);

@@ -1,0 +1,73 @@
+/*
+  larson -- a server, multi-threaded, in the manner of Larson and Krishnan's benchmark: each
+  thread keeps a set of small objects (requests, sessions) and replaces random members of it.
+  After each round the sets move on to the next thread, so every thread frees memory that
+  another thread allocated -- the case that hurts allocators with per-thread heaps, and the
+  one a server handing work between threads meets all day.
+*/
+#include "bench.h"
+
+#include <pthread.h>
+
+#define SET 2000
+
+typedef struct {
+  void *obj[SET];
+  size_t size[SET];
+} object_set;
+
+static object_set *sets;
+static int nthreads;
+static size_t rounds, steps_per_round;
+static pthread_barrier_t round_end;
+static uint64_t sums[256];
+
+static void *worker(void *arg) {
+  int id = (int)(intptr_t)arg;
+  uint64_t sum = 0;
+  rng_t r;
+  size_t round, i;
+  rng_seed(&r, 100 + (uint64_t)id);
+  for (round = 0; round < rounds; ++round) {
+    /* This round's set: the one the previous thread worked on last round. */
+    object_set *s = &sets[((size_t)id + round) % (size_t)nthreads];
+    for (i = 0; i < steps_per_round; ++i) {
+      size_t k = rng_below(&r, SET);
+      if (s->obj[k] != NULL)
+        sum += ((unsigned char *)s->obj[k])[0];
+      free(s->obj[k]);
+      s->size[k] = rng_size(&r, 256, 2048, 64);
+      s->obj[k] = must(malloc(s->size[k]), "larson");
+      sum += touch(s->obj[k], s->size[k], i);
+    }
+    pthread_barrier_wait(&round_end);
+  }
+  sums[id] = sum;
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  bench_args a = bench_parse(argc, argv, 4);
+  pthread_t tid[256];
+  uint64_t sum = 0;
+  int t;
+  size_t i;
+  nthreads = a.threads > 256 ? 256 : a.threads;
+  rounds = 50;
+  steps_per_round = bench_count(a, 4000000) / ((size_t)nthreads * rounds) + 1;
+  sets = must(calloc((size_t)nthreads, sizeof(object_set)), "larson");
+  pthread_barrier_init(&round_end, NULL, (unsigned)nthreads);
+  for (t = 0; t < nthreads; ++t)
+    pthread_create(&tid[t], NULL, worker, (void *)(intptr_t)t);
+  for (t = 0; t < nthreads; ++t) {
+    pthread_join(tid[t], NULL);
+    sum += sums[t];
+  }
+  for (t = 0; t < nthreads; ++t)
+    for (i = 0; i < SET; ++i)
+      free(sets[t].obj[i]);
+  free(sets);
+  pthread_barrier_destroy(&round_end);
+  bench_report("larson", sum);
+  return 0;
+}

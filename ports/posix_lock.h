@@ -1,0 +1,180 @@
+/*
+  ports/posix_lock.h -- the POSIX port's lock, as inline functions.
+
+  ports/posix.c's lock hooks are thin wrappers around these.  A core built with
+      -DPORT_LOCK_HEADER='"ports/posix_lock.h"'   (with ports/ or the repository root on the
+                                                    include path)
+  includes this file in malloc.c section 4 and calls the functions directly: taking and
+  releasing a free lock is then one atomic instruction each, inline, with no call through the
+  hook.  The waiting paths stay out of line.  Both ways run the same code on the same word,
+  so they mix safely.
+
+  A port that wants the same must provide, in its own header, static inline
+  port_lock_init, port_lock_final, port_lock_acquire and port_lock_release, each taking the
+  void ** slot with the meaning of the hooks (malloc.h section 6), and keep its hooks doing
+  exactly the same.
+
+  The lock: a word-sized lock in the core's void * slot; no pthread_mutex_t (it does not fit
+  in the slot, and a zero slot must already be a valid unlocked lock).  On Linux it is a
+  three-state futex lock (0 free, 1 held, 2 held with sleepers, the design of Drepper's
+  "Futexes Are Tricky"); elsewhere it spins briefly, then yields, then sleeps with growing
+  nanosleep intervals.  The slot is used as a whole pointer-sized word through the __atomic
+  builtins, so every C access to it has the slot's own type (void *) and strict aliasing is
+  never an issue.  Threads that share a heap must live in one process: the futex is private.
+*/
+#ifndef PORTS_POSIX_LOCK_H
+#define PORTS_POSIX_LOCK_H
+
+#include <stdint.h>
+
+#if !defined(__GNUC__) && !defined(__clang__)
+#error "ports/posix_lock.h needs the GCC/Clang __atomic builtins"
+#endif
+
+/* Linux sleeps on the lock word itself (futex); other systems, or Linux built with
+   -DPOSIX_USE_FUTEX=0 to test that path, back off with sched_yield and nanosleep. */
+#ifndef POSIX_USE_FUTEX
+#if defined(__linux__)
+#define POSIX_USE_FUTEX 1
+#else
+#define POSIX_USE_FUTEX 0
+#endif
+#endif /* POSIX_USE_FUTEX */
+
+#if POSIX_USE_FUTEX
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#include <sched.h>
+#include <time.h>
+#endif
+
+#define POSIX_LOCK_FREE ((void *)(uintptr_t)0) /* must be all-zero: the core relies on that */
+#define POSIX_LOCK_HELD ((void *)(uintptr_t)1)
+#define POSIX_LOCK_CONTENDED ((void *)(uintptr_t)2) /* held, and someone may be asleep on it */
+
+/* How often to retry before going to sleep.  A heap lock is normally held for well under a
+   microsecond, so a short spin avoids most system calls without burning a time slice. */
+#ifndef POSIX_LOCK_SPINS
+#define POSIX_LOCK_SPINS 100
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define POSIX_LOCK_COLD __attribute__((noinline, cold))
+#else
+#define POSIX_LOCK_COLD
+#endif
+
+static inline void posix_cpu_relax(void) {
+  /* Tell the core we are spinning: lets a hyperthread sibling run and saves power. */
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+  __asm__ __volatile__("yield" ::: "memory");
+#elif defined(__riscv)
+  __asm__ __volatile__(".insn i 0x0F, 0, x0, x0, 0x010" ::: "memory"); /* pause hint */
+#elif defined(__powerpc__) || defined(__powerpc64__)
+  __asm__ __volatile__("or 27,27,27" ::: "memory"); /* lower SMT priority */
+#else
+  __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+static inline void *posix_lock_load(void **lock) { return __atomic_load_n(lock, __ATOMIC_RELAXED); }
+
+/* Try to move the lock from "free" to `held_state`; true on success. */
+static inline int posix_lock_try(void **lock, void *held_state) {
+  void *expected = POSIX_LOCK_FREE;
+  return __atomic_compare_exchange_n(lock, &expected, held_state, 0, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED);
+}
+
+/* Spin a little while the holder is likely to be about to release.  True if we got it. */
+static inline int posix_lock_spin(void **lock, void *held_state) {
+  int i;
+  for (i = 0; i < POSIX_LOCK_SPINS; ++i) {
+    posix_cpu_relax();
+    /* Read before trying, so waiters share the cache line instead of bouncing it. */
+    if (posix_lock_load(lock) == POSIX_LOCK_FREE && posix_lock_try(lock, held_state))
+      return 1;
+  }
+  return 0;
+}
+
+#if POSIX_USE_FUTEX
+
+/* The kernel compares and sleeps on a 32-bit word.  Our states fit in the low-order 32 bits
+   of the slot (the high half is always zero), so point the futex at wherever that half lives
+   for this byte order. */
+static inline int *posix_futex_word(void **lock) {
+  char *p = (char *)(void *)lock;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  p += sizeof(void *) - sizeof(int);
+#endif
+  return (int *)(void *)p;
+}
+
+/* The lock was taken: spin, then mark it contended so that its holder knows to wake someone,
+   and sleep until the exchange finds it free.  Taking it in the contended state is
+   deliberately conservative: we cannot know whether other sleepers remain, so the next
+   release wakes one (at worst an unnecessary system call).  FUTEX_WAIT returns at once if the
+   word no longer holds 2, which closes the race between the exchange and going to sleep;
+   EINTR and spurious wake-ups are fine, the loop re-checks. */
+static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
+  if (posix_lock_spin(lock, POSIX_LOCK_HELD))
+    return;
+  while (__atomic_exchange_n(lock, POSIX_LOCK_CONTENDED, __ATOMIC_ACQUIRE) != POSIX_LOCK_FREE)
+    (void)syscall(SYS_futex, posix_futex_word(lock), FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+static POSIX_LOCK_COLD void posix_lock_wake(void **lock) {
+  (void)syscall(SYS_futex, posix_futex_word(lock), FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static inline void port_lock_release(void **lock) {
+  if (__atomic_exchange_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELEASE) == POSIX_LOCK_CONTENDED)
+    posix_lock_wake(lock);
+}
+
+#else /* !POSIX_USE_FUTEX */
+
+/* Without a portable sleep-on-address primitive, waiters back off: yield a few times (cheap
+   when another runnable thread holds the lock), then sleep for growing intervals capped at
+   about a millisecond so a long wait does not turn into a busy loop. */
+static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
+  unsigned round;
+  if (posix_lock_spin(lock, POSIX_LOCK_HELD))
+    return;
+  for (round = 0;; ++round) {
+    if (round < 16) {
+      (void)sched_yield();
+    } else {
+      unsigned shift = round - 16 < 10 ? round - 16 : 10;
+      struct timespec ts = {0, (long)(1000u << shift)}; /* 1 us .. ~1 ms */
+      (void)nanosleep(&ts, NULL);
+    }
+    if (posix_lock_load(lock) == POSIX_LOCK_FREE && posix_lock_try(lock, POSIX_LOCK_HELD))
+      return;
+  }
+}
+
+static inline void port_lock_release(void **lock) {
+  __atomic_store_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELEASE);
+}
+
+#endif /* POSIX_USE_FUTEX */
+
+static inline void port_lock_acquire(void **lock) {
+  if (!posix_lock_try(lock, POSIX_LOCK_HELD))
+    posix_lock_wait(lock);
+}
+
+static inline void port_lock_init(void **lock) {
+  __atomic_store_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELAXED);
+}
+
+/* Nothing to tear down: the lock owns no kernel object. */
+static inline void port_lock_final(void **lock) { (void)lock; }
+
+#endif /* PORTS_POSIX_LOCK_H */

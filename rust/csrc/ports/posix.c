@@ -1,0 +1,1 @@
+../../../ports/posix.c

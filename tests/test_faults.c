@@ -1,0 +1,282 @@
+/*
+  test_faults.c -- the footprint limit under every kind of request, and custom_munmap refusing.
+
+  Footprint limit (global heap and an mspace): with a limit set, a mixed stream of requests
+  (tree and directly mapped malloc, calloc, memalign, realloc growing a block into a direct
+  map, independent_comalloc) runs until one fails.  After every call the footprint is at most
+  the limit; the failing call returns NULL and changes nothing (its block, for realloc, keeps
+  its content); raising the limit to a higher finite value makes the same call succeed, still
+  within the new limit; a limit below the footprint stops growth but not reuse of free space.
+
+  custom_munmap answering -1 (global heap and an mspace): freeing a directly mapped block,
+  reallocating one to another mapped size, and trimming (automatic on free, and malloc_trim)
+  all meet the refusal.  The heap must keep the memory (footprint unchanged, the port's
+  regions still live), stay consistent (mallinfo adds up; DEBUG builds run the full invariant
+  check in mallinfo), keep every live block's content, and serve later requests from the
+  memory it kept, without asking for more; once unmaps work again, trim gives it back.
+*/
+#include "malloc.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "harness.h"
+#include "heaps.h"
+#include "test_port.h"
+
+#define T TEST_MMAP_THRESHOLD
+#define MAX_KEPT 256
+
+static struct kept_block kept_store[MAX_KEPT];
+static struct kept_blocks kept = KEPT_BLOCKS(kept_store);
+
+static void keep(void *p, size_t n) { CHECK(keep_block(&kept, p, n)); }
+
+static void release_all(const struct heap *h) {
+  CHECK_EQ(damaged_blocks(&kept), 0);
+  free_kept_blocks(&kept, h);
+}
+
+static void consistent(const struct heap *h) {
+#if !NO_MALLINFO
+  struct mallinfo mi = h->mallinfo(); /* DEBUG: the full invariant check */
+  CHECK_EQ((size_t)mi.uordblks + (size_t)mi.fordblks, h->footprint());
+  CHECK_EQ((size_t)mi.arena + (size_t)mi.hblkhd, h->footprint());
+#endif
+  CHECK_EQ(damaged_blocks(&kept), 0);
+  CHECK_EQ(tp_locks_held(), 0);
+}
+
+/* ---- Footprint limit --------------------------------------------------------------------- */
+
+/* Request number k of the mixed stream; 1 when it succeeded.  kept.at[0] is the block that
+   realloc grows. */
+static int limited_request(const struct heap *h, unsigned k) {
+  void *p = NULL;
+  size_t n = 0;
+  switch (k % 6) {
+  case 0:
+    p = h->malloc(n = 100 * KB);
+    break;
+  case 1:
+    p = h->malloc(n = T + 50 * KB); /* directly mapped */
+    break;
+  case 2:
+    p = h->calloc(1, n = 3 * T / 2);
+    if (p != NULL)
+      CHECK(sampled_zero(p, n));
+    break;
+  case 3:
+    p = h->memalign(64 * KB, n = 150 * KB);
+    if (p != NULL)
+      CHECK(TH_ALIGNED(p, 64 * KB));
+    break;
+  case 4: { /* grow the first block by T */
+    struct kept_block *b = &kept.at[0];
+    size_t grown = b->n + T;
+    p = h->realloc(b->p, grown);
+    if (p == NULL)
+      return 0; /* kept.at[0] is checked with the others */
+    CHECK(sampled_intact(p, b->n, b->n, b->id));
+    restamp_block(&kept, 0, p, grown);
+    return 1;
+  }
+  default: {
+    size_t sizes[3] = {40 * KB, 80 * KB, 120 * KB}, i;
+    void *chunks[3] = {NULL, NULL, NULL};
+    if (h->independent_comalloc(3, sizes, chunks) == NULL) {
+      CHECK(chunks[0] == NULL && chunks[1] == NULL && chunks[2] == NULL);
+      return 0;
+    }
+    for (i = 0; i < 3; i++)
+      keep(chunks[i], sizes[i]);
+    return 1;
+  }
+  }
+  if (p == NULL)
+    return 0;
+  keep(p, n);
+  return 1;
+}
+
+static void footprint_limit(const struct heap *h) {
+  size_t limit, raised, f;
+  unsigned k, failures = 0, grown_after = 0;
+  th_section("footprint limit: a mixed stream stays below it");
+  keep(h->malloc(1000), 1000); /* kept.at[0]: realloc grows it */
+  limit = h->set_footprint_limit(h->footprint() + 3 * MB);
+  CHECK_EQ(h->footprint_limit(), limit);
+  for (k = 0; k < 600 && failures < 12; k++) {
+    if (limited_request(h, k)) {
+      CHECK_LE(h->footprint(), limit);
+      continue;
+    }
+    failures++;
+    /* A clean refusal: within the limit, nothing damaged, the heap consistent ... */
+    CHECK_LE(h->footprint(), limit);
+    consistent(h);
+    /* ... and a higher finite limit lets the same request through. */
+    raised = h->set_footprint_limit(limit + 4 * MB);
+    CHECK_GT(raised, limit);
+    if (CHECK(limited_request(h, k)))
+      grown_after++;
+    CHECK_LE(h->footprint(), raised);
+    limit = h->set_footprint_limit(h->footprint() + 2 * MB); /* tighten again */
+  }
+  CHECK_EQ(failures, 12); /* the limit did bite, over and over */
+  CHECK_EQ(grown_after, failures);
+  consistent(h);
+
+  th_section("footprint limit below the footprint: no growth, reuse still works");
+  f = h->footprint();
+  h->free(kept.at[--kept.count].p); /* some free space inside the heap */
+  h->set_footprint_limit(1); /* rounds up to one page or granule: far below f */
+  CHECK_LT(h->footprint_limit(), f);
+  CHECK(h->malloc(4 * MB) == NULL);
+  {
+    void *p = h->malloc(1000);
+    CHECK(p != NULL);
+    h->free(p);
+  }
+  CHECK_LE(h->footprint(), f);
+  h->set_footprint_limit(0); /* no limit */
+  release_all(h);
+  consistent(h);
+}
+
+/* ---- custom_munmap refusing -------------------------------------------------------------- */
+
+/* A block that custom_direct_mmap served.  A request above the mmap threshold comes from top
+   when top is big enough, so the size doubles until the port sees a direct map. */
+static void *direct_block(const struct heap *h, size_t *n) {
+  struct tp_stats s0, s1;
+  for (*n = 2 * T; *n <= 64 * MB; *n *= 2) {
+    void *p;
+    tp_get_stats(&s0);
+    p = h->malloc(*n);
+    tp_get_stats(&s1);
+    if (p == NULL || s1.direct_maps > s0.direct_maps)
+      return p;
+    h->free(p);
+  }
+  return NULL;
+}
+
+static void refused_unmaps(const struct heap *h) {
+  struct tp_stats s0, s1;
+  size_t f0, i, n;
+  void *big, *moved;
+  th_section("refused unmap: free of a direct map");
+  big = direct_block(h, &n);
+  if (!CHECK(big != NULL))
+    return;
+  keep(h->malloc(5000), 5000);
+  f0 = h->footprint();
+  tp_get_stats(&s0);
+  tp_refuse_munmap(1);
+  h->free(big);
+  tp_get_stats(&s1);
+  CHECK_EQ(s1.refused_unmaps, s0.refused_unmaps + 1);
+  CHECK_EQ(s1.live_maps, s0.live_maps); /* the heap kept the region ... */
+  CHECK_EQ(h->footprint(), f0);         /* ... and still counts it */
+  consistent(h);
+
+  th_section("refused unmap: realloc of a direct map to another mapped size");
+  tp_refuse_munmap(0);
+  big = direct_block(h, &n);
+  tp_refuse_munmap(1);
+  if (!CHECK(big != NULL))
+    return;
+  stamp_sampled(big, n, 4242);
+  tp_get_stats(&s0);
+  moved = h->realloc(big, 2 * n);
+  tp_get_stats(&s1);
+  CHECK(moved != NULL);
+  CHECK_EQ(s1.unmaps, s0.unmaps); /* whatever it did, nothing went back */
+  if (moved != NULL) {
+    CHECK(sampled_intact(moved, n, n, 4242));
+    keep(moved, 2 * n);
+  }
+  consistent(h);
+
+  th_section("refused unmap: trim keeps the segments, later requests reuse them");
+  for (i = 0; i < 40; i++)
+    keep(h->malloc(T / 2 + 1000 * i), T / 2 + 1000 * i); /* several segments */
+  consistent(h);
+  f0 = h->footprint();
+  tp_get_stats(&s0);
+  for (i = 1; i < kept.count; i++) /* free (and so auto-trim) everything but the first */
+    h->free(kept.at[i].p);
+  kept.count = 1;
+  CHECK_EQ(h->trim(0), 0); /* nothing could go back */
+  tp_get_stats(&s1);
+  CHECK_GT(s1.refused_unmaps, s0.refused_unmaps);
+  CHECK_EQ(s1.unmaps, s0.unmaps);
+  consistent(h);
+  tp_refuse_munmap(0);
+  tp_get_stats(&s0);
+  for (i = 0; i < 30; i++) /* served from the kept segments: no new map */
+    keep(h->malloc(T / 2 + 1000 * i), T / 2 + 1000 * i);
+  tp_get_stats(&s1);
+  CHECK_EQ(s1.maps + s1.direct_maps, s0.maps + s0.direct_maps);
+  CHECK_LE(h->footprint(), f0);
+  consistent(h);
+
+  th_section("unmaps work again: trim gives the memory back");
+  release_all(h);
+  tp_get_stats(&s0);
+  CHECK_EQ(h->trim(0), 1);
+  tp_get_stats(&s1);
+  CHECK_GT(s1.unmaps, s0.unmaps);
+  CHECK_LT(h->footprint(), f0);
+  consistent(h);
+}
+
+#if MSPACES
+static void refused_destroy(void) {
+  struct tp_stats s0, s1;
+  mspace m;
+  th_section("refused unmap: destroy_mspace leaves the regions, reports nothing freed");
+  m = create_mspace(0, 1);
+  if (!CHECK(m != NULL))
+    return;
+  CHECK(mspace_malloc(m, 2 * T) != NULL);
+  CHECK(mspace_malloc(m, 1000) != NULL);
+  tp_get_stats(&s0);
+  tp_refuse_munmap(1);
+  CHECK_EQ(destroy_mspace(m), 0);
+  tp_refuse_munmap(0);
+  tp_get_stats(&s1);
+  CHECK_EQ(s1.live_maps, s0.live_maps); /* leaked, as malloc.h documents */
+  CHECK_EQ(s1.refused_unmaps, s0.refused_unmaps + 2);
+}
+#endif
+
+static void run(const struct heap *h) {
+  th_write("-- ");
+  th_write(h->name);
+  th_write("\n");
+  footprint_limit(h);
+  refused_unmaps(h);
+}
+
+int main(void) {
+#if !ONLY_MSPACES
+  run(&heap_global);
+#endif
+#if MSPACES
+  {
+    mspace m = create_mspace(0, 1);
+    if (CHECK(m != NULL)) {
+      run(heap_of_mspace(m));
+      CHECK_GT(destroy_mspace(m), 0);
+    }
+  }
+  refused_destroy();
+#endif
+  th_section("port state at the end");
+  CHECK_EQ(tp_locks_held(), 0);
+  CHECK_EQ(tp_lock_errors(), 0);
+  return th_finish();
+}

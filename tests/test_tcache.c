@@ -1,0 +1,427 @@
+/*
+  test_tcache.c -- the per-thread cache (malloc.c section 16, MALLOC_THREAD_CACHE=1).
+
+  Built in the variants with the cache.  Checks what the cache promises beyond the ordinary
+  API (which test_api, test_random, test_threads and test_death check with the cache on):
+  - accounting: a cached block counts as in use in mallinfo and inspect_all; smblks/fsmblks
+    report the calling thread's cache; malloc_trim gives the cache back;
+  - bounds: at most MALLOC_THREAD_CACHE_COUNT blocks of a size, MALLOC_THREAD_CACHE_BYTES in
+    all, and nothing above MALLOC_THREAD_CACHE_MAX_SIZE;
+  - batches: with the instrumented port (TEST_WITH_PORT), a refill and a flush take the lock
+    once each, and the blocks in between none;
+  - thread exit returns a thread's cache (by itself in hosted builds, through
+    malloc_thread_exit() in PORTABLE ones), and a thread that ends without it leaves at most
+    the byte bound behind;
+  - a failed malloc, fork, and teardown with blocks in the cache.
+  Death cases (argument = case name; each must end in custom_abort or abort with the reason
+  "in a thread cache"): cached_double_free, cross_thread_double_free, realloc_cached.
+
+  Usage: test_tcache [death-case]
+*/
+#define _DEFAULT_SOURCE 1
+#include "malloc.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "heaps.h"
+#ifdef TEST_WITH_PORT
+#include "test_port.h"
+#endif
+
+/* malloc.c's defaults (section 2), unless the variant sets them. */
+#ifndef MALLOC_THREAD_CACHE_MAX_SIZE
+#define MALLOC_THREAD_CACHE_MAX_SIZE 1024
+#endif
+#ifndef MALLOC_THREAD_CACHE_COUNT
+#define MALLOC_THREAD_CACHE_COUNT 32
+#endif
+#ifndef MALLOC_THREAD_CACHE_BYTES
+#define MALLOC_THREAD_CACHE_BYTES (64 * 1024)
+#endif
+#ifndef PORTABLE
+#define PORTABLE 0
+#endif
+
+#if FOOTERS
+#define OVERHEAD (2 * sizeof(size_t))
+#else
+#define OVERHEAD sizeof(size_t)
+#endif
+
+/* Bytes of segment bookkeeping a test lets the heap add (records and fenceposts of new
+   segments count as in use). */
+#define BOOKKEEPING_SLACK 1024
+
+static size_t chunk_of(void *p) { return dlmalloc_usable_size(p) + OVERHEAD; }
+
+/* ---- Accounting ---------------------------------------------------------------------- */
+
+struct find {
+  void *block;
+  size_t used; /* what inspect_all reported for it; 0 = reported free or not at all */
+};
+
+static void find_walker(void *start, void *end, size_t used, void *arg) {
+  struct find *f = (struct find *)arg;
+  (void)end;
+  if (start == f->block)
+    f->used = used;
+}
+
+static void t_accounting(void) {
+  struct mallinfo m1, m2, m3;
+  struct find f;
+  void *p, *q;
+  th_section("accounting");
+  dlmalloc_trim(0);
+  m1 = dlmallinfo();
+  CHECK_EQ(m1.smblks, 0);
+  CHECK_EQ(m1.fsmblks, 0);
+  p = dlmalloc(100);
+  if (!CHECK(p != NULL))
+    return;
+  m1 = dlmallinfo();
+  CHECK_LE(m1.smblks, MALLOC_THREAD_CACHE_COUNT); /* the refill's batch */
+  dlfree(p);
+  m2 = dlmallinfo();
+  CHECK_EQ(m2.uordblks, m1.uordblks); /* a cached block is still in use */
+  CHECK_EQ(m2.fordblks, m1.fordblks);
+  CHECK_EQ(m2.smblks, m1.smblks + 1);
+  CHECK_EQ(m2.fsmblks, m1.fsmblks + chunk_of(p));
+  CHECK_EQ(m2.uordblks + m2.fordblks, dlmalloc_footprint() - m2.hblkhd);
+  f.block = p;
+  f.used = 0;
+  dlmalloc_inspect_all(find_walker, &f);
+  CHECK_GT(f.used, 0); /* inspect_all reports it in use too */
+  q = dlmalloc(100);
+  CHECK(q == p); /* the most recently freed block of a size comes back first */
+  m3 = dlmallinfo();
+  CHECK_EQ(m3.smblks, m1.smblks);
+  dlfree(q);
+  CHECK_EQ(dlmalloc_trim(0) >= 0, 1);
+  m3 = dlmallinfo();
+  CHECK_EQ(m3.smblks, 0); /* trim gave the cache back */
+  CHECK_EQ(m3.fsmblks, 0);
+  CHECK_LT(m3.uordblks, m2.uordblks);
+  f.used = 0;
+  dlmalloc_inspect_all(find_walker, &f);
+  CHECK_EQ(f.used, 0); /* no block in use there: free, or merged into a larger free chunk */
+}
+
+/* ---- Bounds -------------------------------------------------------------------------- */
+
+#define MANY 512
+
+static void t_bounds(void) {
+  static void *blocks[MANY];
+  struct mallinfo m;
+  size_t i, n, size, chunk;
+  th_section("bounds");
+  /* One size: at most MALLOC_THREAD_CACHE_COUNT blocks kept. */
+  dlmalloc_trim(0);
+  n = 3 * MALLOC_THREAD_CACHE_COUNT;
+  for (i = 0; i < n; i++)
+    CHECK((blocks[i] = dlmalloc(40)) != NULL);
+  chunk = chunk_of(blocks[0]);
+  for (i = 0; i < n; i++)
+    dlfree(blocks[i]);
+  m = dlmallinfo();
+  CHECK_LE(m.smblks, MALLOC_THREAD_CACHE_COUNT);
+  CHECK_GE(m.smblks, MALLOC_THREAD_CACHE_COUNT / 2); /* but it does keep some */
+  CHECK_EQ(m.fsmblks, m.smblks * chunk);
+  /* Every size up to the largest the cache keeps: at most MALLOC_THREAD_CACHE_BYTES. */
+  dlmalloc_trim(0);
+  n = 0;
+  for (size = 16; size + OVERHEAD <= MALLOC_THREAD_CACHE_MAX_SIZE && n + 8 <= MANY; size += 16)
+    for (i = 0; i < 8; i++)
+      CHECK((blocks[n++] = dlmalloc(size - OVERHEAD)) != NULL);
+  for (i = 0; i < n; i++)
+    dlfree(blocks[i]);
+  m = dlmallinfo();
+  CHECK_GT(m.fsmblks, 0);
+  CHECK_LE(m.fsmblks, MALLOC_THREAD_CACHE_BYTES);
+  /* Larger blocks never enter the cache. */
+  dlmalloc_trim(0);
+  blocks[0] = dlmalloc(MALLOC_THREAD_CACHE_MAX_SIZE + 1);
+  CHECK(blocks[0] != NULL);
+  dlfree(blocks[0]);
+  m = dlmallinfo();
+  CHECK_EQ(m.smblks, 0);
+}
+
+/* ---- Batches: one lock acquisition per refill and per flush ---------------------------- */
+
+#ifdef TEST_WITH_PORT
+static size_t acquires(void) {
+  struct tp_stats s;
+  tp_get_stats(&s);
+  return s.acquires;
+}
+
+static void t_batches(void) {
+  static void *blocks[4 * MALLOC_THREAD_CACHE_COUNT];
+  size_t before, i, served = 0;
+  const size_t n = 4 * MALLOC_THREAD_CACHE_COUNT;
+  th_section("batches");
+  dlmalloc_trim(0);
+  for (i = 0; i < 8; i++) /* make room in top for the refills below */
+    dlfree(dlmalloc(64 * 1024));
+  before = acquires();
+  blocks[0] = dlmalloc(200);
+  CHECK_EQ(acquires() - before, 1); /* the refill */
+  /* Then blocks from the batch, without the lock, until the next refill. */
+  for (i = 1; i < n; i++) {
+    before = acquires();
+    blocks[i] = dlmalloc(200);
+    if (acquires() != before)
+      break;
+    served++;
+  }
+  CHECK_GE(served, 1);
+  CHECK_LT(served, MALLOC_THREAD_CACHE_COUNT);
+  CHECK_EQ(acquires() - before, 1); /* the next refill, one acquisition again */
+  for (i = served + 2; i < n; i++)
+    blocks[i] = dlmalloc(200);
+  /* n frees of one size: one acquisition per flush of half a list. */
+  before = acquires();
+  for (i = 0; i < n; i++)
+    dlfree(blocks[i]);
+  CHECK_GE(acquires() - before, 1);
+  CHECK_LE(acquires() - before, n / (MALLOC_THREAD_CACHE_COUNT / 2) + 1);
+  CHECK_EQ(tp_locks_held(), 0);
+  CHECK_EQ(tp_lock_errors(), 0);
+}
+#endif
+
+/* ---- Thread exit --------------------------------------------------------------------- */
+
+struct churn_arg {
+  int call_exit;       /* call malloc_thread_exit() at the end */
+  size_t cached_bytes; /* fsmblks seen by the thread before it ended */
+  size_t after_exit;   /* smblks after malloc_thread_exit() and more calls */
+};
+
+static void *churn_thread(void *arg) {
+  struct churn_arg *a = (struct churn_arg *)arg;
+  void *blocks[MANY];
+  struct mallinfo m;
+  size_t i;
+  for (i = 0; i < MANY; i++)
+    blocks[i] = dlmalloc(16 + (i * 37) % 900);
+  for (i = 0; i < MANY; i++)
+    dlfree(blocks[i]);
+  m = dlmallinfo();
+  a->cached_bytes = m.fsmblks;
+  if (a->call_exit) {
+    void *p;
+    dlmalloc_thread_exit();
+    p = dlmalloc(50); /* still works, without the cache */
+    dlfree(p);
+    m = dlmallinfo();
+    a->after_exit = m.smblks;
+  }
+  return NULL;
+}
+
+static size_t run_churn_thread(int call_exit, struct churn_arg *a) {
+  pthread_t t;
+  a->call_exit = call_exit;
+  a->cached_bytes = a->after_exit = 0;
+  if (!CHECK_EQ(pthread_create(&t, NULL, churn_thread, a), 0))
+    return 0;
+  CHECK_EQ(pthread_join(t, NULL), 0);
+  return dlmallinfo().uordblks;
+}
+
+static void t_thread_exit(void) {
+  struct churn_arg a;
+  size_t before, after;
+  th_section("thread exit");
+  dlmalloc_trim(0);
+  /* A thread that says it ends: its cache comes back, and it keeps working without one. */
+  before = dlmallinfo().uordblks;
+  after = run_churn_thread(1, &a);
+  CHECK_GT(a.cached_bytes, 0);
+  CHECK_EQ(a.after_exit, 0);
+  CHECK_LE(after, before + BOOKKEEPING_SLACK);
+  /* A thread that just ends: hosted builds return its cache by themselves; PORTABLE ones
+     (no thread-exit hook) leave it in use, at most the byte bound. */
+  before = after;
+  after = run_churn_thread(0, &a);
+  CHECK_GT(a.cached_bytes, 0);
+#if PORTABLE
+  CHECK_LE(after, before + MALLOC_THREAD_CACHE_BYTES + BOOKKEEPING_SLACK);
+#else
+  CHECK_LE(after, before + BOOKKEEPING_SLACK);
+#endif
+}
+
+/* ---- A failed malloc gives the cache back first --------------------------------------- */
+
+static void t_footprint_limit(void) {
+  enum { N = 20000, SIZE = 1000, FREED = 24 };
+  static void *blocks[N];
+  size_t n = 0, i, limit;
+  void *big;
+  th_section("footprint limit");
+  dlmalloc_trim(0);
+  limit = dlmalloc_set_footprint_limit(dlmalloc_footprint() + 256 * 1024);
+  while (n < N && (blocks[n] = dlmalloc(SIZE)) != NULL)
+    n++;
+  CHECK_LT(n, N); /* the limit was reached */
+  CHECK_LE(dlmalloc_footprint(), limit);
+  /* Free a run of blocks allocated one after the other: into the cache. */
+  for (i = n - FREED; i < n; i++)
+    dlfree(blocks[i]);
+  CHECK_GT(dlmallinfo().smblks, 0);
+  /* Too large for the cache and for the heap as it is; fits once the cache is back. */
+  big = dlmalloc(4 * SIZE);
+  CHECK(big != NULL);
+  CHECK_LE(dlmalloc_footprint(), limit);
+  dlfree(big);
+  dlmalloc_set_footprint_limit(0);
+  for (i = 0; i < n - FREED; i++)
+    dlfree(blocks[i]);
+}
+
+/* ---- fork ---------------------------------------------------------------------------- */
+
+static void t_fork(void) {
+  enum { N = 64 };
+  void *live[N], *mine[N];
+  pid_t pid;
+  int status = -1;
+  size_t i;
+  th_section("fork");
+  for (i = 0; i < N; i++) {
+    live[i] = dlmalloc(64);
+    mine[i] = dlmalloc(64);
+    if (!CHECK(live[i] != NULL && mine[i] != NULL))
+      return;
+    fill_pattern(live[i], 64, (uint32_t)i);
+  }
+  for (i = 0; i < N; i++)
+    dlfree(mine[i]); /* into the cache */
+  CHECK_GT(dlmallinfo().smblks, 0);
+  pid = fork();
+  if (pid == 0) { /* the child: its copy of the cache serves it */
+    int bad = 0;
+    for (i = 0; i < N; i++) {
+      mine[i] = dlmalloc(64);
+      if (mine[i] == NULL)
+        bad = 1;
+      else
+        memset(mine[i], 0xA5, 64);
+    }
+    for (i = 0; i < N; i++)
+      if (!check_pattern(live[i], 64, (uint32_t)i))
+        bad = 1;
+    for (i = 0; i < N; i++)
+      dlfree(mine[i]);
+    dlmalloc_trim(0);
+    _exit(bad);
+  }
+  if (!CHECK(pid > 0))
+    return;
+  CHECK_EQ(waitpid(pid, &status, 0), pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  for (i = 0; i < N; i++) {
+    mine[i] = dlmalloc(64);
+    CHECK(mine[i] != NULL);
+    if (mine[i] != NULL)
+      memset(mine[i], 0x5A, 64);
+  }
+  for (i = 0; i < N; i++) {
+    CHECK(check_pattern(live[i], 64, (uint32_t)i));
+    dlfree(live[i]);
+    dlfree(mine[i]);
+  }
+}
+
+/* ---- teardown (last: it ends the heap) ---------------------------------------------- */
+
+static void t_teardown(void) {
+  void *old[16], *p;
+  size_t i;
+  th_section("teardown");
+  for (i = 0; i < 16; i++)
+    old[i] = dlmalloc(48);
+  for (i = 0; i < 16; i++)
+    dlfree(old[i]); /* cached */
+  CHECK_GT(dlmallinfo().smblks, 0);
+  dlmalloc_teardown();
+  CHECK_EQ(dlmallinfo().smblks, 0); /* the cache holds nothing of the new heap */
+#ifdef TEST_WITH_PORT
+  CHECK_EQ(tp_live_maps(), 0);
+#endif
+  p = dlmalloc(48); /* fresh memory, not a block of the old heap */
+  if (CHECK(p != NULL)) {
+#ifdef TEST_WITH_PORT
+    CHECK(tp_is_mapped(p, 48));
+#endif
+    memset(p, 1, 48);
+    dlfree(p);
+  }
+  CHECK_EQ(dlmalloc_trim(0) >= 0, 1);
+}
+
+/* ---- Death cases --------------------------------------------------------------------- */
+
+static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
+static int freed_by_thread;
+
+static void *free_and_wait(void *p) {
+  dlfree(p); /* into this thread's cache, where it stays while the thread lives */
+  __atomic_store_n(&freed_by_thread, 1, __ATOMIC_RELEASE);
+  pthread_mutex_lock(&hold); /* stay alive, cache and all, until the process ends */
+  return NULL;
+}
+
+static int death(const char *name) {
+  void *p = dlmalloc(40);
+  if (strcmp(name, "cached_double_free") == 0) {
+    dlfree(p);
+    dlfree(p);
+  } else if (strcmp(name, "cross_thread_double_free") == 0) {
+    pthread_t t;
+    pthread_mutex_lock(&hold);
+    if (pthread_create(&t, NULL, free_and_wait, p) != 0)
+      return 2;
+    while (!__atomic_load_n(&freed_by_thread, __ATOMIC_ACQUIRE))
+      usleep(1000);
+    dlfree(p);
+  } else if (strcmp(name, "realloc_cached") == 0) {
+    dlfree(p);
+    p = dlrealloc(p, 80);
+  } else {
+    printf("unknown death case %s\n", name);
+    return 2;
+  }
+  printf("the usage error went unnoticed\n");
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1)
+    return death(argv[1]);
+  CHECK_EQ(pthread_atfork(dlmalloc_prefork, dlmalloc_postfork_parent, dlmalloc_postfork_child),
+           0);
+  t_accounting();
+  t_bounds();
+#ifdef TEST_WITH_PORT
+  t_batches();
+#endif
+  t_thread_exit();
+  t_footprint_limit();
+  t_fork();
+  t_teardown();
+  return th_finish();
+}
