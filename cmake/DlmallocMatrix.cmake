@@ -12,10 +12,11 @@
 #   cmake -P cmake/matrix.cmake                 # every target, then a table of the results
 #   cmake --workflow --preset matrix-linux-s390x  # one target by hand
 #
-# With DLMALLOC_TEST_MATRIX=ON (the preset "default" sets it; off otherwise, because the matrix
-# takes a quarter of an hour) a host build registers every target as one CTest test,
-# matrix.<target> (label "matrix"), so `cmake --workflow --preset test` runs the matrix too;
-# `ctest -LE matrix` leaves it out.  In the matrix's own build trees:
+# With DLMALLOC_TEST_MATRIX=ON (the configure preset "default" sets it; off otherwise, because
+# the matrix takes about twenty minutes on two cores) a host build registers every target as one
+# CTest test, matrix.<target> (label "matrix"), so `cmake --workflow --preset test` runs the matrix
+# too; `ctest -LE matrix` leaves it out.  (The top-level CMakeLists.txt enables testing when
+# this option or DLMALLOC_MATRIX_TARGET_TESTS is on.)  In the matrix's own build trees:
 #   DLMALLOC_MATRIX_VARIANTS      which configurations of tests/CMakeLists.txt the target
 #                                 matrix_build builds (empty: all)
 #   DLMALLOC_MATRIX_TARGET_TESTS  build the suite's portable tests here, for a platform that
@@ -29,8 +30,5 @@ set(DLMALLOC_MATRIX_VARIANTS "" CACHE STRING
 option(DLMALLOC_MATRIX_TARGET_TESTS
        "Build the portable tests for Windows, UEFI or bare-metal Cortex-M (tests/matrix)" OFF)
 
-if(DLMALLOC_TEST_MATRIX OR DLMALLOC_MATRIX_TARGET_TESTS)
-  enable_testing() # at the top level, where CTest looks for the list of tests
-endif()
 # Always: the target matrix_build is defined there.
 add_subdirectory(${PROJECT_SOURCE_DIR}/tests/matrix ${PROJECT_BINARY_DIR}/tests/matrix)

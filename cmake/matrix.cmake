@@ -4,13 +4,17 @@
 #   cmake -P cmake/matrix.cmake                                     # all targets
 #   cmake -DTARGETS="linux-s390x;cortex-m3" -P cmake/matrix.cmake   # some of them
 #   cmake -DFRESH=ON -P cmake/matrix.cmake                          # reconfigure from scratch
+#   cmake -DREPORT=ON -P cmake/matrix.cmake     # only the table of the last run of each target
 #
 # Targets and what each needs: tests/matrix/targets.cmake.  For each target <t> the runner
 # checks that the tools are installed, then runs the presets matrix-<t> (CMakePresets.json):
 #   cmake --preset matrix-<t>          configure build/matrix/<t> (toolchain file, options)
 #   cmake --build --preset matrix-<t>  build the target matrix_build
 #   ctest --preset matrix-<t>          run the tests, through the toolchain's emulator
-# Logs: build/matrix/<t>.{configure,build,test}.log; the table: build/matrix/results.txt.
+# Logs: build/matrix/<t>.{configure,build,test}.log; each target's row of the table:
+# build/matrix/<t>.row (what REPORT=ON reads, e.g. after `cmake --workflow --preset test` ran
+# every target as a CTest test); the table of a run from the command line:
+# build/matrix/results.txt.
 #
 # Exit status: non-zero when any target failed to configure, build or pass its tests.  A target
 # whose tools are missing is reported as SKIPPED -- unless the environment variable CI is set,
@@ -75,6 +79,19 @@ set(_rows)
 set(_failed_targets)
 _now(_start)
 foreach(t IN LISTS TARGETS)
+  if(REPORT)
+    if(EXISTS ${_out}/${t}.row)
+      file(READ ${_out}/${t}.row row)
+    else()
+      set(row "${t}|NOT RUN|-|-|-|-|no build/matrix/${t}.row")
+    endif()
+    list(APPEND _rows "${row}")
+    if(NOT row MATCHES "^[^|]*[|](PASSED|SKIPPED)[|]")
+      list(APPEND _failed_targets ${t})
+    endif()
+    continue()
+  endif()
+  file(REMOVE ${_out}/${t}.row)
   set(status "")
   set(built "-")
   set(tests "-")
@@ -201,7 +218,9 @@ foreach(t IN LISTS TARGETS)
     endif()
     message("matrix: ${t}: ${status}, tests ${tests}, checks passed/failed ${checks}, ${times}")
   endif()
-  list(APPEND _rows "${t}|${status}|${built}|${tests}|${checks}|${times}|${note}")
+  set(row "${t}|${status}|${built}|${tests}|${checks}|${times}|${note}")
+  file(WRITE ${_out}/${t}.row "${row}")
+  list(APPEND _rows "${row}")
 endforeach()
 _now(_end)
 math(EXPR _elapsed "${_end} - ${_start}")
@@ -247,9 +266,20 @@ foreach(row IN LISTS _rows)
   endforeach()
   string(APPEND table "${c1}${c2}${c3}${c4}${c5}${c6}${c7}\n")
 endforeach()
-string(APPEND table "(${_elapsed} s in all)\n")
+if(REPORT)
+  # The sum of the targets' own times (they may have run apart, or beside other tests).
+  set(_elapsed 0)
+  foreach(row IN LISTS _rows)
+    if(row MATCHES "= ([0-9]+) s[|]")
+      math(EXPR _elapsed "${_elapsed} + ${CMAKE_MATCH_1}")
+    endif()
+  endforeach()
+  string(APPEND table "(${_elapsed} s in all, the sum of the targets' times)\n")
+else()
+  string(APPEND table "(${_elapsed} s in all)\n")
+endif()
 message("\n${table}")
-if(NOT FROM_CTEST)
+if(NOT FROM_CTEST AND NOT REPORT)
   file(WRITE ${_out}/results.txt "${table}")
 endif()
 

@@ -1,4 +1,6 @@
 # check_symbols.cmake -- every function malloc.h declares is defined (nm type T) in a library.
+# On 64-bit big-endian POWER (ELFv1) a function's symbol names its descriptor in the data
+# section .opd (nm type D): there nm's System V format must show it as a FUNC in .opd.
 #
 #   cmake -DNM=<nm> -DLIB=<libdlmalloc.a> -DHEADER=<malloc.h> [-DDL_PREFIX=ON|OFF]
 #         [-DMSPACES=ON|OFF] [-DONLY_MSPACES=ON|OFF] [-DHOOKS=ON|OFF] -P check_symbols.cmake
@@ -70,13 +72,30 @@ if(NOT rc EQUAL 0)
 endif()
 
 set(missing)
+set(descriptors)
 list(LENGTH expected n_expected)
 foreach(name IN LISTS expected)
-  if(NOT nm_out MATCHES "[0-9a-fA-F]+ T _?${name}\n")
+  if(nm_out MATCHES "[0-9a-fA-F]+ D ${name}\n")
+    list(APPEND descriptors ${name})
+  elseif(NOT nm_out MATCHES "[0-9a-fA-F]+ T _?${name}\n")
     list(APPEND missing ${name})
   endif()
 endforeach()
+if(descriptors)
+  execute_process(COMMAND "${NM}" --format=sysv "${LIB}" OUTPUT_VARIABLE sysv_out
+                  RESULT_VARIABLE rc ERROR_VARIABLE nm_err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "check_symbols: ${NM} --format=sysv ${LIB} failed (${rc}): ${nm_err}")
+  endif()
+  foreach(name IN LISTS descriptors)
+    # name | value | class | type | size | line | section
+    if(NOT sysv_out MATCHES "\n${name} *[|][0-9a-fA-F]+[|] *D *[|] *FUNC[|][^|\n]*[|][^|\n]*[|][.]opd\n")
+      list(APPEND missing ${name})
+    endif()
+  endforeach()
+endif()
 if(missing)
-  message(FATAL_ERROR "check_symbols: not defined (T) in ${LIB}: ${missing}")
+  message(FATAL_ERROR "check_symbols: not defined (T, or D for a function descriptor) in "
+                      "${LIB}: ${missing}")
 endif()
 message(STATUS "check_symbols: all ${n_expected} functions are defined: ${expected}")

@@ -17,6 +17,7 @@ static unsigned long th_passed;
 static unsigned long th_failed;
 static const char *th_current = "";
 
+#if TH_HOSTED
 static size_t th_len(const char *s) {
   size_t n = 0;
   while (s[n] != '\0')
@@ -24,7 +25,6 @@ static size_t th_len(const char *s) {
   return n;
 }
 
-#if TH_HOSTED
 void th_write(const char *text) {
   size_t left = th_len(text);
   while (left > 0) {

@@ -94,6 +94,7 @@ compile "$root/malloc.c" malloc.o
 compile "$root/ports/uefi.c" port_uefi.o
 compile "$root/samples/port_check.c" port_check.o -DPORT_CHECK_NO_MAIN
 compile "$here/main.c" main.o -DUEFI_WITH_API_TESTS="$api" -DUEFI_ABORT_CHECK="$abort_check"
+compile "$here/console.c" console.o
 if [ "$api" = 1 ]; then
   # The tests belong to tests/ and are built for hosts first: their warnings in this
   # freestanding configuration are shown but do not stop the build.

@@ -4,8 +4,8 @@
   Runs samples/port_check.c (everything but the abort path, which needs fork) on ports/uefi.c,
   then the project's API tests (tests/test_api.c, its main renamed to dl_test_api_main) unless
   built with UEFI_WITH_API_TESTS=0, and ends with the line "N passed, N failed" -- the port
-  check counts as one check.  All output goes both to the console (ConOut) and to I/O port 0x402,
-  which QEMU's isa-debugcon device writes to a file untouched by terminal escape sequences.
+  check counts as one check.  All output goes both to the console (ConOut) and to I/O port 0x402
+  (console.c).
   Then the machine is switched off with ResetSystem(EfiResetShutdown), so a run under QEMU ends
   by itself.  Build and run: samples/uefi/build.sh (see there).
 
@@ -15,6 +15,8 @@
 
 #include "malloc.h"
 #include "ports/uefi.h"
+
+#include "console.h"
 
 #ifndef UEFI_WITH_API_TESTS
 #define UEFI_WITH_API_TESTS 1
@@ -35,93 +37,55 @@ int dl_test_api_main(void);
 
 int port_check_run(void (*write)(const char *text));
 
-static EFI_SYSTEM_TABLE *sys;
-
-/* QEMU's debug console: every byte written to port 0x402 lands in the -debugcon file.  On other
-   machines nothing listens there; the console output below is the real channel. */
-static void debugcon_write(const char *text) {
-#if defined(__x86_64__) || defined(__i386__)
-  for (; *text != '\0'; ++text)
-    __asm__ __volatile__("outb %0, %1" : : "a"(*text), "Nd"((unsigned short)0x402));
-#else
-  (void)text;
-#endif
-}
-
-/* ConOut wants UCS-2 and "\r\n" line ends; convert through a small buffer (the heap may be the
-   very thing that is broken, so printing never allocates). */
-static void console_write(const char *text) {
-  CHAR16 buf[130];
-  UINTN n = 0;
-  for (;; ++text) {
-    if (*text == '\0' || n >= 127) {
-      buf[n] = 0;
-      if (n > 0)
-        sys->ConOut->OutputString(sys->ConOut, buf);
-      n = 0;
-      if (*text == '\0')
-        return;
-    }
-    if (*text == '\n')
-      buf[n++] = '\r';
-    buf[n++] = (CHAR16)(unsigned char)*text;
-  }
-}
-
-static void app_write(const char *text) {
-  console_write(text);
-  debugcon_write(text);
-}
-
 #if UEFI_WITH_API_TESTS
 /* The harness's single output function (tests/harness.h, built with TH_HOSTED=0). */
-void th_write(const char *text) { app_write(text); }
+void th_write(const char *text) { uefi_write(text); }
 #endif
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *system_table) {
   int port_problems;
   (void)image;
-  sys = system_table;
+  uefi_console_init(system_table);
   dlmalloc_uefi_init(system_table);
   /* The firmware reboots an application still running after five minutes; a slow emulator
      must not turn into a reboot loop. */
   system_table->BootServices->SetWatchdogTimer(0, 0, 0, NULL);
 
-  app_write("portable-dlmalloc " PORTABLE_DLMALLOC_VERSION " UEFI self-test\n");
+  uefi_write("portable-dlmalloc " PORTABLE_DLMALLOC_VERSION " UEFI self-test\n");
 #if UEFI_ABORT_CHECK
   {
     void *a = dlmalloc(64), *b = dlmalloc(64);
-    app_write("abort check: freeing a block twice; custom_abort must report and power off\n");
+    uefi_write("abort check: freeing a block twice; custom_abort must report and power off\n");
     dlfree(a);
     dlfree(a);
     dlfree(b);
-    app_write("abort check: FAIL: the double free went unnoticed\n");
+    uefi_write("abort check: FAIL: the double free went unnoticed\n");
     system_table->RuntimeServices->ResetSystem(EfiResetShutdown, EFI_ABORTED, 0, NULL);
   }
 #endif
-  port_problems = port_check_run(app_write);
+  port_problems = port_check_run(uefi_write);
   /* Every acquire_lock raised the TPL; every release_lock must have put it back.  Raising to
      the top and restoring at once is the standard way to read the current level. */
   {
     EFI_TPL now = system_table->BootServices->RaiseTPL(TPL_HIGH_LEVEL);
     system_table->BootServices->RestoreTPL(now);
     if (now == TPL_APPLICATION) {
-      app_write("ok:   locks: the TPL is back at TPL_APPLICATION\n");
+      uefi_write("ok:   locks: the TPL is back at TPL_APPLICATION\n");
     } else {
-      app_write("FAIL: locks: the TPL was left raised by the port's locks\n");
+      uefi_write("FAIL: locks: the TPL was left raised by the port's locks\n");
       ++port_problems;
     }
   }
 #if UEFI_WITH_API_TESTS
-  app_write("API tests (tests/test_api.c):\n");
+  uefi_write("API tests (tests/test_api.c):\n");
   th_section("port check");
-  th_check(port_problems == 0, "port_check_run(app_write) == 0", __FILE__, __LINE__);
+  th_check(port_problems == 0, "port_check_run(uefi_write) == 0", __FILE__, __LINE__);
   (void)dl_test_api_main(); /* ends with th_finish(): "N passed, N failed" */
 #else
-  app_write("API tests not built in (UEFI_WITH_API_TESTS=0)\n");
-  app_write(port_problems == 0 ? "1 passed, 0 failed\n" : "0 passed, 1 failed\n");
+  uefi_write("API tests not built in (UEFI_WITH_API_TESTS=0)\n");
+  uefi_write(port_problems == 0 ? "1 passed, 0 failed\n" : "0 passed, 1 failed\n");
 #endif
-  app_write("uefi self-test: done, shutting down\n");
+  uefi_write("uefi self-test: done, shutting down\n");
   system_table->RuntimeServices->ResetSystem(EfiResetShutdown, EFI_SUCCESS, 0, NULL);
   return EFI_SUCCESS; /* not reached */
 }

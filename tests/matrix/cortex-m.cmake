@@ -29,12 +29,11 @@ set(_m3 ${CMAKE_CURRENT_SOURCE_DIR}/cortex-m)
 set(_tests ${PROJECT_SOURCE_DIR}/tests)
 set(_ld ${_m3}/mps2-an385.ld)
 
-# The harness with the board's th_write.  harness.c's th_len is only used by its hosted writer,
-# hence -Wno-unused-function.
+# The harness with the board's th_write.
 add_library(m3_harness STATIC ${_tests}/harness.c)
 target_compile_definitions(m3_harness PRIVATE TH_HOSTED=0)
 target_include_directories(m3_harness PUBLIC ${_tests})
-target_compile_options(m3_harness PRIVATE ${DLMALLOC_WARNINGS} -Wno-unused-function)
+target_compile_options(m3_harness PRIVATE ${DLMALLOC_WARNINGS})
 
 # m3_program(<name> <library> [BOARD] SOURCES...): an ELF for the board.
 function(m3_program name lib)

@@ -16,24 +16,27 @@ set(DLMALLOC_MATRIX_ABOUT_linux-x86_64 "Linux x86_64, the host itself")
 set(DLMALLOC_MATRIX_NEEDS_linux-x86_64 program:cc)
 set(DLMALLOC_MATRIX_PACKAGES_linux-x86_64 gcc)
 
-# Linux cross targets: <name> <triplet> <qemu-user binary> <about>
+# Linux cross targets: <name> <triplet> <Debian architecture> <qemu-user binary> <about>
+# (the compiler gcc-<triplet> only recommends its C library, libc6-dev-<architecture>-cross)
 set(_matrix_linux
-    "linux-i686|i686-linux-gnu|qemu-i386-static|Linux i686 (ILP32), qemu-user"
-    "linux-aarch64|aarch64-linux-gnu|qemu-aarch64-static|Linux aarch64, qemu-user"
-    "linux-armhf|arm-linux-gnueabihf|qemu-arm-static|Linux armv7 hard-float (ILP32), qemu-user"
-    "linux-riscv64|riscv64-linux-gnu|qemu-riscv64-static|Linux riscv64, qemu-user"
-    "linux-s390x|s390x-linux-gnu|qemu-s390x-static|Linux s390x (big-endian), qemu-user"
-    "linux-ppc64|powerpc64-linux-gnu|qemu-ppc64-static|Linux ppc64 (big-endian), qemu-user")
+    "linux-i686|i686-linux-gnu|i386|qemu-i386-static|Linux i686 (ILP32), qemu-user"
+    "linux-aarch64|aarch64-linux-gnu|arm64|qemu-aarch64-static|Linux aarch64, qemu-user"
+    "linux-armhf|arm-linux-gnueabihf|armhf|qemu-arm-static|Linux armv7 hard-float, qemu-user"
+    "linux-riscv64|riscv64-linux-gnu|riscv64|qemu-riscv64-static|Linux riscv64, qemu-user"
+    "linux-s390x|s390x-linux-gnu|s390x|qemu-s390x-static|Linux s390x (big-endian), qemu-user"
+    "linux-ppc64|powerpc64-linux-gnu|ppc64|qemu-ppc64-static|Linux ppc64 (big-endian), qemu-user")
 foreach(_row IN LISTS _matrix_linux)
   string(REPLACE "|" ";" _row "${_row}")
   list(GET _row 0 _name)
   list(GET _row 1 _triplet)
-  list(GET _row 2 _qemu)
-  list(GET _row 3 _about)
+  list(GET _row 2 _arch)
+  list(GET _row 3 _qemu)
+  list(GET _row 4 _about)
   set(DLMALLOC_MATRIX_ABOUT_${_name} "${_about}")
-  set(DLMALLOC_MATRIX_NEEDS_${_name} program:${_triplet}-gcc program:${_qemu})
+  set(DLMALLOC_MATRIX_NEEDS_${_name} program:${_triplet}-gcc program:${_qemu}
+      file:/usr/${_triplet}/include/stdio.h)
   string(REPLACE "_" "-" _pkg "${_triplet}")
-  set(DLMALLOC_MATRIX_PACKAGES_${_name} gcc-${_pkg} qemu-user-static)
+  set(DLMALLOC_MATRIX_PACKAGES_${_name} gcc-${_pkg} libc6-dev-${_arch}-cross qemu-user-static)
 endforeach()
 
 set(DLMALLOC_MATRIX_ABOUT_windows-x86_64 "Windows x86_64, mingw-w64, Wine")

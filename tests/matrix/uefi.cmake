@@ -22,24 +22,30 @@ set(_uefi_sample ${PROJECT_SOURCE_DIR}/samples/uefi)
 add_library(efi_mem STATIC ${_uefi_sample}/mem.c)
 target_include_directories(efi_mem PUBLIC ${_uefi_sample}/include)
 
-# The harness, freestanding: th_write comes from the application.  (harness.c's th_len is used
-# only by the hosted writer, hence -Wno-unused-function.)
+# Text output to ConOut and the debugcon port: the sample's console.c, shared by every program.
+add_library(efi_console STATIC ${_uefi_sample}/console.c)
+target_include_directories(efi_console PUBLIC ${_uefi_sample})
+target_compile_options(efi_console PRIVATE ${DLMALLOC_WARNINGS})
+
+# The harness, freestanding: th_write comes from the application.
 add_library(efi_harness STATIC ${_tests}/harness.c)
 target_compile_definitions(efi_harness PRIVATE TH_HOSTED=0)
 target_include_directories(efi_harness PUBLIC ${_tests})
-target_compile_options(efi_harness PRIVATE ${DLMALLOC_WARNINGS} -Wno-unused-function)
+target_compile_options(efi_harness PRIVATE ${DLMALLOC_WARNINGS})
 target_link_libraries(efi_harness PUBLIC efi_mem)
 
 # Each test's main() becomes a function the application calls.
 set_source_files_properties(${_tests}/test_api.c PROPERTIES
-                            COMPILE_DEFINITIONS "TH_HOSTED=0;main=dl_test_api_main")
+                            COMPILE_DEFINITIONS "main=dl_test_api_main")
 set_source_files_properties(${_tests}/test_edge.c ${_tests}/test_random.c PROPERTIES
-                            COMPILE_DEFINITIONS "TH_HOSTED=0;main=dl_test_main")
+                            COMPILE_DEFINITIONS "main=dl_test_main")
 
 function(efi_app name lib)
   add_executable(${name} ${ARGN})
-  target_link_libraries(${name} PRIVATE ${lib} efi_harness efi_mem)
+  target_link_libraries(${name} PRIVATE ${lib} efi_harness efi_console efi_mem)
   target_include_directories(${name} PRIVATE ${_tests})
+  # Every test source, heaps.c included, without the C library's headers (no errno.h here).
+  target_compile_definitions(${name} PRIVATE TH_HOSTED=0)
   target_compile_options(${name} PRIVATE ${DLMALLOC_WARNINGS})
 endfunction()
 

@@ -5,8 +5,8 @@
   TH_HOSTED=0, so it takes no arguments and uses no C library).  efi_main hands the system
   table to ports/uefi.c, switches the watchdog off (a slow emulator must not reboot into a
   loop), runs the test and powers the machine off.  The harness's output (th_write) goes to the
-  console and to QEMU's debugcon port 0x402, where cmake/toolchains/qemu-uefi-x86_64.sh reads
-  the closing "N passed, M failed" line.
+  console and to QEMU's debugcon port 0x402 (samples/uefi/console.c), where
+  cmake/toolchains/qemu-uefi-x86_64.sh reads the closing "N passed, M failed" line.
 */
 #include <efi.h>
 
@@ -14,47 +14,20 @@
 #include "malloc.h"
 #include "ports/uefi.h"
 
+#include "console.h" /* samples/uefi */
+
 #ifndef TEST_APP_NAME
 #define TEST_APP_NAME "test"
 #endif
 
 int dl_test_main(void);
 
-static EFI_SYSTEM_TABLE *sys;
-
-static void debugcon_write(const char *text) {
-  for (; *text != '\0'; ++text)
-    __asm__ __volatile__("outb %0, %1" : : "a"(*text), "Nd"((unsigned short)0x402));
-}
-
-/* ConOut takes UCS-2 with "\r\n" line ends; converted in pieces, without allocating. */
-static void console_write(const char *text) {
-  CHAR16 buf[130];
-  UINTN n = 0;
-  for (;; ++text) {
-    if (*text == '\0' || n >= 127) {
-      buf[n] = 0;
-      if (n > 0)
-        sys->ConOut->OutputString(sys->ConOut, buf);
-      n = 0;
-      if (*text == '\0')
-        return;
-    }
-    if (*text == '\n')
-      buf[n++] = '\r';
-    buf[n++] = (CHAR16)(unsigned char)*text;
-  }
-}
-
-void th_write(const char *text) {
-  console_write(text);
-  debugcon_write(text);
-}
+void th_write(const char *text) { uefi_write(text); }
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *system_table) {
   int status;
   (void)image;
-  sys = system_table;
+  uefi_console_init(system_table);
   dlmalloc_uefi_init(system_table);
   system_table->BootServices->SetWatchdogTimer(0, 0, 0, NULL);
   th_write("portable-dlmalloc " PORTABLE_DLMALLOC_VERSION " on UEFI: " TEST_APP_NAME "\n");
