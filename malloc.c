@@ -542,6 +542,19 @@ static size_t os_page_size(void) {
 static NORETURN void os_abort(void) { abort(); }
 
 #else /* POSIX */
+/* free() reaches os_unmap and os_morecore (when it trims), and POSIX.1-2024 says free leaves
+   errno unchanged: both keep errno as it was.  Doing it here, on the rare calls that reach the
+   system, keeps the cost off every free. */
+#ifndef LACKS_ERRNO_H
+#define KEEPING_ERRNO(statement)                                                             \
+  do {                                                                                       \
+    int saved_errno = errno;                                                                 \
+    statement;                                                                               \
+    errno = saved_errno;                                                                     \
+  } while (0)
+#else
+#define KEEPING_ERRNO(statement) statement
+#endif
 #if HAVE_MMAP
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON
@@ -551,7 +564,11 @@ static void *os_map(size_t length) {
   return p != MAP_FAILED ? p : MFAIL;
 }
 static void *os_direct_map(size_t length) { return os_map(length); }
-static int os_unmap(void *base, size_t length) { return munmap(base, length); }
+static int os_unmap(void *base, size_t length) {
+  int result;
+  KEEPING_ERRNO(result = munmap(base, length));
+  return result;
+}
 #if HAVE_MREMAP
 static void *os_remap(void *base, size_t old_length, size_t new_length, int may_move) {
   void *p = mremap(base, old_length, new_length, may_move ? MREMAP_MAYMOVE : 0);
@@ -563,8 +580,9 @@ static void *os_remap(void *base, size_t old_length, size_t new_length, int may_
 #ifndef MORECORE
 #define MORECORE sbrk
 #endif
-static void *os_morecore(ptrdiff_t increment) {
-  void *p = MORECORE(increment);
+static void *os_morecore(ptrdiff_t increment) { /* keeps errno, like os_unmap */
+  void *p;
+  KEEPING_ERRNO(p = MORECORE(increment));
   return p != (void *)-1 ? p : MFAIL;
 }
 #endif /* HAVE_MORECORE */

@@ -243,17 +243,9 @@ void *pvalloc(size_t n) DROPIN_ALIAS(dlpvalloc);
 int malloc_trim(size_t pad) DROPIN_ALIAS(dlmalloc_trim);
 void malloc_stats(void) DROPIN_ALIAS(dlmalloc_stats);
 
-/* free(p): the core may call munmap or sbrk, whose failures set errno; POSIX.1-2024 says
-   free leaves errno unchanged, and programs that free between a failing call and their
-   check of errno rely on it. */
-static void dropin_free(void *p) {
-  if (p != 0) {
-    int saved_errno = errno;
-    dlfree(p);
-    errno = saved_errno;
-  }
-}
-void free(void *p) DROPIN_ALIAS(dropin_free);
+/* free(p) leaves errno unchanged (POSIX.1-2024): the core's POSIX layer keeps errno around
+   the munmap and sbrk calls a free can make, so free needs no wrapper of its own. */
+void free(void *p) DROPIN_ALIAS(dlfree);
 
 /* reallocarray(p, count, size): realloc(p, count * size), failing with ENOMEM (p kept) when
    the product overflows. */
@@ -370,22 +362,22 @@ void free_sized(void *p, size_t size);
 void free_aligned_sized(void *p, size_t alignment, size_t size);
 void free_sized(void *p, size_t size) {
   (void)size;
-  dropin_free(p);
+  dlfree(p);
 }
 void free_aligned_sized(void *p, size_t alignment, size_t size) {
   (void)alignment;
   (void)size;
-  dropin_free(p);
+  dlfree(p);
 }
 
 /* cfree: the old SunOS name, still exported by glibc for old binaries. */
-void cfree(void *p) DROPIN_ALIAS(dropin_free);
+void cfree(void *p) DROPIN_ALIAS(dlfree);
 
 /* glibc's internal entry points, exported by its libc.so and called directly by some
    programs and libraries (allocator wrappers found with dlsym, old debugging hooks).  If
    they reached glibc's allocator, glibc would be asked to free or resize our blocks. */
 void *__libc_malloc(size_t n) DROPIN_ALIAS(dlmalloc);
-void __libc_free(void *p) DROPIN_ALIAS(dropin_free);
+void __libc_free(void *p) DROPIN_ALIAS(dlfree);
 void *__libc_calloc(size_t count, size_t size) DROPIN_ALIAS(dlcalloc);
 void *__libc_realloc(void *p, size_t n) DROPIN_ALIAS(dlrealloc);
 void *__libc_memalign(size_t alignment, size_t n) DROPIN_ALIAS(memalign);
