@@ -91,8 +91,21 @@ static void check_new(const struct heap *h, struct tally *t, unsigned char *p, s
     first(&t->usable, "usable size below the request at op", t->ops);
 }
 
+static uint32_t next_id = 1;
+
+/* Slot s now holds block p of n bytes aligned to align: check it, record it and stamp it with
+   a fresh id, so that a later check tells this block's contents from any earlier ones. */
+static void hold(const struct heap *h, struct tally *t, struct slot *s, unsigned char *p, size_t n,
+                 size_t align) {
+  check_new(h, t, p, n, align);
+  s->p = p;
+  s->size = n;
+  s->align = align;
+  s->id = next_id++;
+  stamp_sampled(p, n, s->id);
+}
+
 static void run(const struct heap *h, unsigned long ops, struct tally *t) {
-  static uint32_t next_id = 1;
   unsigned long op;
   size_t i;
   memset(slots, 0, sizeof slots);
@@ -126,12 +139,7 @@ static void run(const struct heap *h, unsigned long ops, struct tally *t) {
         first(&t->nulls, "allocation failed at op", op);
         continue;
       }
-      check_new(h, t, p, n, align);
-      s->p = p;
-      s->size = n;
-      s->align = align;
-      s->id = next_id++;
-      stamp_sampled(p, n, s->id);
+      hold(h, t, s, p, n, align);
     } else {
       if (!sampled_intact(s->p, s->size, s->size, s->id))
         first(&t->pattern, "pattern damaged (found before free/realloc) at op", op);
@@ -155,12 +163,7 @@ static void run(const struct heap *h, unsigned long ops, struct tally *t) {
         }
         if (!sampled_intact(q, s->size, n, s->id))
           first(&t->pattern, "realloc lost contents at op", op);
-        check_new(h, t, q, n, MALLOC_ALIGNMENT);
-        s->p = q;
-        s->size = n;
-        s->align = MALLOC_ALIGNMENT;
-        s->id = next_id++;
-        stamp_sampled(q, n, s->id);
+        hold(h, t, s, q, n, MALLOC_ALIGNMENT);
       } else if (r < 95) {
         size_t n = rng_below(2) ? s->size + rng_below(256) : s->size - rng_below(s->size + 1);
         unsigned char *q = (unsigned char *)h->realloc_in_place(s->p, n);
@@ -169,10 +172,7 @@ static void run(const struct heap *h, unsigned long ops, struct tally *t) {
             first(&t->in_place_moved, "realloc_in_place moved the block at op", op);
           if (!sampled_intact(q, s->size, n, s->id))
             first(&t->pattern, "realloc_in_place lost contents at op", op);
-          check_new(h, t, q, n, s->align);
-          s->size = n;
-          s->id = next_id++;
-          stamp_sampled(q, n, s->id);
+          hold(h, t, s, q, n, s->align);
         } else if (!sampled_intact(s->p, s->size, s->size, s->id)) {
           first(&t->pattern, "failed realloc_in_place changed the block at op", op);
         }
