@@ -43,36 +43,30 @@ if(NOT headers STREQUAL "dlmalloc.h")
 endif()
 message("installed: ${prefix}")
 
+# Configure and build consumer/ as step <tag> with the extra cache settings in ARGN, then run
+# both of its programs; <what> labels their output.
+function(build_and_run_consumer tag what)
+  integration_run(${tag}-configure
+    COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_DIR}" -B "${WORK_DIR}/${tag}-build" -G "${GENERATOR}"
+            ${ARGN} "-DCMAKE_C_COMPILER=${C_COMPILER}" -DCMAKE_BUILD_TYPE=Release)
+  integration_expect_success(${tag}-configure)
+  integration_run(${tag}-build COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/${tag}-build")
+  integration_expect_success(${tag}-build)
+  foreach(exe consumer_static consumer_shared)
+    # The consumer's build tree has an RPATH to the libdlmalloc.so it linked.
+    integration_run(${tag}-${exe} COMMAND "${WORK_DIR}/${tag}-build/${exe}")
+    integration_expect_success(${tag}-${exe})
+    message("${what}: ${RUN_OUT}")
+  endforeach()
+endfunction()
+
 # ---- the CMake package ----
-integration_run(cmake-configure
-  COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_DIR}" -B "${WORK_DIR}/cmake-build" -G "${GENERATOR}"
-          "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_C_COMPILER=${C_COMPILER}"
-          -DCMAKE_BUILD_TYPE=Release)
-integration_expect_success(cmake-configure)
-integration_run(cmake-build COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/cmake-build")
-integration_expect_success(cmake-build)
-foreach(exe consumer_static consumer_shared)
-  # The consumer's build tree has an RPATH to the installed libdlmalloc.so.
-  integration_run(cmake-${exe} COMMAND "${WORK_DIR}/cmake-build/${exe}")
-  integration_expect_success(cmake-${exe})
-  message("find_package(dlmalloc): ${RUN_OUT}")
-endforeach()
+build_and_run_consumer(cmake "find_package(dlmalloc)" "-DCMAKE_PREFIX_PATH=${prefix}")
 
 # ---- FetchContent (add_subdirectory underneath) from the source tree ----
 # (consumer/CMakeLists.txt needs CMake 3.24 for a FetchContent source given by SOURCE_DIR alone.)
 if(SOURCE_DIR AND CMAKE_VERSION VERSION_GREATER_EQUAL 3.24)
-  integration_run(fetch-configure
-    COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_DIR}" -B "${WORK_DIR}/fetch-build" -G "${GENERATOR}"
-            "-DDLMALLOC_CONSUMER_SOURCE=${SOURCE_DIR}" "-DCMAKE_C_COMPILER=${C_COMPILER}"
-            -DCMAKE_BUILD_TYPE=Release)
-  integration_expect_success(fetch-configure)
-  integration_run(fetch-build COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/fetch-build")
-  integration_expect_success(fetch-build)
-  foreach(exe consumer_static consumer_shared)
-    integration_run(fetch-${exe} COMMAND "${WORK_DIR}/fetch-build/${exe}")
-    integration_expect_success(fetch-${exe})
-    message("FetchContent: ${RUN_OUT}")
-  endforeach()
+  build_and_run_consumer(fetch "FetchContent" "-DDLMALLOC_CONSUMER_SOURCE=${SOURCE_DIR}")
 endif()
 
 # ---- pkg-config ----
