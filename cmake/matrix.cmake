@@ -37,12 +37,8 @@ foreach(t IN LISTS TARGETS)
     message(FATAL_ERROR "matrix: unknown target \"${t}\" (known: ${_known})")
   endif()
 endforeach()
-set(_ci OFF)
-# CI set to anything but 0/false/no/off, as in tests/integration/common.cmake.
-if(NOT "$ENV{CI}" STREQUAL ""
-   AND NOT "$ENV{CI}" MATCHES "^(0|[Ff][Aa][Ll][Ss][Ee]|[Nn][Oo]|[Oo][Ff][Ff])$")
-  set(_ci ON)
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/ci.cmake)
+dlmalloc_in_ci(_ci)
 
 function(_now out_var)
   string(TIMESTAMP now "%s" UTC)

@@ -2,12 +2,10 @@
 #   cmake -DCARGO=<cargo or empty> -DCRATE=<rust/> -DTARGET_DIR=<dir> -DCC=<C compiler>
 #         -P run_cargo_test.cmake
 # The crate's build script compiles malloc.c with the project's C compiler (CC).
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/ci.cmake)
 if(NOT CARGO)
-  if(DEFINED ENV{CI})
-    message(FATAL_ERROR "rust: cargo not found and CI is set (install Rust, e.g. with rustup)")
-  endif()
-  message("SKIP: cargo not found; install Rust to test the crate")
-  return()
+  dlmalloc_skip_or_fail("SKIP: cargo not found; install Rust to test the crate"
+                        "rust: cargo not found and CI is set (install Rust, e.g. with rustup)")
 endif()
 execute_process(
   COMMAND ${CMAKE_COMMAND} -E env "CC=${CC}" "CARGO_TARGET_DIR=${TARGET_DIR}"

@@ -3,12 +3,10 @@
 #         -DWORK=<scratch dir> -DSECONDS=<n> -P run_fuzz.cmake
 # Without a libFuzzer build (no clang or no fuzzer runtime: AVAILABLE=OFF) the test is skipped
 # with a message, except in CI (environment variable CI set), where that is a failure.
+include(${CMAKE_CURRENT_LIST_DIR}/../../cmake/ci.cmake)
 if(NOT AVAILABLE)
-  if(DEFINED ENV{CI})
-    message(FATAL_ERROR "fuzz: libFuzzer is not available (${WHY}) and CI is set")
-  endif()
-  message("SKIP: libFuzzer not available: ${WHY}")
-  return()
+  dlmalloc_skip_or_fail("SKIP: libFuzzer not available: ${WHY}"
+                        "fuzz: libFuzzer is not available (${WHY}) and CI is set")
 endif()
 if(NOT EXISTS "${FUZZER}")
   message(FATAL_ERROR "fuzz: ${FUZZER} was not built")

@@ -20,26 +20,15 @@ endif()
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-function(integration_is_ci out_var)
-  set(v "$ENV{CI}")
-  if(v STREQUAL "" OR v MATCHES "^(0|[Ff][Aa][Ll][Ss][Ee]|[Nn][Oo]|[Oo][Ff][Ff])$")
-    set(${out_var} FALSE PARENT_SCOPE)
-  else()
-    set(${out_var} TRUE PARENT_SCOPE)
-  endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/../../cmake/ci.cmake)
 
 # integration_missing(<what>...): see above; the arguments are joined into one text.  A macro,
 # so that its return() ends the driver.
 macro(integration_missing)
   string(CONCAT _integration_what ${ARGV})
-  integration_is_ci(_integration_ci)
-  if(_integration_ci)
-    message(FATAL_ERROR "dlmalloc-integration: MISSING ${_integration_what} -- CI is set, so a "
-                        "missing tool fails the test (install it in .ci/run)")
-  endif()
-  message("dlmalloc-integration: SKIPPED: ${_integration_what} not found")
-  return()
+  dlmalloc_skip_or_fail("dlmalloc-integration: SKIPPED: ${_integration_what} not found"
+                        "dlmalloc-integration: MISSING ${_integration_what} -- CI is set, so a \
+missing tool fails the test (install it in .ci/run)")
 endmacro()
 
 # integration_run(<log name> [PRELOAD] [STATS <file>] [TIMEOUT <s>] [INPUT_FILE <f>]
