@@ -150,7 +150,11 @@
     directly mapped chunk larger than the mmap threshold, but at most MMAP_THRESHOLD_MAX,
     raises the mmap threshold to that chunk's size and the trim threshold to twice it: a
     program that keeps allocating blocks of one large size then reuses heap memory instead
-    of paying a map, an unmap and fresh page faults for every block.  Setting either
+    of paying a map, an unmap and fresh page faults for every block.  And when the heap
+    has to grow again after free() trimmed it, the trim threshold doubles, up to twice
+    MMAP_THRESHOLD_MAX: a program whose live set swings by more than the threshold would
+    otherwise give pages back and fault them in again on every swing.  Neither raises the
+    peak footprint (memory kept is memory the program had just used).  Setting either
     threshold with mallopt fixes both again.  The drop-in library uses 32 MiB.
   MAX_RELEASE_CHECK_RATE  default: 4095
     After this many frees of large chunks, look for whole segments to release.
@@ -1066,6 +1070,8 @@ struct heap {
   chunk_t *top;            /* the top chunk */
   size_t trim_check;       /* trim when top exceeds this */
   size_t release_checks;   /* countdown to the next search for free segments */
+  int trimmed_since_growth; /* free() trimmed top; with MMAP_THRESHOLD_MAX, growing doubles
+                               the trim threshold (sys_alloc) */
   size_t magic;            /* equal to mparams.magic in a valid heap */
   chunk_t *smallbins[(NSMALLBINS + 1) * 2];
   tchunk_t *treebins[NTREEBINS];
@@ -2253,6 +2259,22 @@ static void add_segment(heap_t *m, char *tbase, size_t tsize, flag_t flags) {
   check_top_chunk(m, m->top);
 }
 
+/* With MMAP_THRESHOLD_MAX, raise the trim threshold to `trim` (at most twice
+   MMAP_THRESHOLD_MAX; it never comes down) for every heap, and heap m's own trim point with
+   it.  mparams is shared, so it changes under global_lock (see adapt_thresholds). */
+static void raise_trim_threshold(heap_t *m, size_t trim) {
+  size_t cap = (size_t)MMAP_THRESHOLD_MAX > HALF_MAX_SIZE_T ? MAX_SIZE_T
+                                                           : (size_t)MMAP_THRESHOLD_MAX * 2;
+  if (trim > cap)
+    trim = cap;
+  lock_acquire(&global_lock);
+  if (mparams.thresholds_adapt && mparams.trim_threshold < trim)
+    mparams.trim_threshold = trim;
+  lock_release(&global_lock);
+  if (mparams.thresholds_adapt && m->trim_check < trim) /* MAX_SIZE_T (trimming failed) stays */
+    m->trim_check = trim;
+}
+
 /* Obtain memory for a request of nb bytes that no free chunk can serve. */
 static void *sys_alloc(heap_t *m, size_t nb) {
   char *tbase = CMFAIL;
@@ -2356,6 +2378,10 @@ static void *sys_alloc(heap_t *m, size_t nb) {
 #endif /* HAVE_MORECORE */
 
   if (tbase != CMFAIL) {
+    if (m->trimmed_since_growth) { /* free() gave back memory the program wanted again */
+      m->trimmed_since_growth = 0;
+      raise_trim_threshold(m, mparams.trim_threshold * 2);
+    }
     add_footprint(m, tsize);
     note_region(m, tbase, tsize);
     if (!is_initialized(m)) { /* the first segment */
@@ -2846,6 +2872,13 @@ static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
   return inuse_chunk_problem_inline(m, p);
 }
 
+/* free() left top above the trim point: give the excess back, and note it for sys_alloc's
+   regrowth rule (MMAP_THRESHOLD_MAX, options in section 1). */
+static void trim_after_free(heap_t *m) {
+  if (sys_trim(m, 0) && mparams.thresholds_adapt)
+    m->trimmed_since_growth = 1;
+}
+
 /* A directly mapped chunk of `size` bytes is being freed (heap m locked): with
    MMAP_THRESHOLD_MAX, raise the thresholds so that the next block of this size comes from the
    heap (options, section 1).  mparams is shared by all heaps, so the change is made under
@@ -2854,13 +2887,10 @@ static void adapt_thresholds(heap_t *m, size_t size) {
   if (mparams.thresholds_adapt && size > mparams.mmap_threshold &&
       size <= (size_t)MMAP_THRESHOLD_MAX) {
     lock_acquire(&global_lock);
-    if (mparams.thresholds_adapt && size > mparams.mmap_threshold) {
+    if (mparams.thresholds_adapt && size > mparams.mmap_threshold)
       mparams.mmap_threshold = size;
-      mparams.trim_threshold = size * 2;
-    }
     lock_release(&global_lock);
-    if (m->trim_check < size * 2) /* MAX_SIZE_T (trimming failed) stays */
-      m->trim_check = size * 2;
+    raise_trim_threshold(m, size * 2);
   }
 }
 
@@ -2881,7 +2911,7 @@ static void internal_free(heap_t *m, chunk_t *p, const char *op) {
   }
   merge_and_file_inline(m, p, psize);
   if (should_trim(m, m->topsize))
-    sys_trim(m, 0);
+    trim_after_free(m);
   else if (!is_small(psize) && --m->release_checks == 0)
     release_unused_segments(m);
 }
@@ -3398,7 +3428,7 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
       }
     }
     if (should_trim(m, m->topsize))
-      sys_trim(m, 0);
+      trim_after_free(m);
     POSTACTION(m);
   }
   return unfreed;
