@@ -9,12 +9,16 @@
     all, and nothing above MALLOC_THREAD_CACHE_MAX_SIZE;
   - batches: with the instrumented port (TEST_WITH_PORT), a refill and a flush take the lock
     once each, and the blocks in between none;
+  - a thread alone merges a block with a free neighbour instead of caching it;
+  - the depot: what one thread's full cache gives up stays in use until another thread's
+    empty list takes it as a batch, and goes back to the heap when one thread is left;
   - thread exit returns a thread's cache (by itself in hosted builds, through
     malloc_thread_exit() in PORTABLE ones), and a thread that ends without it leaves at most
     the byte bound behind;
   - a failed malloc, fork, and teardown with blocks in the cache.
   Death cases (argument = case name; each must end in custom_abort or abort with the reason
-  "in a thread cache"): cached_double_free, cross_thread_double_free, realloc_cached.
+  "in a thread cache"): cached_double_free, cross_thread_double_free, depot_double_free,
+  realloc_cached.
 
   Usage: test_tcache [death-case]
 */
@@ -38,7 +42,7 @@
 
 /* malloc.c's defaults (section 2), unless the variant sets them. */
 #ifndef MALLOC_THREAD_CACHE_MAX_SIZE
-#define MALLOC_THREAD_CACHE_MAX_SIZE 1024
+#define MALLOC_THREAD_CACHE_MAX_SIZE 1040
 #endif
 #ifndef MALLOC_THREAD_CACHE_COUNT
 #define MALLOC_THREAD_CACHE_COUNT 32
@@ -61,6 +65,18 @@
 #define BOOKKEEPING_SLACK 1024
 
 static size_t chunk_of(void *p) { return dlmalloc_usable_size(p) + OVERHEAD; }
+
+/* A block of n bytes between two blocks in use (left allocated): while one thread alone has
+   a cache, free() sends a block with a free neighbour, or top, to the heap to merge, and
+   caches only the others.  (Refills from an empty heap come from top one by one, so the
+   three are neighbours.) */
+static void *between_blocks_in_use(size_t n) {
+  void *p;
+  (void)dlmalloc(n);
+  p = dlmalloc(n);
+  (void)dlmalloc(n);
+  return p;
+}
 
 /* ---- Accounting ---------------------------------------------------------------------- */
 
@@ -85,7 +101,7 @@ static void t_accounting(void) {
   m1 = dlmallinfo();
   CHECK_EQ(m1.smblks, 0);
   CHECK_EQ(m1.fsmblks, 0);
-  p = dlmalloc(100);
+  p = between_blocks_in_use(100);
   if (!CHECK(p != NULL))
     return;
   m1 = dlmallinfo();
@@ -116,6 +132,26 @@ static void t_accounting(void) {
   CHECK_EQ(f.used, 0); /* no block in use there: free, or merged into a larger free chunk */
 }
 
+/* ---- A lone thread merges blocks with a free neighbour at once ------------------------- */
+
+static void t_merge_alone(void) {
+  struct find f;
+  void *p;
+  size_t smblks;
+  th_section("alone, a block next to free memory is merged");
+  dlmalloc_trim(0);
+  p = dlmalloc(700); /* from top: top is its neighbour */
+  if (!CHECK(p != NULL))
+    return;
+  smblks = (size_t)dlmallinfo().smblks;
+  dlfree(p);
+  CHECK_EQ(dlmallinfo().smblks, smblks); /* not cached */
+  f.block = p;
+  f.used = 0;
+  dlmalloc_inspect_all(find_walker, &f);
+  CHECK_EQ(f.used, 0); /* part of a free chunk (top) */
+}
+
 /* ---- Bounds -------------------------------------------------------------------------- */
 
 #define MANY 512
@@ -123,20 +159,32 @@ static void t_accounting(void) {
 static void t_bounds(void) {
   static void *blocks[MANY];
   struct mallinfo m;
-  size_t i, n, size, chunk;
+  size_t i, n, size, chunk, odd = 0, odd_bytes = 0;
   th_section("bounds");
-  /* One size: at most MALLOC_THREAD_CACHE_COUNT blocks kept. */
+  /* One size: at most MALLOC_THREAD_CACHE_COUNT blocks kept.  (The heap may hand out a
+     slightly larger chunk, a free chunk too small to split: those `odd` blocks have lists
+     of their own.) */
   dlmalloc_trim(0);
   n = 3 * MALLOC_THREAD_CACHE_COUNT;
   for (i = 0; i < n; i++)
     CHECK((blocks[i] = dlmalloc(40)) != NULL);
-  chunk = chunk_of(blocks[0]);
+  chunk = chunk_of(blocks[n - 1]);
+  for (i = 0; i < n; i++)
+    if (chunk_of(blocks[i]) < chunk)
+      chunk = chunk_of(blocks[i]);
+  for (i = 0; i < n; i++)
+    if (chunk_of(blocks[i]) != chunk) {
+      ++odd;
+      odd_bytes += chunk_of(blocks[i]) - chunk;
+    }
+  CHECK_LE(odd, 4);
   for (i = 0; i < n; i++)
     dlfree(blocks[i]);
   m = dlmallinfo();
-  CHECK_LE(m.smblks, MALLOC_THREAD_CACHE_COUNT);
+  CHECK_LE(m.smblks, MALLOC_THREAD_CACHE_COUNT + odd);
   CHECK_GE(m.smblks, MALLOC_THREAD_CACHE_COUNT / 2); /* but it does keep some */
-  CHECK_EQ(m.fsmblks, m.smblks * chunk);
+  CHECK_GE(m.fsmblks, m.smblks * chunk);
+  CHECK_LE(m.fsmblks, m.smblks * chunk + odd_bytes);
   /* Every size up to the largest the cache keeps: at most MALLOC_THREAD_CACHE_BYTES. */
   dlmalloc_trim(0);
   n = 0;
@@ -264,6 +312,89 @@ static void t_thread_exit(void) {
 #endif
 }
 
+/* ---- The depot: batches one thread gives up, another takes -------------------------- */
+
+#define DEPOT_SIZE 312 /* a size no other test uses: the main thread's list for it is empty */
+#define DEPOT_BLOCKS (3 * MALLOC_THREAD_CACHE_COUNT)
+
+struct depot_arg {
+  void **blocks;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int freed, done;
+  size_t smblks; /* the thread's own cache after its frees */
+};
+
+/* Frees the blocks it is given (more than its cache keeps), then stays alive, so that two
+   threads have caches, until told to end. */
+static void *depot_giver(void *arg) {
+  struct depot_arg *a = (struct depot_arg *)arg;
+  size_t i;
+  dlfree(dlmalloc(24)); /* this thread has a cache now */
+  for (i = 0; i < DEPOT_BLOCKS; i++)
+    dlfree(a->blocks[i]);
+  a->smblks = (size_t)dlmallinfo().smblks;
+  pthread_mutex_lock(&a->lock);
+  a->freed = 1;
+  pthread_cond_broadcast(&a->cond);
+  while (!a->done)
+    pthread_cond_wait(&a->cond, &a->lock);
+  pthread_mutex_unlock(&a->lock);
+  dlmalloc_thread_exit(); /* what a PORTABLE port does; hosted builds would do it anyway */
+  return NULL;
+}
+
+static void t_depot(void) {
+  static void *blocks[DEPOT_BLOCKS];
+  struct depot_arg a;
+  pthread_t t;
+  size_t i, j, in_use, from_depot = 0, before;
+  th_section("depot");
+  dlmalloc_trim(0);
+  before = (size_t)dlmallinfo().uordblks;
+  for (i = 0; i < DEPOT_BLOCKS; i++)
+    if (!CHECK((blocks[i] = dlmalloc(DEPOT_SIZE)) != NULL))
+      return;
+  dlmalloc_trim(0); /* this thread's list for the size is empty again */
+  in_use = (size_t)dlmallinfo().uordblks;
+  a.blocks = blocks;
+  a.freed = a.done = 0;
+  pthread_mutex_init(&a.lock, NULL);
+  pthread_cond_init(&a.cond, NULL);
+  if (!CHECK_EQ(pthread_create(&t, NULL, depot_giver, &a), 0))
+    return;
+  pthread_mutex_lock(&a.lock);
+  while (!a.freed)
+    pthread_cond_wait(&a.cond, &a.lock);
+  pthread_mutex_unlock(&a.lock);
+  /* What the giver's cache could not keep went to the depot, still in use, not to the heap. */
+  CHECK_LE(a.smblks, MALLOC_THREAD_CACHE_COUNT + 1);
+  CHECK_GE((size_t)dlmallinfo().uordblks, in_use);
+  /* This thread's empty list takes a whole batch: the next mallocs are the giver's blocks. */
+  for (i = 0; i < MALLOC_THREAD_CACHE_COUNT / 2; i++) {
+    void *p = dlmalloc(DEPOT_SIZE);
+    for (j = 0; j < DEPOT_BLOCKS; j++)
+      if (p == blocks[j])
+        ++from_depot;
+    blocks[i] = p; /* freed below */
+  }
+  CHECK_EQ(from_depot, MALLOC_THREAD_CACHE_COUNT / 2);
+  /* When the giver ends, one thread has a cache again: the depot goes back to the heap. */
+  pthread_mutex_lock(&a.lock);
+  a.done = 1;
+  pthread_cond_broadcast(&a.cond);
+  pthread_mutex_unlock(&a.lock);
+  CHECK_EQ(pthread_join(t, NULL), 0);
+  CHECK_LE((size_t)dlmallinfo().uordblks, /* only this thread's blocks are still in use */
+           before + MALLOC_THREAD_CACHE_COUNT / 2 * chunk_of(blocks[0]) + BOOKKEEPING_SLACK);
+  for (i = 0; i < MALLOC_THREAD_CACHE_COUNT / 2; i++)
+    dlfree(blocks[i]);
+  dlmalloc_trim(0);
+  CHECK_LE((size_t)dlmallinfo().uordblks, before + BOOKKEEPING_SLACK);
+  pthread_mutex_destroy(&a.lock);
+  pthread_cond_destroy(&a.cond);
+}
+
 /* ---- A failed malloc gives the cache back first --------------------------------------- */
 
 static void t_footprint_limit(void) {
@@ -386,7 +517,7 @@ static void *free_and_wait(void *p) {
 }
 
 static int death(const char *name) {
-  void *p = dlmalloc(40);
+  void *p = between_blocks_in_use(40);
   if (strcmp(name, "cached_double_free") == 0) {
     dlfree(p);
     dlfree(p);
@@ -398,6 +529,25 @@ static int death(const char *name) {
     while (!__atomic_load_n(&freed_by_thread, __ATOMIC_ACQUIRE))
       usleep(1000);
     dlfree(p);
+  } else if (strcmp(name, "depot_double_free") == 0) {
+    /* The giver's frees 17-32 are the first batch its full list gives to the depot. */
+    static void *blocks[DEPOT_BLOCKS];
+    static struct depot_arg a;
+    pthread_t t;
+    size_t i;
+    for (i = 0; i < DEPOT_BLOCKS; i++)
+      if ((blocks[i] = dlmalloc(DEPOT_SIZE)) == NULL)
+        return 2;
+    a.blocks = blocks;
+    pthread_mutex_init(&a.lock, NULL);
+    pthread_cond_init(&a.cond, NULL);
+    if (pthread_create(&t, NULL, depot_giver, &a) != 0)
+      return 2;
+    pthread_mutex_lock(&a.lock);
+    while (!a.freed)
+      pthread_cond_wait(&a.cond, &a.lock);
+    pthread_mutex_unlock(&a.lock);
+    dlfree(blocks[20]);
   } else if (strcmp(name, "realloc_cached") == 0) {
     dlfree(p);
     p = dlrealloc(p, 80);
@@ -415,10 +565,12 @@ int main(int argc, char **argv) {
   CHECK_EQ(pthread_atfork(dlmalloc_prefork, dlmalloc_postfork_parent, dlmalloc_postfork_child),
            0);
   t_accounting();
+  t_merge_alone();
   t_bounds();
 #ifdef TEST_WITH_PORT
   t_batches();
 #endif
+  t_depot(); /* before t_thread_exit, which in PORTABLE builds leaves a thread counted */
   t_thread_exit();
   t_footprint_limit();
   t_fork();
