@@ -29,6 +29,8 @@ LIBDIR = "/usr/lib/x86_64-linux-gnu"
 ALLOCATORS = [
     ("glibc", None, "libc6"),
     ("dlmalloc", os.path.join(BUILD, "dlmalloc", "libdlmalloc.so"), None),
+    # The same drop-in without its thread cache: what the cache (malloc.c section 16) buys.
+    ("dlmalloc-nocache", os.path.join(BUILD, "dlmalloc-nocache", "libdlmalloc.so"), None),
     ("jemalloc", os.path.join(LIBDIR, "libjemalloc.so.2"), "libjemalloc2"),
     ("mimalloc", os.path.join(LIBDIR, "libmimalloc.so.2"), "libmimalloc2.0"),
     ("tcmalloc", os.path.join(LIBDIR, "libtcmalloc_minimal.so.4"), "libtcmalloc-minimal4"),
@@ -111,7 +113,8 @@ def machine_description():
     return [
         "CPU: %s, %d cores (shared with other jobs: load average %s at start)" % (cpu, os.cpu_count(), load),
         "System: %s %s, %s, compiler %s" % (platform.system(), platform.release(), libc, cc),
-        "Allocators: %s; dlmalloc = bench/build/dlmalloc/libdlmalloc.so at commit %s"
+        "Allocators: %s; dlmalloc = bench/build/dlmalloc/libdlmalloc.so at commit %s, "
+        "dlmalloc-nocache = the same built with -DDLMALLOC_DROPIN_THREAD_CACHE=OFF"
         % (", ".join(versions), commit or "?"),
     ]
 
@@ -280,6 +283,25 @@ def main():
                   "freed and a new population allocated), MiB: " + ", ".join(
                       "%s %.1f" % (a, median(final_rss[("frag", a)]) / 1024)
                       for a in names if ("frag", a) in final_rss), ""]
+
+    if "dlmalloc-nocache" in names and "dlmalloc" in names:
+        lines += ["## The thread cache: the drop-in with it, as a ratio to the same drop-in "
+                  "without it (same rounds; below 1 is better)", ""]
+        lines += ["| workload | time | peak RSS | instructions |", "|---|---:|---:|---:|"]
+        cache_geo = {"single": [], "multi": []}
+        for w in workloads:
+            if (w, "dlmalloc") in failed or (w, "dlmalloc-nocache") in failed:
+                continue
+            tr = ratio(w, "dlmalloc", times) / ratio(w, "dlmalloc-nocache", times)
+            rr = ratio(w, "dlmalloc", rss) / ratio(w, "dlmalloc-nocache", rss)
+            with_cache, without = icount.get((w, "dlmalloc")), icount.get((w, "dlmalloc-nocache"))
+            cache_geo["single" if w in SINGLE else "multi"].append(tr)
+            lines.append("| %s | %s | %s | %s |" % (
+                w, fmt_ratio(tr), fmt_ratio(rr),
+                fmt_ratio(with_cache / without) if with_cache and without else "-"))
+        lines.append("| **geomean, single-threaded / threaded** | %s / %s | | |" % (
+            fmt_ratio(geomean(cache_geo["single"])), fmt_ratio(geomean(cache_geo["multi"]))))
+        lines.append("")
 
     if icount:
         lines += ["## Instructions, single-threaded workloads (callgrind, whole program, "

@@ -25,6 +25,7 @@ else()
 endif()
 option(DLMALLOC_BUILD_DROPIN "Build libdlmalloc.so, the drop-in replacement of malloc"
        ${_dlmalloc_dropin_default})
+option(DLMALLOC_DROPIN_THREAD_CACHE "The drop-in's per-thread cache (MALLOC_THREAD_CACHE)" ON)
 # A subproject (add_subdirectory, FetchContent) installs nothing and runs no integration tests
 # unless asked to.  (PROJECT_IS_TOP_LEVEL needs CMake 3.21; the project requires 3.20.)
 if(CMAKE_SOURCE_DIR STREQUAL PROJECT_SOURCE_DIR)
@@ -124,6 +125,9 @@ if(DLMALLOC_BUILD_DROPIN)
     SOVERSION ${PROJECT_VERSION_MAJOR}
     EXPORT_NAME shared
     C_VISIBILITY_PRESET default) # every dl and standard name is API
+  if(NOT DLMALLOC_DROPIN_THREAD_CACHE)
+    target_compile_definitions(dlmalloc_shared PRIVATE DLMALLOC_DROPIN_THREAD_CACHE=0)
+  endif()
   target_compile_options(dlmalloc_shared PRIVATE ${DLMALLOC_WARNINGS}
     # gcc turns malloc + memset(0) into calloc: inside calloc, a call to itself (dropin.c 1.).
     -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free)

@@ -61,7 +61,13 @@
 #undef USE_DL_PREFIX
 #define USE_DL_PREFIX 1 /* dlmalloc & co keep their names; the standard ones are section 4 */
 
-#define MALLOC_THREAD_CACHE 1 /* small blocks bypass the lock (malloc.c section 16) */
+/* Small blocks bypass the lock (malloc.c section 16).  CMake's DLMALLOC_DROPIN_THREAD_CACHE=OFF
+   builds the library without it, which bench/ measures the cache against. */
+#ifndef DLMALLOC_DROPIN_THREAD_CACHE
+#define DLMALLOC_DROPIN_THREAD_CACHE 1
+#endif
+#undef MALLOC_THREAD_CACHE
+#define MALLOC_THREAD_CACHE DLMALLOC_DROPIN_THREAD_CACHE
 
 #undef MSPACES
 #define MSPACES 1
