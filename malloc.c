@@ -3917,18 +3917,26 @@ static inline void thread_cache_free(void *mem) {
     size_t head = p->head;
     size_t size = head & ~FLAG_BITS;
     chunk_t *next = chunk_plus_offset(p, size);
+    size_t next_head;
     if (size > MALLOC_THREAD_CACHE_MAX_SIZE) { /* never cached: straight to the heap */
       heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
       return;
     }
+    next_head = ok_address(gm, next) ? next->head : 0;
     /* size - MIN_CHUNK_SIZE wraps for a size below the minimum */
     if ((head & INUSE_BITS) == INUSE_BITS &&
         size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
-        ok_address(gm, next) && (next->head & INUSE_BITS) == INUSE_BITS &&
-        !is_thread_cached(p) &&
+        (next_head & INUSE_BITS) == INUSE_BITS && !is_thread_cached(p) &&
         LIKELY(tc->count[thread_cache_list(size)] < MALLOC_THREAD_CACHE_COUNT &&
                tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)) {
       thread_cache_push(tc, mem, size);
+      return;
+    }
+    if (!tc->shared && (next_head & PINUSE_BIT) != 0 &&
+        ((head & PINUSE_BIT) == 0 || (next_head & CINUSE_BIT) == 0)) {
+      /* A free neighbour and no other thread: merged at once (see thread_cache_free_slow);
+         heap_free checks the block in full. */
+      heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
       return;
     }
   }
