@@ -3564,6 +3564,17 @@ static void thread_cache_forget_all(void) {
   thread_cache_depot.bytes = 0;
 }
 
+/* Count tc's thread among the depot's users, if it is not yet (dlmalloc_thread_exit: the
+   reverse), and note whether other threads have caches too (gm's lock held).  Called when
+   the cache starts, and again at each refill and overflow, as threads come and go. */
+static void thread_cache_count_user(struct thread_cache *tc) {
+  if (!tc->counted) {
+    tc->counted = 1;
+    ++thread_cache_depot.users;
+  }
+  tc->shared = thread_cache_depot.users >= 2;
+}
+
 /* Give every batch in the depot back to the heap (gm's lock held). */
 static void thread_cache_depot_drain(void) {
   struct thread_cache_depot *d = &thread_cache_depot;
@@ -3714,6 +3725,10 @@ static NOINLINE int thread_cache_start(struct thread_cache *tc) {
     }
   }
 #endif
+  if (!PREACTION(gm)) { /* a thread that only frees needs to know about the others too */
+    thread_cache_count_user(tc);
+    POSTACTION(gm);
+  }
   return 1;
 }
 
@@ -3793,11 +3808,7 @@ static NOINLINE void *thread_cache_refill(struct thread_cache *tc, size_t bytes)
   if (!thread_cache_current(tc) && !thread_cache_start(tc))
     return heap_malloc(gm, bytes);
   if (!PREACTION(gm)) {
-    if (!tc->counted) { /* a user of the depot from now on (dlmalloc_thread_exit: the end) */
-      tc->counted = 1;
-      ++thread_cache_depot.users;
-    }
-    tc->shared = thread_cache_depot.users >= 2;
+    thread_cache_count_user(tc);
     if (tc->first[i] == 0 && (mem = thread_cache_take_batch(tc, i, nb)) != 0) {
       /* served by the depot */
     } else if ((mem = internal_malloc(gm, bytes)) == 0) {
@@ -3858,6 +3869,7 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i, size_t siz
 static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, size_t size) {
   if (!PREACTION(gm)) {
     size_t i = thread_cache_list(size);
+    thread_cache_count_user(tc);
     if (tc->count[i] >= MALLOC_THREAD_CACHE_COUNT && !thread_cache_give_batch(tc, i, size))
       thread_cache_drain(tc, i, THREAD_CACHE_BATCH);
     if (tc->bytes + size > MALLOC_THREAD_CACHE_BYTES)
