@@ -3575,38 +3575,38 @@ static void thread_cache_count_user(struct thread_cache *tc) {
   tc->shared = thread_cache_depot.users >= 2;
 }
 
+/* Give the first n blocks of the chain *chain (cached, tagged) back to the heap: *chain is
+   left at the rest, *bytes drops by their sizes.  Returns how many there were.  (gm's lock
+   held.) */
+static unsigned thread_cache_release(void **chain, unsigned n, size_t *bytes) {
+  void **mem = (void **)*chain;
+  unsigned given = 0;
+  for (; given < n && mem != 0; ++given) {
+    void **next = (void **)mem[0];
+    chunk_t *p = mem2chunk(mem);
+    *bytes -= chunksize(p);
+    mem[1] = 0; /* no longer cached: untag before internal_free checks it */
+    internal_free(gm, p, "free");
+    mem = next;
+  }
+  *chain = mem;
+  return given;
+}
+
 /* Give every batch in the depot back to the heap (gm's lock held). */
 static void thread_cache_depot_drain(void) {
   struct thread_cache_depot *d = &thread_cache_depot;
   size_t i;
   for (i = 0; i < THREAD_CACHE_LISTS; ++i)
-    while (d->depth[i] != 0) {
-      void **mem = (void **)d->batch[i][--d->depth[i]];
-      while (mem != 0) {
-        void **next = (void **)mem[0];
-        chunk_t *p = mem2chunk(mem);
-        d->bytes -= chunksize(p);
-        mem[1] = 0; /* no longer cached: untag before internal_free checks it */
-        internal_free(gm, p, "free");
-        mem = next;
-      }
-    }
+    while (d->depth[i] != 0)
+      (void)thread_cache_release(&d->batch[i][--d->depth[i]], THREAD_CACHE_BATCH, &d->bytes);
 }
 
 /* Give back the n most recent blocks of list i (gm's lock held).  The most recent, because
    they are reached without walking the list; the heap hands them out again first. */
 static void thread_cache_drain(struct thread_cache *tc, size_t i, unsigned n) {
-  void **mem = (void **)tc->first[i];
-  for (; n > 0 && mem != 0; --n) {
-    void **next = (void **)mem[0];
-    chunk_t *p = mem2chunk(mem);
-    tc->bytes -= chunksize(p);
-    --tc->count[i];
-    mem[1] = 0; /* no longer cached: untag before internal_free checks it */
-    internal_free(gm, p, "free");
-    mem = next;
-  }
-  tc->first[i] = mem;
+  unsigned given = thread_cache_release(&tc->first[i], n, &tc->bytes);
+  tc->count[i] = (unsigned char)(tc->count[i] - given);
 }
 
 /* Give back every block this thread caches (gm's lock held). */
