@@ -2284,17 +2284,22 @@ static void add_segment(heap_t *m, char *tbase, size_t tsize, flag_t flags) {
   check_top_chunk(m, m->top);
 }
 
-/* With MMAP_THRESHOLD_MAX, raise the trim threshold to `trim` (at most twice
-   MMAP_THRESHOLD_MAX; it never comes down) for every heap, and heap m's own trim point with
-   it.  mparams is shared, so it changes under global_lock (see adapt_thresholds). */
-static void raise_trim_threshold(heap_t *m, size_t trim) {
+/* With MMAP_THRESHOLD_MAX, raise the mmap threshold to `mmap` and the trim threshold to
+   `trim` (at most twice MMAP_THRESHOLD_MAX); neither comes down.  They are shared by every
+   heap, so they change under global_lock; readers take the words as they are, a heuristic
+   that is right either way.  Heap m's own trim point follows. */
+static void raise_thresholds(heap_t *m, size_t mmap, size_t trim) {
   size_t cap = (size_t)MMAP_THRESHOLD_MAX > HALF_MAX_SIZE_T ? MAX_SIZE_T
                                                            : (size_t)MMAP_THRESHOLD_MAX * 2;
   if (trim > cap)
     trim = cap;
   lock_acquire(&global_lock);
-  if (mparams.thresholds_adapt && mparams.trim_threshold < trim)
-    mparams.trim_threshold = trim;
+  if (mparams.thresholds_adapt) {
+    if (mparams.mmap_threshold < mmap)
+      mparams.mmap_threshold = mmap;
+    if (mparams.trim_threshold < trim)
+      mparams.trim_threshold = trim;
+  }
   lock_release(&global_lock);
   if (mparams.thresholds_adapt && m->trim_check < trim) /* MAX_SIZE_T (trimming failed) stays */
     m->trim_check = trim;
@@ -2405,7 +2410,7 @@ static void *sys_alloc(heap_t *m, size_t nb) {
   if (tbase != CMFAIL) {
     if (m->trimmed_since_growth) { /* free() gave back memory the program wanted again */
       m->trimmed_since_growth = 0;
-      raise_trim_threshold(m, mparams.trim_threshold * 2);
+      raise_thresholds(m, 0, mparams.trim_threshold * 2);
     }
     add_footprint(m, tsize);
     note_region(m, tbase, tsize);
@@ -2906,17 +2911,11 @@ static void trim_after_free(heap_t *m) {
 
 /* A directly mapped chunk of `size` bytes is being freed (heap m locked): with
    MMAP_THRESHOLD_MAX, raise the thresholds so that the next block of this size comes from the
-   heap (options, section 1).  mparams is shared by all heaps, so the change is made under
-   global_lock; readers take the word as it is, a heuristic that is right either way. */
+   heap (options, section 1). */
 static void adapt_thresholds(heap_t *m, size_t size) {
   if (mparams.thresholds_adapt && size > mparams.mmap_threshold &&
-      size <= (size_t)MMAP_THRESHOLD_MAX) {
-    lock_acquire(&global_lock);
-    if (mparams.thresholds_adapt && size > mparams.mmap_threshold)
-      mparams.mmap_threshold = size;
-    lock_release(&global_lock);
-    raise_trim_threshold(m, size * 2);
-  }
+      size <= (size_t)MMAP_THRESHOLD_MAX)
+    raise_thresholds(m, size, size * 2);
 }
 
 /* Free block p of heap m (lock held). */
@@ -3627,23 +3626,29 @@ static void thread_cache_give_back(struct thread_cache *tc) {
 #define thread_cache_holds(tc) ((tc)->bytes != 0 || thread_cache_depot.bytes != 0) /* locked */
 
 #if DEBUG
-/* Every cached block: a chunk of gm in use, of its list's size, tagged; the counts add up. */
+/* Every block of the chain at mem: a chunk of gm in use, of list i's size, tagged.  Returns
+   how many there are; *bytes grows by their sizes. */
+static unsigned do_check_cached_chain(void **mem, size_t i, size_t *bytes) {
+  unsigned n = 0;
+  for (; mem != 0; mem = (void **)mem[0]) {
+    chunk_t *p = mem2chunk(mem);
+    dl_assert(cinuse(p) && !is_mmapped(p));
+    dl_assert(chunksize(p) == i * MALLOC_ALIGNMENT);
+    dl_assert(is_thread_cached(p));
+    do_check_inuse_chunk(gm, p);
+    *bytes += chunksize(p);
+    ++n;
+  }
+  return n;
+}
+
+/* Every cached block of tc and of the depot passes do_check_cached_chain; the counts add up. */
 static void do_check_thread_cache(struct thread_cache *tc) {
   size_t i, bytes = 0;
   if (!thread_cache_current(tc))
     return;
   for (i = 0; i < THREAD_CACHE_LISTS; ++i) {
-    unsigned n = 0;
-    void **mem;
-    for (mem = (void **)tc->first[i]; mem != 0; mem = (void **)mem[0]) {
-      chunk_t *p = mem2chunk(mem);
-      dl_assert(cinuse(p) && !is_mmapped(p));
-      dl_assert(chunksize(p) == i * MALLOC_ALIGNMENT);
-      dl_assert(is_thread_cached(p));
-      do_check_inuse_chunk(gm, p);
-      bytes += chunksize(p);
-      ++n;
-    }
+    unsigned n = do_check_cached_chain((void **)tc->first[i], i, &bytes);
     dl_assert(n == tc->count[i] && n <= MALLOC_THREAD_CACHE_COUNT);
   }
   dl_assert(bytes == tc->bytes && bytes <= MALLOC_THREAD_CACHE_BYTES);
@@ -3651,18 +3656,9 @@ static void do_check_thread_cache(struct thread_cache *tc) {
   for (i = 0; i < THREAD_CACHE_LISTS; ++i) {
     unsigned b;
     dl_assert(thread_cache_depot.depth[i] <= THREAD_CACHE_DEPOT_DEPTH);
-    for (b = 0; b < thread_cache_depot.depth[i]; ++b) {
-      unsigned n = 0;
-      void **mem;
-      for (mem = (void **)thread_cache_depot.batch[i][b]; mem != 0; mem = (void **)mem[0]) {
-        chunk_t *p = mem2chunk(mem);
-        dl_assert(chunksize(p) == i * MALLOC_ALIGNMENT && is_thread_cached(p));
-        do_check_inuse_chunk(gm, p);
-        bytes += chunksize(p);
-        ++n;
-      }
-      dl_assert(n == THREAD_CACHE_BATCH);
-    }
+    for (b = 0; b < thread_cache_depot.depth[i]; ++b)
+      dl_assert(do_check_cached_chain((void **)thread_cache_depot.batch[i][b], i, &bytes) ==
+                THREAD_CACHE_BATCH);
   }
   dl_assert(bytes == thread_cache_depot.bytes && bytes <= THREAD_CACHE_DEPOT_BYTES);
 }
