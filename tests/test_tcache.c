@@ -80,21 +80,8 @@ static void *between_blocks_in_use(size_t n) {
 
 /* ---- Accounting ---------------------------------------------------------------------- */
 
-struct find {
-  void *block;
-  size_t used; /* what inspect_all reported for it; 0 = reported free or not at all */
-};
-
-static void find_walker(void *start, void *end, size_t used, void *arg) {
-  struct find *f = (struct find *)arg;
-  (void)end;
-  if (start == f->block)
-    f->used = used;
-}
-
 static void t_accounting(void) {
   struct mallinfo m1, m2, m3;
-  struct find f;
   void *p, *q;
   th_section("accounting");
   dlmalloc_trim(0);
@@ -113,10 +100,7 @@ static void t_accounting(void) {
   CHECK_EQ(m2.smblks, m1.smblks + 1);
   CHECK_EQ(m2.fsmblks, m1.fsmblks + chunk_of(p));
   CHECK_EQ(m2.uordblks + m2.fordblks, dlmalloc_footprint() - m2.hblkhd);
-  f.block = p;
-  f.used = 0;
-  dlmalloc_inspect_all(find_walker, &f);
-  CHECK_GT(f.used, 0); /* inspect_all reports it in use too */
+  CHECK_GT(heap_blocks_holding(&heap_global, p, 100), 0); /* inspect_all: in use too */
   q = dlmalloc(100);
   CHECK(q == p); /* the most recently freed block of a size comes back first */
   m3 = dlmallinfo();
@@ -127,15 +111,13 @@ static void t_accounting(void) {
   CHECK_EQ(m3.smblks, 0); /* trim gave the cache back */
   CHECK_EQ(m3.fsmblks, 0);
   CHECK_LT(m3.uordblks, m2.uordblks);
-  f.used = 0;
-  dlmalloc_inspect_all(find_walker, &f);
-  CHECK_EQ(f.used, 0); /* no block in use there: free, or merged into a larger free chunk */
+  /* no block in use there: free, or merged into a larger free chunk */
+  CHECK_EQ(heap_blocks_holding(&heap_global, p, 100), 0);
 }
 
 /* ---- A lone thread merges blocks with a free neighbour at once ------------------------- */
 
 static void t_merge_alone(void) {
-  struct find f;
   void *p;
   size_t smblks;
   th_section("alone, a block next to free memory is merged");
@@ -146,10 +128,7 @@ static void t_merge_alone(void) {
   smblks = (size_t)dlmallinfo().smblks;
   dlfree(p);
   CHECK_EQ(dlmallinfo().smblks, smblks); /* not cached */
-  f.block = p;
-  f.used = 0;
-  dlmalloc_inspect_all(find_walker, &f);
-  CHECK_EQ(f.used, 0); /* part of a free chunk (top) */
+  CHECK_EQ(heap_blocks_holding(&heap_global, p, 700), 0); /* part of a free chunk (top) */
 }
 
 /* ---- Bounds -------------------------------------------------------------------------- */
@@ -344,6 +323,24 @@ static void *depot_giver(void *arg) {
   return NULL;
 }
 
+/* Start a depot_giver on blocks (thread *t) and wait until it has freed them all.  Returns
+   pthread_create's result. */
+static int start_giver(struct depot_arg *a, void **blocks, pthread_t *t) {
+  int rc;
+  a->blocks = blocks;
+  a->freed = a->done = 0;
+  pthread_mutex_init(&a->lock, NULL);
+  pthread_cond_init(&a->cond, NULL);
+  rc = pthread_create(t, NULL, depot_giver, a);
+  if (rc != 0)
+    return rc;
+  pthread_mutex_lock(&a->lock);
+  while (!a->freed)
+    pthread_cond_wait(&a->cond, &a->lock);
+  pthread_mutex_unlock(&a->lock);
+  return 0;
+}
+
 static void t_depot(void) {
   static void *blocks[DEPOT_BLOCKS];
   struct depot_arg a;
@@ -357,16 +354,8 @@ static void t_depot(void) {
       return;
   dlmalloc_trim(0); /* this thread's list for the size is empty again */
   in_use = (size_t)dlmallinfo().uordblks;
-  a.blocks = blocks;
-  a.freed = a.done = 0;
-  pthread_mutex_init(&a.lock, NULL);
-  pthread_cond_init(&a.cond, NULL);
-  if (!CHECK_EQ(pthread_create(&t, NULL, depot_giver, &a), 0))
+  if (!CHECK_EQ(start_giver(&a, blocks, &t), 0))
     return;
-  pthread_mutex_lock(&a.lock);
-  while (!a.freed)
-    pthread_cond_wait(&a.cond, &a.lock);
-  pthread_mutex_unlock(&a.lock);
   /* What the giver's cache could not keep went to the depot, still in use, not to the heap. */
   CHECK_LE(a.smblks, MALLOC_THREAD_CACHE_COUNT + 1);
   CHECK_GE((size_t)dlmallinfo().uordblks, in_use);
@@ -538,15 +527,8 @@ static int death(const char *name) {
     for (i = 0; i < DEPOT_BLOCKS; i++)
       if ((blocks[i] = dlmalloc(DEPOT_SIZE)) == NULL)
         return 2;
-    a.blocks = blocks;
-    pthread_mutex_init(&a.lock, NULL);
-    pthread_cond_init(&a.cond, NULL);
-    if (pthread_create(&t, NULL, depot_giver, &a) != 0)
+    if (start_giver(&a, blocks, &t) != 0)
       return 2;
-    pthread_mutex_lock(&a.lock);
-    while (!a.freed)
-      pthread_cond_wait(&a.cond, &a.lock);
-    pthread_mutex_unlock(&a.lock);
     dlfree(blocks[20]);
   } else if (strcmp(name, "realloc_cached") == 0) {
     dlfree(p);
