@@ -39,12 +39,18 @@ SINGLE = ["churn", "realloc_grow", "large", "frag", "aligned", "calloc_heavy"]
 MULTI = ["larson", "prodcons"]
 
 
-def run_measured(argv, preload):
-    """Run one workload: (seconds, peak RSS in KiB from wait4, stdout, stderr, exit status)."""
+def preload_env(preload):
+    """The environment to run a workload in, with `preload` (or nothing) as LD_PRELOAD."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     if preload:
         env["LD_PRELOAD"] = preload
+    return env
+
+
+def run_measured(argv, preload):
+    """Run one workload: (seconds, peak RSS in KiB from wait4, stdout, stderr, exit status)."""
+    env = preload_env(preload)
     out_path = os.path.join(BUILD, "out.txt")
     err_path = os.path.join(BUILD, "err.txt")
     with open(out_path, "w") as out, open(err_path, "w") as err:
@@ -62,10 +68,7 @@ def run_measured(argv, preload):
 
 def instructions(argv, preload):
     """Instructions executed by the whole program under callgrind, or None."""
-    env = dict(os.environ)
-    env.pop("LD_PRELOAD", None)
-    if preload:
-        env["LD_PRELOAD"] = preload
+    env = preload_env(preload)
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + argv
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     m = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
@@ -292,8 +295,8 @@ def main():
         for w in workloads:
             if (w, "dlmalloc") in failed or (w, "dlmalloc-nocache") in failed:
                 continue
-            tr = ratio(w, "dlmalloc", times) / ratio(w, "dlmalloc-nocache", times)
-            rr = ratio(w, "dlmalloc", rss) / ratio(w, "dlmalloc-nocache", rss)
+            tr = median(times[(w, "dlmalloc")]) / median(times[(w, "dlmalloc-nocache")])
+            rr = median(rss[(w, "dlmalloc")]) / median(rss[(w, "dlmalloc-nocache")])
             with_cache, without = icount.get((w, "dlmalloc")), icount.get((w, "dlmalloc-nocache"))
             cache_geo["single" if w in SINGLE else "multi"].append(tr)
             lines.append("| %s | %s | %s | %s |" % (

@@ -114,7 +114,7 @@ set_target_properties(dlmalloc PROPERTIES INTERFACE_COMPILE_DEFINITIONS "${_dlma
 
 # ---- libdlmalloc.so --------------------------------------------------------------------------
 if(DLMALLOC_BUILD_DROPIN)
-  # pthread_atfork and the core's mutexes (in libc itself since glibc 2.34).
+  # pthread_atfork and the thread cache's pthread key (in libc itself since glibc 2.34).
   find_package(Threads REQUIRED)
 
   add_library(dlmalloc_shared SHARED ${PROJECT_SOURCE_DIR}/dropin/dropin.c)

@@ -25,7 +25,6 @@
 #include "posix_lock.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>   /* abort */
 #include <string.h>   /* strlen */
 #include <sys/mman.h>
