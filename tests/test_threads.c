@@ -124,70 +124,34 @@ static unsigned random_heap(struct worker *w) {
   return r == 0 ? GLOBAL_HEAP : r == 1 ? SHARED_HEAP : FIRST_OWN_HEAP + w->index;
 }
 
-static void *heap_malloc(unsigned heap, size_t n) {
-#if MSPACES
-  if (heap != GLOBAL_HEAP)
-    return mspace_malloc(spaces[heap], n);
-#endif
-#if !ONLY_MSPACES
-  return dlmalloc(n);
+/* The call for heap k: the mspace's function, or the global heap's.  Builds without one of
+   the two never compile its call (random_heap never picks a heap they lack). */
+#if MSPACES && !ONLY_MSPACES
+#define ON_HEAP(k, ms, dl) ((k) != GLOBAL_HEAP ? (ms) : (dl))
+#elif MSPACES
+#define ON_HEAP(k, ms, dl) (ms)
 #else
-  (void)n;
-  return NULL;
+#define ON_HEAP(k, ms, dl) ((void)(k), (dl))
 #endif
+
+static void *heap_malloc(unsigned heap, size_t n) {
+  return ON_HEAP(heap, mspace_malloc(spaces[heap], n), dlmalloc(n));
 }
 
 static void *heap_calloc(unsigned heap, size_t n) {
-#if MSPACES
-  if (heap != GLOBAL_HEAP)
-    return mspace_calloc(spaces[heap], 1, n);
-#endif
-#if !ONLY_MSPACES
-  return dlcalloc(1, n);
-#else
-  (void)n;
-  return NULL;
-#endif
+  return ON_HEAP(heap, mspace_calloc(spaces[heap], 1, n), dlcalloc(1, n));
 }
 
 static void *heap_memalign(unsigned heap, size_t align, size_t n) {
-#if MSPACES
-  if (heap != GLOBAL_HEAP)
-    return mspace_memalign(spaces[heap], align, n);
-#endif
-#if !ONLY_MSPACES
-  return dlmemalign(align, n);
-#else
-  (void)align;
-  (void)n;
-  return NULL;
-#endif
+  return ON_HEAP(heap, mspace_memalign(spaces[heap], align, n), dlmemalign(align, n));
 }
 
 static void *heap_realloc(unsigned heap, void *p, size_t n) {
-#if MSPACES
-  if (heap != GLOBAL_HEAP)
-    return mspace_realloc(spaces[heap], p, n);
-#endif
-#if !ONLY_MSPACES
-  return dlrealloc(p, n);
-#else
-  (void)p;
-  (void)n;
-  return NULL;
-#endif
+  return ON_HEAP(heap, mspace_realloc(spaces[heap], p, n), dlrealloc(p, n));
 }
 
 static void heap_free(unsigned heap, void *p) {
-#if MSPACES
-  if (heap != GLOBAL_HEAP) {
-    mspace_free(spaces[heap], p);
-    return;
-  }
-#endif
-#if !ONLY_MSPACES
-  dlfree(p);
-#endif
+  ON_HEAP(heap, mspace_free(spaces[heap], p), dlfree(p));
 }
 
 /* ---- Operations -------------------------------------------------------------------------- */
