@@ -52,6 +52,11 @@ fn main() {
         "MSPACES=1".to_string(),
         "NO_MALLOC_STATS=1".to_string(),
     ];
+    if posix_port {
+        // The port's lock compiled into the core, as CMake builds the POSIX port (malloc.c
+        // section 4): no hook call per lock operation.  ports/posix.c's hooks wrap the same code.
+        defines.push(r#"PORT_LOCK_HEADER="ports/posix_lock.h""#.to_string());
+    }
     if let Some(value) = env::var_os(options::GRANULARITY_VAR) {
         let value = value.to_string_lossy().into_owned();
         let bytes = options::parse_granularity(&value).unwrap_or_else(|why| fail(&why));
