@@ -131,6 +131,34 @@ static void t_merge_alone(void) {
   CHECK_EQ(heap_blocks_holding(&heap_global, p, 700), 0); /* part of a free chunk (top) */
 }
 
+/* ---- Alone, a size the thread does not allocate is not kept --------------------------- */
+
+#define IDLE_SIZE 888 /* a size no other test allocates: its list was never refilled */
+
+static void t_idle_alone(void) {
+  void *p, *q;
+  size_t smblks;
+  th_section("alone, a size not allocated through the cache is not kept");
+  dlmalloc_trim(0);
+  /* realloc serves the block from the heap, not from the cache's list for its size. */
+  p = between_blocks_in_use(8);
+  if (!CHECK(p != NULL) || !CHECK((p = dlrealloc(p, IDLE_SIZE)) != NULL))
+    return;
+  (void)dlmalloc(2000); /* in use after p, if p moved to top */
+  smblks = (size_t)dlmallinfo().smblks;
+  dlfree(p);
+  CHECK_EQ(dlmallinfo().smblks, smblks); /* not cached: back in the heap */
+  CHECK_EQ(heap_blocks_holding(&heap_global, p, IDLE_SIZE), 0);
+  /* Once the thread allocates the size, its blocks are kept. */
+  q = dlmalloc(IDLE_SIZE);
+  if (!CHECK(q != NULL))
+    return;
+  (void)dlmalloc(2000);
+  smblks = (size_t)dlmallinfo().smblks;
+  dlfree(q);
+  CHECK_EQ(dlmallinfo().smblks, smblks + 1);
+}
+
 /* ---- Bounds -------------------------------------------------------------------------- */
 
 #define MANY 512
@@ -294,7 +322,8 @@ static void t_thread_exit(void) {
 /* ---- The depot: batches one thread gives up, another takes -------------------------- */
 
 #define DEPOT_SIZE 312 /* a size no other test uses: the main thread's list for it is empty */
-#define DEPOT_BLOCKS (3 * MALLOC_THREAD_CACHE_COUNT)
+/* What a thread that only frees the size keeps (a batch), and the depot's four batches. */
+#define DEPOT_BLOCKS (5 * MALLOC_THREAD_CACHE_COUNT / 2)
 
 struct depot_arg {
   void **blocks;
@@ -356,8 +385,9 @@ static void t_depot(void) {
   in_use = (size_t)dlmallinfo().uordblks;
   if (!CHECK_EQ(start_giver(&a, blocks, &t), 0))
     return;
-  /* What the giver's cache could not keep went to the depot, still in use, not to the heap. */
-  CHECK_LE(a.smblks, MALLOC_THREAD_CACHE_COUNT + 1);
+  /* What the giver's cache could not keep went to the depot, still in use, not to the heap;
+     of a size it only frees, it kept a batch at most (and its one block of 24 bytes). */
+  CHECK_LE(a.smblks, MALLOC_THREAD_CACHE_COUNT / 2 + 1);
   CHECK_GE((size_t)dlmallinfo().uordblks, in_use);
   /* This thread's empty list takes a whole batch: the next mallocs are the giver's blocks. */
   for (i = 0; i < MALLOC_THREAD_CACHE_COUNT / 2; i++) {
@@ -548,6 +578,7 @@ int main(int argc, char **argv) {
            0);
   t_accounting();
   t_merge_alone();
+  t_idle_alone();
   t_bounds();
 #ifdef TEST_WITH_PORT
   t_batches();
