@@ -139,24 +139,20 @@ void stamp_sampled(void *p, size_t n, uint32_t seed) {
     b[i] = pattern_byte(i, seed);
 }
 
-/* The first sampled position below limit whose byte differs from the pattern (or from zero,
-   zero != 0); n when there is none. */
-static size_t first_sampled_mismatch(const uint8_t *b, size_t n, size_t limit, uint32_t seed,
-                                     int zero) {
+/* 1 when every sampled position below limit holds the pattern's byte (or zero, zero != 0). */
+static int sampled_match(const uint8_t *b, size_t n, size_t limit, uint32_t seed, int zero) {
   size_t i, stride = stride_for(n);
   for (i = 0; i < n && i < limit; i = next_pos(i, n, stride))
     if (b[i] != (zero ? 0 : pattern_byte(i, seed)))
-      return i;
-  return n;
+      return 0;
+  return 1;
 }
 
 int sampled_intact(const void *p, size_t n, size_t limit, uint32_t seed) {
-  return first_sampled_mismatch((const uint8_t *)p, n, limit, seed, 0) == n;
+  return sampled_match((const uint8_t *)p, n, limit, seed, 0);
 }
 
-int sampled_zero(const void *p, size_t n) {
-  return first_sampled_mismatch((const uint8_t *)p, n, n, 0, 1) == n;
-}
+int sampled_zero(const void *p, size_t n) { return sampled_match((const uint8_t *)p, n, n, 0, 1); }
 
 int keep_block(struct kept_blocks *k, void *p, size_t n) {
   if (p == NULL || k->count == k->capacity)
@@ -169,13 +165,19 @@ int keep_block(struct kept_blocks *k, void *p, size_t n) {
 void restamp_block(struct kept_blocks *k, size_t i, void *p, size_t n) {
   k->at[i].p = p;
   k->at[i].n = n;
-  stamp_sampled(p, n, k->at[i].id);
+  if (k->every_byte)
+    fill_pattern(p, n, k->at[i].id);
+  else
+    stamp_sampled(p, n, k->at[i].id);
 }
 
 size_t damaged_blocks(const struct kept_blocks *k) {
   size_t i, bad = 0;
-  for (i = 0; i < k->count; i++)
-    bad += !sampled_intact(k->at[i].p, k->at[i].n, k->at[i].n, k->at[i].id);
+  for (i = 0; i < k->count; i++) {
+    const struct kept_block *b = &k->at[i];
+    bad += !(k->every_byte ? check_pattern(b->p, b->n, b->id)
+                           : sampled_intact(b->p, b->n, b->n, b->id));
+  }
   return bad;
 }
 

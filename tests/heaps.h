@@ -88,8 +88,10 @@ void stamp_sampled(void *p, size_t n, uint32_t seed);
 int sampled_intact(const void *p, size_t n, size_t limit, uint32_t seed);
 int sampled_zero(const void *p, size_t n); /* 1 when those positions are all zero */
 
-/* Kept blocks: a table of live blocks, each stamped (stamp_sampled) with an id of its own, for
-   tests that must show that nothing handed out was damaged. */
+/* Kept blocks: a table of live blocks, each stamped with an id of its own, for tests that must
+   show that nothing handed out was damaged.  The stamp is stamp_sampled's, or with
+   KEPT_BLOCKS_FULL fill_pattern's over every byte (for tests whose point is that no byte of a
+   kept block changes, such as the heap failing to grow around them). */
 struct kept_block {
   void *p;
   size_t n;
@@ -99,8 +101,10 @@ struct kept_blocks {
   struct kept_block *at;
   size_t count, capacity;
   uint32_t next_id;
+  int every_byte; /* 1: fill_pattern/check_pattern; 0: the sampled stamp */
 };
-#define KEPT_BLOCKS(array) {array, 0, sizeof array / sizeof array[0], 1}
+#define KEPT_BLOCKS(array) {array, 0, sizeof array / sizeof array[0], 1, 0}
+#define KEPT_BLOCKS_FULL(array) {array, 0, sizeof array / sizeof array[0], 1, 1}
 
 /* Add p (n bytes) and stamp it; 0, keeping nothing, when p is NULL or the table is full. */
 int keep_block(struct kept_blocks *k, void *p, size_t n);

@@ -25,7 +25,7 @@
 #define MAX_BLOCKS 2048
 
 static struct kept_block kept_store[MAX_BLOCKS];
-static struct kept_blocks kept = KEPT_BLOCKS(kept_store);
+static struct kept_blocks kept = KEPT_BLOCKS_FULL(kept_store); /* every byte checked */
 
 /* Every allocating call of h, asked for more than the heap holds, must fail. */
 static void all_fail(const struct heap *h, size_t big) {
