@@ -63,11 +63,7 @@
 #define POSIX_LOCK_SPINS 1000
 #endif
 
-#if defined(__GNUC__) || defined(__clang__)
-#define POSIX_LOCK_COLD __attribute__((noinline, cold))
-#else
-#define POSIX_LOCK_COLD
-#endif
+#define POSIX_LOCK_COLD __attribute__((noinline, cold)) /* GCC and Clang only: see above */
 
 static inline void posix_cpu_relax(void) {
   /* Tell the core we are spinning: lets a hyperthread sibling run and saves power. */
@@ -86,20 +82,20 @@ static inline void posix_cpu_relax(void) {
 
 static inline void *posix_lock_load(void **lock) { return __atomic_load_n(lock, __ATOMIC_RELAXED); }
 
-/* Try to move the lock from "free" to `held_state`; true on success. */
-static inline int posix_lock_try(void **lock, void *held_state) {
+/* Try to move the lock from "free" to "held"; true on success. */
+static inline int posix_lock_try(void **lock) {
   void *expected = POSIX_LOCK_FREE;
-  return __atomic_compare_exchange_n(lock, &expected, held_state, 0, __ATOMIC_ACQUIRE,
+  return __atomic_compare_exchange_n(lock, &expected, POSIX_LOCK_HELD, 0, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED);
 }
 
 /* Spin a little while the holder is likely to be about to release.  True if we got it. */
-static inline int posix_lock_spin(void **lock, void *held_state) {
+static inline int posix_lock_spin(void **lock) {
   int i;
   for (i = 0; i < POSIX_LOCK_SPINS; ++i) {
     posix_cpu_relax();
     /* Read before trying, so waiters share the cache line instead of bouncing it. */
-    if (posix_lock_load(lock) == POSIX_LOCK_FREE && posix_lock_try(lock, held_state))
+    if (posix_lock_load(lock) == POSIX_LOCK_FREE && posix_lock_try(lock))
       return 1;
   }
   return 0;
@@ -125,7 +121,7 @@ static inline int *posix_futex_word(void **lock) {
    word no longer holds 2, which closes the race between the exchange and going to sleep;
    EINTR and spurious wake-ups are fine, the loop re-checks. */
 static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
-  if (posix_lock_spin(lock, POSIX_LOCK_HELD))
+  if (posix_lock_spin(lock))
     return;
   while (__atomic_exchange_n(lock, POSIX_LOCK_CONTENDED, __ATOMIC_ACQUIRE) != POSIX_LOCK_FREE)
     (void)syscall(SYS_futex, posix_futex_word(lock), FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
@@ -147,7 +143,7 @@ static inline void port_lock_release(void **lock) {
    about a millisecond so a long wait does not turn into a busy loop. */
 static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
   unsigned round;
-  if (posix_lock_spin(lock, POSIX_LOCK_HELD))
+  if (posix_lock_spin(lock))
     return;
   for (round = 0;; ++round) {
     if (round < 16) {
@@ -157,7 +153,7 @@ static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
       struct timespec ts = {0, (long)(1000u << shift)}; /* 1 us .. ~1 ms */
       (void)nanosleep(&ts, NULL);
     }
-    if (posix_lock_load(lock) == POSIX_LOCK_FREE && posix_lock_try(lock, POSIX_LOCK_HELD))
+    if (posix_lock_load(lock) == POSIX_LOCK_FREE && posix_lock_try(lock))
       return;
   }
 }
@@ -169,7 +165,7 @@ static inline void port_lock_release(void **lock) {
 #endif /* POSIX_USE_FUTEX */
 
 static inline void port_lock_acquire(void **lock) {
-  if (!posix_lock_try(lock, POSIX_LOCK_HELD))
+  if (!posix_lock_try(lock))
     posix_lock_wait(lock);
 }
 
