@@ -31,9 +31,19 @@
 #endif
 #endif
 
-/* malloc.c's default, so that tests can name the option in expressions. */
+/* malloc.c's defaults (section 2), unless the variant sets them, so that tests can name the
+   options in expressions: the thread cache and its bounds. */
 #ifndef MALLOC_THREAD_CACHE
 #define MALLOC_THREAD_CACHE 0
+#endif
+#ifndef MALLOC_THREAD_CACHE_MAX_SIZE
+#define MALLOC_THREAD_CACHE_MAX_SIZE 1040
+#endif
+#ifndef MALLOC_THREAD_CACHE_COUNT
+#define MALLOC_THREAD_CACHE_COUNT 32
+#endif
+#ifndef MALLOC_THREAD_CACHE_BYTES
+#define MALLOC_THREAD_CACHE_BYTES ((size_t)64U * (size_t)1024U)
 #endif
 
 typedef void (*heap_walker)(void *start, void *end, size_t used_bytes, void *arg);
@@ -126,6 +136,22 @@ size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n);
 
 #define KB ((size_t)1024)
 #define MB ((size_t)1024 * 1024)
+
+/* mallinfo's figures add up (malloc.h): bytes in segments plus directly mapped bytes, and
+   bytes in use plus free bytes, each make the footprint; in DEBUG builds the mallinfo call
+   also runs malloc.c's full invariant check.  A macro, like the CHECK_* ones below, so that
+   heaps.c stays free of the harness (the libFuzzer target links heaps.c without it) and a
+   failure names the caller's line.  Checks nothing in NO_MALLINFO builds. */
+#if !NO_MALLINFO
+#define CHECK_MALLINFO_ADDS_UP(h)                                                              \
+  do {                                                                                         \
+    const struct mallinfo mi_ = (h)->mallinfo();                                               \
+    CHECK_EQ((size_t)mi_.arena + (size_t)mi_.hblkhd, (h)->footprint());                        \
+    CHECK_EQ((size_t)mi_.uordblks + (size_t)mi_.fordblks, (h)->footprint());                   \
+  } while (0)
+#else
+#define CHECK_MALLINFO_ADDS_UP(h) ((void)(h))
+#endif
 
 /* ---- Hosted-only part: errno ---------------------------------------------------------------
    PORTABLE builds of malloc.c include no errno.h and leave errno alone; hosted builds set it

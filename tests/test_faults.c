@@ -39,11 +39,7 @@ static void release_all(const struct heap *h) {
 }
 
 static void consistent(const struct heap *h) {
-#if !NO_MALLINFO
-  struct mallinfo mi = h->mallinfo(); /* DEBUG: the full invariant check */
-  CHECK_EQ((size_t)mi.uordblks + (size_t)mi.fordblks, h->footprint());
-  CHECK_EQ((size_t)mi.arena + (size_t)mi.hblkhd, h->footprint());
-#endif
+  CHECK_MALLINFO_ADDS_UP(h);
   CHECK_EQ(damaged_blocks(&kept), 0);
   CHECK_EQ(tp_locks_held(), 0);
 }

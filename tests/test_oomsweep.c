@@ -98,13 +98,10 @@ static const struct step script[] = {
 };
 #define NSTEPS (sizeof script / sizeof script[0])
 
-struct blk {
-  void *p;
-  size_t n;
-  uint32_t id;
-};
-
-static struct blk slots[NSLOTS];
+/* The blocks handed out, by the slot number the script gives them (NULL: an empty slot).
+   Not heaps.h's kept_blocks table, which appends and frees all at once: the script frees and
+   replaces single slots, and each block a slot receives gets a fresh id. */
+static struct kept_block slots[NSLOTS];
 static uint32_t next_id = 1;
 
 static void put(unsigned i, void *p, size_t n) {
@@ -129,11 +126,7 @@ static void drop(const struct heap *h, unsigned i) {
 static void heap_consistent(const struct heap *h) {
   unsigned i;
   size_t damaged = 0, lost = 0;
-#if !NO_MALLINFO
-  struct mallinfo mi = h->mallinfo();
-  CHECK_EQ((size_t)mi.arena + (size_t)mi.hblkhd, h->footprint());
-  CHECK_EQ((size_t)mi.uordblks + (size_t)mi.fordblks, h->footprint());
-#endif
+  CHECK_MALLINFO_ADDS_UP(h);
   for (i = 0; i < NSLOTS; i++) {
     if (slots[i].p == NULL)
       continue;

@@ -40,16 +40,6 @@
 #include "test_port.h"
 #endif
 
-/* malloc.c's defaults (section 2), unless the variant sets them. */
-#ifndef MALLOC_THREAD_CACHE_MAX_SIZE
-#define MALLOC_THREAD_CACHE_MAX_SIZE 1040
-#endif
-#ifndef MALLOC_THREAD_CACHE_COUNT
-#define MALLOC_THREAD_CACHE_COUNT 32
-#endif
-#ifndef MALLOC_THREAD_CACHE_BYTES
-#define MALLOC_THREAD_CACHE_BYTES (64 * 1024)
-#endif
 #ifndef PORTABLE
 #define PORTABLE 0
 #endif
@@ -99,7 +89,7 @@ static void t_accounting(void) {
   CHECK_EQ(m2.fordblks, m1.fordblks);
   CHECK_EQ(m2.smblks, m1.smblks + 1);
   CHECK_EQ(m2.fsmblks, m1.fsmblks + chunk_of(p));
-  CHECK_EQ(m2.uordblks + m2.fordblks, dlmalloc_footprint() - m2.hblkhd);
+  CHECK_MALLINFO_ADDS_UP(&heap_global);
   CHECK_GT(heap_blocks_holding(&heap_global, p, 100), 0); /* inspect_all: in use too */
   q = dlmalloc(100);
   CHECK(q == p); /* the most recently freed block of a size comes back first */

@@ -164,19 +164,12 @@ static struct head *make(struct worker *w) {
     h = (struct head *)heap_malloc(heap, total);
   } else if (how < 8) {
     h = (struct head *)heap_calloc(heap, total);
-    if (h != NULL) {
-      const unsigned char *b = (const unsigned char *)h;
-      size_t i;
-      for (i = 0; i < total; i++)
-        if (b[i] != 0) {
-          w->bad_zero++;
-          break;
-        }
-    }
+    if (h != NULL && !all_zero(h, total))
+      w->bad_zero++;
   } else {
     size_t align = (size_t)16 << rand_below(w, 13); /* 16 B .. 64 KiB */
     h = (struct head *)heap_memalign(heap, align, total);
-    if (h != NULL && ((uintptr_t)h & (align - 1)) != 0)
+    if (h != NULL && !TH_ALIGNED(h, align))
       w->bad_align++;
   }
   if (h == NULL) {

@@ -163,13 +163,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     case 2: /* calloc */
     case 3: { /* mspace_calloc */
-      size_t count = next_byte(&in) % 64u + 1u, each = next_byte(&in) + 1u, j;
-      unsigned char *p;
+      size_t count = next_byte(&in) % 64u + 1u, each = next_byte(&in) + 1u;
+      void *p;
       release(s);
-      p = (unsigned char *)(op == 2 ? dlcalloc(count, each) : mspace_calloc(space, count, each));
+      p = op == 2 ? dlcalloc(count, each) : mspace_calloc(space, count, each);
       FUZZ_CHECK(p != 0);
-      for (j = 0; j < count * each; j++)
-        FUZZ_CHECK(p[j] == 0);
+      FUZZ_CHECK(all_zero(p, count * each));
       place(s, p, count * each, op == 3, stamp);
       break;
     }
@@ -215,7 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       release(s);
       p = op == 7 ? dlmemalign(a, n) : mspace_memalign(space, a, n);
       FUZZ_CHECK(p != 0);
-      FUZZ_CHECK(((uintptr_t)p & (a - 1u)) == 0);
+      FUZZ_CHECK(TH_ALIGNED(p, a));
       place(s, p, n, op == 8, stamp);
       break;
     }
@@ -227,7 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         a = sizeof(void *);
       release(s);
       FUZZ_CHECK(dlposix_memalign(&p, a, n) == 0 && p != 0);
-      FUZZ_CHECK(((uintptr_t)p & (a - 1u)) == 0);
+      FUZZ_CHECK(TH_ALIGNED(p, a));
       place(s, p, n, 0, stamp);
       break;
     }
