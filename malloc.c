@@ -3498,6 +3498,8 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
      (thread_cache_generation) and empties the depot.  fork: the child keeps the forking
      thread's cache and the depot, and counts only its own thread as a user; the other
      threads' cached blocks stay in use in the child, as any block those threads held does.
+   - realloc(0, n) bypasses the cache: it most likely starts a buffer that will grow, which it
+     can do in place only where the heap put it, not inside a cached batch.
    - mspaces bypass the cache: their callers own their locking.                              */
 
 /* The heap that the global functions taking a block pass on: with FOOTERS, none (0), since
@@ -3995,6 +3997,13 @@ static NOINLINE void *thread_cache_retry(size_t bytes) {
   return mem;
 }
 
+/* malloc(bytes) from the heap, past the cache's lists (a block the cache does not keep, or one
+   that should not come from a cached batch): a failure is retried by thread_cache_retry. */
+static inline void *thread_cache_bypass(size_t bytes) {
+  void *mem = heap_malloc(gm, bytes);
+  return LIKELY(mem != 0) ? mem : thread_cache_retry(bytes);
+}
+
 /* Give back the calling thread's cache before an operation that wants all free memory in the
    heap (malloc_trim).  1 if that alone released memory to the system (internal_free may). */
 static int thread_cache_flush(void) {
@@ -4051,12 +4060,10 @@ void dlmalloc_thread_exit(void) {
 
 void *dlmalloc(size_t bytes) {
 #if THREAD_CACHE
-  void *mem;
   ensure_initialization();
   if (bytes <= THREAD_CACHE_MAX_REQUEST)
     return thread_cache_malloc(bytes);
-  mem = heap_malloc(gm, bytes);
-  return LIKELY(mem != 0) ? mem : thread_cache_retry(bytes);
+  return thread_cache_bypass(bytes);
 #else
   ensure_initialization();
   return heap_malloc(gm, bytes);
@@ -4090,8 +4097,18 @@ void *dlcalloc(size_t n_elements, size_t elem_size) {
 }
 
 void *dlrealloc(void *oldmem, size_t bytes) {
-  if (oldmem == 0)
+  if (oldmem == 0) {
+#if THREAD_CACHE
+    /* Most likely the start of a buffer that will grow: from the heap, where it can grow in
+       place, not from a cached batch whose next block would box it in (bench/'s realloc_grow
+       with the cache: peak RSS 1.05x and time 1.04x the build without it when served from
+       the cache, 1.00x and 1.01x this way). */
+    ensure_initialization();
+    return thread_cache_bypass(bytes);
+#else
     return dlmalloc(bytes);
+#endif
+  }
   return heap_realloc(GLOBAL_BLOCK_HEAP, oldmem, bytes, "realloc");
 }
 

@@ -149,6 +149,29 @@ static void t_idle_alone(void) {
   CHECK_EQ(dlmallinfo().smblks, smblks + 1);
 }
 
+/* ---- realloc(NULL, n) comes from the heap -------------------------------------------- */
+
+#define REALLOC_NULL_SIZE 504 /* not t_batches' size, whose list that test expects to find as t_bounds left it */
+
+static void t_realloc_null(void) {
+  void *cached, *p;
+  size_t smblks;
+  th_section("realloc(NULL, n) bypasses the cache");
+  dlmalloc_trim(0);
+  cached = between_blocks_in_use(REALLOC_NULL_SIZE);
+  if (!CHECK(cached != NULL))
+    return;
+  dlfree(cached); /* the first block malloc(REALLOC_NULL_SIZE) would get */
+  smblks = (size_t)dlmallinfo().smblks;
+  p = dlrealloc(NULL, REALLOC_NULL_SIZE);
+  CHECK(p != NULL && p != cached);
+  CHECK_EQ(dlmallinfo().smblks, smblks);
+  dlfree(p);
+  p = dlmalloc(REALLOC_NULL_SIZE);
+  CHECK(p == cached); /* malloc still takes it */
+  dlfree(p);
+}
+
 /* ---- Bounds -------------------------------------------------------------------------- */
 
 #define MANY 512
@@ -215,32 +238,37 @@ static void t_batches(void) {
   static void *blocks[4 * MALLOC_THREAD_CACHE_COUNT];
   size_t before, i, served = 0;
   const size_t n = 4 * MALLOC_THREAD_CACHE_COUNT;
+  void *room, *guard;
   th_section("batches");
   dlmalloc_trim(0);
-  for (i = 0; i < 8; i++) /* make room in top for the refills below */
-    dlfree(dlmalloc(64 * 1024));
-  before = acquires();
-  blocks[0] = dlmalloc(200);
-  CHECK_EQ(acquires() - before, 1); /* the refill */
-  /* Then blocks from the batch, without the lock, until the next refill. */
-  for (i = 1; i < n; i++) {
+  /* A free chunk for the refills to carve their batches from (they never carve from top):
+     a large block freed while the block after it stays. */
+  room = dlmalloc(64 * 1024);
+  guard = dlmalloc(64 * 1024);
+  if (!CHECK(room != NULL && guard != NULL))
+    return;
+  dlfree(room);
+  /* Each malloc takes the lock once (a refill) or not at all (served from the list).  A
+     refill adds a batch that grows with each refill of the list, 0, 1, 3, 7, ... blocks up to
+     half a list, so n mallocs take a few refills to reach full batches, then one per batch. */
+  for (i = 0; i < n; i++) {
+    size_t taken;
     before = acquires();
     blocks[i] = dlmalloc(200);
-    if (acquires() != before)
-      break;
-    served++;
+    taken = acquires() - before;
+    CHECK_LE(taken, 1);
+    if (taken == 0)
+      served++;
   }
-  CHECK_GE(served, 1);
-  CHECK_LT(served, MALLOC_THREAD_CACHE_COUNT);
-  CHECK_EQ(acquires() - before, 1); /* the next refill, one acquisition again */
-  for (i = served + 2; i < n; i++)
-    blocks[i] = dlmalloc(200);
+  CHECK_GE(n - served, 1);
+  CHECK_LE(n - served, n / (MALLOC_THREAD_CACHE_COUNT / 2) + 5);
   /* n frees of one size: one acquisition per flush of half a list. */
   before = acquires();
   for (i = 0; i < n; i++)
     dlfree(blocks[i]);
   CHECK_GE(acquires() - before, 1);
   CHECK_LE(acquires() - before, n / (MALLOC_THREAD_CACHE_COUNT / 2) + 1);
+  dlfree(guard);
   CHECK_EQ(tp_locks_held(), 0);
   CHECK_EQ(tp_lock_errors(), 0);
 }
@@ -569,6 +597,7 @@ int main(int argc, char **argv) {
   t_accounting();
   t_merge_alone();
   t_idle_alone();
+  t_realloc_null();
   t_bounds();
 #ifdef TEST_WITH_PORT
   t_batches();
