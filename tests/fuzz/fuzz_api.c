@@ -9,7 +9,11 @@
     malloc, calloc (zeroes checked), realloc (prefix checked), realloc_in_place, memalign and
     posix_memalign (alignment checked), free, bulk_free; the same on an mspace (mspace_malloc,
     mspace_calloc, mspace_realloc, mspace_memalign, mspace_free); trim, mspace_trim,
-    malloc_inspect_all (every live block must be reported as in use, whole), mallinfo.
+    malloc_inspect_all (every live block must be reported as in use, whole), mallinfo; and
+    map failures: test_port.c's custom_mmap and custom_direct_mmap fail once, or from some
+    call on until the input disarms them.  A call may return 0 (posix_memalign: ENOMEM) only
+    if one of the port's map calls failed during it, and a block it was given (realloc) is
+    then still intact; otherwise every call must succeed.
 
   Live blocks sit in a table of slots; a block carries a pattern derived from its stamp (every
   byte up to 512 bytes, a sample beyond: stamp_sampled of tests/heaps.h, so that big blocks do
@@ -25,6 +29,7 @@
 #include "malloc.h"
 
 #include "heaps.h"
+#include "test_port.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -47,9 +52,11 @@ static struct slot slots[SLOTS];
 static mspace space;
 
 unsigned long long fuzz_api_operations;
+unsigned long long fuzz_api_refusals; /* calls that returned 0 because a map call failed */
 
 static void print_operations(void) {
-  fprintf(stderr, "fuzz_api: %llu API operations\n", fuzz_api_operations);
+  fprintf(stderr, "fuzz_api: %llu API operations (%llu refused: map failures)\n",
+          fuzz_api_operations, fuzz_api_refusals);
 }
 
 /* libFuzzer calls this once before the first input; replay.c does not. */
@@ -138,6 +145,34 @@ static void inspect_handler(void *start, void *end, size_t used, void *arg) {
 
 static size_t align_of(unsigned byte) { return (size_t)1 << (byte % 14u); } /* 1 .. 8 KiB */
 
+static size_t injected_failures(void) {
+  struct tp_stats st;
+  tp_get_stats(&st);
+  return st.injected_failures;
+}
+
+/* An allocating call returned p: 1 if it is a block; 0, counted in fuzz_api_refusals, if a
+   map call the input made fail failed during the call (injected_failures() was `before` when
+   it began); anything else traps. */
+static int granted(const void *p, size_t before) {
+  if (p != 0)
+    return 1;
+  FUZZ_CHECK(injected_failures() > before);
+  fuzz_api_refusals++;
+  return 0;
+}
+
+/* Op 16: arm map failures.  stamp 0-127: the nth map call from now fails, once (n = 1..8);
+   128-254: every map call fails from the nth on; 255: disarm. */
+static void arm_map_failures(uint8_t stamp) {
+  unsigned n = 1u + (stamp & 7u);
+  tp_clear_failures();
+  if (stamp < 128u)
+    tp_fail_map_nth(n);
+  else if (stamp < 255u)
+    tp_fail_maps_from(n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct input in = {data, size, 0};
   size_t i;
@@ -146,7 +181,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   space = create_mspace(0, 1);
   FUZZ_CHECK(space != 0);
   while (in.at < in.size && steps++ < 2000) {
-    unsigned op = next_byte(&in) % 16u;
+    unsigned op = next_byte(&in) % 17u;
+    size_t failures = injected_failures();
     struct slot *s = &slots[next_byte(&in) % SLOTS];
     uint8_t stamp = (uint8_t)next_byte(&in);
     fuzz_api_operations++;
@@ -157,8 +193,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       void *p;
       release(s);
       p = op == 0 ? dlmalloc(n) : mspace_malloc(space, n);
-      FUZZ_CHECK(p != 0);
-      place(s, p, n, op == 1, stamp);
+      if (granted(p, failures))
+        place(s, p, n, op == 1, stamp);
       break;
     }
     case 2: /* calloc */
@@ -167,9 +203,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       void *p;
       release(s);
       p = op == 2 ? dlcalloc(count, each) : mspace_calloc(space, count, each);
-      FUZZ_CHECK(p != 0);
-      FUZZ_CHECK(all_zero(p, count * each));
-      place(s, p, count * each, op == 3, stamp);
+      if (granted(p, failures)) {
+        FUZZ_CHECK(all_zero(p, count * each));
+        place(s, p, count * each, op == 3, stamp);
+      }
       break;
     }
     case 4: /* realloc (in its own heap), prefix kept */
@@ -186,7 +223,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         s->size = 0;
         break;
       }
-      FUZZ_CHECK(p != 0);
+      if (!granted(p, failures)) { /* the old block stays, unchanged */
+        verify_block(s, s->size);
+        break;
+      }
       s->p = (unsigned char *)p;
       verify_block(s, keep);
       place(s, p, n, s->in_mspace, stamp);
@@ -213,9 +253,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       void *p;
       release(s);
       p = op == 7 ? dlmemalign(a, n) : mspace_memalign(space, a, n);
-      FUZZ_CHECK(p != 0);
-      FUZZ_CHECK(TH_ALIGNED(p, a));
-      place(s, p, n, op == 8, stamp);
+      if (granted(p, failures)) {
+        FUZZ_CHECK(TH_ALIGNED(p, a));
+        place(s, p, n, op == 8, stamp);
+      }
       break;
     }
     case 9: { /* posix_memalign */
@@ -225,8 +266,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (a < sizeof(void *))
         a = sizeof(void *);
       release(s);
-      FUZZ_CHECK(dlposix_memalign(&p, a, n) == 0 && p != 0);
-      FUZZ_CHECK(TH_ALIGNED(p, a));
+      if (dlposix_memalign(&p, a, n) != 0) { /* ENOMEM: p untouched */
+        FUZZ_CHECK(p == 0 && !granted(p, failures));
+        break;
+      }
+      FUZZ_CHECK(p != 0 && TH_ALIGNED(p, a));
       place(s, p, n, 0, stamp);
       break;
     }
@@ -258,6 +302,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 14: /* inspect */
       dlmalloc_inspect_all(inspect_handler, 0);
       break;
+    case 16:
+      arm_map_failures(stamp);
+      break;
     default: { /* mallinfo: the live global bytes are all counted as in use */
       struct mallinfo mi = dlmallinfo();
       size_t live = 0;
@@ -269,6 +316,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     }
   }
+  tp_clear_failures();
   for (i = 0; i < SLOTS; i++)
     release(&slots[i]);
   destroy_mspace(space);

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-extern unsigned long long fuzz_api_operations;
+extern unsigned long long fuzz_api_operations, fuzz_api_refusals;
 
 static unsigned long inputs;
 
@@ -83,7 +83,8 @@ int main(int argc, char **argv) {
   int i, ok = 1;
   for (i = 1; i < argc; i++)
     ok &= replay_path(argv[i]);
-  printf("replay: %lu inputs, %llu API operations\n", inputs, fuzz_api_operations);
+  printf("replay: %lu inputs, %llu API operations (%llu refused: map failures)\n", inputs,
+         fuzz_api_operations, fuzz_api_refusals);
   if (!ok || inputs == 0) {
     fprintf(stderr, "replay: FAILED (%s)\n", ok ? "no input" : "unreadable input");
     return 1;

@@ -32,11 +32,15 @@ if(NOT rc EQUAL 0 OR crashes)
   message(FATAL_ERROR "fuzz: the fuzzer failed (status ${rc}); inputs kept: ${crashes}\n"
                       "Copy each into tests/fuzz/regressions/ (see its README.md) once fixed.")
 endif()
-string(REGEX MATCHALL "(Done [0-9]+ runs[^\n]*|stat::number_of_executed_units:[^\n]*|fuzz_api: [0-9]+ API operations)"
+string(REGEX MATCHALL "(Done [0-9]+ runs[^\n]*|stat::number_of_executed_units:[^\n]*|fuzz_api: [0-9]+ API operations[^\n]*)"
        summary "${out}")
 string(REPLACE ";" "\n" summary "${summary}")
 message("${summary}")
 if(NOT summary MATCHES "fuzz_api: [0-9]+ API operations")
   message(FATAL_ERROR "fuzz: the target did not report its operations (log: ${WORK}/fuzz.log)")
+endif()
+# The seeds include map failures (fuzz/corpus/seed-map-failures): some calls must have failed.
+if(NOT summary MATCHES "\\(([1-9][0-9]*) refused")
+  message(FATAL_ERROR "fuzz: no call ran out of memory: the map-failure operation never fired")
 endif()
 message("fuzz: no failure in ${SECONDS} s")
