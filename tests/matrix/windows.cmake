@@ -11,7 +11,8 @@
 # Per configuration: api, edge, random (scale DLMALLOC_TEST_SCALE, DEBUG ones
 # DLMALLOC_TEST_DEBUG_SCALE); on ports/win32.c also death.<case>: each usage error must end in
 # the port's custom_abort, its message naming the error.  tests/test_threads.c is POSIX-only
-# (fork, sys/wait.h); threads on Windows are exercised by samples/threads.c (CreateThread).
+# (fork, sys/wait.h); threads on Windows are exercised by samples/threads.c (CreateThread),
+# and the thread cache's return at thread exit by windows/thread_cache_exit.c (at the end).
 # The samples (samples/CMakeLists.txt, samples/win32) run in the same build tree.
 set(_tests ${PROJECT_SOURCE_DIR}/tests)
 
@@ -79,3 +80,14 @@ foreach(v IN LISTS _win_variants)
     endforeach()
   endif()
 endforeach()
+
+# thread_cache_exit.internal: malloc.c's own Win32 layer with the per-thread cache: a thread's
+# cache goes back to the heap when the thread ends, through the fiber-local-storage callback
+# the cache registers (MALLOC_THREAD_CACHE_EXIT), with no malloc_thread_exit() call.
+dlmalloc_add_library(win_dlmalloc_tcache PORT internal
+                     DEFINITIONS USE_DL_PREFIX MALLOC_THREAD_CACHE=1)
+add_executable(win_thread_cache_exit ${CMAKE_CURRENT_SOURCE_DIR}/windows/thread_cache_exit.c)
+target_link_libraries(win_thread_cache_exit PRIVATE win_dlmalloc_tcache)
+target_compile_options(win_thread_cache_exit PRIVATE ${DLMALLOC_WARNINGS})
+win_test(thread_cache_exit.internal win_thread_cache_exit)
+set_tests_properties(thread_cache_exit.internal PROPERTIES LABELS unit)
