@@ -140,10 +140,9 @@ static void t_idle_alone(void) {
   CHECK_EQ(dlmallinfo().smblks, smblks); /* not cached: back in the heap */
   CHECK_EQ(heap_blocks_holding(&heap_global, p, IDLE_SIZE), 0);
   /* Once the thread allocates the size, its blocks are kept. */
-  q = dlmalloc(IDLE_SIZE);
+  q = between_blocks_in_use(IDLE_SIZE);
   if (!CHECK(q != NULL))
     return;
-  (void)dlmalloc(2000);
   smblks = (size_t)dlmallinfo().smblks;
   dlfree(q);
   CHECK_EQ(dlmallinfo().smblks, smblks + 1);
@@ -151,24 +150,25 @@ static void t_idle_alone(void) {
 
 /* ---- realloc(NULL, n) comes from the heap -------------------------------------------- */
 
-#define REALLOC_NULL_SIZE 504 /* not t_batches' size, whose list that test expects to find as t_bounds left it */
+#define REALLOC_NULL_SIZE 504
 
 static void t_realloc_null(void) {
-  void *cached, *p;
+  void *cached, *p, *q;
   size_t smblks;
   th_section("realloc(NULL, n) bypasses the cache");
   dlmalloc_trim(0);
   cached = between_blocks_in_use(REALLOC_NULL_SIZE);
   if (!CHECK(cached != NULL))
     return;
-  dlfree(cached); /* the first block malloc(REALLOC_NULL_SIZE) would get */
   smblks = (size_t)dlmallinfo().smblks;
+  dlfree(cached); /* the first block malloc(REALLOC_NULL_SIZE) would get */
+  CHECK_EQ(dlmallinfo().smblks, smblks + 1);
   p = dlrealloc(NULL, REALLOC_NULL_SIZE);
   CHECK(p != NULL && p != cached);
-  CHECK_EQ(dlmallinfo().smblks, smblks);
-  dlfree(p);
-  p = dlmalloc(REALLOC_NULL_SIZE);
-  CHECK(p == cached); /* malloc still takes it */
+  CHECK_EQ(dlmallinfo().smblks, smblks + 1);
+  q = dlmalloc(REALLOC_NULL_SIZE);
+  CHECK(q == cached); /* malloc still takes it */
+  dlfree(q);
   dlfree(p);
 }
 
@@ -432,6 +432,45 @@ static void t_depot(void) {
   pthread_cond_destroy(&a.cond);
 }
 
+/* ---- Alone again: the blocks kept to be passed on go back ------------------------------ */
+
+#define ALONE_SIZE 424
+#define ALONE_BLOCKS (MALLOC_THREAD_CACHE_COUNT + 1)
+
+/* Run first, while this thread's lists are all "not asked for": blocks of such a size are
+   kept a batch at most while another thread has a cache, and none once this thread is alone;
+   the first locked call after the other thread ends gives them back. */
+static void t_alone_again(void) {
+  static void *none[DEPOT_BLOCKS]; /* the other thread frees nothing */
+  void *idle[ALONE_BLOCKS];
+  struct depot_arg a;
+  pthread_t t;
+  size_t i, smblks;
+  th_section("alone again, blocks kept to be passed on go back");
+  for (i = 0; i < ALONE_BLOCKS; i++) /* from the heap: the size is not asked for */
+    if (!CHECK((idle[i] = dlrealloc(NULL, ALONE_SIZE)) != NULL))
+      return;
+  smblks = (size_t)dlmallinfo().smblks;
+  if (!CHECK_EQ(start_giver(&a, none, &t), 0))
+    return;
+  for (i = 0; i < ALONE_BLOCKS / 2; i++)
+    dlfree(idle[i]);
+  CHECK_EQ(dlmallinfo().smblks, smblks + ALONE_BLOCKS / 2); /* kept, to be passed on */
+  pthread_mutex_lock(&a.lock);
+  a.done = 1;
+  pthread_cond_broadcast(&a.cond);
+  pthread_mutex_unlock(&a.lock);
+  CHECK_EQ(pthread_join(t, NULL), 0);
+  /* Alone now, but this thread learns it only under the lock: the frees that fill the list
+     take no lock, the one after it does, and then the list and that block go to the heap. */
+  for (; i < ALONE_BLOCKS; i++)
+    dlfree(idle[i]);
+  CHECK_EQ(dlmallinfo().smblks, smblks);
+  CHECK_EQ(heap_blocks_holding(&heap_global, idle[0], ALONE_SIZE), 0);
+  pthread_mutex_destroy(&a.lock);
+  pthread_cond_destroy(&a.cond);
+}
+
 /* ---- A failed malloc gives the cache back first --------------------------------------- */
 
 static void t_footprint_limit(void) {
@@ -567,7 +606,8 @@ static int death(const char *name) {
       usleep(1000);
     dlfree(p);
   } else if (strcmp(name, "depot_double_free") == 0) {
-    /* The giver's frees 17-32 are the first batch its full list gives to the depot. */
+    /* The giver's list for the size holds a batch (it only frees the size): its frees 1-64
+       go to the depot, four batches, where blocks[20] waits, still tagged. */
     static void *blocks[DEPOT_BLOCKS];
     static struct depot_arg a;
     pthread_t t;
@@ -594,6 +634,7 @@ int main(int argc, char **argv) {
     return death(argv[1]);
   CHECK_EQ(pthread_atfork(dlmalloc_prefork, dlmalloc_postfork_parent, dlmalloc_postfork_child),
            0);
+  t_alone_again(); /* first: this thread's lists are not yet asked for */
   t_accounting();
   t_merge_alone();
   t_idle_alone();
