@@ -23,7 +23,8 @@
   __builtin_trap(): libFuzzer reports it as a crash and keeps the input.
 
   fuzz_api_operations counts the operations run, all inputs together; when the fuzzer exits it
-  prints "fuzz_api: <n> API operations" (run_fuzz.cmake reports it).  replay.c runs the same
+  prints "fuzz_api: <n> API operations (<m> refused: map failures)" (run_fuzz.cmake reports
+  it, and requires m > 0).  replay.c runs the same
   target without libFuzzer on the seeds and on fuzz/regressions.
 */
 #include "malloc.h"
