@@ -3867,11 +3867,12 @@ static inline void *thread_cache_malloc(size_t bytes) {
   return thread_cache_refill(tc, bytes);
 }
 
-/* List i (chunk size `size`) or the cache is full: move the list's THREAD_CACHE_BATCH most
-   recent blocks, still tagged, to the depot, if the list has that many, other threads may
-   take them and the depot has room.  1 if done.  (gm's lock held.) */
-static int thread_cache_give_batch(struct thread_cache *tc, size_t i, size_t size) {
+/* List i or the cache is full: move the list's THREAD_CACHE_BATCH most recent blocks, still
+   tagged, to the depot, if the list has that many, other threads may take them and the depot
+   has room.  1 if done.  (gm's lock held.) */
+static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
   struct thread_cache_depot *d = &thread_cache_depot;
+  size_t size = i * MALLOC_ALIGNMENT; /* the list's chunk size */
   void **last = (void **)tc->first[i];
   unsigned n;
   if (tc->count[i] < THREAD_CACHE_BATCH || d->users < 2 ||
@@ -3895,20 +3896,19 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i, size_t siz
    away as the next refill. */
 static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, size_t size) {
   if (!PREACTION(gm)) {
-    size_t i = thread_cache_list(size);
+    size_t i = thread_cache_list(size), j;
     thread_cache_count_user(tc);
-    if (tc->count[i] >= tc->limit[i] && !thread_cache_give_batch(tc, i, size))
+    if (tc->count[i] >= tc->limit[i] && !thread_cache_give_batch(tc, i))
       thread_cache_drain(tc, i, THREAD_CACHE_BATCH);
     if (tc->bytes + size > MALLOC_THREAD_CACHE_BYTES)
-      for (i = THREAD_CACHE_LISTS; i-- > 0 && tc->bytes + size > MALLOC_THREAD_CACHE_BYTES / 2;)
-        if (tc->count[i] != 0) {
-          while (thread_cache_give_batch(tc, i, i * MALLOC_ALIGNMENT))
+      for (j = THREAD_CACHE_LISTS; j-- > 0 && tc->bytes + size > MALLOC_THREAD_CACHE_BYTES / 2;)
+        if (tc->count[j] != 0) {
+          while (thread_cache_give_batch(tc, j))
             continue;
-          thread_cache_drain(tc, i, tc->count[i]);
-          tc->batch[i] /= 2; /* its blocks were not asked for: smaller refills */
-          tc->limit[i] = thread_cache_idle_limit(tc);
+          thread_cache_drain(tc, j, tc->count[j]);
+          tc->batch[j] /= 2; /* its blocks were not asked for: smaller refills */
+          tc->limit[j] = thread_cache_idle_limit(tc);
         }
-    i = thread_cache_list(size);
     if (tc->count[i] < tc->limit[i]) /* (the thread may have found itself alone) */
       thread_cache_push(tc, mem, size);
     else
@@ -3935,17 +3935,17 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
       heap_holds_chunk(gm, p) &&
 #endif
       inuse_chunk_problem(gm, p) == 0 && !is_mmapped(p) &&
-      chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE &&
-      (tc->shared || (pinuse(p) && cinuse(next_chunk(p)) &&
-                      tc->limit[thread_cache_list(chunksize(p))] != 0))) {
-    size_t size = chunksize(p);
-    if (tc->count[thread_cache_list(size)] < tc->limit[thread_cache_list(size)] &&
-        tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)
-      thread_cache_push(tc, mem, size);
-    else
-      thread_cache_overflow(tc, mem, size);
-  } else
-    heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
+      chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE) {
+    size_t size = chunksize(p), i = thread_cache_list(size);
+    if (tc->shared || (pinuse(p) && cinuse(next_chunk(p)) && tc->limit[i] != 0)) {
+      if (tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)
+        thread_cache_push(tc, mem, size);
+      else
+        thread_cache_overflow(tc, mem, size);
+      return;
+    }
+  }
+  heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
 }
 
 /* free(mem), mem not 0.  The common case: a block of the global heap in use between two
