@@ -388,6 +388,20 @@ static int start_giver(struct depot_arg *a, void **blocks, pthread_t *t) {
   return 0;
 }
 
+/* Tell the giver started by start_giver to end, and wait until it has.  Returns
+   pthread_join's result. */
+static int stop_giver(struct depot_arg *a, pthread_t t) {
+  int rc;
+  pthread_mutex_lock(&a->lock);
+  a->done = 1;
+  pthread_cond_broadcast(&a->cond);
+  pthread_mutex_unlock(&a->lock);
+  rc = pthread_join(t, NULL);
+  pthread_mutex_destroy(&a->lock);
+  pthread_cond_destroy(&a->cond);
+  return rc;
+}
+
 static void t_depot(void) {
   static void *blocks[DEPOT_BLOCKS];
   struct depot_arg a;
@@ -417,19 +431,13 @@ static void t_depot(void) {
   }
   CHECK_EQ(from_depot, MALLOC_THREAD_CACHE_COUNT / 2);
   /* When the giver ends, one thread has a cache again: the depot goes back to the heap. */
-  pthread_mutex_lock(&a.lock);
-  a.done = 1;
-  pthread_cond_broadcast(&a.cond);
-  pthread_mutex_unlock(&a.lock);
-  CHECK_EQ(pthread_join(t, NULL), 0);
+  CHECK_EQ(stop_giver(&a, t), 0);
   CHECK_LE((size_t)dlmallinfo().uordblks, /* only this thread's blocks are still in use */
            before + MALLOC_THREAD_CACHE_COUNT / 2 * chunk_of(blocks[0]) + BOOKKEEPING_SLACK);
   for (i = 0; i < MALLOC_THREAD_CACHE_COUNT / 2; i++)
     dlfree(blocks[i]);
   dlmalloc_trim(0);
   CHECK_LE((size_t)dlmallinfo().uordblks, before + BOOKKEEPING_SLACK);
-  pthread_mutex_destroy(&a.lock);
-  pthread_cond_destroy(&a.cond);
 }
 
 /* ---- Alone again: the blocks kept to be passed on go back ------------------------------ */
@@ -456,19 +464,13 @@ static void t_alone_again(void) {
   for (i = 0; i < ALONE_BLOCKS / 2; i++)
     dlfree(idle[i]);
   CHECK_EQ(dlmallinfo().smblks, smblks + ALONE_BLOCKS / 2); /* kept, to be passed on */
-  pthread_mutex_lock(&a.lock);
-  a.done = 1;
-  pthread_cond_broadcast(&a.cond);
-  pthread_mutex_unlock(&a.lock);
-  CHECK_EQ(pthread_join(t, NULL), 0);
+  CHECK_EQ(stop_giver(&a, t), 0);
   /* Alone now, but this thread learns it only under the lock: the frees that fill the list
      take no lock, the one after it does, and then the list and that block go to the heap. */
   for (; i < ALONE_BLOCKS; i++)
     dlfree(idle[i]);
   CHECK_EQ(dlmallinfo().smblks, smblks);
   CHECK_EQ(heap_blocks_holding(&heap_global, idle[0], ALONE_SIZE), 0);
-  pthread_mutex_destroy(&a.lock);
-  pthread_cond_destroy(&a.cond);
 }
 
 /* ---- A failed malloc gives the cache back first --------------------------------------- */
