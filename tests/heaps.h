@@ -134,6 +134,10 @@ int all_zero(const void *p, size_t n);
 size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n);
 #endif
 
+/* Bytes of segment bookkeeping a test lets the heap add (records and fenceposts of new
+   segments count as in use). */
+#define BOOKKEEPING_SLACK 1024
+
 #define KB ((size_t)1024)
 #define MB ((size_t)1024 * 1024)
 

@@ -50,10 +50,6 @@
 #define OVERHEAD sizeof(size_t)
 #endif
 
-/* Bytes of segment bookkeeping a test lets the heap add (records and fenceposts of new
-   segments count as in use). */
-#define BOOKKEEPING_SLACK 1024
-
 static size_t chunk_of(void *p) { return dlmalloc_usable_size(p) + OVERHEAD; }
 
 /* A block of n bytes between two blocks in use (left allocated): while one thread alone has

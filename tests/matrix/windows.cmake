@@ -87,7 +87,7 @@ endforeach()
 dlmalloc_add_library(win_dlmalloc_tcache PORT internal
                      DEFINITIONS USE_DL_PREFIX MALLOC_THREAD_CACHE=1)
 add_executable(win_thread_cache_exit ${CMAKE_CURRENT_SOURCE_DIR}/windows/thread_cache_exit.c)
-target_link_libraries(win_thread_cache_exit PRIVATE win_dlmalloc_tcache)
+target_link_libraries(win_thread_cache_exit PRIVATE win_dlmalloc_tcache win_harness)
 target_compile_options(win_thread_cache_exit PRIVATE ${DLMALLOC_WARNINGS})
 win_test(thread_cache_exit.internal win_thread_cache_exit)
 set_tests_properties(thread_cache_exit.internal PROPERTIES LABELS unit)

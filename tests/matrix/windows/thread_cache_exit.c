@@ -7,19 +7,18 @@
   Each worker thread allocates blocks between blocks it keeps, frees them (so they are cached:
   mallinfo's smblks, the caller's cache, counts them), and returns.  After it has ended, the
   heap must hold no more in use than before it started, except what the worker kept on
-  purpose.  Built against the hosted core (no PORTABLE) with MALLOC_THREAD_CACHE=1; prints
-  its checks' tally as tests/harness.c does, and exits with status 1 if any failed.
+  purpose.  Built against the hosted core (no PORTABLE) with MALLOC_THREAD_CACHE=1, on the
+  test harness (tests/harness.c).
 */
 #include "malloc.h"
 
-#include <stdio.h>
+#include "heaps.h" /* BOOKKEEPING_SLACK; with it harness.h: CHECK_*, th_finish */
+
 #include <windows.h>
 
 #define BLOCKS 64
 #define SIZE 100
 #define WORKERS 4
-/* Bytes a new segment's records add to what mallinfo counts as in use. */
-#define BOOKKEEPING_SLACK 1024
 
 struct worker {
   void *kept[BLOCKS + 1]; /* the blocks around the freed ones, freed by the main thread */
@@ -41,16 +40,6 @@ static DWORD WINAPI work(void *arg) {
   return 0;
 }
 
-static int passes, failures;
-
-static void check(int ok, const char *what, size_t a, size_t b) {
-  passes += ok != 0;
-  if (!ok) {
-    printf("FAIL: %s (%lu, %lu)\n", what, (unsigned long)a, (unsigned long)b);
-    failures++;
-  }
-}
-
 int main(void) {
   static struct worker workers[WORKERS];
   size_t before, after, kept = 0;
@@ -59,25 +48,22 @@ int main(void) {
   before = (size_t)dlmallinfo().uordblks;
   for (t = 0; t < WORKERS; t++) {
     HANDLE h = CreateThread(NULL, 0, work, &workers[t], 0, NULL);
-    check(h != NULL, "CreateThread", 0, 0);
-    if (h == NULL)
-      return 1;
+    if (!CHECK(h != NULL))
+      return th_finish();
     WaitForSingleObject(h, INFINITE);
     CloseHandle(h);
     /* The thread cached blocks, and gave them back when it ended. */
-    check(workers[t].cached >= BLOCKS / 4, "the worker cached its frees", workers[t].cached,
-          BLOCKS / 4);
+    CHECK_GE(workers[t].cached, BLOCKS / 4);
     for (i = 0; i <= BLOCKS; i++)
       kept += dlmalloc_usable_size(workers[t].kept[i]) + sizeof(size_t); /* the chunk */
     after = (size_t)dlmallinfo().uordblks;
-    check(after <= before + kept + BOOKKEEPING_SLACK,
-          "in use after the thread ended: only the kept blocks", after, before + kept);
+    CHECK_LE(after, before + kept + BOOKKEEPING_SLACK); /* only the kept blocks in use */
   }
   for (t = 0; t < WORKERS; t++)
     for (i = 0; i <= BLOCKS; i++)
       dlfree(workers[t].kept[i]);
   after = (size_t)dlmallinfo().uordblks;
-  check(after <= before + BOOKKEEPING_SLACK, "in use at the end", after, before);
-  printf("thread_cache_exit: %d workers\n%d passed, %d failed\n", WORKERS, passes, failures);
-  return failures != 0;
+  CHECK_LE(after, before + BOOKKEEPING_SLACK);
+  th_note_u("thread_cache_exit: workers", WORKERS);
+  return th_finish();
 }
