@@ -231,8 +231,8 @@ def main():
     def median(xs):
         return statistics.median(xs) if xs else None
 
-    def ratio(w, a, table):
-        base = median(table[(w, "glibc")])
+    def ratio(w, a, table, against="glibc"):
+        base = median(table[(w, against)])
         mine = median(table[(w, a)])
         return None if base is None or mine is None or base == 0 else mine / base
 
@@ -295,8 +295,8 @@ def main():
         for w in workloads:
             if (w, "dlmalloc") in failed or (w, "dlmalloc-nocache") in failed:
                 continue
-            tr = median(times[(w, "dlmalloc")]) / median(times[(w, "dlmalloc-nocache")])
-            rr = median(rss[(w, "dlmalloc")]) / median(rss[(w, "dlmalloc-nocache")])
+            tr = ratio(w, "dlmalloc", times, "dlmalloc-nocache")
+            rr = ratio(w, "dlmalloc", rss, "dlmalloc-nocache")
             with_cache, without = icount.get((w, "dlmalloc")), icount.get((w, "dlmalloc-nocache"))
             cache_geo["single" if w in SINGLE else "multi"].append(tr)
             lines.append("| %s | %s | %s | %s |" % (
