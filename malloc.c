@@ -172,7 +172,10 @@
     lock; the cache refills and empties in batches under one lock acquisition.  Needs
     thread-local storage from the compiler (MALLOC_THREAD_LOCAL).  mspaces never use it.
     The drop-in library turns it on; PORTABLE ports that do should call malloc_thread_exit()
-    when a thread ends (MALLOC_THREAD_CACHE_EXIT).
+    when a thread ends (MALLOC_THREAD_CACHE_EXIT).  A cached block is marked in its header,
+    its link is mangled with a secret, and every block leaves a cache checked (section 9), so
+    double frees (racing ones too) and damaged links end in an abort naming the thread cache.
+    Needs atomic read-modify-write: GCC/Clang __atomic builtins or Win32 Interlocked calls.
   MALLOC_THREAD_CACHE_MAX_SIZE  default: 1040 (requests up to 1024 bytes)
     Largest chunk (request + overhead, rounded) the cache keeps; a multiple of
     MALLOC_ALIGNMENT.  One list per chunk size up to it.
@@ -450,6 +453,9 @@ void *memset(void *dest, int c, size_t n);
 #endif
 #if defined(__linux__)
 #include <sys/auxv.h> /* getauxval(AT_RANDOM), seed of the magic */
+#if MALLOC_THREAD_CACHE
+#include <sys/syscall.h> /* SYS_getrandom, the thread cache's link key */
+#endif
 #endif
 #if HAVE_MREMAP && !defined(_GNU_SOURCE)
 #error "HAVE_MREMAP needs _GNU_SOURCE, defined at the top of malloc.c"
@@ -834,7 +840,9 @@ static NOINLINE void assertion_failed(const char *expression, int line) {
            | size of next chunk        |C|1|          | size of next chunk        |1|0|
            +-------------------------------+          +-------------------------------+
 
-   C (CINUSE) says this chunk is in use, P (PINUSE) that the previous one is.  The size of a
+   C (CINUSE) says this chunk is in use, P (PINUSE) that the previous one is.  A third bit,
+   K (CACHED_BIT, to the left of C), is set while an in-use chunk waits in a thread cache
+   (section 9); chunksize() masks all three.  The size of a
    free chunk is repeated in the first word of the next chunk, so free() can reach a free
    predecessor; an in-use chunk lends that word to its user (or, with FOOTERS, stores the
    owner's tag there).  Since no two free chunks are ever adjacent, a free chunk always has
@@ -897,9 +905,9 @@ static inline size_t request2size(size_t req) {
 
 #define PINUSE_BIT (SIZE_T_ONE)
 #define CINUSE_BIT (SIZE_T_ONE << 1)
-#define FLAG4_BIT (SIZE_T_ONE << 2) /* never set by this allocator; kept clear */
+#define CACHED_BIT (SIZE_T_ONE << 2) /* only with MALLOC_THREAD_CACHE (section 9) */
 #define INUSE_BITS (PINUSE_BIT | CINUSE_BIT)
-#define FLAG_BITS (PINUSE_BIT | CINUSE_BIT | FLAG4_BIT)
+#define FLAG_BITS (PINUSE_BIT | CINUSE_BIT | CACHED_BIT)
 #define FENCEPOST_HEAD (INUSE_BITS | SIZE_T_SIZE)
 
 #define cinuse(p) ((p)->head & CINUSE_BIT)
@@ -907,7 +915,10 @@ static inline size_t request2size(size_t req) {
 #define is_inuse(p) (((p)->head & INUSE_BITS) != PINUSE_BIT)
 #define is_mmapped(p) (((p)->head & INUSE_BITS) == 0)
 #define chunksize(p) ((p)->head & ~(FLAG_BITS))
-#define clear_pinuse(p) ((p)->head &= ~PINUSE_BIT)
+/* The P bit of a chunk that may be in use, so perhaps being moved into or out of a thread
+   cache by its owner at this moment: changed with head_set_bits/head_clear_bits (section 9). */
+#define set_pinuse(p) ((void)head_set_bits((p), PINUSE_BIT))
+#define clear_pinuse(p) ((void)head_clear_bits((p), PINUSE_BIT))
 
 #define chunk_plus_offset(p, s) ((chunk_t *)(((char *)(p)) + (s)))
 #define chunk_minus_offset(p, s) ((chunk_t *)(((char *)(p)) - (s)))
@@ -1228,10 +1239,10 @@ static int has_segment_link(heap_t *m, segment_t *ss) {
 
 #define set_inuse(m, p, s)                                                                 \
   ((p)->head = (((p)->head & PINUSE_BIT) | (s) | CINUSE_BIT),                              \
-   ((chunk_t *)(((char *)(p)) + (s)))->head |= PINUSE_BIT)
+   set_pinuse(chunk_plus_offset(p, s)))
 #define set_inuse_and_pinuse(m, p, s)                                                      \
   ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT),                                            \
-   ((chunk_t *)(((char *)(p)) + (s)))->head |= PINUSE_BIT)
+   set_pinuse(chunk_plus_offset(p, s)))
 #define set_size_and_pinuse_of_inuse_chunk(m, p, s) ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT))
 
 #else /* FOOTERS */
@@ -1243,32 +1254,84 @@ static int has_segment_link(heap_t *m, segment_t *ss) {
 
 #define set_inuse(m, p, s)                                                                 \
   ((p)->head = (((p)->head & PINUSE_BIT) | (s) | CINUSE_BIT),                              \
-   (((chunk_t *)(((char *)(p)) + (s)))->head |= PINUSE_BIT), mark_inuse_foot(m, p, s))
+   set_pinuse(chunk_plus_offset(p, s)), mark_inuse_foot(m, p, s))
 #define set_inuse_and_pinuse(m, p, s)                                                      \
   ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT),                                            \
-   (((chunk_t *)(((char *)(p)) + (s)))->head |= PINUSE_BIT), mark_inuse_foot(m, p, s))
+   set_pinuse(chunk_plus_offset(p, s)), mark_inuse_foot(m, p, s))
 #define set_size_and_pinuse_of_inuse_chunk(m, p, s)                                        \
   ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT), mark_inuse_foot(m, p, s))
 #endif /* FOOTERS */
 
 /* ---- Blocks in a thread cache (section 16) ----
    A block waiting in a thread cache stays a chunk in use: the heap's walkers, checkers and
-   statistics see it as allocated.  Its second word holds a tag derived from its address and
-   the process's secret magic, which no block in the program's hands carries (malloc clears
-   it), so a block freed twice is recognised whichever thread's cache holds it.  The
-   generation changes whenever the global heap forgets its memory (teardown, PROCEED_ON_ERROR),
-   which makes every thread drop its cache, unread, at its next call; the depot of batches
-   between threads is emptied then too (thread_cache_forget_all). */
+   statistics see it as allocated.  CACHED_BIT in its head says it is cached, in a word that
+   a write through a dangling pointer to the block does not reach, so a block freed twice is
+   recognised whichever thread's cache holds it, however the program rewrote the block in
+   between.  Only the block's first word changes while it is cached: the link to the next
+   block of its list, stored mangled (thread_cache_link) with a secret of its own and the
+   word's own address, so that it shows neither the next block's address nor mparams.magic.
+   A block taken from a list or a batch must be an aligned address of the heap whose chunk
+   is in use, cached and of the list's size (thread_cache_check); anything else ends in
+   USAGE_ERROR naming the thread cache.
+   The cache's owner sets and clears CACHED_BIT without the lock while a thread holding the
+   lock may be changing P in the same word (a neighbour merged or split), so both sides
+   change the head of a chunk that may be in use only with an atomic read-modify-write
+   (head_set_bits, head_clear_bits): neither loses the other's bit, and of two frees of one
+   block racing each other exactly one finds CACHED_BIT clear and wins.  internal_free
+   claims a block of the global heap the same way, so a free through the lock and one
+   through a cache cannot both win either.
+   The generation changes whenever the global heap forgets its memory (teardown,
+   PROCEED_ON_ERROR), which makes every thread drop its cache, unread, at its next call; the
+   depot of batches between threads is emptied then too (thread_cache_forget_all). */
 #if MALLOC_THREAD_CACHE && !ONLY_MSPACES
 #define THREAD_CACHE 1
 static size_t thread_cache_generation = 1; /* 0 is never current: "no cache" */
+static size_t thread_cache_link_key;       /* set with mparams.magic; never 0 once set */
 static void thread_cache_forget_all(void);
-static inline size_t thread_cache_tag(const chunk_t *p) {
-  return ~((size_t)(uintptr_t)p ^ mparams.magic);
-}
-#define is_thread_cached(p) (((size_t *)chunk2mem(p))[1] == thread_cache_tag(p))
+#define is_thread_cached(p) ((p)->head & CACHED_BIT)
+#define THREAD_CACHE_DOUBLE_FREE "double free (the block is in a thread cache)"
+/* Mark chunk p (in use, checked) as cached; 0 if it already was: a double free. */
+#define thread_cache_mark(p) ((head_set_bits((p), CACHED_BIT) & CACHED_BIT) == 0)
 #else
 #define THREAD_CACHE 0
+#endif
+
+/* Set or clear bits of p->head; both return the head as it was.  Atomic where a thread cache
+   may touch the same word without the lock (see above). */
+#if !THREAD_CACHE
+static inline size_t head_set_bits(chunk_t *p, size_t bits) {
+  size_t old = p->head;
+  p->head = old | bits;
+  return old;
+}
+static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
+  size_t old = p->head;
+  p->head = old & ~bits;
+  return old;
+}
+#elif defined(__GNUC__) || defined(__clang__)
+static inline size_t head_set_bits(chunk_t *p, size_t bits) {
+  return __atomic_fetch_or(&p->head, bits, __ATOMIC_RELAXED);
+}
+static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
+  return __atomic_fetch_and(&p->head, ~bits, __ATOMIC_RELAXED);
+}
+#elif DL_WIN32 && defined(_WIN64)
+static inline size_t head_set_bits(chunk_t *p, size_t bits) {
+  return (size_t)InterlockedOr64((volatile LONG64 *)&p->head, (LONG64)bits);
+}
+static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
+  return (size_t)InterlockedAnd64((volatile LONG64 *)&p->head, (LONG64)~bits);
+}
+#elif DL_WIN32
+static inline size_t head_set_bits(chunk_t *p, size_t bits) {
+  return (size_t)InterlockedOr((volatile LONG *)&p->head, (LONG)bits);
+}
+static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
+  return (size_t)InterlockedAnd((volatile LONG *)&p->head, (LONG)~bits);
+}
+#else
+#error "MALLOC_THREAD_CACHE needs atomic operations: GCC/Clang __atomic builtins or Win32"
 #endif
 
 /* ---- Parameters ---- */
@@ -1310,6 +1373,34 @@ static size_t choose_magic(void) {
   return seed;
 }
 
+#if THREAD_CACHE
+/* A multiply-xorshift mix of x (a bijection; see choose_link_key). */
+static size_t mix_word(size_t x) {
+  unsigned round;
+  for (round = 0; round < 3; ++round) {
+    x *= (size_t)0x9E3779B97F4A7C15ULL;
+    x ^= x >> (SIZE_T_BITSIZE / 2 - 3);
+  }
+  return x;
+}
+
+/* The secret thread cache links are mangled with (section 16).  Links lie in blocks the
+   program may still read, so the key must not give the magic away: where the kernel gives
+   random bytes without a file (Linux getrandom), the key is fresh ones; elsewhere it is the
+   sum of two different mixes of the magic and addresses, which, unlike one mix, cannot
+   simply be run backwards. */
+static size_t choose_link_key(size_t magic) {
+  size_t key = 0, seed = magic ^ (size_t)(uintptr_t)&thread_cache_link_key;
+#if !PORTABLE && defined(__linux__) && defined(SYS_getrandom)
+  if (syscall(SYS_getrandom, &key, sizeof(key), 1 /* GRND_NONBLOCK */) == (long)sizeof(key) &&
+      key != 0)
+    return key;
+#endif
+  key = mix_word(seed) + mix_word(seed ^ ((size_t)(uintptr_t)&key << 11) ^ ~(size_t)0);
+  return key != 0 ? key : (size_t)0x5A5A5A50U;
+}
+#endif /* THREAD_CACHE */
+
 static void init_heap_links(heap_t *m) {
   m->direct.next = m->direct.prev = &m->direct;
 }
@@ -1318,7 +1409,7 @@ static int init_mparams(void) {
   lock_acquire(&global_lock);
   if (mparams.magic == 0) {
     size_t page = os_page_size();
-    size_t granularity = DEFAULT_GRANULARITY;
+    size_t granularity = DEFAULT_GRANULARITY, magic;
     if (granularity == 0)
       granularity = page;
     if (!is_power_of_two(page) || !is_power_of_two(granularity) || granularity < page ||
@@ -1341,11 +1432,15 @@ static int init_mparams(void) {
     lock_init(&gm->lock);
     init_heap_links(gm);
 #endif
+    magic = choose_magic();
+#if THREAD_CACHE
+    thread_cache_link_key = choose_link_key(magic);
+#endif
     /* Publish the magic last: other threads test it without the lock. */
 #if defined(__GNUC__) || defined(__clang__)
-    __atomic_store_n(&mparams.magic, choose_magic(), __ATOMIC_RELEASE);
+    __atomic_store_n(&mparams.magic, magic, __ATOMIC_RELEASE);
 #else
-    mparams.magic = choose_magic();
+    mparams.magic = magic;
 #endif
   }
   lock_release(&global_lock);
@@ -2871,7 +2966,7 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
     return direct_region_of(m, p) != 0 ? 0 : "invalid pointer or double free (mapped block)";
 #if THREAD_CACHE
   if (is_thread_cached(p))
-    return "double free (the block is in a thread cache)";
+    return THREAD_CACHE_DOUBLE_FREE;
 #endif
   next = next_chunk(p);
   if (!ok_next(p, next) || !ok_address(m, next))
@@ -2926,6 +3021,12 @@ static void internal_free(heap_t *m, chunk_t *p, const char *op) {
     USAGE_ERROR(m, chunk2mem(p), op, problem);
     return;
   }
+#if THREAD_CACHE
+  if (is_global(m) && !thread_cache_mark(p)) { /* a free into a cache won the race */
+    USAGE_ERROR(m, chunk2mem(p), op, THREAD_CACHE_DOUBLE_FREE);
+    return;
+  }
+#endif
   check_inuse_chunk(m, p);
   psize = chunksize(p);
   if (is_mmapped(p)) {
@@ -3492,8 +3593,11 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
    - Checks: free runs the same block checks as without the cache (inuse_chunk_problem's, and
      with FOOTERS the owner check), only without the lock: a check that fails, possibly
      because a neighbour changed meanwhile, sends the block down the locked path, which
-     decides and reports.  A second free of a cached block is caught by its tag (section 9);
-     blocks that leave the cache for the heap pass internal_free's checks again.
+     decides and reports.  A block enters a cache by setting CACHED_BIT atomically, so a
+     second free of a cached block, even one racing the first, is caught (section 9).  Links
+     are mangled, and every block taken from a list or a batch is checked before it is handed
+     out or given back (thread_cache_check); blocks that leave the cache for the heap pass
+     internal_free's checks again.
    - malloc_trim, and a malloc the heap fails (footprint limit, no memory), first give back
      the calling thread's cache and the depot; teardown makes every cache stale
      (thread_cache_generation) and empties the depot.  fork: the child keeps the forking
@@ -3524,7 +3628,8 @@ typedef char assert_cache_sizes_are_chunk_sizes[
     (MALLOC_THREAD_CACHE_MAX_SIZE % MALLOC_ALIGNMENT) == 0 &&
     MALLOC_THREAD_CACHE_MAX_SIZE >= MIN_CHUNK_SIZE ? 1 : -1];
 
-/* A cached block's first word links to the next block of its list (most recent first). */
+/* A cached block's first word links to the next block of its list (most recent first),
+   mangled: thread_cache_set_link, thread_cache_next. */
 struct thread_cache {
   void *first[THREAD_CACHE_LISTS];
   unsigned char count[THREAD_CACHE_LISTS];
@@ -3542,6 +3647,50 @@ static MALLOC_THREAD_LOCAL struct thread_cache thread_cache;
 
 #define thread_cache_current(tc) ((tc)->generation == thread_cache_generation)
 
+/* The link stored in cached block mem: next xor the link key xor mem's own address (turned
+   half a word, so that the address bits that differ between neighbours meet the high bits
+   of next).  A link copied to another block, or written in clear, decodes to an address that
+   thread_cache_check refuses. */
+static inline size_t thread_cache_link(void **mem, void *next) {
+  size_t at = (size_t)(uintptr_t)mem;
+  at = (at << (SIZE_T_BITSIZE / 2)) | (at >> (SIZE_T_BITSIZE / 2));
+  return (size_t)(uintptr_t)next ^ at ^ thread_cache_link_key;
+}
+#define thread_cache_set_link(mem, next)                                                  \
+  ((mem)[0] = (void *)(uintptr_t)thread_cache_link((mem), (next)))
+#define thread_cache_next(mem) ((void **)(uintptr_t)thread_cache_link((mem), (mem)[0]))
+
+/* A list or a batch is damaged (a write through a dangling pointer, most likely): report it,
+   taking the lock unless the caller holds it.  Returns only with PROCEED_ON_ERROR, after the
+   heap and every cache were forgotten (reset_on_error). */
+static NOINLINE void thread_cache_damaged(void *mem, const char *what, int locked, int line) {
+  int took_lock = !locked && !PREACTION(gm);
+  report_corruption(gm, mem, what, line);
+  if (took_lock)
+    POSTACTION(gm);
+}
+#define thread_cache_report_damage(mem, what, locked)                                    \
+  thread_cache_damaged((mem), "heap corruption: " what, (locked), __LINE__)
+
+/* Check block mem, read from a list or a batch of chunk size nb: 1 if it is an aligned address
+   of the heap whose chunk is in use, cached and of that size; else the damage is reported
+   and 0 returned.  take: the block leaves the cache, its CACHED_BIT is cleared (checked on
+   the head as it was, with no second read). */
+static inline int thread_cache_check(void **mem, size_t nb, int take, int locked) {
+  chunk_t *p = mem2chunk(mem);
+  size_t head;
+  if (UNLIKELY(((size_t)(uintptr_t)mem & CHUNK_ALIGN_MASK) != 0 || !ok_address(gm, p))) {
+    thread_cache_report_damage(mem, "thread cache link damaged (not a heap address)", locked);
+    return 0;
+  }
+  head = take ? head_clear_bits(p, CACHED_BIT) : p->head;
+  if (LIKELY((head & ~PINUSE_BIT) == (nb | CACHED_BIT | CINUSE_BIT)))
+    return 1;
+  thread_cache_report_damage(mem, "thread cache link damaged (not a cached block of its size)",
+                             locked);
+  return 0;
+}
+
 /* How many blocks a list may hold.  A list this thread allocates from (refilled since the
    byte bound last emptied it) holds up to MALLOC_THREAD_CACHE_COUNT.  Any other list keeps
    blocks only to pass them on: THREAD_CACHE_BATCH while other threads have caches, so that a
@@ -3557,7 +3706,7 @@ static MALLOC_THREAD_LOCAL struct thread_cache thread_cache;
    under gm's lock instead of a batch of heap operations.  It serves memory that flows
    between threads, a producer allocating what a consumer frees: so it is used only while
    two threads or more have caches, and drained into the heap when that stops.  Its blocks
-   stay chunks in use, tagged as cached (a double free of one is still caught), and are
+   stay chunks in use, marked cached (a double free of one is still caught), and are
    bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all (as
    much as one thread's cache: bench/'s larson kept its speed with half of the 128 KiB it
    first had, and 3% of its peak RSS less).  Guarded by gm's lock. */
@@ -3579,18 +3728,21 @@ static void thread_cache_forget_all(void) {
   thread_cache_depot.bytes = 0;
 }
 
-/* Give the first n blocks of the chain *chain (cached, tagged) back to the heap: *chain is
-   left at the rest, *bytes drops by their sizes.  Returns how many there were.  (gm's lock
-   held.) */
-static unsigned thread_cache_release(void **chain, unsigned n, size_t *bytes) {
+/* Give the first n blocks of the chain *chain (cached, chunk size nb) back to the heap:
+   *chain is left at the rest, *bytes drops by their sizes.  Returns how many there were.  A
+   damaged chain ends where the damage is (PROCEED_ON_ERROR).  (gm's lock held.) */
+static unsigned thread_cache_release(void **chain, size_t nb, unsigned n, size_t *bytes) {
   void **mem = (void **)*chain;
   unsigned given = 0;
   for (; given < n && mem != 0; ++given) {
-    void **next = (void **)mem[0];
-    chunk_t *p = mem2chunk(mem);
-    *bytes -= chunksize(p);
-    mem[1] = 0; /* no longer cached: untag before internal_free checks it */
-    internal_free(gm, p, "free");
+    void **next;
+    if (!thread_cache_check(mem, nb, 1, 1)) { /* taken: internal_free claims it again */
+      mem = 0;
+      break;
+    }
+    next = thread_cache_next(mem);
+    *bytes -= nb;
+    internal_free(gm, mem2chunk(mem), "free");
     mem = next;
   }
   *chain = mem;
@@ -3603,13 +3755,14 @@ static void thread_cache_depot_drain(void) {
   size_t i;
   for (i = 0; i < THREAD_CACHE_LISTS; ++i)
     while (d->depth[i] != 0)
-      (void)thread_cache_release(&d->batch[i][--d->depth[i]], THREAD_CACHE_BATCH, &d->bytes);
+      (void)thread_cache_release(&d->batch[i][--d->depth[i]], i * MALLOC_ALIGNMENT,
+                                 THREAD_CACHE_BATCH, &d->bytes);
 }
 
 /* Give back the n most recent blocks of list i (gm's lock held).  The most recent, because
    they are reached without walking the list; the heap hands them out again first. */
 static void thread_cache_drain(struct thread_cache *tc, size_t i, unsigned n) {
-  unsigned given = thread_cache_release(&tc->first[i], n, &tc->bytes);
+  unsigned given = thread_cache_release(&tc->first[i], i * MALLOC_ALIGNMENT, n, &tc->bytes);
   tc->count[i] = (unsigned char)(tc->count[i] - given);
 }
 
@@ -3652,15 +3805,15 @@ static void thread_cache_give_back(struct thread_cache *tc) {
 #define thread_cache_holds(tc) ((tc)->bytes != 0 || thread_cache_depot.bytes != 0) /* locked */
 
 #if DEBUG
-/* Every block of the chain at mem: a chunk of gm in use, of list i's size, tagged.  Returns
+/* Every block of the chain at mem: a chunk of gm in use, of list i's size, cached.  Returns
    how many there are; *bytes grows by their sizes. */
 static unsigned do_check_cached_chain(void **mem, size_t i, size_t *bytes) {
   unsigned n = 0;
-  for (; mem != 0; mem = (void **)mem[0]) {
+  for (; mem != 0; mem = thread_cache_next(mem)) {
     chunk_t *p = mem2chunk(mem);
-    dl_assert(cinuse(p) && !is_mmapped(p));
-    dl_assert(chunksize(p) == i * MALLOC_ALIGNMENT);
-    dl_assert(is_thread_cached(p));
+    if (!thread_cache_check(mem, i * MALLOC_ALIGNMENT, 0, 1)) /* reported; not followed */
+      break;
+    dl_assert(!is_mmapped(p));
     do_check_inuse_chunk(gm, p);
     *bytes += chunksize(p);
     ++n;
@@ -3758,12 +3911,27 @@ static NOINLINE int thread_cache_start(struct thread_cache *tc) {
   return 1;
 }
 
-/* Push block mem (chunk size `size`, validated) onto its list. */
+/* A free of mem found, as it marked the block cached, that another free had come first: the
+   head was `old` (cold path of thread_cache_push). */
+static NOINLINE void thread_cache_lost_race(void *mem, size_t old) {
+  if ((old & CACHED_BIT) == 0) /* not ours to keep: the block is back in the heap */
+    (void)head_clear_bits(mem2chunk(mem), CACHED_BIT);
+  USAGE_ERROR(gm, mem, "free",
+              (old & CACHED_BIT) != 0 ? THREAD_CACHE_DOUBLE_FREE
+                                      : "double free (another thread freed the block meanwhile)");
+}
+
+/* Push block mem (chunk size `size`, validated) onto its list.  The check was made on a
+   head read earlier; the head as it was when CACHED_BIT went in decides: another free of the
+   block may have come first since, into a cache (CACHED_BIT) or into the heap (not in use). */
 static inline void thread_cache_push(struct thread_cache *tc, void *mem, size_t size) {
   size_t i = thread_cache_list(size);
-  void **words = (void **)mem;
-  words[0] = tc->first[i];
-  ((size_t *)mem)[1] = thread_cache_tag(mem2chunk(mem));
+  size_t old = head_set_bits(mem2chunk(mem), CACHED_BIT);
+  if (UNLIKELY((old & ~PINUSE_BIT) != (size | CINUSE_BIT))) {
+    thread_cache_lost_race(mem, old);
+    return;
+  }
+  thread_cache_set_link((void **)mem, tc->first[i]);
   tc->first[i] = mem;
   ++tc->count[i];
   tc->bytes += size;
@@ -3793,10 +3961,10 @@ static void thread_cache_carve(struct thread_cache *tc, size_t i, size_t nb, siz
       break;
     }
     /* Appended, so that the blocks come out in address order. */
-    extra[0] = 0;
-    extra[1] = (void *)thread_cache_tag(mem2chunk(extra));
+    (void)thread_cache_mark(mem2chunk(extra)); /* just allocated: not cached before */
+    thread_cache_set_link(extra, 0);
     if (tail != 0)
-      tail[0] = extra;
+      thread_cache_set_link(tail, extra);
     else
       tc->first[i] = extra;
     tail = extra;
@@ -3817,10 +3985,12 @@ static void *thread_cache_take_batch(struct thread_cache *tc, size_t i, size_t n
     return 0;
   batch = (void **)d->batch[i][--d->depth[i]];
   d->bytes -= THREAD_CACHE_BATCH * nb;
-  tc->first[i] = batch[0];
+  if (!thread_cache_check(batch, nb, 1, 1))
+    return 0;
+  tc->first[i] = thread_cache_next(batch);
   tc->count[i] = (unsigned char)(THREAD_CACHE_BATCH - 1);
   tc->bytes += (THREAD_CACHE_BATCH - 1) * nb;
-  batch[1] = 0; /* untagged: the caller's block */
+  batch[0] = 0; /* the caller's block keeps no link */
   return batch;
 }
 
@@ -3857,18 +4027,19 @@ static inline void *thread_cache_malloc(size_t bytes) {
   size_t nb = request2size(bytes);
   size_t i = thread_cache_list(nb);
   void **mem = (void **)tc->first[i];
-  if (LIKELY(mem != 0) && LIKELY(thread_cache_current(tc))) {
-    tc->first[i] = mem[0];
+  if (LIKELY(mem != 0) && LIKELY(thread_cache_current(tc)) &&
+      LIKELY(thread_cache_check(mem, nb, 1, 0))) {
+    tc->first[i] = thread_cache_next(mem);
     --tc->count[i];
     tc->bytes -= nb;
-    mem[1] = 0; /* untagged: the caller's block */
+    mem[0] = 0; /* the caller's block keeps no link */
     return mem;
   }
   return thread_cache_refill(tc, bytes);
 }
 
 /* List i or the cache is full: move the list's THREAD_CACHE_BATCH most recent blocks, still
-   tagged, to the depot, if the list has that many, other threads may take them and the depot
+   cached, to the depot, if the list has that many, other threads may take them and the depot
    has room.  1 if done.  (gm's lock held.) */
 static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
   struct thread_cache_depot *d = &thread_cache_depot;
@@ -3879,12 +4050,15 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
       d->depth[i] == THREAD_CACHE_DEPOT_DEPTH ||
       d->bytes + THREAD_CACHE_BATCH * size > THREAD_CACHE_DEPOT_BYTES)
     return 0;
+  if (!thread_cache_check(last, size, 0, 1))
+    return 0;
   for (n = 1; n < THREAD_CACHE_BATCH; ++n)
-    last = (void **)last[0];
+    if (!thread_cache_check(last = thread_cache_next(last), size, 0, 1))
+      return 0;
   d->batch[i][d->depth[i]++] = tc->first[i];
   d->bytes += THREAD_CACHE_BATCH * size;
-  tc->first[i] = last[0];
-  last[0] = 0;
+  tc->first[i] = thread_cache_next(last);
+  thread_cache_set_link(last, 0);
   tc->count[i] = (unsigned char)(tc->count[i] - THREAD_CACHE_BATCH);
   tc->bytes -= THREAD_CACHE_BATCH * size;
   return 1;
@@ -3970,9 +4144,9 @@ static inline void thread_cache_free(void *mem) {
     }
     next_head = ok_address(gm, next) ? next->head : 0;
     /* size - MIN_CHUNK_SIZE wraps for a size below the minimum */
-    if ((head & INUSE_BITS) == INUSE_BITS &&
+    if ((head & FLAG_BITS) == INUSE_BITS && /* in use, the previous one too, not cached */
         size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
-        (next_head & INUSE_BITS) == INUSE_BITS && !is_thread_cached(p) &&
+        (next_head & INUSE_BITS) == INUSE_BITS &&
         LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)) {
       thread_cache_push(tc, mem, size);
       return;

@@ -15,10 +15,17 @@
   - thread exit returns a thread's cache (by itself in hosted builds, through
     malloc_thread_exit() in PORTABLE ones), and a thread that ends without it leaves at most
     the byte bound behind;
-  - a failed malloc, fork, and teardown with blocks in the cache.
+  - a failed malloc, fork, and teardown with blocks in the cache;
+  - a cached block keeps what the program wrote past its first word, and that word (the link)
+    is not the next block's address in clear;
+  - with the instrumented port: two threads freeing one block at the same moment, many times
+    over, each time in a child process: exactly one free wins, the other ends the child with
+    the double-free reason.
   Death cases (argument = case name; each must end in custom_abort or abort with the reason
   "in a thread cache"): cached_double_free, cross_thread_double_free, depot_double_free,
-  realloc_cached.
+  realloc_cached, tag_overwritten_double_free; and with the reason naming a damaged thread
+  cache: forged_link_static, forged_link_live, forged_depot_link (a use-after-free write of one
+  word into cached blocks' links).
 
   Usage: test_tcache [death-case]
 */
@@ -26,6 +33,7 @@
 #include "malloc.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -578,6 +586,112 @@ static void t_teardown(void) {
   CHECK_EQ(dlmalloc_trim(0) >= 0, 1);
 }
 
+/* ---- What a cached block shows ------------------------------------------------------- */
+
+#define SHOWN_SIZE 136 /* a size no other test uses */
+#define SHOWN_WORDS (SHOWN_SIZE / sizeof(size_t))
+
+/* The cache writes one word into a block it keeps, the link, and never in clear: a program
+   that reads a freed block (a use-after-free read) learns neither the next block's address
+   nor anything but that word changed. */
+static void t_cached_block_contents(void) {
+  size_t *p, *q, i, kept = 0;
+  th_section("cached block contents");
+  dlfree(dlmalloc(SHOWN_SIZE)); /* the list is asked for: its blocks are cached */
+  p = (size_t *)between_blocks_in_use(SHOWN_SIZE);
+  q = (size_t *)between_blocks_in_use(SHOWN_SIZE);
+  if (!CHECK(p != NULL && q != NULL))
+    return;
+  for (i = 0; i < SHOWN_WORDS; i++)
+    p[i] = q[i] = (size_t)0xA5A5A5A5U * (i + 1);
+  dlfree(q);
+  dlfree(p); /* p links to q */
+  for (i = 1; i < SHOWN_WORDS; i++)
+    kept += p[i] == (size_t)0xA5A5A5A5U * (i + 1) && q[i] == (size_t)0xA5A5A5A5U * (i + 1);
+  CHECK_EQ(kept, SHOWN_WORDS - 1);
+  CHECK_NE(p[0], (size_t)(uintptr_t)q);
+  CHECK_NE(p[0], (size_t)(uintptr_t)(q - 2)); /* nor q's chunk */
+  CHECK(dlmalloc(SHOWN_SIZE) == p);
+  CHECK(dlmalloc(SHOWN_SIZE) == q);
+  dlfree(p);
+  dlfree(q);
+}
+
+#ifdef TEST_WITH_PORT
+/* ---- Racing double free ---------------------------------------------------------------- */
+
+#define RACE_TRIES 20000
+
+static void *race_block;
+static int race_ready, race_go;
+
+static void *race_free(void *arg) {
+  unsigned spins = 0;
+  (void)arg;
+  dlfree(dlmalloc(40)); /* this thread's cache is started */
+  __atomic_store_n(&race_ready, 1, __ATOMIC_RELEASE);
+  while (!__atomic_load_n(&race_go, __ATOMIC_ACQUIRE))
+    if (++spins > 1000)
+      sched_yield(); /* the other thread is not running: let it */
+  dlfree(race_block);
+  return NULL;
+}
+
+/* One try, in a child whose standard error is err_fd: this thread and another free the same
+   block at the same moment.  Both returning is the error; the child then exits with 1. */
+static void race_child(int err_fd) {
+  pthread_t t;
+  dup2(err_fd, 2);
+  race_block = between_blocks_in_use(40);
+  if (pthread_create(&t, NULL, race_free, NULL) != 0)
+    _exit(2);
+  while (!__atomic_load_n(&race_ready, __ATOMIC_ACQUIRE))
+    sched_yield(); /* the other thread may need this processor to get ready */
+  __atomic_store_n(&race_go, 1, __ATOMIC_RELEASE);
+  dlfree(race_block);
+  pthread_join(t, NULL);
+  _exit(1);
+}
+
+/* RACE_TRIES children, each one racing double free: every one must end in custom_abort with
+   the double-free reason, whichever thread's free comes second. */
+static void t_racing_double_free(void) {
+  unsigned long tries, caught = 0;
+  th_section("racing double free");
+  for (tries = 0; tries < RACE_TRIES; tries++) {
+    char reason[256];
+    size_t got = 0;
+    ssize_t n;
+    int fds[2], status = 0;
+    pid_t pid;
+    if (!CHECK_EQ(pipe(fds), 0))
+      break;
+    pid = fork();
+    if (pid == 0) {
+      close(fds[0]);
+      race_child(fds[1]);
+    }
+    close(fds[1]);
+    while (pid > 0 && got < sizeof(reason) - 1 &&
+           (n = read(fds[0], reason + got, sizeof(reason) - 1 - got)) > 0)
+      got += (size_t)n; /* until the child ends */
+    reason[got] = '\0';
+    close(fds[0]);
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+      break;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != TP_ABORT_EXIT_CODE ||
+        strstr(reason, "double free") == NULL) {
+      th_note_u("racing double free: both frees returned, or another reason; try", tries);
+      th_note_u("child's wait status", (uintmax_t)status);
+      th_write(reason);
+      break;
+    }
+    ++caught;
+  }
+  CHECK_EQ(caught, RACE_TRIES);
+}
+#endif
+
 /* ---- Death cases --------------------------------------------------------------------- */
 
 static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
@@ -619,6 +733,46 @@ static int death(const char *name) {
   } else if (strcmp(name, "realloc_cached") == 0) {
     dlfree(p);
     p = dlrealloc(p, 80);
+  } else if (strcmp(name, "tag_overwritten_double_free") == 0) {
+    /* Everything past the link rewritten after the free, then a second free. */
+    memset((char *)p + sizeof(void *), 0, dlmalloc_usable_size(p) - sizeof(void *));
+    dlfree(p);
+    memset((char *)p + sizeof(void *), 0, dlmalloc_usable_size(p) - sizeof(void *));
+    dlfree(p);
+  } else if (strcmp(name, "forged_link_static") == 0 || strcmp(name, "forged_link_live") == 0) {
+    /* A use-after-free write of one word, the address the next mallocs should return: a
+       static buffer (dressed as a chunk in use) or a live block of the same size. */
+    static size_t fake[16] __attribute__((aligned(64)));
+    void *q = between_blocks_in_use(40), *live = between_blocks_in_use(40), *target;
+    fake[1] = fake[48 / sizeof(size_t) + 1] = 48 | 3; /* a chunk in use, and its successor */
+    target = strcmp(name, "forged_link_live") == 0 ? live : (void *)&fake[2];
+    dlfree(q);
+    dlfree(p); /* p links to q */
+    *(void **)p = target;
+    if (dlmalloc(40) != p || dlmalloc(40) != target) {
+      printf("the forged link was not followed, nor noticed\n");
+      return 3;
+    }
+  } else if (strcmp(name, "forged_depot_link") == 0) {
+    /* As depot_double_free; then every block in the depot's batches gets a forged link. */
+    static void *blocks[DEPOT_BLOCKS];
+    static size_t fake[16] __attribute__((aligned(64)));
+    static struct depot_arg a;
+    pthread_t t;
+    size_t i, forged = 0;
+    for (i = 0; i < DEPOT_BLOCKS; i++)
+      if ((blocks[i] = dlmalloc(DEPOT_SIZE)) == NULL)
+        return 2;
+    if (start_giver(&a, blocks, &t) != 0)
+      return 2;
+    for (i = 0; i < 4 * MALLOC_THREAD_CACHE_COUNT / 2; i++)
+      *(void **)blocks[i] = &fake[2];
+    for (i = 0; i < DEPOT_BLOCKS; i++)
+      forged += dlmalloc(DEPOT_SIZE) == (void *)&fake[2];
+    if (forged == 0) {
+      printf("the forged links were not followed, nor noticed\n");
+      return 3;
+    }
   } else {
     printf("unknown death case %s\n", name);
     return 2;
@@ -645,6 +799,10 @@ int main(int argc, char **argv) {
   t_thread_exit();
   t_footprint_limit();
   t_fork();
+  t_cached_block_contents();
+#ifdef TEST_WITH_PORT
+  t_racing_double_free();
+#endif
   t_teardown();
   return th_finish();
 }
