@@ -1316,6 +1316,11 @@ static inline size_t head_set_bits(chunk_t *p, size_t bits) {
 static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
   return __atomic_fetch_and(&p->head, ~bits, __ATOMIC_RELAXED);
 }
+/* p->head = desired if it is still `seen`; 1 if so. */
+static inline int head_replace(chunk_t *p, size_t seen, size_t desired) {
+  return __atomic_compare_exchange_n(&p->head, &seen, desired, 0, __ATOMIC_RELAXED,
+                                     __ATOMIC_RELAXED);
+}
 #elif DL_WIN32 && defined(_WIN64)
 static inline size_t head_set_bits(chunk_t *p, size_t bits) {
   return (size_t)InterlockedOr64((volatile LONG64 *)&p->head, (LONG64)bits);
@@ -1323,12 +1328,20 @@ static inline size_t head_set_bits(chunk_t *p, size_t bits) {
 static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
   return (size_t)InterlockedAnd64((volatile LONG64 *)&p->head, (LONG64)~bits);
 }
+static inline int head_replace(chunk_t *p, size_t seen, size_t desired) {
+  return (size_t)InterlockedCompareExchange64((volatile LONG64 *)&p->head, (LONG64)desired,
+                                              (LONG64)seen) == seen;
+}
 #elif DL_WIN32
 static inline size_t head_set_bits(chunk_t *p, size_t bits) {
   return (size_t)InterlockedOr((volatile LONG *)&p->head, (LONG)bits);
 }
 static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
   return (size_t)InterlockedAnd((volatile LONG *)&p->head, (LONG)~bits);
+}
+static inline int head_replace(chunk_t *p, size_t seen, size_t desired) {
+  return (size_t)InterlockedCompareExchange((volatile LONG *)&p->head, (LONG)desired,
+                                            (LONG)seen) == seen;
 }
 #else
 #error "MALLOC_THREAD_CACHE needs atomic operations: GCC/Clang __atomic builtins or Win32"
@@ -3674,8 +3687,8 @@ static NOINLINE void thread_cache_damaged(void *mem, const char *what, int locke
 
 /* Check block mem, read from a list or a batch of chunk size nb: 1 if it is an aligned address
    of the heap whose chunk is in use, cached and of that size; else the damage is reported
-   and 0 returned.  take: the block leaves the cache, its CACHED_BIT is cleared (checked on
-   the head as it was, with no second read). */
+   and 0 returned.  take: the block leaves the cache, its CACHED_BIT is cleared.  (A free of
+   the block racing this one finds CACHED_BIT still set, so the plain read suffices.) */
 static inline int thread_cache_check(void **mem, size_t nb, int take, int locked) {
   chunk_t *p = mem2chunk(mem);
   size_t head;
@@ -3683,9 +3696,12 @@ static inline int thread_cache_check(void **mem, size_t nb, int take, int locked
     thread_cache_report_damage(mem, "thread cache link damaged (not a heap address)", locked);
     return 0;
   }
-  head = take ? head_clear_bits(p, CACHED_BIT) : p->head;
-  if (LIKELY((head & ~PINUSE_BIT) == (nb | CACHED_BIT | CINUSE_BIT)))
+  head = p->head;
+  if (LIKELY((head & ~PINUSE_BIT) == (nb | CACHED_BIT | CINUSE_BIT))) {
+    if (take)
+      (void)head_clear_bits(p, CACHED_BIT);
     return 1;
+  }
   thread_cache_report_damage(mem, "thread cache link damaged (not a cached block of its size)",
                              locked);
   return 0;
@@ -3911,6 +3927,15 @@ static NOINLINE int thread_cache_start(struct thread_cache *tc) {
   return 1;
 }
 
+/* Put block mem (chunk size `size`, marked cached) at the front of its list. */
+static inline void thread_cache_link_in(struct thread_cache *tc, void *mem, size_t size) {
+  size_t i = thread_cache_list(size);
+  thread_cache_set_link((void **)mem, tc->first[i]);
+  tc->first[i] = mem;
+  ++tc->count[i];
+  tc->bytes += size;
+}
+
 /* A free of mem found, as it marked the block cached, that another free had come first: the
    head was `old` (cold path of thread_cache_push). */
 static NOINLINE void thread_cache_lost_race(void *mem, size_t old) {
@@ -3925,16 +3950,12 @@ static NOINLINE void thread_cache_lost_race(void *mem, size_t old) {
    head read earlier; the head as it was when CACHED_BIT went in decides: another free of the
    block may have come first since, into a cache (CACHED_BIT) or into the heap (not in use). */
 static inline void thread_cache_push(struct thread_cache *tc, void *mem, size_t size) {
-  size_t i = thread_cache_list(size);
   size_t old = head_set_bits(mem2chunk(mem), CACHED_BIT);
   if (UNLIKELY((old & ~PINUSE_BIT) != (size | CINUSE_BIT))) {
     thread_cache_lost_race(mem, old);
     return;
   }
-  thread_cache_set_link((void **)mem, tc->first[i]);
-  tc->first[i] = mem;
-  ++tc->count[i];
-  tc->bytes += size;
+  thread_cache_link_in(tc, mem, size);
 }
 
 /* Carve up to a batch of blocks of chunk size nb (list i, empty) for the list, after the
@@ -4148,7 +4169,12 @@ static inline void thread_cache_free(void *mem) {
         size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
         (next_head & INUSE_BITS) == INUSE_BITS &&
         LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)) {
-      thread_cache_push(tc, mem, size);
+      /* Marked cached only if the head is still the one checked; else (a neighbour changed
+         its P bit, or another free of the block came first) the slow path decides. */
+      if (LIKELY(head_replace(p, head, head | CACHED_BIT)))
+        thread_cache_link_in(tc, mem, size);
+      else
+        thread_cache_free_slow(mem);
       return;
     }
     if (!tc->shared && (next_head & PINUSE_BIT) != 0 &&
