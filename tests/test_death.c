@@ -58,6 +58,32 @@ static int commit(const char *name) {
     dlfree(p);
     return 1;
   }
+  if (strcmp(name, "freed_rewritten_double_free") == 0) {
+    /* Everything past a freed block's first word rewritten (where a thread cache once kept
+       its mark), then a second free. */
+    void *before = dlmalloc(40), *p = dlmalloc(40), *after = dlmalloc(40);
+    size_t usable = dlmalloc_usable_size(p);
+    sink = before;
+    sink = after;
+    dlfree(p);
+    memset((char *)p + sizeof(void *), 0, usable - sizeof(void *));
+    dlfree(p);
+    return 1;
+  }
+  if (strcmp(name, "freed_link_forged") == 0) {
+    /* A use-after-free write of one word: the first word of a freed small block (its link in
+       a thread cache or its bin) made to point at a global buffer.  The next mallocs of the
+       size must not hand the buffer out. */
+    static size_t target[16];
+    void *a = dlmalloc(40), *p = dlmalloc(40), *q = dlmalloc(40), *b = dlmalloc(40);
+    sink = a;
+    sink = b;
+    dlfree(q);
+    dlfree(p);
+    *(void **)p = &target[2];
+    sink = dlmalloc(40);
+    return dlmalloc(40) == (void *)&target[2] ? 1 : 3;
+  }
   if (strcmp(name, "free_stack") == 0) {
     unsigned char buf[256];
     void *warm = dlmalloc(100); /* the heap exists */
