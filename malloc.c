@@ -423,8 +423,14 @@
 #if PORTABLE
 /* Freestanding: the only library functions used; every C environment (and every compiler's
    own support code) provides them. */
+#ifdef __cplusplus
+extern "C" { /* the C library's functions, also when this file is compiled as C++ */
+#endif
 void *memcpy(void *dest, const void *src, size_t n);
 void *memset(void *dest, int c, size_t n);
+#ifdef __cplusplus
+}
+#endif
 #else /* hosted */
 #include <stdio.h>  /* malloc_stats */
 #include <stdlib.h> /* abort */
@@ -475,8 +481,8 @@ void *memset(void *dest, int c, size_t n);
 #define FOUR_SIZE_T_SIZES (SIZE_T_SIZE << 2)
 #define HALF_MAX_SIZE_T (MAX_SIZE_T / 2U)
 
-/* What every "get memory" primitive returns on failure, as in mmap. */
-#define MFAIL ((void *)(MAX_SIZE_T))
+/* What every "get memory" primitive returns on failure, as in mmap (malloc.h section 6). */
+#define MFAIL CUSTOM_MMAP_FAILURE
 #define CMFAIL ((char *)(MFAIL))
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -636,12 +642,8 @@ static int os_unmap(void *base, size_t length) { (void)base; (void)length; retur
 typedef void *mlock_t;
 #define MLOCK_INITIALIZER 0
 #ifdef PORT_LOCK_HEADER
-/* The port's lock operations compiled in, e.g. -DPORT_LOCK_HEADER='"ports/posix_lock.h"':
-   an uncontended lock then costs its atomic instructions and no call, where the hooks cost
-   two calls per operation that the compiler cannot see through (about 3% of the instructions
-   of a small-object workload; bench/).  The header defines static inline port_lock_init,
-   port_lock_final, port_lock_acquire and port_lock_release, the same lock as the port's
-   hooks (ports/posix_lock.h says what a port promises). */
+/* The port's lock operations compiled in (the header's contract: malloc.h section 6): an
+   uncontended lock then costs its atomic instructions and no call. */
 #include PORT_LOCK_HEADER
 static inline void lock_init(mlock_t *l) { port_lock_init(l); }
 MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { port_lock_final(l); }
@@ -4065,7 +4067,7 @@ void dlmalloc_thread_exit(void) {
 
 #if !ONLY_MSPACES
 
-void *dlmalloc(size_t bytes) {
+void *dlmalloc(size_t bytes) DLMALLOC_NOTHROW {
 #if THREAD_CACHE
   ensure_initialization();
   if (bytes <= THREAD_CACHE_MAX_REQUEST)
@@ -4077,7 +4079,7 @@ void *dlmalloc(size_t bytes) {
 #endif
 }
 
-void dlfree(void *mem) {
+void dlfree(void *mem) DLMALLOC_NOTHROW {
 #if THREAD_CACHE
   if (mem != 0)
     thread_cache_free(mem);
@@ -4086,7 +4088,19 @@ void dlfree(void *mem) {
 #endif
 }
 
-void *dlcalloc(size_t n_elements, size_t elem_size) {
+/* The sizes are not needed: every chunk records its own. */
+void dlfree_sized(void *mem, size_t bytes) DLMALLOC_NOTHROW {
+  (void)bytes;
+  dlfree(mem);
+}
+
+void dlfree_aligned_sized(void *mem, size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
+  (void)alignment;
+  (void)bytes;
+  dlfree(mem);
+}
+
+void *dlcalloc(size_t n_elements, size_t elem_size) DLMALLOC_NOTHROW {
   ensure_initialization();
 #if THREAD_CACHE
   { /* both factors below the square root of the size range: the product cannot wrap */
@@ -4103,7 +4117,7 @@ void *dlcalloc(size_t n_elements, size_t elem_size) {
   return heap_calloc(gm, n_elements, elem_size);
 }
 
-void *dlrealloc(void *oldmem, size_t bytes) {
+void *dlrealloc(void *oldmem, size_t bytes) DLMALLOC_NOTHROW {
   if (oldmem == 0) {
 #if THREAD_CACHE
     /* Most likely the start of a buffer that will grow: from the heap, where it can grow in
@@ -4119,11 +4133,19 @@ void *dlrealloc(void *oldmem, size_t bytes) {
   return heap_realloc(GLOBAL_BLOCK_HEAP, oldmem, bytes, "realloc");
 }
 
-void *dlrealloc_in_place(void *oldmem, size_t bytes) {
+void *dlreallocarray(void *oldmem, size_t count, size_t size) DLMALLOC_NOTHROW {
+  if (size != 0 && count > MAX_SIZE_T / size) { /* count * size would wrap */
+    MALLOC_FAILURE_ACTION;
+    return 0;
+  }
+  return dlrealloc(oldmem, count * size);
+}
+
+void *dlrealloc_in_place(void *oldmem, size_t bytes) DLMALLOC_NOTHROW {
   return heap_realloc_in_place(GLOBAL_BLOCK_HEAP, oldmem, bytes, "realloc_in_place");
 }
 
-void *dlmemalign(size_t alignment, size_t bytes) {
+void *dlmemalign(size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
   ensure_initialization();
 #if THREAD_CACHE
   if (alignment <= MALLOC_ALIGNMENT) /* every block is aligned that much */
@@ -4132,7 +4154,7 @@ void *dlmemalign(size_t alignment, size_t bytes) {
   return heap_memalign(gm, alignment, bytes);
 }
 
-int dlposix_memalign(void **pp, size_t alignment, size_t bytes) {
+int dlposix_memalign(void **pp, size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
   void *mem;
   if (alignment % sizeof(void *) != 0 || alignment == 0 || !is_power_of_two(alignment))
     return DL_EINVAL;
@@ -4151,12 +4173,22 @@ int dlposix_memalign(void **pp, size_t alignment, size_t bytes) {
   return 0;
 }
 
-void *dlvalloc(size_t bytes) {
+/* Unlike memalign, which rounds a bad alignment up, C17 makes an alignment that is not a
+   power of two a failure; every power of two is valid, below MALLOC_ALIGNMENT too. */
+void *dlaligned_alloc(size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
+  if (alignment == 0 || !is_power_of_two(alignment)) {
+    SET_ERRNO(DL_EINVAL);
+    return 0;
+  }
+  return dlmemalign(alignment, bytes);
+}
+
+void *dlvalloc(size_t bytes) DLMALLOC_NOTHROW {
   ensure_initialization();
   return dlmemalign(mparams.page_size, bytes);
 }
 
-void *dlpvalloc(size_t bytes) {
+void *dlpvalloc(size_t bytes) DLMALLOC_NOTHROW {
   size_t pagesz;
   ensure_initialization();
   pagesz = mparams.page_size;
@@ -4167,18 +4199,21 @@ void *dlpvalloc(size_t bytes) {
   return dlmemalign(pagesz, (bytes + pagesz - SIZE_T_ONE) & ~(pagesz - SIZE_T_ONE));
 }
 
-int dlmallopt(int param, int value) { return change_mparam(param, value); }
+int dlmallopt(int param, int value) DLMALLOC_NOTHROW { return change_mparam(param, value); }
 
-size_t dlmalloc_footprint(void) { return gm->footprint; }
+size_t dlmalloc_footprint(void) DLMALLOC_NOTHROW { return gm->footprint; }
 
-size_t dlmalloc_max_footprint(void) { return gm->max_footprint; }
+size_t dlmalloc_max_footprint(void) DLMALLOC_NOTHROW { return gm->max_footprint; }
 
-size_t dlmalloc_footprint_limit(void) { return heap_footprint_limit(gm); }
+size_t dlmalloc_footprint_limit(void) DLMALLOC_NOTHROW { return heap_footprint_limit(gm); }
 
-size_t dlmalloc_set_footprint_limit(size_t bytes) { return heap_set_footprint_limit(gm, bytes); }
+size_t dlmalloc_set_footprint_limit(size_t bytes) DLMALLOC_NOTHROW {
+  return heap_set_footprint_limit(gm, bytes);
+}
 
 #if MALLOC_INSPECT_ALL
-void dlmalloc_inspect_all(void (*handler)(void *, void *, size_t, void *), void *arg) {
+void dlmalloc_inspect_all(void (*handler)(void *, void *, size_t, void *),
+                          void *arg) DLMALLOC_NOTHROW {
   ensure_initialization();
   if (!PREACTION(gm)) {
     internal_inspect_all(gm, handler, arg);
@@ -4188,7 +4223,7 @@ void dlmalloc_inspect_all(void (*handler)(void *, void *, size_t, void *), void 
 #endif /* MALLOC_INSPECT_ALL */
 
 #if !NO_MALLINFO
-struct mallinfo dlmallinfo(void) {
+struct mallinfo dlmallinfo(void) DLMALLOC_NOTHROW {
   struct mallinfo info = internal_mallinfo(gm);
 #if THREAD_CACHE
   thread_cache_report(&info);
@@ -4197,21 +4232,23 @@ struct mallinfo dlmallinfo(void) {
 }
 #endif /* NO_MALLINFO */
 
-void **dlindependent_calloc(size_t n_elements, size_t elem_size, void *chunks[]) {
+void **dlindependent_calloc(size_t n_elements, size_t elem_size,
+                            void *chunks[]) DLMALLOC_NOTHROW {
   size_t sz = elem_size;
   return ialloc(gm, n_elements, &sz, IALLOC_SAME_SIZE | IALLOC_CLEAR, chunks);
 }
 
-void **dlindependent_comalloc(size_t n_elements, size_t sizes[], void *chunks[]) {
+void **dlindependent_comalloc(size_t n_elements, size_t sizes[],
+                              void *chunks[]) DLMALLOC_NOTHROW {
   return ialloc(gm, n_elements, sizes, 0, chunks);
 }
 
-size_t dlbulk_free(void *array[], size_t nelem) {
+size_t dlbulk_free(void *array[], size_t nelem) DLMALLOC_NOTHROW {
   ensure_initialization();
   return internal_bulk_free(gm, array, nelem);
 }
 
-int dlmalloc_trim(size_t pad) {
+int dlmalloc_trim(size_t pad) DLMALLOC_NOTHROW {
 #if THREAD_CACHE
   int released = thread_cache_flush(); /* its blocks may be what keeps top from shrinking */
   return heap_trim(gm, pad) | released;
@@ -4220,9 +4257,9 @@ int dlmalloc_trim(size_t pad) {
 #endif
 }
 
-void dlmalloc_stats(void) { internal_malloc_stats(gm); }
+void dlmalloc_stats(void) DLMALLOC_NOTHROW { internal_malloc_stats(gm); }
 
-size_t dlmalloc_usable_size(const void *mem) { return usable_size(mem); }
+size_t dlmalloc_usable_size(const void *mem) DLMALLOC_NOTHROW { return usable_size(mem); }
 
 size_t dlmalloc_teardown(void) {
   size_t freed = 0;

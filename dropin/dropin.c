@@ -86,6 +86,7 @@
    mutex was.  Nothing here allocates. */
 #undef PORT_LOCK_HEADER
 #define PORT_LOCK_HEADER "ports/posix_lock.h"
+#define POSIX_LOCK_DEFINE_WAITING /* ports/posix.c is not linked: its waiting paths go here */
 
 /* Grow and trim the sbrk heap in 256 KiB steps.  The core's default with a contiguous sbrk is
    one page, right for a small embedded heap but not for a whole process: a heap growing in
@@ -257,31 +258,13 @@ void malloc_stats(void) DROPIN_ALIAS(dlmalloc_stats);
    the munmap and sbrk calls a free can make, so free needs no wrapper of its own. */
 void free(void *p) DROPIN_ALIAS(dlfree);
 
-/* reallocarray(p, count, size): realloc(p, count * size), failing with ENOMEM (p kept) when
-   the product overflows. */
-void *reallocarray(void *p, size_t count, size_t size) {
-  size_t bytes;
-  if (__builtin_mul_overflow(count, size, &bytes)) {
-    errno = ENOMEM;
-    return 0;
-  }
-  return dlrealloc(p, bytes);
-}
-
-/* aligned_alloc(alignment, size), C17 (DR 460) and C23: an alignment that is not a valid
-   alignment makes the call fail with a null pointer; valid alignments are powers of two.
-   So 0 and non-powers of two fail with EINVAL (POSIX's errno for a bad alignment), every
-   power of two works (1, 2 and 4 included, unlike posix_memalign), and size need not be a
-   multiple of the alignment.  glibc 2.36 instead treats aligned_alloc as memalign and
-   rounds a bad alignment up; we follow the standard, which a portable program must already
-   expect. */
-void *aligned_alloc(size_t alignment, size_t size) {
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
-    errno = EINVAL;
-    return 0;
-  }
-  return dlmemalign(alignment, size);
-}
+/* reallocarray fails with ENOMEM on an overflowing product, and aligned_alloc follows C17:
+   any power of two is a valid alignment (1, 2 and 4 included), anything else fails with
+   EINVAL, and size need not be a multiple of it.  glibc 2.36 instead treats aligned_alloc as
+   memalign and rounds a bad alignment up; we follow the standard, which a portable program
+   must already expect. */
+void *reallocarray(void *p, size_t count, size_t size) DROPIN_ALIAS(dlreallocarray);
+void *aligned_alloc(size_t alignment, size_t size) DROPIN_ALIAS(dlaligned_alloc);
 
 /* memalign(alignment, size): the core rounds a non-power-of-two alignment up, as glibc does.
    Beyond the largest power of two there is nothing to round up to: that is an invalid
@@ -365,20 +348,10 @@ struct dropin_glibc_mallinfo2 mallinfo2(void) {
   return r;
 }
 
-/* C23's sized frees: the size is a hint the allocator may ignore, and this one needs none
-   (every chunk records its size).  Defined so that a program built against a C library that
-   has them never hands one of our blocks to that library's allocator. */
-void free_sized(void *p, size_t size);
-void free_aligned_sized(void *p, size_t alignment, size_t size);
-void free_sized(void *p, size_t size) {
-  (void)size;
-  dlfree(p);
-}
-void free_aligned_sized(void *p, size_t alignment, size_t size) {
-  (void)alignment;
-  (void)size;
-  dlfree(p);
-}
+/* C23's sized frees, so that a program built against a C library that has them never hands
+   one of our blocks to that library's allocator. */
+void free_sized(void *p, size_t size) DROPIN_ALIAS(dlfree_sized);
+void free_aligned_sized(void *p, size_t alignment, size_t size) DROPIN_ALIAS(dlfree_aligned_sized);
 
 /* cfree: the old SunOS name, still exported by glibc for old binaries. */
 void cfree(void *p) DROPIN_ALIAS(dlfree);

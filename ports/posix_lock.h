@@ -1,18 +1,17 @@
 /*
-  ports/posix_lock.h -- the POSIX port's lock, as inline functions.
+  ports/posix_lock.h -- the POSIX port's lock: the fast paths as inline functions.
 
   ports/posix.c's lock hooks are thin wrappers around these.  A core built with
-      -DPORT_LOCK_HEADER='"ports/posix_lock.h"'   (with ports/ or the repository root on the
-                                                    include path)
-  includes this file in malloc.c section 4 and calls the functions directly: taking and
-  releasing a free lock is then one atomic instruction each, inline, with no call through the
-  hook.  The waiting paths stay out of line.  Both ways run the same code on the same word,
-  so they mix safely.
+      -DPORT_LOCK_HEADER='"ports/posix_lock.h"'   (the path is relative to malloc.c)
+  includes this file in malloc.c section 4 and calls the inline functions directly: taking
+  and releasing a free lock is then one atomic instruction each, with no call through the
+  hook.  Both ways run the same code on the same word, so they mix safely.  What such a
+  header must define and may include is part of the port contract (malloc.h, section 6).
 
-  A port that wants the same must provide, in its own header, static inline
-  port_lock_init, port_lock_final, port_lock_acquire and port_lock_release, each taking the
-  void ** slot with the meaning of the hooks (malloc.h section 6), and keep its hooks doing
-  exactly the same.
+  The waiting paths, posix_lock_wait and posix_lock_wake, are out of line and need system
+  headers, which a PORTABLE core must never see.  So this header only declares them; they
+  are defined where POSIX_LOCK_DEFINE_WAITING is defined before including it: ports/posix.c,
+  or a hosted build that takes only the lock from this port (dropin/dropin.c).
 
   The lock: a word-sized lock in the core's void * slot; no pthread_mutex_t (it does not fit
   in the slot, and a zero slot must already be a valid unlocked lock).  On Linux it is a
@@ -21,6 +20,7 @@
   nanosleep intervals.  The slot is used as a whole pointer-sized word through the __atomic
   builtins, so every C access to it has the slot's own type (void *) and strict aliasing is
   never an issue.  Threads that share a heap must live in one process: the futex is private.
+  The waiting paths leave errno as they found it (the contract's errno rule).
 */
 #ifndef PORTS_POSIX_LOCK_H
 #define PORTS_POSIX_LOCK_H
@@ -29,25 +29,6 @@
 
 #if !defined(__GNUC__) && !defined(__clang__)
 #error "ports/posix_lock.h needs the GCC/Clang __atomic builtins"
-#endif
-
-/* Linux sleeps on the lock word itself (futex); other systems, or Linux built with
-   -DPOSIX_USE_FUTEX=0 to test that path, back off with sched_yield and nanosleep. */
-#ifndef POSIX_USE_FUTEX
-#if defined(__linux__)
-#define POSIX_USE_FUTEX 1
-#else
-#define POSIX_USE_FUTEX 0
-#endif
-#endif /* POSIX_USE_FUTEX */
-
-#if POSIX_USE_FUTEX
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#else
-#include <sched.h>
-#include <time.h>
 #endif
 
 #define POSIX_LOCK_FREE ((void *)(uintptr_t)0) /* must be all-zero: the core relies on that */
@@ -63,7 +44,70 @@
 #define POSIX_LOCK_SPINS 1000
 #endif
 
-#define POSIX_LOCK_COLD __attribute__((noinline, cold)) /* GCC and Clang only: see above */
+#define POSIX_LOCK_COLD __attribute__((noinline, cold))
+
+/* Out of line, in the translation unit that defines POSIX_LOCK_DEFINE_WAITING: spin, then
+   sleep until the lock is ours; wake one sleeper. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+POSIX_LOCK_COLD void posix_lock_wait(void **lock);
+POSIX_LOCK_COLD void posix_lock_wake(void **lock);
+#ifdef __cplusplus
+}
+#endif
+
+/* Try to move the lock from "free" to "held"; true on success. */
+static inline int posix_lock_try(void **lock) {
+  void *expected = POSIX_LOCK_FREE;
+  return __atomic_compare_exchange_n(lock, &expected, POSIX_LOCK_HELD, 0, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED);
+}
+
+static inline void port_lock_acquire(void **lock) {
+  if (!posix_lock_try(lock))
+    posix_lock_wait(lock);
+}
+
+/* Only a waiter that went to sleep marks the lock contended (the back-off waiters of other
+   systems never do), so only then is there anyone to wake. */
+static inline void port_lock_release(void **lock) {
+  if (__atomic_exchange_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELEASE) == POSIX_LOCK_CONTENDED)
+    posix_lock_wake(lock);
+}
+
+static inline void port_lock_init(void **lock) {
+  __atomic_store_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELAXED);
+}
+
+/* Nothing to tear down: the lock owns no kernel object. */
+static inline void port_lock_final(void **lock) { (void)lock; }
+
+#endif /* PORTS_POSIX_LOCK_H */
+
+/* ==== The waiting paths ===================================================================== */
+#if defined(POSIX_LOCK_DEFINE_WAITING) && !defined(PORTS_POSIX_LOCK_WAITING_DEFINED)
+#define PORTS_POSIX_LOCK_WAITING_DEFINED
+
+/* Linux sleeps on the lock word itself (futex); other systems, or Linux built with
+   -DPOSIX_USE_FUTEX=0 to test that path, back off with sched_yield and nanosleep. */
+#ifndef POSIX_USE_FUTEX
+#if defined(__linux__)
+#define POSIX_USE_FUTEX 1
+#else
+#define POSIX_USE_FUTEX 0
+#endif
+#endif /* POSIX_USE_FUTEX */
+
+#include <errno.h>
+#if POSIX_USE_FUTEX
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#include <sched.h>
+#include <time.h>
+#endif
 
 static inline void posix_cpu_relax(void) {
   /* Tell the core we are spinning: lets a hyperthread sibling run and saves power. */
@@ -81,13 +125,6 @@ static inline void posix_cpu_relax(void) {
 }
 
 static inline void *posix_lock_load(void **lock) { return __atomic_load_n(lock, __ATOMIC_RELAXED); }
-
-/* Try to move the lock from "free" to "held"; true on success. */
-static inline int posix_lock_try(void **lock) {
-  void *expected = POSIX_LOCK_FREE;
-  return __atomic_compare_exchange_n(lock, &expected, POSIX_LOCK_HELD, 0, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_RELAXED);
-}
 
 /* Spin a little while the holder is likely to be about to release.  True if we got it. */
 static inline int posix_lock_spin(void **lock) {
@@ -119,21 +156,23 @@ static inline int *posix_futex_word(void **lock) {
    deliberately conservative: we cannot know whether other sleepers remain, so the next
    release wakes one (at worst an unnecessary system call).  FUTEX_WAIT returns at once if the
    word no longer holds 2, which closes the race between the exchange and going to sleep;
-   EINTR and spurious wake-ups are fine, the loop re-checks. */
-static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
+   EINTR and spurious wake-ups are fine, the loop re-checks.
+   FUTEX_WAIT fails with EAGAIN or EINTR in those cases, and free() must not pass that on
+   to its caller: errno is restored. */
+void posix_lock_wait(void **lock) {
+  int saved_errno;
   if (posix_lock_spin(lock))
     return;
+  saved_errno = errno;
   while (__atomic_exchange_n(lock, POSIX_LOCK_CONTENDED, __ATOMIC_ACQUIRE) != POSIX_LOCK_FREE)
     (void)syscall(SYS_futex, posix_futex_word(lock), FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+  errno = saved_errno;
 }
 
-static POSIX_LOCK_COLD void posix_lock_wake(void **lock) {
+void posix_lock_wake(void **lock) {
+  int saved_errno = errno;
   (void)syscall(SYS_futex, posix_futex_word(lock), FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
-static inline void port_lock_release(void **lock) {
-  if (__atomic_exchange_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELEASE) == POSIX_LOCK_CONTENDED)
-    posix_lock_wake(lock);
+  errno = saved_errno;
 }
 
 #else /* !POSIX_USE_FUTEX */
@@ -141,10 +180,12 @@ static inline void port_lock_release(void **lock) {
 /* Without a portable sleep-on-address primitive, waiters back off: yield a few times (cheap
    when another runnable thread holds the lock), then sleep for growing intervals capped at
    about a millisecond so a long wait does not turn into a busy loop. */
-static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
+void posix_lock_wait(void **lock) {
   unsigned round;
+  int saved_errno;
   if (posix_lock_spin(lock))
     return;
+  saved_errno = errno; /* nanosleep may fail with EINTR */
   for (round = 0;; ++round) {
     if (round < 16) {
       (void)sched_yield();
@@ -154,26 +195,13 @@ static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
       (void)nanosleep(&ts, NULL);
     }
     if (posix_lock_load(lock) == POSIX_LOCK_FREE && posix_lock_try(lock))
-      return;
+      break;
   }
+  errno = saved_errno;
 }
 
-static inline void port_lock_release(void **lock) {
-  __atomic_store_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELEASE);
-}
+void posix_lock_wake(void **lock) { (void)lock; } /* nobody sleeps on the word */
 
 #endif /* POSIX_USE_FUTEX */
 
-static inline void port_lock_acquire(void **lock) {
-  if (!posix_lock_try(lock))
-    posix_lock_wait(lock);
-}
-
-static inline void port_lock_init(void **lock) {
-  __atomic_store_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELAXED);
-}
-
-/* Nothing to tear down: the lock owns no kernel object. */
-static inline void port_lock_final(void **lock) { (void)lock; }
-
-#endif /* PORTS_POSIX_LOCK_H */
+#endif /* POSIX_LOCK_DEFINE_WAITING */
