@@ -9,11 +9,8 @@
 # `nm -u` must then list no symbol outside the allowed set.
 cmake_minimum_required(VERSION 3.20)
 
-foreach(var CC NM SRC OUT)
-  if(NOT ${var})
-    message(FATAL_ERROR "check_freestanding: ${var} is not set")
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/require_vars.cmake)
+require_vars(check_freestanding CC NM SRC OUT)
 
 set(allowed custom_mmap custom_munmap custom_direct_mmap init_lock final_lock acquire_lock
     release_lock custom_abort memcpy memset)
