@@ -891,7 +891,7 @@ typedef struct chunk chunk_t;
 #define pad_request(req) (((req) + CHUNK_OVERHEAD + CHUNK_ALIGN_MASK) & ~CHUNK_ALIGN_MASK)
 /* pad_request(MIN_REQUEST) is MIN_CHUNK_SIZE, so a request below MIN_REQUEST is raised to it
    first.  Without a branch: small programs ask for tiny and not-so-tiny sizes in random
-   order, and a branch here mispredicted on a fifth of bench/'s churn mallocs. */
+   order, and a branch here mispredicts often (bench/results/design-measurements.md). */
 static inline size_t request2size(size_t req) {
   size_t tiny = (size_t)0 - (size_t)(req < MIN_REQUEST); /* all ones below MIN_REQUEST */
   return pad_request(req ^ ((req ^ MIN_REQUEST) & tiny));
@@ -1295,8 +1295,8 @@ static size_t choose_magic(void) {
   }
 #elif !PORTABLE && !DL_WIN32 && defined(AT_RANDOM)
   /* Linux gives every process 16 random bytes at start-up: no system call, no file, and
-     better than the time.  (time() also cost a drop-in process 60-100 KiB of resident
-     memory: the libc code pages it touches; measured with bench/'s churn.) */
+     better than the time.  (time() also costs resident memory: the libc code pages it
+     touches; bench/results/design-measurements.md.) */
   const unsigned char *bytes = (const unsigned char *)(uintptr_t)getauxval(AT_RANDOM);
   if (bytes != 0) {
     size_t random_word;
@@ -3549,9 +3549,9 @@ static MALLOC_THREAD_LOCAL struct thread_cache thread_cache;
    blocks only to pass them on: THREAD_CACHE_BATCH while other threads have caches, so that a
    thread that only frees (a consumer) gives each batch to the depot as soon as it is whole
    and holds half as much; none while the thread is alone, as nothing would take them: the
-   block goes back to the heap at once, where a request of another size can reuse it.
-   (bench/'s realloc_grow frees buffers of sizes it never allocates through the cache: peak
-   RSS 1.08x the build without the cache when it cached them, 1.05x when not.) */
+   block goes back to the heap at once, where a request of another size can reuse it (a
+   program that frees sizes it never allocates through the cache keeps a lower peak;
+   bench/results/design-measurements.md). */
 #define thread_cache_idle_limit(tc) ((unsigned char)((tc)->shared ? THREAD_CACHE_BATCH : 0))
 
 /* The depot: batches of THREAD_CACHE_BATCH cached blocks that one thread gave up (its list
@@ -3561,8 +3561,8 @@ static MALLOC_THREAD_LOCAL struct thread_cache thread_cache;
    two threads or more have caches, and drained into the heap when that stops.  Its blocks
    stay chunks in use, tagged as cached (a double free of one is still caught), and are
    bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all (as
-   much as one thread's cache: bench/'s larson kept its speed with half of the 128 KiB it
-   first had, and 3% of its peak RSS less).  Guarded by gm's lock. */
+   much as one thread's cache, which keeps the threaded workloads' speed at a lower peak;
+   bench/results/design-measurements.md).  Guarded by gm's lock. */
 #define THREAD_CACHE_DEPOT_DEPTH 4
 #define THREAD_CACHE_DEPOT_BYTES MALLOC_THREAD_CACHE_BYTES
 struct thread_cache_depot {
@@ -3775,8 +3775,8 @@ static inline void thread_cache_push(struct thread_cache *tc, void *mem, size_t 
    caller's own block, while the heap has free chunks to serve them from: not top, so that a
    refill reuses memory the program freed instead of spreading cached blocks over fresh
    pages, never grows the footprint, and never fails (and sets errno) on the caller's
-   behalf.  (Measured with bench/'s prodcons: carving from top too took 1.16x glibc's time,
-   from free chunks only 0.89x; the single-threaded workloads did not change.)  The batch
+   behalf.  (Carving from top too made a producer/consumer program slower;
+   bench/results/design-measurements.md.)  The batch
    starts empty and grows with every refill of the list (0, 1, 3, 7, ...): sizes a thread
    allocates again and again soon take whole batches, while a size asked for once in a
    while costs no blocks that would sit unused.  (gm's lock held.) */
@@ -3925,8 +3925,8 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, s
    block is checked in full (inuse_chunk_problem, the owner with FOOTERS); a block the cache
    cannot take goes to the locked path, which frees it or reports the problem.  So does a
    block with a free neighbour (or top) while this thread is the only one with a cache: the
-   lock is not contended then, and merging at once keeps the heap compact (bench/'s aligned:
-   peak RSS 1.01x glibc's when cached, 0.94-0.97x when merged), and a block of a size this
+   lock is not contended then, and merging at once keeps the heap compact (a lower peak;
+   bench/results/design-measurements.md), and a block of a size this
    lone thread does not allocate (thread_cache_idle_limit).  With other threads about, the
    lock is what they queue for, and the block is cached like any other. */
 static NOINLINE void thread_cache_free_slow(void *mem) {
@@ -4121,9 +4121,8 @@ void *dlrealloc(void *oldmem, size_t bytes) DLMALLOC_NOTHROW {
   if (oldmem == 0) {
 #if THREAD_CACHE
     /* Most likely the start of a buffer that will grow: from the heap, where it can grow in
-       place, not from a cached batch whose next block would box it in (bench/'s realloc_grow
-       with the cache: peak RSS 1.05x and instructions 1.025x the build without it when
-       served from the cache, 1.00x and 1.008x this way). */
+       place, not from a cached batch whose next block would box it in (a lower peak and
+       fewer instructions; bench/results/design-measurements.md). */
     ensure_initialization();
     return thread_cache_bypass(bytes);
 #else

@@ -38,8 +38,8 @@
 /* How often to retry before going to sleep.  A heap lock is normally held for well under a
    microsecond, but a thread-cache refill or flush holds it for a batch, and a futex sleep and
    wake-up cost far more than that (most of all in a virtual machine): under contention 100
-   spins let waiters convoy through the kernel.  1000 (about ten microseconds) cut the bench
-   suite's producer/consumer time by a fifth and larson's by a seventh on 2 cores. */
+   spins let waiters convoy through the kernel; 1000 (about ten microseconds) do not
+   (bench/results/design-measurements.md). */
 #ifndef POSIX_LOCK_SPINS
 #define POSIX_LOCK_SPINS 1000
 #endif

@@ -800,7 +800,8 @@ int port_check_run(port_check_writer write) {
 #elif defined(USE_LOCKS) && USE_LOCKS == 0
   out("skip: lock exclusion (built with USE_LOCKS=0)\n");
 #else
-  out("skip: lock exclusion (no threads here to check it with)\n");
+  out("skip: lock exclusion (checked with POSIX threads only; samples/threads.c runs threads "
+      "here)\n");
 #endif
 #endif
 #if !ONLY_MSPACES
