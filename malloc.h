@@ -386,8 +386,9 @@ DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
    and the port's four lock hooks must stay the same lock (the core may use either).  It is
    included into the PORTABLE core, so it may include only what the core may: <stddef.h>,
    <stdint.h> and headers of its own that obey the same rule; compiler builtins are fine.
-   Anything that needs system headers (a futex call, a sleep) goes in functions it merely
-   declares and the port file defines.  ports/posix_lock.h is the example. */
+   Anything that needs system headers (a futex call, a sleep) stays in the port file: the
+   inline functions call the hooks (declared above them, in this header) for their slow
+   paths.  ports/posix_lock.h is the example. */
 
 /* What custom_mmap and custom_direct_mmap return on failure: the all-ones address, as mmap's
    MAP_FAILED on every known system. */

@@ -86,7 +86,10 @@
    mutex was.  Nothing here allocates. */
 #undef PORT_LOCK_HEADER
 #define PORT_LOCK_HEADER "ports/posix_lock.h"
-#define POSIX_LOCK_DEFINE_WAITING /* ports/posix.c is not linked: its waiting paths go here */
+/* ports/posix.c is not linked: the header's waiting hooks are compiled here, and kept out of
+   the library's exports, where they could stand in for a program's own acquire_lock. */
+#define POSIX_LOCK_DEFINE_HOOKS
+#define POSIX_LOCK_HOOK __attribute__((visibility("hidden")))
 
 /* Grow and trim the sbrk heap in 256 KiB steps.  The core's default with a contiguous sbrk is
    one page, right for a small embedded heap but not for a whole process: a heap growing in

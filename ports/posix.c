@@ -22,7 +22,7 @@
 #endif
 
 #include "../malloc.h"
-#define POSIX_LOCK_DEFINE_WAITING /* the lock's waiting paths live in this file */
+#define POSIX_LOCK_DEFINE_HOOKS /* acquire_lock and release_lock come from posix_lock.h */
 #include "posix_lock.h"
 
 #include <errno.h>
@@ -60,18 +60,15 @@ int custom_munmap(void *ptr, size_t length) {
 }
 
 /* ==== Locks =================================================================================
-   The lock itself lives in ports/posix_lock.h, as inline functions, so that malloc.c can be
-   built with -DPORT_LOCK_HEADER='"ports/posix_lock.h"' and take an uncontended lock without a
-   call.  The hooks below are the same lock for everything else (and for cores built without
-   the header); a core may use either, since both run the same code on the same word.        */
+   The lock lives in ports/posix_lock.h.  Its fast paths are inline functions there, so that
+   malloc.c can be built with -DPORT_LOCK_HEADER='"ports/posix_lock.h"' and take a free lock
+   without a call; the hooks acquire_lock and release_lock, which also wait and wake, are
+   defined by that header here (POSIX_LOCK_DEFINE_HOOKS above).  A core may use either, since
+   both run the same code on the same word. */
 
 void init_lock(void **lock) { port_lock_init(lock); }
 
 void final_lock(void **lock) { port_lock_final(lock); }
-
-void acquire_lock(void **lock) { port_lock_acquire(lock); }
-
-void release_lock(void **lock) { port_lock_release(lock); }
 
 /* ==== Abort ================================================================================= */
 

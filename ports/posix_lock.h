@@ -8,10 +8,13 @@
   hook.  Both ways run the same code on the same word, so they mix safely.  What such a
   header must define and may include is part of the port contract (malloc.h, section 6).
 
-  The waiting paths, posix_lock_wait and posix_lock_wake, are out of line and need system
-  headers, which a PORTABLE core must never see.  So this header only declares them; they
-  are defined where POSIX_LOCK_DEFINE_WAITING is defined before including it: ports/posix.c,
-  or a hosted build that takes only the lock from this port (dropin/dropin.c).
+  Only the fast paths are here: taking a free lock, giving back one nobody waits for.  When
+  the lock is taken, or someone sleeps on it, they call the port's own hooks acquire_lock and
+  release_lock, which spin and sleep.  Those need system headers, which a PORTABLE core must
+  never see, so their bodies are compiled only where POSIX_LOCK_DEFINE_HOOKS is defined before
+  this header is included: ports/posix.c, or a hosted build that takes only the lock from this
+  port (dropin/dropin.c, which also sets POSIX_LOCK_HOOK to keep them out of its exports).
+  malloc.h, which declares the hooks, must be included first.
 
   The lock: a word-sized lock in the core's void * slot; no pthread_mutex_t (it does not fit
   in the slot, and a zero slot must already be a valid unlocked lock).  On Linux it is a
@@ -46,17 +49,6 @@
 
 #define POSIX_LOCK_COLD __attribute__((noinline, cold))
 
-/* Out of line, in the translation unit that defines POSIX_LOCK_DEFINE_WAITING: spin, then
-   sleep until the lock is ours; wake one sleeper. */
-#ifdef __cplusplus
-extern "C" {
-#endif
-POSIX_LOCK_COLD void posix_lock_wait(void **lock);
-POSIX_LOCK_COLD void posix_lock_wake(void **lock);
-#ifdef __cplusplus
-}
-#endif
-
 /* Try to move the lock from "free" to "held"; true on success. */
 static inline int posix_lock_try(void **lock) {
   void *expected = POSIX_LOCK_FREE;
@@ -66,14 +58,16 @@ static inline int posix_lock_try(void **lock) {
 
 static inline void port_lock_acquire(void **lock) {
   if (!posix_lock_try(lock))
-    posix_lock_wait(lock);
+    acquire_lock(lock); /* taken: the hook spins, then sleeps */
 }
 
-/* Only a waiter that went to sleep marks the lock contended (the back-off waiters of other
-   systems never do), so only then is there anyone to wake. */
+/* "held" back to "free" in one step; if the word says "contended" instead, a waiter may be
+   asleep and the hook wakes it. */
 static inline void port_lock_release(void **lock) {
-  if (__atomic_exchange_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELEASE) == POSIX_LOCK_CONTENDED)
-    posix_lock_wake(lock);
+  void *expected = POSIX_LOCK_HELD;
+  if (!__atomic_compare_exchange_n(lock, &expected, POSIX_LOCK_FREE, 0, __ATOMIC_RELEASE,
+                                   __ATOMIC_RELAXED))
+    release_lock(lock);
 }
 
 static inline void port_lock_init(void **lock) {
@@ -85,9 +79,13 @@ static inline void port_lock_final(void **lock) { (void)lock; }
 
 #endif /* PORTS_POSIX_LOCK_H */
 
-/* ==== The waiting paths ===================================================================== */
-#if defined(POSIX_LOCK_DEFINE_WAITING) && !defined(PORTS_POSIX_LOCK_WAITING_DEFINED)
-#define PORTS_POSIX_LOCK_WAITING_DEFINED
+/* ==== The hooks acquire_lock and release_lock: spinning and sleeping ======================== */
+#if defined(POSIX_LOCK_DEFINE_HOOKS) && !defined(PORTS_POSIX_LOCK_HOOKS_DEFINED)
+#define PORTS_POSIX_LOCK_HOOKS_DEFINED
+
+#ifndef POSIX_LOCK_HOOK
+#define POSIX_LOCK_HOOK /* the hooks' linkage: exported by default */
+#endif
 
 /* Linux sleeps on the lock word itself (futex); other systems, or Linux built with
    -DPOSIX_USE_FUTEX=0 to test that path, back off with sched_yield and nanosleep. */
@@ -159,7 +157,7 @@ static inline int *posix_futex_word(void **lock) {
    EINTR and spurious wake-ups are fine, the loop re-checks.
    FUTEX_WAIT fails with EAGAIN or EINTR in those cases, and free() must not pass that on
    to its caller: errno is restored. */
-void posix_lock_wait(void **lock) {
+static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
   int saved_errno;
   if (posix_lock_spin(lock))
     return;
@@ -169,7 +167,7 @@ void posix_lock_wait(void **lock) {
   errno = saved_errno;
 }
 
-void posix_lock_wake(void **lock) {
+static POSIX_LOCK_COLD void posix_lock_wake(void **lock) {
   int saved_errno = errno;
   (void)syscall(SYS_futex, posix_futex_word(lock), FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
   errno = saved_errno;
@@ -180,7 +178,7 @@ void posix_lock_wake(void **lock) {
 /* Without a portable sleep-on-address primitive, waiters back off: yield a few times (cheap
    when another runnable thread holds the lock), then sleep for growing intervals capped at
    about a millisecond so a long wait does not turn into a busy loop. */
-void posix_lock_wait(void **lock) {
+static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
   unsigned round;
   int saved_errno;
   if (posix_lock_spin(lock))
@@ -200,8 +198,18 @@ void posix_lock_wait(void **lock) {
   errno = saved_errno;
 }
 
-void posix_lock_wake(void **lock) { (void)lock; } /* nobody sleeps on the word */
+static void posix_lock_wake(void **lock) { (void)lock; } /* nobody sleeps on the word */
 
 #endif /* POSIX_USE_FUTEX */
 
-#endif /* POSIX_LOCK_DEFINE_WAITING */
+POSIX_LOCK_HOOK void acquire_lock(void **lock) {
+  if (!posix_lock_try(lock))
+    posix_lock_wait(lock);
+}
+
+POSIX_LOCK_HOOK void release_lock(void **lock) {
+  if (__atomic_exchange_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELEASE) == POSIX_LOCK_CONTENDED)
+    posix_lock_wake(lock);
+}
+
+#endif /* POSIX_LOCK_DEFINE_HOOKS */
