@@ -78,10 +78,9 @@
 /* The POSIX port's futex lock (ports/posix_lock.h), compiled in: taking a free lock is one
    atomic instruction inline, and a waiter spins briefly, then sleeps in the kernel.  Sleeping
    matters because a process may run far more threads than cores: a spin lock burns the time
-   slice its owner needs (measured with tests/integration/threads_fork, 8 threads on 2 cores:
-   a sleeping lock let the threads interleave ten times better).  It replaces pthread_mutex_t,
-   which does the same but through two calls into the C library per operation, 27% of the
-   instructions of bench/'s churn workload.  Only the lock is taken from the port: memory
+   slice its owner needs.  It replaces pthread_mutex_t, which does the same but through two
+   calls into the C library per operation (the figures of both choices:
+   bench/results/design-measurements.md).  Only the lock is taken from the port: memory
    still comes from the core's own layer (PORTABLE stays 0).  The futex is private, as the
    mutex was.  Nothing here allocates. */
 #undef PORT_LOCK_HEADER
@@ -93,24 +92,20 @@
 
 /* Grow and trim the sbrk heap in 256 KiB steps.  The core's default with a contiguous sbrk is
    one page, right for a small embedded heap but not for a whole process: a heap growing in
-   small steps makes a brk call per page.  Measured on Python's test_itertools: 66,000 brk
-   calls with page steps, about 1,200 with 256 KiB steps (glibc: 1,400; its steps carry a
-   128 KiB pad); and the whole Python integration test ran in half the time (94 s -> 46 s),
-   tests/integration/threads_fork in a third.  Overridable with -DDEFAULT_GRANULARITY=... */
+   small steps makes a brk call per page, about as many as glibc's 128 KiB-padded steps with
+   256 KiB (bench/results/design-measurements.md).  Overridable with
+   -DDEFAULT_GRANULARITY=... */
 #ifndef DEFAULT_GRANULARITY
 #define DEFAULT_GRANULARITY ((size_t)256U * (size_t)1024U)
 #endif
 
 /* Let the mmap and trim thresholds follow the program, as glibc's do (malloc.c section 1,
    MMAP_THRESHOLD_MAX): once a block of some large size has been freed, blocks of that size
-   come from the heap instead of a fresh mapping each.  Measured with bench/'s `large`
-   workload (blocks of 32 KiB to 1 MiB): with the fixed 256 KiB threshold every other block
-   was mapped, unmapped and faulted in page by page, fifteen times glibc's time.  32 MiB is
-   glibc's cap on 64-bit systems.  The trim threshold also doubles when the heap has to grow
-   right after free() trimmed it (up to 64 MiB): with glibc's fixed 2 x mmap threshold, the
-   same workload still gave pages back and faulted them in again, 52,000 page faults; with the
-   doubling 12,700, in a quarter of the time, at the same peak RSS (calloc_heavy: 26,000 page
-   faults -> 5,400). */
+   come from the heap instead of a fresh mapping each, mapped, unmapped and faulted in page by
+   page.  32 MiB is glibc's cap on 64-bit systems.  The trim threshold also doubles when the
+   heap has to grow right after free() trimmed it (up to 64 MiB), so that a live set that
+   swings is not given back and faulted in again each time, at the same peak RSS
+   (bench/results/design-measurements.md). */
 #ifndef MMAP_THRESHOLD_MAX
 #define MMAP_THRESHOLD_MAX ((size_t)32U * (size_t)1024U * (size_t)1024U)
 #endif
