@@ -9,7 +9,7 @@
     the hooks      (PORTABLE builds) custom_mmap and custom_direct_mmap called directly: their
                    regions must be aligned to MALLOC_ALIGNMENT, readable and writable, and must
                    not overlap; failure must be CUSTOM_MMAP_FAILURE, not NULL; custom_munmap
-                   must answer 0 or -1.  Where the platform has threads (POSIX), two threads
+                   must answer 0 or -1.  Where there are threads (POSIX, Windows), two threads
                    take the port's lock (acquire_lock/release_lock) around an update that is
                    torn if both get in: a lock that does not exclude loses updates.  Hosted,
                    the hooks must leave errno alone.  When the memory hooks fail here the
@@ -282,50 +282,80 @@ static int check_memory_hooks(void) {
   return good;
 }
 
-/* Where there are threads: two of them count up a shared number under the port's lock, with
-   a pause between reading it and writing it back.  If both can be inside at once, one
-   overwrites the other's update and the total comes out short. */
-#if PORT_CHECK_HAVE_FORK && !(defined(USE_LOCKS) && USE_LOCKS == 0)
+/* Where there are threads (POSIX, Windows): two of them count up a shared number under the
+   port's lock, with a pause between reading it and writing it back.  If both can be inside at
+   once, one overwrites the other's update and the total comes out short. */
+#if PORT_CHECK_HOSTED && (PORT_CHECK_HAVE_FORK || defined(_WIN32)) && \
+    !(defined(USE_LOCKS) && USE_LOCKS == 0)
 #define PORT_CHECK_HAVE_LOCK_THREADS 1
-#include <pthread.h>
-#include <sched.h>
 
 enum { LOCK_ROUNDS = 2000 };
 static void *lock_slot; /* all zero: an unlocked lock before init_lock (the contract) */
 static volatile unsigned long lock_counter;
 static volatile int lock_errno_changed;
 
-static void *lock_worker(void *arg) {
+static void lock_thread_yield(void);
+
+static void lock_rounds(void) {
   int i;
-  (void)arg;
   for (i = 0; i < LOCK_ROUNDS; ++i) {
     unsigned long v;
     ERRNO_SET();
     acquire_lock(&lock_slot);
     v = lock_counter;
     if ((i & 7) == 0)
-      sched_yield(); /* invite the other thread in, which a real lock keeps out */
+      lock_thread_yield(); /* invite the other thread in, which a real lock keeps out */
     lock_counter = v + 1;
     release_lock(&lock_slot);
     if (!ERRNO_KEPT())
       lock_errno_changed = 1;
   }
-  return NULL;
 }
 
+#if defined(_WIN32)
+#include <windows.h>
+typedef HANDLE lock_thread;
+static void lock_thread_yield(void) { (void)SwitchToThread(); }
+static DWORD WINAPI lock_thread_main(LPVOID arg) {
+  (void)arg;
+  lock_rounds();
+  return 0;
+}
+static int lock_thread_start(lock_thread *t) {
+  *t = CreateThread(NULL, 0, lock_thread_main, NULL, 0, NULL);
+  return *t != NULL;
+}
+static void lock_thread_join(lock_thread t) {
+  (void)WaitForSingleObject(t, INFINITE);
+  (void)CloseHandle(t);
+}
+#else
+#include <pthread.h>
+#include <sched.h>
+typedef pthread_t lock_thread;
+static void lock_thread_yield(void) { (void)sched_yield(); }
+static void *lock_thread_main(void *arg) {
+  (void)arg;
+  lock_rounds();
+  return NULL;
+}
+static int lock_thread_start(lock_thread *t) {
+  return pthread_create(t, NULL, lock_thread_main, NULL) == 0;
+}
+static void lock_thread_join(lock_thread t) { (void)pthread_join(t, NULL); }
+#endif
+
 static void check_lock_hooks(void) {
-  pthread_t t[2];
+  lock_thread t[2];
   int started = 0;
   lock_counter = 0;
   acquire_lock(&lock_slot); /* the zero slot works before init_lock */
   release_lock(&lock_slot);
   init_lock(&lock_slot);
-  if (pthread_create(&t[0], NULL, lock_worker, NULL) == 0)
-    ++started;
-  if (started == 1 && pthread_create(&t[1], NULL, lock_worker, NULL) == 0)
+  while (started < 2 && lock_thread_start(&t[started]))
     ++started;
   while (started > 0)
-    pthread_join(t[--started], NULL);
+    lock_thread_join(t[--started]);
   final_lock(&lock_slot);
   if (lock_counter != 2u * LOCK_ROUNDS) {
     out("FAIL: locks: acquire_lock/release_lock let two threads in at once (");
@@ -800,8 +830,7 @@ int port_check_run(port_check_writer write) {
 #elif defined(USE_LOCKS) && USE_LOCKS == 0
   out("skip: lock exclusion (built with USE_LOCKS=0)\n");
 #else
-  out("skip: lock exclusion (checked with POSIX threads only; samples/threads.c runs threads "
-      "here)\n");
+  out("skip: lock exclusion (no threads here to check it with)\n");
 #endif
 #endif
 #if !ONLY_MSPACES
