@@ -387,8 +387,8 @@ DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
    included into the PORTABLE core, so it may include only what the core may: <stddef.h>,
    <stdint.h> and headers of its own that obey the same rule; compiler builtins are fine.
    Anything that needs system headers (a futex call, a sleep) stays in the port file: the
-   inline functions call the hooks (declared above them, in this header) for their slow
-   paths.  ports/posix_lock.h is the example. */
+   inline functions call the hooks for their slow paths (malloc.h, which declares them, is
+   included before the header).  ports/posix_lock.h is the example. */
 
 /* What custom_mmap and custom_direct_mmap return on failure: the all-ones address, as mmap's
    MAP_FAILED on every known system. */
