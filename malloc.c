@@ -426,8 +426,14 @@
 #if PORTABLE
 /* Freestanding: the only library functions used; every C environment (and every compiler's
    own support code) provides them. */
+#ifdef __cplusplus
+extern "C" { /* the C library's functions, also when this file is compiled as C++ */
+#endif
 void *memcpy(void *dest, const void *src, size_t n);
 void *memset(void *dest, int c, size_t n);
+#ifdef __cplusplus
+}
+#endif
 #else /* hosted */
 #include <stdio.h>  /* malloc_stats */
 #include <stdlib.h> /* abort */
@@ -481,8 +487,8 @@ void *memset(void *dest, int c, size_t n);
 #define FOUR_SIZE_T_SIZES (SIZE_T_SIZE << 2)
 #define HALF_MAX_SIZE_T (MAX_SIZE_T / 2U)
 
-/* What every "get memory" primitive returns on failure, as in mmap. */
-#define MFAIL ((void *)(MAX_SIZE_T))
+/* What every "get memory" primitive returns on failure, as in mmap (malloc.h section 6). */
+#define MFAIL CUSTOM_MMAP_FAILURE
 #define CMFAIL ((char *)(MFAIL))
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -642,12 +648,8 @@ static int os_unmap(void *base, size_t length) { (void)base; (void)length; retur
 typedef void *mlock_t;
 #define MLOCK_INITIALIZER 0
 #ifdef PORT_LOCK_HEADER
-/* The port's lock operations compiled in, e.g. -DPORT_LOCK_HEADER='"ports/posix_lock.h"':
-   an uncontended lock then costs its atomic instructions and no call, where the hooks cost
-   two calls per operation that the compiler cannot see through (about 3% of the instructions
-   of a small-object workload; bench/).  The header defines static inline port_lock_init,
-   port_lock_final, port_lock_acquire and port_lock_release, the same lock as the port's
-   hooks (ports/posix_lock.h says what a port promises). */
+/* The port's lock operations compiled in (the header's contract: malloc.h section 6): an
+   uncontended lock then costs its atomic instructions and no call. */
 #include PORT_LOCK_HEADER
 static inline void lock_init(mlock_t *l) { port_lock_init(l); }
 MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { port_lock_final(l); }
@@ -897,7 +899,7 @@ typedef struct chunk chunk_t;
 #define pad_request(req) (((req) + CHUNK_OVERHEAD + CHUNK_ALIGN_MASK) & ~CHUNK_ALIGN_MASK)
 /* pad_request(MIN_REQUEST) is MIN_CHUNK_SIZE, so a request below MIN_REQUEST is raised to it
    first.  Without a branch: small programs ask for tiny and not-so-tiny sizes in random
-   order, and a branch here mispredicted on a fifth of bench/'s churn mallocs. */
+   order, and a branch here mispredicts often (bench/results/design-measurements.md). */
 static inline size_t request2size(size_t req) {
   size_t tiny = (size_t)0 - (size_t)(req < MIN_REQUEST); /* all ones below MIN_REQUEST */
   return pad_request(req ^ ((req ^ MIN_REQUEST) & tiny));
@@ -1369,8 +1371,8 @@ static size_t choose_magic(void) {
   }
 #elif !PORTABLE && !DL_WIN32 && defined(AT_RANDOM)
   /* Linux gives every process 16 random bytes at start-up: no system call, no file, and
-     better than the time.  (time() also cost a drop-in process 60-100 KiB of resident
-     memory: the libc code pages it touches; measured with bench/'s churn.) */
+     better than the time.  (time() also costs resident memory: the libc code pages it
+     touches; bench/results/design-measurements.md.) */
   const unsigned char *bytes = (const unsigned char *)(uintptr_t)getauxval(AT_RANDOM);
   if (bytes != 0) {
     size_t random_word;
@@ -3712,9 +3714,9 @@ static inline int thread_cache_check(void **mem, size_t nb, int take, int locked
    blocks only to pass them on: THREAD_CACHE_BATCH while other threads have caches, so that a
    thread that only frees (a consumer) gives each batch to the depot as soon as it is whole
    and holds half as much; none while the thread is alone, as nothing would take them: the
-   block goes back to the heap at once, where a request of another size can reuse it.
-   (bench/'s realloc_grow frees buffers of sizes it never allocates through the cache: peak
-   RSS 1.08x the build without the cache when it cached them, 1.05x when not.) */
+   block goes back to the heap at once, where a request of another size can reuse it (a
+   program that frees sizes it never allocates through the cache keeps a lower peak;
+   bench/results/design-measurements.md). */
 #define thread_cache_idle_limit(tc) ((unsigned char)((tc)->shared ? THREAD_CACHE_BATCH : 0))
 
 /* The depot: batches of THREAD_CACHE_BATCH cached blocks that one thread gave up (its list
@@ -3724,8 +3726,8 @@ static inline int thread_cache_check(void **mem, size_t nb, int take, int locked
    two threads or more have caches, and drained into the heap when that stops.  Its blocks
    stay chunks in use, marked cached (a double free of one is still caught), and are
    bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all (as
-   much as one thread's cache: bench/'s larson kept its speed with half of the 128 KiB it
-   first had, and 3% of its peak RSS less).  Guarded by gm's lock. */
+   much as one thread's cache, which keeps the threaded workloads' speed at a lower peak;
+   bench/results/design-measurements.md).  Guarded by gm's lock. */
 #define THREAD_CACHE_DEPOT_DEPTH 4
 #define THREAD_CACHE_DEPOT_BYTES MALLOC_THREAD_CACHE_BYTES
 struct thread_cache_depot {
@@ -3962,8 +3964,8 @@ static inline void thread_cache_push(struct thread_cache *tc, void *mem, size_t 
    caller's own block, while the heap has free chunks to serve them from: not top, so that a
    refill reuses memory the program freed instead of spreading cached blocks over fresh
    pages, never grows the footprint, and never fails (and sets errno) on the caller's
-   behalf.  (Measured with bench/'s prodcons: carving from top too took 1.16x glibc's time,
-   from free chunks only 0.89x; the single-threaded workloads did not change.)  The batch
+   behalf.  (Carving from top too made a producer/consumer program slower;
+   bench/results/design-measurements.md.)  The batch
    starts empty and grows with every refill of the list (0, 1, 3, 7, ...): sizes a thread
    allocates again and again soon take whole batches, while a size asked for once in a
    while costs no blocks that would sit unused.  (gm's lock held.) */
@@ -4118,8 +4120,8 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, s
    block is checked in full (inuse_chunk_problem, the owner with FOOTERS); a block the cache
    cannot take goes to the locked path, which frees it or reports the problem.  So does a
    block with a free neighbour (or top) while this thread is the only one with a cache: the
-   lock is not contended then, and merging at once keeps the heap compact (bench/'s aligned:
-   peak RSS 1.01x glibc's when cached, 0.94-0.97x when merged), and a block of a size this
+   lock is not contended then, and merging at once keeps the heap compact (a lower peak;
+   bench/results/design-measurements.md), and a block of a size this
    lone thread does not allocate (thread_cache_idle_limit).  With other threads about, the
    lock is what they queue for, and the block is cached like any other. */
 static NOINLINE void thread_cache_free_slow(void *mem) {
@@ -4265,7 +4267,7 @@ void dlmalloc_thread_exit(void) {
 
 #if !ONLY_MSPACES
 
-void *dlmalloc(size_t bytes) {
+void *dlmalloc(size_t bytes) DLMALLOC_NOTHROW {
 #if THREAD_CACHE
   ensure_initialization();
   if (bytes <= THREAD_CACHE_MAX_REQUEST)
@@ -4277,7 +4279,7 @@ void *dlmalloc(size_t bytes) {
 #endif
 }
 
-void dlfree(void *mem) {
+void dlfree(void *mem) DLMALLOC_NOTHROW {
 #if THREAD_CACHE
   if (mem != 0)
     thread_cache_free(mem);
@@ -4286,7 +4288,19 @@ void dlfree(void *mem) {
 #endif
 }
 
-void *dlcalloc(size_t n_elements, size_t elem_size) {
+/* The sizes are not needed: every chunk records its own. */
+void dlfree_sized(void *mem, size_t bytes) DLMALLOC_NOTHROW {
+  (void)bytes;
+  dlfree(mem);
+}
+
+void dlfree_aligned_sized(void *mem, size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
+  (void)alignment;
+  (void)bytes;
+  dlfree(mem);
+}
+
+void *dlcalloc(size_t n_elements, size_t elem_size) DLMALLOC_NOTHROW {
   ensure_initialization();
 #if THREAD_CACHE
   { /* both factors below the square root of the size range: the product cannot wrap */
@@ -4303,13 +4317,12 @@ void *dlcalloc(size_t n_elements, size_t elem_size) {
   return heap_calloc(gm, n_elements, elem_size);
 }
 
-void *dlrealloc(void *oldmem, size_t bytes) {
+void *dlrealloc(void *oldmem, size_t bytes) DLMALLOC_NOTHROW {
   if (oldmem == 0) {
 #if THREAD_CACHE
     /* Most likely the start of a buffer that will grow: from the heap, where it can grow in
-       place, not from a cached batch whose next block would box it in (bench/'s realloc_grow
-       with the cache: peak RSS 1.05x and instructions 1.025x the build without it when
-       served from the cache, 1.00x and 1.008x this way). */
+       place, not from a cached batch whose next block would box it in (a lower peak and
+       fewer instructions; bench/results/design-measurements.md). */
     ensure_initialization();
     return thread_cache_bypass(bytes);
 #else
@@ -4319,11 +4332,19 @@ void *dlrealloc(void *oldmem, size_t bytes) {
   return heap_realloc(GLOBAL_BLOCK_HEAP, oldmem, bytes, "realloc");
 }
 
-void *dlrealloc_in_place(void *oldmem, size_t bytes) {
+void *dlreallocarray(void *oldmem, size_t count, size_t size) DLMALLOC_NOTHROW {
+  if (size != 0 && count > MAX_SIZE_T / size) { /* count * size would wrap */
+    MALLOC_FAILURE_ACTION;
+    return 0;
+  }
+  return dlrealloc(oldmem, count * size);
+}
+
+void *dlrealloc_in_place(void *oldmem, size_t bytes) DLMALLOC_NOTHROW {
   return heap_realloc_in_place(GLOBAL_BLOCK_HEAP, oldmem, bytes, "realloc_in_place");
 }
 
-void *dlmemalign(size_t alignment, size_t bytes) {
+void *dlmemalign(size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
   ensure_initialization();
 #if THREAD_CACHE
   if (alignment <= MALLOC_ALIGNMENT) /* every block is aligned that much */
@@ -4332,7 +4353,7 @@ void *dlmemalign(size_t alignment, size_t bytes) {
   return heap_memalign(gm, alignment, bytes);
 }
 
-int dlposix_memalign(void **pp, size_t alignment, size_t bytes) {
+int dlposix_memalign(void **pp, size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
   void *mem;
   if (alignment % sizeof(void *) != 0 || alignment == 0 || !is_power_of_two(alignment))
     return DL_EINVAL;
@@ -4351,12 +4372,22 @@ int dlposix_memalign(void **pp, size_t alignment, size_t bytes) {
   return 0;
 }
 
-void *dlvalloc(size_t bytes) {
+/* Unlike memalign, which rounds a bad alignment up, C17 makes an alignment that is not a
+   power of two a failure; every power of two is valid, below MALLOC_ALIGNMENT too. */
+void *dlaligned_alloc(size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
+  if (alignment == 0 || !is_power_of_two(alignment)) {
+    SET_ERRNO(DL_EINVAL);
+    return 0;
+  }
+  return dlmemalign(alignment, bytes);
+}
+
+void *dlvalloc(size_t bytes) DLMALLOC_NOTHROW {
   ensure_initialization();
   return dlmemalign(mparams.page_size, bytes);
 }
 
-void *dlpvalloc(size_t bytes) {
+void *dlpvalloc(size_t bytes) DLMALLOC_NOTHROW {
   size_t pagesz;
   ensure_initialization();
   pagesz = mparams.page_size;
@@ -4367,18 +4398,21 @@ void *dlpvalloc(size_t bytes) {
   return dlmemalign(pagesz, (bytes + pagesz - SIZE_T_ONE) & ~(pagesz - SIZE_T_ONE));
 }
 
-int dlmallopt(int param, int value) { return change_mparam(param, value); }
+int dlmallopt(int param, int value) DLMALLOC_NOTHROW { return change_mparam(param, value); }
 
-size_t dlmalloc_footprint(void) { return gm->footprint; }
+size_t dlmalloc_footprint(void) DLMALLOC_NOTHROW { return gm->footprint; }
 
-size_t dlmalloc_max_footprint(void) { return gm->max_footprint; }
+size_t dlmalloc_max_footprint(void) DLMALLOC_NOTHROW { return gm->max_footprint; }
 
-size_t dlmalloc_footprint_limit(void) { return heap_footprint_limit(gm); }
+size_t dlmalloc_footprint_limit(void) DLMALLOC_NOTHROW { return heap_footprint_limit(gm); }
 
-size_t dlmalloc_set_footprint_limit(size_t bytes) { return heap_set_footprint_limit(gm, bytes); }
+size_t dlmalloc_set_footprint_limit(size_t bytes) DLMALLOC_NOTHROW {
+  return heap_set_footprint_limit(gm, bytes);
+}
 
 #if MALLOC_INSPECT_ALL
-void dlmalloc_inspect_all(void (*handler)(void *, void *, size_t, void *), void *arg) {
+void dlmalloc_inspect_all(void (*handler)(void *, void *, size_t, void *),
+                          void *arg) DLMALLOC_NOTHROW {
   ensure_initialization();
   if (!PREACTION(gm)) {
     internal_inspect_all(gm, handler, arg);
@@ -4388,7 +4422,7 @@ void dlmalloc_inspect_all(void (*handler)(void *, void *, size_t, void *), void 
 #endif /* MALLOC_INSPECT_ALL */
 
 #if !NO_MALLINFO
-struct mallinfo dlmallinfo(void) {
+struct mallinfo dlmallinfo(void) DLMALLOC_NOTHROW {
   struct mallinfo info = internal_mallinfo(gm);
 #if THREAD_CACHE
   thread_cache_report(&info);
@@ -4397,21 +4431,23 @@ struct mallinfo dlmallinfo(void) {
 }
 #endif /* NO_MALLINFO */
 
-void **dlindependent_calloc(size_t n_elements, size_t elem_size, void *chunks[]) {
+void **dlindependent_calloc(size_t n_elements, size_t elem_size,
+                            void *chunks[]) DLMALLOC_NOTHROW {
   size_t sz = elem_size;
   return ialloc(gm, n_elements, &sz, IALLOC_SAME_SIZE | IALLOC_CLEAR, chunks);
 }
 
-void **dlindependent_comalloc(size_t n_elements, size_t sizes[], void *chunks[]) {
+void **dlindependent_comalloc(size_t n_elements, size_t sizes[],
+                              void *chunks[]) DLMALLOC_NOTHROW {
   return ialloc(gm, n_elements, sizes, 0, chunks);
 }
 
-size_t dlbulk_free(void *array[], size_t nelem) {
+size_t dlbulk_free(void *array[], size_t nelem) DLMALLOC_NOTHROW {
   ensure_initialization();
   return internal_bulk_free(gm, array, nelem);
 }
 
-int dlmalloc_trim(size_t pad) {
+int dlmalloc_trim(size_t pad) DLMALLOC_NOTHROW {
 #if THREAD_CACHE
   int released = thread_cache_flush(); /* its blocks may be what keeps top from shrinking */
   return heap_trim(gm, pad) | released;
@@ -4420,9 +4456,9 @@ int dlmalloc_trim(size_t pad) {
 #endif
 }
 
-void dlmalloc_stats(void) { internal_malloc_stats(gm); }
+void dlmalloc_stats(void) DLMALLOC_NOTHROW { internal_malloc_stats(gm); }
 
-size_t dlmalloc_usable_size(const void *mem) { return usable_size(mem); }
+size_t dlmalloc_usable_size(const void *mem) DLMALLOC_NOTHROW { return usable_size(mem); }
 
 size_t dlmalloc_teardown(void) {
   size_t freed = 0;

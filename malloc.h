@@ -77,11 +77,11 @@ extern "C" {
 struct mallinfo {
   MALLINFO_FIELD_TYPE arena;    /* bytes in segments (footprint minus hblkhd) */
   MALLINFO_FIELD_TYPE ordblks;  /* number of free chunks (top included) */
-  MALLINFO_FIELD_TYPE smblks;   /* always 0 */
+  MALLINFO_FIELD_TYPE smblks;   /* blocks in the calling thread's cache (0 without one) */
   MALLINFO_FIELD_TYPE hblks;    /* always 0 */
   MALLINFO_FIELD_TYPE hblkhd;   /* bytes in directly mmapped chunks */
   MALLINFO_FIELD_TYPE usmblks;  /* maximum footprint ever reached */
-  MALLINFO_FIELD_TYPE fsmblks;  /* always 0 */
+  MALLINFO_FIELD_TYPE fsmblks;  /* bytes in the calling thread's cache (0 without one) */
   MALLINFO_FIELD_TYPE uordblks; /* bytes in use, bookkeeping included (footprint - fordblks) */
   MALLINFO_FIELD_TYPE fordblks; /* bytes in free chunks */
   MALLINFO_FIELD_TYPE keepcost; /* bytes at the top that malloc_trim could release */
@@ -96,6 +96,10 @@ struct mallinfo {
 #ifndef USE_DL_PREFIX
 #define dlcalloc calloc
 #define dlfree free
+#define dlfree_sized free_sized
+#define dlfree_aligned_sized free_aligned_sized
+#define dlaligned_alloc aligned_alloc
+#define dlreallocarray reallocarray
 #define dlmalloc malloc
 #define dlmemalign memalign
 #define dlposix_memalign posix_memalign
@@ -123,6 +127,26 @@ struct mallinfo {
 #define dlmalloc_postfork_child malloc_postfork_child
 #endif /* USE_DL_PREFIX */
 
+/* DLMALLOC_NOTHROW: the exception specification of the standard API in C++.  Without the
+   prefix, these functions are the C library's malloc, free... and C++ requires every
+   declaration of a function to carry the same exception specification, so ours must match
+   the C library's: glibc's headers mark them __THROW (noexcept, or throw() before C++11),
+   other C libraries mark them with nothing.  <sys/cdefs.h> is where glibc defines __THROW. */
+#ifndef DLMALLOC_NOTHROW
+#if defined(__cplusplus) && !defined(USE_DL_PREFIX)
+#if !defined(__THROW) && defined(__has_include)
+#if __has_include(<sys/cdefs.h>)
+#include <sys/cdefs.h>
+#endif
+#endif
+#endif
+#if defined(__cplusplus) && !defined(USE_DL_PREFIX) && defined(__THROW) && defined(__GLIBC__)
+#define DLMALLOC_NOTHROW __THROW
+#else
+#define DLMALLOC_NOTHROW
+#endif
+#endif /* DLMALLOC_NOTHROW */
+
 #if !ONLY_MSPACES
 
 /* ==== 3. Standard API =======================================================================
@@ -134,50 +158,64 @@ struct mallinfo {
 
 /* malloc(n): a block of at least n bytes aligned to MALLOC_ALIGNMENT; malloc(0) returns a
    unique minimum-size block. */
-DLMALLOC_EXPORT void *dlmalloc(size_t n);
+DLMALLOC_EXPORT void *dlmalloc(size_t n) DLMALLOC_NOTHROW;
 
-/* free(p): release a block from malloc/calloc/realloc/memalign...; free(NULL) does nothing. */
-DLMALLOC_EXPORT void dlfree(void *p);
+/* free(p): release a block from malloc/calloc/realloc/memalign...; free(NULL) does nothing.
+   free_sized(p, n) and free_aligned_sized(p, alignment, n) (C23) are free(p): every block
+   records its own size, so the size and alignment the caller passes are not needed. */
+DLMALLOC_EXPORT void dlfree(void *p) DLMALLOC_NOTHROW;
+DLMALLOC_EXPORT void dlfree_sized(void *p, size_t n) DLMALLOC_NOTHROW;
+DLMALLOC_EXPORT void dlfree_aligned_sized(void *p, size_t alignment,
+                                          size_t n) DLMALLOC_NOTHROW;
 
 /* calloc(n, size): n*size zeroed bytes; NULL if n*size overflows. */
-DLMALLOC_EXPORT void *dlcalloc(size_t n, size_t size);
+DLMALLOC_EXPORT void *dlcalloc(size_t n, size_t size) DLMALLOC_NOTHROW;
 
 /* realloc(p, n): resize p keeping its contents up to min(old, n) bytes; realloc(NULL, n) is
    malloc(n); realloc(p, 0) frees p and returns NULL when REALLOC_ZERO_BYTES_FREES (default 1),
    otherwise returns a minimum-size block.  On failure p is left untouched and NULL returned. */
-DLMALLOC_EXPORT void *dlrealloc(void *p, size_t n);
+DLMALLOC_EXPORT void *dlrealloc(void *p, size_t n) DLMALLOC_NOTHROW;
+
+/* reallocarray(p, count, size): realloc(p, count * size), except that a product that
+   overflows fails (NULL, ENOMEM where errno exists) and leaves p untouched. */
+DLMALLOC_EXPORT void *dlreallocarray(void *p, size_t count, size_t size) DLMALLOC_NOTHROW;
 
 /* realloc_in_place(p, n): resize p without moving it; returns p on success, NULL (p untouched)
    when that is impossible. */
-DLMALLOC_EXPORT void *dlrealloc_in_place(void *p, size_t n);
+DLMALLOC_EXPORT void *dlrealloc_in_place(void *p, size_t n) DLMALLOC_NOTHROW;
 
 /* memalign(alignment, n): a block whose address is a multiple of alignment.  An alignment that
    is not a power of two is rounded up to one; alignments below MALLOC_ALIGNMENT give malloc(n). */
-DLMALLOC_EXPORT void *dlmemalign(size_t alignment, size_t n);
+DLMALLOC_EXPORT void *dlmemalign(size_t alignment, size_t n) DLMALLOC_NOTHROW;
 
 /* posix_memalign(&p, alignment, n): 0 on success; EINVAL when alignment is not a power of two
    multiple of sizeof(void*) (*pp untouched); ENOMEM when out of memory. */
-DLMALLOC_EXPORT int dlposix_memalign(void **pp, size_t alignment, size_t n);
+DLMALLOC_EXPORT int dlposix_memalign(void **pp, size_t alignment, size_t n) DLMALLOC_NOTHROW;
+
+/* aligned_alloc(alignment, n) (C11, with C17's correction): alignment must be a power of two
+   (1, 2 and 4 included); any other value fails with NULL (EINVAL where errno exists).  n need
+   not be a multiple of alignment. */
+DLMALLOC_EXPORT void *dlaligned_alloc(size_t alignment, size_t n) DLMALLOC_NOTHROW;
 
 /* valloc(n): memalign(page size, n).  pvalloc(n): the same with n rounded up to whole pages. */
-DLMALLOC_EXPORT void *dlvalloc(size_t n);
-DLMALLOC_EXPORT void *dlpvalloc(size_t n);
+DLMALLOC_EXPORT void *dlvalloc(size_t n) DLMALLOC_NOTHROW;
+DLMALLOC_EXPORT void *dlpvalloc(size_t n) DLMALLOC_NOTHROW;
 
 /* mallopt(param, value): set M_TRIM_THRESHOLD, M_GRANULARITY (a power of two, at least the page
    size) or M_MMAP_THRESHOLD; returns 1 on success and 0 for an unknown parameter or bad value. */
-DLMALLOC_EXPORT int dlmallopt(int param, int value);
+DLMALLOC_EXPORT int dlmallopt(int param, int value) DLMALLOC_NOTHROW;
 
 /* malloc_footprint(): bytes currently obtained from the system (segments + mmapped chunks).
    malloc_max_footprint(): the largest value footprint has had. */
-DLMALLOC_EXPORT size_t dlmalloc_footprint(void);
-DLMALLOC_EXPORT size_t dlmalloc_max_footprint(void);
+DLMALLOC_EXPORT size_t dlmalloc_footprint(void) DLMALLOC_NOTHROW;
+DLMALLOC_EXPORT size_t dlmalloc_max_footprint(void) DLMALLOC_NOTHROW;
 
 /* malloc_footprint_limit(): the current limit, (size_t)-1 when there is none.
    malloc_set_footprint_limit(bytes): requests that would take the footprint beyond bytes
    (rounded up to the granularity) fail; 0 means "no limit" as does (size_t)-1.  Returns the
    limit now in force. */
-DLMALLOC_EXPORT size_t dlmalloc_footprint_limit(void);
-DLMALLOC_EXPORT size_t dlmalloc_set_footprint_limit(size_t bytes);
+DLMALLOC_EXPORT size_t dlmalloc_footprint_limit(void) DLMALLOC_NOTHROW;
+DLMALLOC_EXPORT size_t dlmalloc_set_footprint_limit(size_t bytes) DLMALLOC_NOTHROW;
 
 #if MALLOC_INSPECT_ALL
 /* malloc_inspect_all(handler, arg): call handler(start, end, used_bytes, arg) for every chunk
@@ -188,36 +226,38 @@ DLMALLOC_EXPORT size_t dlmalloc_set_footprint_limit(size_t bytes);
    handler must not call the allocator. */
 DLMALLOC_EXPORT void dlmalloc_inspect_all(void (*handler)(void *start, void *end,
                                                           size_t used_bytes, void *arg),
-                                          void *arg);
+                                          void *arg) DLMALLOC_NOTHROW;
 #endif /* MALLOC_INSPECT_ALL */
 
 #if !NO_MALLINFO
 /* mallinfo(): statistics of the global heap (see struct mallinfo above). */
-DLMALLOC_EXPORT struct mallinfo dlmallinfo(void);
+DLMALLOC_EXPORT struct mallinfo dlmallinfo(void) DLMALLOC_NOTHROW;
 #endif /* NO_MALLINFO */
 
 /* independent_calloc(n, size, chunks): n zeroed blocks of size bytes each, allocated together.
    With chunks == NULL the pointer array itself is allocated (free it too); returns the array or
    NULL.  independent_comalloc(n, sizes, chunks): the same with a size for each block, not
    zeroed. */
-DLMALLOC_EXPORT void **dlindependent_calloc(size_t n, size_t size, void **chunks);
-DLMALLOC_EXPORT void **dlindependent_comalloc(size_t n, size_t *sizes, void **chunks);
+DLMALLOC_EXPORT void **dlindependent_calloc(size_t n, size_t size,
+                                            void **chunks) DLMALLOC_NOTHROW;
+DLMALLOC_EXPORT void **dlindependent_comalloc(size_t n, size_t *sizes,
+                                              void **chunks) DLMALLOC_NOTHROW;
 
 /* bulk_free(array, n): free every non-NULL pointer of array and set it to NULL; returns the
    number of pointers that could not be freed here (always 0 unless FOOTERS finds pointers that
    belong to another mspace). */
-DLMALLOC_EXPORT size_t dlbulk_free(void **array, size_t n);
+DLMALLOC_EXPORT size_t dlbulk_free(void **array, size_t n) DLMALLOC_NOTHROW;
 
 /* malloc_trim(pad): give memory above pad bytes of free top space back to the system; returns
    1 if anything was released. */
-DLMALLOC_EXPORT int dlmalloc_trim(size_t pad);
+DLMALLOC_EXPORT int dlmalloc_trim(size_t pad) DLMALLOC_NOTHROW;
 
 /* malloc_stats(): print footprint, maximum footprint and bytes in use to stderr (in PORTABLE
    builds: to MALLOC_STATS_WRITE when the port defines it; see malloc.c). */
-DLMALLOC_EXPORT void dlmalloc_stats(void);
+DLMALLOC_EXPORT void dlmalloc_stats(void) DLMALLOC_NOTHROW;
 
 /* malloc_usable_size(p): the bytes usable in block p (at least what was requested); 0 for NULL. */
-DLMALLOC_EXPORT size_t dlmalloc_usable_size(const void *p);
+DLMALLOC_EXPORT size_t dlmalloc_usable_size(const void *p) DLMALLOC_NOTHROW;
 
 /* ==== 4. Extensions =========================================================================
    malloc_teardown(): give every page of the global heap back to the system (through
@@ -302,26 +342,59 @@ DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
 #endif /* MSPACES */
 
 /* ==== 6. The port interface =================================================================
-   A PORTABLE build of malloc.c (with USE_LOCKS=2 for locking) touches the platform only
-   through these eight functions, which a port file in ports/ defines.  Rules for all of them:
+   The whole contract between the core and a port, stated once.
 
-   - They must never call malloc or any function of this allocator (they run with a heap lock
-     held, or while the allocator is reporting an error).
-   - Sizes passed to custom_mmap and custom_direct_mmap are non-zero multiples of the page size
-     the allocator was built for (DEFAULT_GRANULARITY for segments); returned addresses must be
-     aligned to at least MALLOC_ALIGNMENT (page alignment is normal).
-   - The memory is assumed to be zero-filled only when malloc.c is built with MMAP_CLEARS=1
-     (the default in PORTABLE mode is 0); calloc is correct either way.
+   A PORTABLE build of malloc.c (-DPORTABLE=1, with -DUSE_LOCKS=2 for locking) touches the
+   platform only through the eight hooks below, which a port file (ports/<platform>.c, started
+   from ports/template.c) defines, plus memcpy and memset.  samples/port_check.c checks a port
+   against this contract.  Rules for every hook:
+
+   - Never call malloc or any other function of this allocator, directly or through a library
+     that might (printf often does): hooks run with a heap lock held, or while the allocator
+     is reporting an error.
+   - errno: a hook leaves errno as it found it, with one exception: a failing custom_mmap or
+     custom_direct_mmap may leave the platform's reason in it.  The PORTABLE core itself never
+     reads or writes errno, so this rule is what lets free() keep errno unchanged (POSIX) and
+     lets a failed malloc() report the platform's ENOMEM.  (The hosted build keeps errno the
+     same way around the system calls a free can make.)
+   - Memory: sizes passed to custom_mmap and custom_direct_mmap are non-zero multiples of the
+     page size the core was built for (DEFAULT_PAGE_SIZE; DEFAULT_GRANULARITY for segments).
+     A returned region must be readable and writable, aligned to at least MALLOC_ALIGNMENT
+     (page alignment is normal), and must not overlap any region still held.  It is assumed to
+     be zero-filled only when malloc.c is built with MMAP_CLEARS=1 (PORTABLE default: 0).
+     Failure is CUSTOM_MMAP_FAILURE, never NULL (NULL may be a valid address on bare metal).
    - custom_munmap is only ever asked to release exactly one region that one earlier
      custom_mmap or custom_direct_mmap call returned: the same pointer, the same length.
-     Never length 0, never a part of a region, never a span across two regions.
-   - Lock slots are one pointer wide.  A slot whose value is all zero (NULL) is a valid,
-     unlocked lock: the global heap's lock is used before init_lock has run on it.  Locks are
-     never acquired recursively by the allocator.
-*/
+     Never length 0, never a part of a region, never a span across two regions.  Refusing
+     (returning -1) is always correct: the core then keeps the region, or, when a heap is
+     being torn down, forgets it (it leaks).
+   - Locks: each lock lives in a slot one pointer wide that the core owns.  A slot whose value
+     is all zero (NULL) is a valid, unlocked lock: the global heap's lock is used before
+     init_lock has run on it.  acquire_lock must exclude every other thread that may use the
+     heap until release_lock.  The core never takes a lock it already holds, so locks need not
+     be recursive.  A platform without threads may leave the four lock hooks empty.
+   - custom_abort never returns.
 
-/* Return length bytes of fresh read/write memory for a heap segment, or (void *)-1 (MFAIL)
-   on failure. */
+   The optional inline lock (PORT_LOCK_HEADER).  A port may also give its lock as a header,
+   named to the core with -DPORT_LOCK_HEADER='"ports/<name>.h"' (quoted; the path is relative
+   to malloc.c), so that an uncontended lock costs no call.  The header must define
+       static inline void port_lock_init(void **lock);
+       static inline void port_lock_final(void **lock);
+       static inline void port_lock_acquire(void **lock);
+       static inline void port_lock_release(void **lock);
+   with the meaning of init_lock, final_lock, acquire_lock and release_lock on the same slot,
+   and the port's four lock hooks must stay the same lock (the core may use either).  It is
+   included into the PORTABLE core, so it may include only what the core may: <stddef.h>,
+   <stdint.h> and headers of its own that obey the same rule; compiler builtins are fine.
+   Anything that needs system headers (a futex call, a sleep) stays in the port file: the
+   inline functions call the hooks for their slow paths (malloc.h, which declares them, is
+   included before the header).  ports/posix_lock.h is the example. */
+
+/* What custom_mmap and custom_direct_mmap return on failure: the all-ones address, as mmap's
+   MAP_FAILED on every known system. */
+#define CUSTOM_MMAP_FAILURE ((void *)~(size_t)0)
+
+/* Return length bytes of fresh read/write memory for a heap segment, or CUSTOM_MMAP_FAILURE. */
 void *custom_mmap(size_t length);
 
 /* Release the region [ptr, ptr + length) that one custom_mmap/custom_direct_mmap call
@@ -330,8 +403,8 @@ int custom_munmap(void *ptr, size_t length);
 
 /* Return memory for one large chunk, allocated directly for a request at or above the mmap
    threshold (DEFAULT_MMAP_THRESHOLD) and given back whole by custom_munmap when freed.  Return
-   (void *)-1 when that fails or when the platform prefers not to map large chunks separately;
-   the allocator then serves the request from its segments. */
+   CUSTOM_MMAP_FAILURE when that fails or when the platform prefers not to map large chunks
+   separately; the allocator then serves the request from its segments. */
 void *custom_direct_mmap(size_t length);
 
 /* Prepare, destroy, take and give back the lock stored in *lock (see the rules above). */

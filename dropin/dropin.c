@@ -78,35 +78,34 @@
 /* The POSIX port's futex lock (ports/posix_lock.h), compiled in: taking a free lock is one
    atomic instruction inline, and a waiter spins briefly, then sleeps in the kernel.  Sleeping
    matters because a process may run far more threads than cores: a spin lock burns the time
-   slice its owner needs (measured with tests/integration/threads_fork, 8 threads on 2 cores:
-   a sleeping lock let the threads interleave ten times better).  It replaces pthread_mutex_t,
-   which does the same but through two calls into the C library per operation, 27% of the
-   instructions of bench/'s churn workload.  Only the lock is taken from the port: memory
+   slice its owner needs.  It replaces pthread_mutex_t, which does the same but through two
+   calls into the C library per operation (the figures of both choices:
+   bench/results/design-measurements.md).  Only the lock is taken from the port: memory
    still comes from the core's own layer (PORTABLE stays 0).  The futex is private, as the
    mutex was.  Nothing here allocates. */
 #undef PORT_LOCK_HEADER
 #define PORT_LOCK_HEADER "ports/posix_lock.h"
+/* ports/posix.c is not linked: the header's waiting hooks are compiled here, and kept out of
+   the library's exports, where they could stand in for a program's own acquire_lock. */
+#define POSIX_LOCK_DEFINE_HOOKS
+#define POSIX_LOCK_HOOK __attribute__((visibility("hidden")))
 
 /* Grow and trim the sbrk heap in 256 KiB steps.  The core's default with a contiguous sbrk is
    one page, right for a small embedded heap but not for a whole process: a heap growing in
-   small steps makes a brk call per page.  Measured on Python's test_itertools: 66,000 brk
-   calls with page steps, about 1,200 with 256 KiB steps (glibc: 1,400; its steps carry a
-   128 KiB pad); and the whole Python integration test ran in half the time (94 s -> 46 s),
-   tests/integration/threads_fork in a third.  Overridable with -DDEFAULT_GRANULARITY=... */
+   small steps makes a brk call per page, about as many as glibc's 128 KiB-padded steps with
+   256 KiB (bench/results/design-measurements.md).  Overridable with
+   -DDEFAULT_GRANULARITY=... */
 #ifndef DEFAULT_GRANULARITY
 #define DEFAULT_GRANULARITY ((size_t)256U * (size_t)1024U)
 #endif
 
 /* Let the mmap and trim thresholds follow the program, as glibc's do (malloc.c section 1,
    MMAP_THRESHOLD_MAX): once a block of some large size has been freed, blocks of that size
-   come from the heap instead of a fresh mapping each.  Measured with bench/'s `large`
-   workload (blocks of 32 KiB to 1 MiB): with the fixed 256 KiB threshold every other block
-   was mapped, unmapped and faulted in page by page, fifteen times glibc's time.  32 MiB is
-   glibc's cap on 64-bit systems.  The trim threshold also doubles when the heap has to grow
-   right after free() trimmed it (up to 64 MiB): with glibc's fixed 2 x mmap threshold, the
-   same workload still gave pages back and faulted them in again, 52,000 page faults; with the
-   doubling 12,700, in a quarter of the time, at the same peak RSS (calloc_heavy: 26,000 page
-   faults -> 5,400). */
+   come from the heap instead of a fresh mapping each, mapped, unmapped and faulted in page by
+   page.  32 MiB is glibc's cap on 64-bit systems.  The trim threshold also doubles when the
+   heap has to grow right after free() trimmed it (up to 64 MiB), so that a live set that
+   swings is not given back and faulted in again each time, at the same peak RSS
+   (bench/results/design-measurements.md). */
 #ifndef MMAP_THRESHOLD_MAX
 #define MMAP_THRESHOLD_MAX ((size_t)32U * (size_t)1024U * (size_t)1024U)
 #endif
@@ -257,31 +256,13 @@ void malloc_stats(void) DROPIN_ALIAS(dlmalloc_stats);
    the munmap and sbrk calls a free can make, so free needs no wrapper of its own. */
 void free(void *p) DROPIN_ALIAS(dlfree);
 
-/* reallocarray(p, count, size): realloc(p, count * size), failing with ENOMEM (p kept) when
-   the product overflows. */
-void *reallocarray(void *p, size_t count, size_t size) {
-  size_t bytes;
-  if (__builtin_mul_overflow(count, size, &bytes)) {
-    errno = ENOMEM;
-    return 0;
-  }
-  return dlrealloc(p, bytes);
-}
-
-/* aligned_alloc(alignment, size), C17 (DR 460) and C23: an alignment that is not a valid
-   alignment makes the call fail with a null pointer; valid alignments are powers of two.
-   So 0 and non-powers of two fail with EINVAL (POSIX's errno for a bad alignment), every
-   power of two works (1, 2 and 4 included, unlike posix_memalign), and size need not be a
-   multiple of the alignment.  glibc 2.36 instead treats aligned_alloc as memalign and
-   rounds a bad alignment up; we follow the standard, which a portable program must already
-   expect. */
-void *aligned_alloc(size_t alignment, size_t size) {
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
-    errno = EINVAL;
-    return 0;
-  }
-  return dlmemalign(alignment, size);
-}
+/* reallocarray fails with ENOMEM on an overflowing product, and aligned_alloc follows C17:
+   any power of two is a valid alignment (1, 2 and 4 included), anything else fails with
+   EINVAL, and size need not be a multiple of it.  glibc 2.36 instead treats aligned_alloc as
+   memalign and rounds a bad alignment up; we follow the standard, which a portable program
+   must already expect. */
+void *reallocarray(void *p, size_t count, size_t size) DROPIN_ALIAS(dlreallocarray);
+void *aligned_alloc(size_t alignment, size_t size) DROPIN_ALIAS(dlaligned_alloc);
 
 /* memalign(alignment, size): the core rounds a non-power-of-two alignment up, as glibc does.
    Beyond the largest power of two there is nothing to round up to: that is an invalid
@@ -365,20 +346,10 @@ struct dropin_glibc_mallinfo2 mallinfo2(void) {
   return r;
 }
 
-/* C23's sized frees: the size is a hint the allocator may ignore, and this one needs none
-   (every chunk records its size).  Defined so that a program built against a C library that
-   has them never hands one of our blocks to that library's allocator. */
-void free_sized(void *p, size_t size);
-void free_aligned_sized(void *p, size_t alignment, size_t size);
-void free_sized(void *p, size_t size) {
-  (void)size;
-  dlfree(p);
-}
-void free_aligned_sized(void *p, size_t alignment, size_t size) {
-  (void)alignment;
-  (void)size;
-  dlfree(p);
-}
+/* C23's sized frees, so that a program built against a C library that has them never hands
+   one of our blocks to that library's allocator. */
+void free_sized(void *p, size_t size) DROPIN_ALIAS(dlfree_sized);
+void free_aligned_sized(void *p, size_t alignment, size_t size) DROPIN_ALIAS(dlfree_aligned_sized);
 
 /* cfree: the old SunOS name, still exported by glibc for old binaries. */
 void cfree(void *p) DROPIN_ALIAS(dlfree);

@@ -21,7 +21,8 @@
 #define _DARWIN_C_SOURCE /* MAP_ANON */
 #endif
 
-#include "malloc.h"
+#include "../malloc.h"
+#define POSIX_LOCK_DEFINE_HOOKS /* acquire_lock and release_lock come from posix_lock.h */
 #include "posix_lock.h"
 
 #include <errno.h>
@@ -34,16 +35,14 @@
 #define MAP_ANONYMOUS MAP_ANON /* older BSDs and macOS spell it this way */
 #endif
 
-/* The core's failure value for custom_mmap and custom_direct_mmap. */
-#define POSIX_MFAIL ((void *)-1)
-
 /* ==== Memory ================================================================================ */
 
 static void *posix_map(size_t length) {
   void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  /* MAP_FAILED happens to equal (void *)-1 on every known system, but the contract is written
-     in terms of the core's value, so translate explicitly rather than rely on that. */
-  return p == MAP_FAILED ? POSIX_MFAIL : p;
+  /* MAP_FAILED happens to equal CUSTOM_MMAP_FAILURE on every known system, but the contract is
+     written in terms of the core's value, so translate explicitly rather than rely on that.
+     A failed mmap leaves ENOMEM in errno, which the contract lets a failing map pass on. */
+  return p == MAP_FAILED ? CUSTOM_MMAP_FAILURE : p;
 }
 
 void *custom_mmap(size_t length) { return posix_map(length); }
@@ -52,23 +51,24 @@ void *custom_direct_mmap(size_t length) { return posix_map(length); }
 
 int custom_munmap(void *ptr, size_t length) {
   /* The core only releases whole regions it got from us, so munmap's own rules (page-aligned
-     start, any length) are always met. */
-  return munmap(ptr, length) == 0 ? 0 : -1;
+     start, any length) are always met.  A refusal must not reach free()'s caller as a
+     changed errno (malloc.h section 6). */
+  int saved_errno = errno;
+  int result = munmap(ptr, length) == 0 ? 0 : -1;
+  errno = saved_errno;
+  return result;
 }
 
 /* ==== Locks =================================================================================
-   The lock itself lives in ports/posix_lock.h, as inline functions, so that malloc.c can be
-   built with -DPORT_LOCK_HEADER='"ports/posix_lock.h"' and take an uncontended lock without a
-   call.  The hooks below are the same lock for everything else (and for cores built without
-   the header); a core may use either, since both run the same code on the same word.        */
+   The lock lives in ports/posix_lock.h.  Its fast paths are inline functions there, so that
+   malloc.c can be built with -DPORT_LOCK_HEADER='"ports/posix_lock.h"' and take a free lock
+   without a call; the hooks acquire_lock and release_lock, which also wait and wake, are
+   defined by that header here (POSIX_LOCK_DEFINE_HOOKS above).  A core may use either, since
+   both run the same code on the same word. */
 
 void init_lock(void **lock) { port_lock_init(lock); }
 
 void final_lock(void **lock) { port_lock_final(lock); }
-
-void acquire_lock(void **lock) { port_lock_acquire(lock); }
-
-void release_lock(void **lock) { port_lock_release(lock); }
 
 /* ==== Abort ================================================================================= */
 

@@ -11,7 +11,7 @@
         merges it with the free neighbours on either side, so the arena does not splinter;
       - custom_direct_mmap carves too (ARENA_DIRECT_MAPS=1, the default): a large block then
         goes back to the arena as soon as it is freed, for any heap to reuse, instead of
-        staying inside a segment.  Build with ARENA_DIRECT_MAPS=0 to answer (void *)-1 and
+        staying inside a segment.  Build with ARENA_DIRECT_MAPS=0 to answer CUSTOM_MMAP_FAILURE and
         have the core serve large requests from its segments.
     The free list lives inside the free ranges themselves (each starts with a small header), so
     the port needs no memory of its own beyond a few static words.  Every request is rounded
@@ -97,13 +97,11 @@
 #error "the static arena does not clear memory: build the core with MMAP_CLEARS=0"
 #endif
 
-#include "malloc.h"
-#include "ports/static_arena.h"
+#include "../malloc.h"
+#include "static_arena.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define ARENA_MFAIL ((void *)-1)
 
 /* ==== Critical sections ===================================================================== */
 
@@ -235,10 +233,10 @@ size_t dlmalloc_arena_available(void) {
 static void *arena_take(size_t length) {
   size_t need = units_of(length);
   struct arena_range **link;
-  void *result = ARENA_MFAIL;
+  void *result = CUSTOM_MMAP_FAILURE;
 
   if (need == 0)
-    return ARENA_MFAIL;
+    return CUSTOM_MMAP_FAILURE;
   slot_acquire(&arena_lock);
   for (link = &arena_free; *link != NULL; link = &(*link)->next) {
     struct arena_range *r = *link;
@@ -310,7 +308,7 @@ void *custom_direct_mmap(size_t length) {
   return arena_take(length);
 #else
   (void)length;
-  return ARENA_MFAIL;
+  return CUSTOM_MMAP_FAILURE;
 #endif
 }
 

@@ -2,10 +2,10 @@
   ports/template.c -- the starting point for a new port.
 
   Copy this file to ports/<platform>.c, build with -DDLMALLOC_PORT=<platform> (CMake) or compile
-  it next to malloc.c with -DPORTABLE=1 -DUSE_LOCKS=2, and replace each "PORT TODO" body.  As it
-  stands the file compiles and links, and every hook fails safely: no memory can be obtained,
-  so every allocation returns NULL, and the locks do nothing, which is only correct for a
-  single-threaded program.  It is NOT a working port.
+  it with malloc.c:  cc -DPORTABLE=1 -DUSE_LOCKS=2 malloc.c ports/<platform>.c app.c
+  and replace each "PORT TODO" body.  As it stands the file compiles and links, and every
+  hook fails safely: no memory can be obtained, so every allocation returns NULL, and the locks
+  do nothing, which is only correct for a single-threaded program.  It is NOT a working port.
 
   Then build samples/port_check.c for the platform and run it: it exercises every hook through
   the allocator and says "port check: PASS" or what failed.
@@ -21,28 +21,26 @@
       custom_direct_mmap call returned: same pointer, same length.
     - A lock slot is one pointer wide and an all-zero slot must be an unlocked lock.  The core
       never takes a lock it already holds.
+    - Leave errno as you found it (a failing map hook may leave the platform's reason).
 
   The existing ports show finished answers: posix.c (mmap, futex), win32.c (VirtualAlloc,
   SRWLOCK), uefi.c (AllocatePages, TPL), static_arena.c (a fixed buffer, interrupt masking).
 */
-#include "malloc.h"
+#include "../malloc.h"
 
 #include <stddef.h>
-
-/* The value custom_mmap and custom_direct_mmap return on failure (the core calls it MFAIL). */
-#define PORT_MFAIL ((void *)-1)
 
 /* ==== Memory ================================================================================ */
 
 /* custom_mmap(length): fresh read/write memory for a heap segment.
    Return length bytes (length is a multiple of the page size), aligned to at least
-   MALLOC_ALIGNMENT, or PORT_MFAIL.  Typical bodies: mmap(MAP_ANONYMOUS), VirtualAlloc,
-   a page allocator of the OS or firmware, or carving from a fixed buffer.  Failure is normal
-   and handled: the allocator then returns NULL to its caller. */
+   MALLOC_ALIGNMENT, or CUSTOM_MMAP_FAILURE (never NULL).  Typical bodies: mmap(MAP_ANONYMOUS),
+   VirtualAlloc, a page allocator of the OS or firmware, or carving from a fixed buffer.
+   Failure is normal and handled: the allocator then returns NULL to its caller. */
 void *custom_mmap(size_t length) {
   /* PORT TODO: obtain memory from the platform. */
   (void)length;
-  return PORT_MFAIL;
+  return CUSTOM_MMAP_FAILURE;
 }
 
 /* custom_munmap(ptr, length): give back the region [ptr, ptr + length) that one earlier
@@ -57,12 +55,12 @@ int custom_munmap(void *ptr, size_t length) {
 
 /* custom_direct_mmap(length): memory for one large chunk (a request at or above the mmap
    threshold), released by custom_munmap when the block is freed.  Usually the same body as
-   custom_mmap.  Return PORT_MFAIL to decline: the allocator then serves large requests from
-   its segments, which is correct, merely less frugal. */
+   custom_mmap.  Return CUSTOM_MMAP_FAILURE to decline: the allocator then serves large requests
+   from its segments, which is correct, merely less frugal. */
 void *custom_direct_mmap(size_t length) {
   /* PORT TODO: usually "return custom_mmap(length);". */
   (void)length;
-  return PORT_MFAIL;
+  return CUSTOM_MMAP_FAILURE;
 }
 
 /* ==== Locks =================================================================================

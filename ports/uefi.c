@@ -102,10 +102,8 @@ typedef SIMPLE_TEXT_OUTPUT_INTERFACE uefi_text_out;
 #endif
 #endif
 
-#include "malloc.h"
-#include "ports/uefi.h"
-
-#define UEFI_MFAIL ((void *)-1)
+#include "../malloc.h"
+#include "uefi.h"
 
 /* The table given by dlmalloc_uefi_init; uefi_detached is set by dlmalloc_uefi_init(NULL). */
 static EFI_SYSTEM_TABLE *uefi_table;
@@ -174,9 +172,9 @@ static void *uefi_map(size_t length) {
   UINTN pages = page_count(length);
 
   if (bs == NULL || pages == 0)
-    return UEFI_MFAIL;
+    return CUSTOM_MMAP_FAILURE;
   if (EFI_ERROR(bs->AllocatePages(AllocateAnyPages, DLMALLOC_UEFI_MEMORY_TYPE, pages, &addr)))
-    return UEFI_MFAIL;
+    return CUSTOM_MMAP_FAILURE;
 #if DLMALLOC_UEFI_ZERO_PAGES
   bs->SetMem((VOID *)(UINTN)addr, pages * EFI_PAGE_SIZE, 0);
 #endif

@@ -25,7 +25,7 @@
 #endif
 #include <windows.h>
 
-#include "malloc.h"
+#include "../malloc.h"
 
 /* Works in C89 and C11 alike, and under MSVC without /std:c11. */
 #define WIN32_PORT_STATIC_ASSERT(cond, name) typedef char win32_port_assert_##name[(cond) ? 1 : -1]
@@ -34,13 +34,11 @@
 WIN32_PORT_STATIC_ASSERT(sizeof(SRWLOCK) <= sizeof(void *), srwlock_fits_in_slot);
 WIN32_PORT_STATIC_ASSERT(__alignof(SRWLOCK) <= __alignof(void *), srwlock_alignment);
 
-#define WIN32_MFAIL ((void *)-1)
-
 /* ==== Memory ================================================================================ */
 
 static void *win32_map(size_t length) {
   void *p = VirtualAlloc(NULL, length, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
-  return p != NULL ? p : WIN32_MFAIL;
+  return p != NULL ? p : CUSTOM_MMAP_FAILURE;
 }
 
 void *custom_mmap(size_t length) { return win32_map(length); }

@@ -10,14 +10,14 @@
      itself is never given back.
   Prints "mspace: PASS" or "mspace: FAIL ..." and exits non-zero on failure.
 */
-#include "malloc.h"
+#include "../malloc.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #ifdef SAMPLE_STATIC_ARENA /* built against ports/static_arena.c: give it a buffer first */
-#include "ports/static_arena.h"
+#include "../ports/static_arena.h"
 static unsigned char arena[SAMPLE_STATIC_ARENA];
 #endif
 

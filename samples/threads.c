@@ -15,7 +15,7 @@
 
   Threads are POSIX threads, or Win32 threads on Windows.
 */
-#include "malloc.h"
+#include "../malloc.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -30,7 +30,7 @@
 #endif
 
 #ifdef SAMPLE_STATIC_ARENA /* built against ports/static_arena.c: give it a buffer first */
-#include "ports/static_arena.h"
+#include "../ports/static_arena.h"
 static unsigned char arena[SAMPLE_STATIC_ARENA];
 #endif
 

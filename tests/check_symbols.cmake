@@ -11,11 +11,8 @@
 # hooks, for a library built with a port.
 cmake_minimum_required(VERSION 3.20)
 
-foreach(var NM LIB HEADER)
-  if(NOT ${var})
-    message(FATAL_ERROR "check_symbols: ${var} is not set")
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/require_vars.cmake)
+require_vars(check_symbols NM LIB HEADER)
 
 file(READ "${HEADER}" header)
 # Cut the header into its mspace part and the rest, so the options can select them.

@@ -61,11 +61,17 @@ unsafe extern "C" {
     pub fn dlmalloc(n: usize) -> *mut c_void;
     /// Release a block of the global heap; null is ignored.
     pub fn dlfree(p: *mut c_void);
+    /// C23's sized free: `dlfree(p)` (every block records its own size).
+    pub fn dlfree_sized(p: *mut c_void, n: usize);
+    /// C23's aligned sized free: `dlfree(p)`.
+    pub fn dlfree_aligned_sized(p: *mut c_void, alignment: usize, n: usize);
     /// `n * size` zeroed bytes, or null (also when the product overflows).
     pub fn dlcalloc(n: usize, size: usize) -> *mut c_void;
     /// Resize `p`, keeping min(old, n) bytes of content; null on failure (`p` untouched).
     /// `dlrealloc(null, n)` is `dlmalloc(n)`; `dlrealloc(p, 0)` frees `p` and returns null.
     pub fn dlrealloc(p: *mut c_void, n: usize) -> *mut c_void;
+    /// `dlrealloc(p, count * size)`, but null (`p` untouched) when the product overflows.
+    pub fn dlreallocarray(p: *mut c_void, count: usize, size: usize) -> *mut c_void;
     /// Resize `p` without moving it: `p` on success, null when it cannot (`p` untouched).
     pub fn dlrealloc_in_place(p: *mut c_void, n: usize) -> *mut c_void;
     /// A block of `n` bytes whose address is a multiple of `alignment` (rounded up to a power
@@ -74,6 +80,9 @@ unsafe extern "C" {
     /// Store a block aligned to `alignment` in `*pp`: 0, EINVAL for an alignment that is not a
     /// power-of-two multiple of the pointer size (`*pp` untouched), or ENOMEM.
     pub fn dlposix_memalign(pp: *mut *mut c_void, alignment: usize, n: usize) -> c_int;
+    /// A block of `n` bytes aligned to `alignment`, which must be a power of two (C17);
+    /// null otherwise, or when out of memory.
+    pub fn dlaligned_alloc(alignment: usize, n: usize) -> *mut c_void;
     /// `dlmemalign(page size, n)`.
     pub fn dlvalloc(n: usize) -> *mut c_void;
     /// `dlvalloc` with `n` rounded up to whole pages.

@@ -62,8 +62,8 @@ unsafe extern "C" {
 fn every_function_of_malloc_h_is_bound_and_links() {
     #[rustfmt::skip]
     let bound = addresses!(
-        dlmalloc, dlfree, dlcalloc, dlrealloc, dlrealloc_in_place, dlmemalign, dlposix_memalign,
-        dlvalloc, dlpvalloc, dlmallopt, dlmalloc_footprint, dlmalloc_max_footprint,
+        dlmalloc, dlfree, dlfree_sized, dlfree_aligned_sized, dlcalloc, dlrealloc, dlreallocarray,
+        dlrealloc_in_place, dlmemalign, dlposix_memalign, dlaligned_alloc, dlvalloc, dlpvalloc, dlmallopt, dlmalloc_footprint, dlmalloc_max_footprint,
         dlmalloc_footprint_limit, dlmalloc_set_footprint_limit, dlmalloc_inspect_all, dlmallinfo,
         dlindependent_calloc, dlindependent_comalloc, dlbulk_free, dlmalloc_trim, dlmalloc_stats,
         dlmalloc_usable_size, dlmalloc_teardown, dlmalloc_thread_exit, dlmalloc_prefork,

@@ -13,8 +13,8 @@
 */
 #include <efi.h>
 
-#include "malloc.h"
-#include "ports/uefi.h"
+#include "../../malloc.h"
+#include "../../ports/uefi.h"
 
 #include "console.h"
 

@@ -8,7 +8,7 @@
   function as "dlmalloc" (the .def file aliases it), uses the API from two threads at once, and
   prints "dll sample: PASS" or the failures.
 */
-#include "malloc.h"
+#include "../../malloc.h"
 
 #include <stdint.h>
 #include <stdio.h>
