@@ -220,10 +220,18 @@ static void fork_calls(void) {
   tp_get_stats(&before);
   dlmalloc_prefork();
   tp_get_stats(&s);
-  CHECK_GT(s.locks_held, 0); /* every allocator lock is held now */
-#if MSPACES
-  CHECK_GE(s.locks_held, 2); /* the locked mspace's at least, and an internal one */
+  {
+    /* Every allocator lock is held now, and no other: the internal global lock, the global
+       heap's, the mspace list's and the locked mspace's (the unlocked one has none to take). */
+    long every_lock = 1;
+#if !ONLY_MSPACES
+    every_lock += 1;
 #endif
+#if MSPACES
+    every_lock += 2;
+#endif
+    CHECK_EQ(s.locks_held, every_lock);
+  }
   CHECK_EQ(s.lock_errors, 0);
   start("malloc_postfork_parent");
   dlmalloc_postfork_parent();

@@ -356,6 +356,22 @@ void tp_fail_all_maps(int on) { __atomic_store_n(&tp_all_maps_fail, on, __ATOMIC
 void tp_fail_direct(int on) { __atomic_store_n(&tp_direct_fail, on, __ATOMIC_RELAXED); }
 void tp_refuse_munmap(int on) { __atomic_store_n(&tp_munmap_refuse, on, __ATOMIC_RELAXED); }
 
+static char tp_stats_buffer[1024];
+static size_t tp_stats_length;
+
+void tp_stats_write(const char *text, size_t length) {
+  if (length > sizeof tp_stats_buffer - 1 - tp_stats_length)
+    length = sizeof tp_stats_buffer - 1 - tp_stats_length;
+  memcpy(tp_stats_buffer + tp_stats_length, text, length);
+  tp_stats_length += length;
+  tp_stats_buffer[tp_stats_length] = 0;
+}
+const char *tp_stats_text(void) { return tp_stats_buffer; }
+void tp_stats_clear(void) {
+  tp_stats_length = 0;
+  tp_stats_buffer[0] = 0;
+}
+
 void tp_clear_failures(void) {
   tp_fail_maps_from(0);
   tp_fail_mmap_nth(0);

@@ -65,4 +65,11 @@ void tp_clear_failures(void);        /* disarm everything above */
 /* 1 if [p, p + n) lies inside one live region, else 0. */
 int tp_is_mapped(const void *p, size_t n);
 
+/* malloc_stats' output: tests/CMakeLists.txt builds malloc.c with MALLOC_STATS_WRITE(text,
+   length) defined as tp_stats_write(text, length), which keeps the text (up to 1 KiB) for
+   tp_stats_text until tp_stats_clear. */
+void tp_stats_write(const char *text, size_t length);
+const char *tp_stats_text(void);
+void tp_stats_clear(void);
+
 #endif /* TESTS_TEST_PORT_H */
