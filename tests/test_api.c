@@ -482,6 +482,7 @@ static void t_trim(const struct heap *h) {
 #ifdef MALLOC_STATS_WRITE
 #include "test_port.h"
 
+#if !NO_MALLOC_STATS
 /* The number that ends the line starting with label, or (size_t)-1 when no line matches. */
 static size_t stats_value(const char *text, const char *label) {
   size_t n = strlen(label), value = 0;
@@ -499,6 +500,7 @@ static size_t stats_value(const char *text, const char *label) {
     value = value * 10 + (size_t)(*d++ - '0');
   return *d == '\n' ? value : (size_t)-1;
 }
+#endif
 
 static void check_stats_text(const struct heap *h, size_t footprint) {
   const char *text = tp_stats_text();
