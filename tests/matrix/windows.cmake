@@ -10,7 +10,8 @@
 #                                 dlmalloc.dll in samples/win32 is built from)
 # Per configuration: api, edge, random (scale DLMALLOC_TEST_SCALE, DEBUG ones
 # DLMALLOC_TEST_DEBUG_SCALE); on ports/win32.c also death.<case>: each usage error must end in
-# the port's custom_abort, its message naming the error.  tests/test_threads.c is POSIX-only
+# the port's custom_abort, its message naming the error; and teardown, oom and lock on
+# tests/test_port.c in front of ports/win32.c.  tests/test_threads.c is POSIX-only
 # (fork, sys/wait.h); threads on Windows are exercised by samples/threads.c (CreateThread),
 # and the thread cache's return at thread exit by windows/thread_cache_exit.c (at the end).
 # The samples (samples/CMakeLists.txt, samples/win32) run in the same build tree.
@@ -62,6 +63,17 @@ foreach(v IN LISTS _win_variants)
     target_link_libraries(${exe} PRIVATE ${lib} win_harness)
     target_compile_options(${exe} PRIVATE ${DLMALLOC_WARNINGS})
   endforeach()
+
+  if(NOT v STREQUAL "internal")
+    matrix_instrumented_library(win_dltest_${v} win32 ${defs})
+    foreach(t IN LISTS MATRIX_PORT_TESTS)
+      add_executable(win_${t}_${v} ${_tests}/test_${t}.c ${_tests}/heaps.c)
+      target_link_libraries(win_${t}_${v} PRIVATE win_dltest_${v} win_harness)
+      target_compile_options(win_${t}_${v} PRIVATE ${DLMALLOC_WARNINGS})
+      win_test(${t}.${v} win_${t}_${v})
+      set_tests_properties(${t}.${v} PROPERTIES LABELS unit)
+    endforeach()
+  endif()
 
   win_test(api.${v} win_api_${v})
   win_test(edge.${v} win_edge_${v})
