@@ -1,4 +1,4 @@
-# DlmallocMatrix.cmake -- the portability matrix (issue 6), included by the top-level
+# DlmallocMatrix.cmake -- the portability matrix, included by the top-level
 # CMakeLists.txt.
 #
 # The matrix builds and runs the test suite on ten platforms: Linux x86_64, i686, aarch64,
