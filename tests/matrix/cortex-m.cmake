@@ -103,9 +103,8 @@ foreach(v IN LISTS MATRIX_VARIANTS)
       continue()
     endif()
     matrix_death_regex(${c} "custom_abort: " regex)
-    add_test(NAME death.${c}.${v} COMMAND m3_death_${v} ${c})
-    set_tests_properties(death.${c}.${v} PROPERTIES LABELS "death" TIMEOUT 120
-                         PASS_REGULAR_EXPRESSION "${regex}")
+    dlmalloc_death_test(death.${c}.${v} "${regex}" m3_death_${v} ${c})
+    set_tests_properties(death.${c}.${v} PROPERTIES TIMEOUT 120)
   endforeach()
 endforeach()
 

@@ -27,12 +27,17 @@ if(DLMALLOC_BUILD_SAMPLES AND CMAKE_CROSSCOMPILING AND CMAKE_CROSSCOMPILING_EMUL
   set(_wine_fixture wine)
 endif()
 
-function(win_test name exe)
-  add_test(NAME ${name} COMMAND ${exe} ${ARGN})
+# win_run(<test>): what every test here needs under Wine.
+function(win_run name)
   set_tests_properties(${name} PROPERTIES TIMEOUT 600)
   if(_wine_fixture)
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED ${_wine_fixture})
   endif()
+endfunction()
+
+function(win_test name exe)
+  add_test(NAME ${name} COMMAND ${exe} ${ARGN})
+  win_run(${name})
 endfunction()
 
 set(_win_variants ${MATRIX_VARIANTS} internal)
@@ -86,9 +91,8 @@ foreach(v IN LISTS _win_variants)
         continue()
       endif()
       matrix_death_regex(${c} "dlmalloc: " regex)
-      win_test(death.${c}.${v} win_death_${v} ${c})
-      set_tests_properties(death.${c}.${v} PROPERTIES LABELS death
-                           PASS_REGULAR_EXPRESSION "${regex}")
+      dlmalloc_death_test(death.${c}.${v} "${regex}" win_death_${v} ${c})
+      win_run(death.${c}.${v})
     endforeach()
   endif()
 endforeach()
