@@ -98,14 +98,8 @@ foreach(v IN LISTS MATRIX_VARIANTS)
   # come over semihosting), with the freestanding harness.
   m3_program(m3_death_${v} ${lib} BOARD SOURCES ${_tests}/test_death.c)
   target_link_libraries(m3_death_${v} PRIVATE m3_harness)
-  foreach(c IN LISTS MATRIX_DEATH_CASES)
-    if(c STREQUAL "mspace_wrong_owner" AND NOT "FOOTERS=1" IN_LIST defs)
-      continue()
-    endif()
-    matrix_death_regex(${c} "custom_abort: " regex)
-    dlmalloc_death_test(death.${c}.${v} "${regex}" m3_death_${v} ${c})
-    set_tests_properties(death.${c}.${v} PROPERTIES TIMEOUT 120)
-  endforeach()
+  matrix_death_tests(${v} "custom_abort: " m3_death_${v} deaths ${defs})
+  set_tests_properties(${deaths} PROPERTIES TIMEOUT 120)
 endforeach()
 
 # The samples, on the board's arena (board.c) and the default variant's library.
