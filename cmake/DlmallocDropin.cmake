@@ -1,4 +1,4 @@
-# DlmallocDropin.cmake -- the drop-in library, the installed header and the packages (issue 4).
+# DlmallocDropin.cmake -- the drop-in library, the installed header and the packages.
 #
 # Included from the end of the top-level CMakeLists.txt, after the target dlmalloc exists.
 #

@@ -1,12 +1,13 @@
-# DlmallocMatrix.cmake -- the portability matrix (issue 6), included by the top-level
+# DlmallocMatrix.cmake -- the portability matrix, included by the top-level
 # CMakeLists.txt.
 #
 # The matrix builds and runs the test suite on ten platforms: Linux x86_64, i686, aarch64,
 # armhf, riscv64, s390x and ppc64 (the foreign ones under qemu-user), Windows x86_64 (mingw-w64,
 # run under Wine), UEFI x86_64 (booted by OVMF under qemu-system-x86_64) and a bare-metal
 # Cortex-M3 (qemu-system-arm, MPS2 AN385, semihosting).  Each platform is a build tree
-# build/matrix/<target> made from a preset "matrix-<target>" (CMakePresets.json) with a
-# toolchain file from cmake/toolchains/, whose CMAKE_CROSSCOMPILING_EMULATOR lets CTest run the
+# build/matrix/<target> made from a preset "matrix-<target>" (cmake/presets/matrix.json, written
+# by cmake/presets.cmake from tests/matrix/targets.cmake) with a toolchain file from
+# cmake/toolchains/, whose CMAKE_CROSSCOMPILING_EMULATOR lets CTest run the
 # same add_test() commands there.
 #
 #   cmake -P cmake/matrix.cmake                 # every target, then a table of the results

@@ -7,7 +7,8 @@
 #   cmake -DREPORT=ON -P cmake/matrix.cmake     # only the table of the last run of each target
 #
 # Targets and what each needs: tests/matrix/targets.cmake.  For each target <t> the runner
-# checks that the tools are installed, then runs the presets matrix-<t> (CMakePresets.json):
+# checks that the tools are installed, then runs the presets matrix-<t> (cmake/presets.cmake
+# writes them from the same table):
 #   cmake --preset matrix-<t>          configure build/matrix/<t> (toolchain file, options)
 #   cmake --build --preset matrix-<t>  build the target matrix_build
 #   ctest --preset matrix-<t>          run the tests, through the toolchain's emulator

@@ -6,7 +6,10 @@
     firmware calls can be made directly).  Define DLMALLOC_UEFI_EDK2 to build inside an EDK2
     module instead (MdePkg: Uefi.h, BaseLib, UefiBootServicesTableLib; with a non-GCC/Clang
     compiler also SynchronizationLib).  The section "Firmware access" is the only place where
-    the two differ.
+    the two differ.  Only the gnu-efi build is compiled and booted by the tests: Debian
+    packages no EDK2 headers or libraries (its edk2 packages hold firmware images only), so
+    the EDK2 lines are kept to those few includes and calls, written to MdePkg's documented
+    interfaces but never compiled here (docs/uefi.md).
 
   System table
     The application passes it with dlmalloc_uefi_init() (ports/uefi.h) before allocating.

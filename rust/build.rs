@@ -1,12 +1,9 @@
 // Build script: compiles malloc.c (and, with the feature posix-port, ports/posix.c) into a
-// static library, using only the CC/AR/CFLAGS environment variables (no crate from a
-// registry).  The C sources are taken from csrc/, whose entries link to the repository's files
-// and become plain copies in the packaged crate.
+// static library with the cc crate, for the target cargo builds for.  The C sources are taken
+// from csrc/, whose entries link to the repository's files and become plain copies in the
+// packaged crate.
 //
-// Environment:
-//   CC_<target>, TARGET_CC, CC          C compiler (default "cc"; may carry arguments)
-//   AR_<target>, TARGET_AR, AR          archiver (default "ar")
-//   CFLAGS_<target>, TARGET_CFLAGS, CFLAGS   extra flags, appended last
+// Environment (besides the cc crate's CC, AR, CFLAGS and their per-target forms):
 //   DEFAULT_MMAP_GRANULARITY            malloc.c's DEFAULT_GRANULARITY (see buildscript/options.rs)
 
 #[allow(dead_code)] // the Rust items are for src/raw.rs; only the lists are used here
@@ -17,8 +14,7 @@ mod options;
 
 use std::env;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -66,45 +62,52 @@ fn main() {
         defines.push(format!("DEFAULT_GRANULARITY=((size_t){bytes}U)"));
     }
 
-    let cc = Tool::from_env("CC", &target, "cc");
-    let ar = Tool::from_env("AR", &target, "ar");
-    let cflags = tool_var("CFLAGS", &target).unwrap_or_default();
-    let opt = env::var("OPT_LEVEL").unwrap_or_else(|_| "0".into());
-    let mut flags: Vec<String> = vec![format!("-O{opt}"), "-Wall".into(), "-Wextra".into()];
-    if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("windows") {
-        flags.push("-fPIC".into());
-    }
-    if env::var("DEBUG").as_deref() == Ok("true") {
-        flags.push("-g".into());
-    }
-    flags.push(format!("-I{}", csrc.display()));
-    flags.extend(defines.iter().map(|d| format!("-D{d}")));
-    flags.extend(cflags.split_whitespace().map(String::from));
-
     // The ABI check first: it is quick, and its failure explains itself.
     let check = out.join("abi_check.c");
     std::fs::write(&check, abi_check_source(pointer_bytes)).expect("write abi_check.c");
-    compile(&cc, &flags, &check, &out.join("abi_check.o"));
 
-    let mut sources = vec![csrc.join("malloc.c")];
+    // The cc crate picks the target's compiler and archiver (CC_<target>, TARGET_CC, CC and
+    // the like, or the target's usual tool names) and its flags, so a cross or MSVC build gets
+    // the right object format, or a clear error when no compiler for the target is found.
+    let mut build = cc::Build::new();
+    build.warnings(true).extra_warnings(true).include(&csrc).cargo_metadata(false);
+    for define in &defines {
+        match define.split_once('=') {
+            Some((name, value)) => build.define(name, value),
+            None => build.define(define, None),
+        };
+    }
+    // An MSVC target links COFF objects: a compiler of another family would make objects the
+    // linker cannot use (cc falls back to the host's `cc` when it finds no cl.exe).
+    let compiler = build.try_get_compiler().unwrap_or_else(|e| {
+        fail(&format!("cannot build the C library for {target}: no C compiler: {e}"))
+    });
+    if env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("msvc") && !compiler.is_like_msvc() {
+        fail(&format!(
+            "cannot build the C library for {target}: {} is not an MSVC-compatible compiler \
+             (cl.exe or clang-cl); set CC_{} to one",
+            compiler.path().display(),
+            target.replace('-', "_")
+        ));
+    }
+    build.file(&check).file(csrc.join("malloc.c"));
     if posix_port {
-        sources.push(csrc.join("ports/posix.c"));
+        build.file(csrc.join("ports/posix.c"));
     }
-    let mut objects = Vec::new();
-    for src in &sources {
-        let obj = out.join(src.file_stem().expect("a file name")).with_extension("o");
-        compile(&cc, &flags, src, &obj);
-        objects.push(obj);
+    if let Err(e) = build.try_compile("portable_dlmalloc_c") {
+        fail(&format!("cannot build the C library for {target}: {e}"));
     }
-
-    let lib = out.join("libportable_dlmalloc_c.a");
-    let _ = std::fs::remove_file(&lib); // `ar r` would keep members of an older build
-    let mut cmd = ar.command();
-    cmd.arg("crs").arg(&lib).args(&objects);
-    run(cmd, "archive the C objects");
 
     println!("cargo:rustc-link-search=native={}", out.display());
-    println!("cargo:rustc-link-lib=static=portable_dlmalloc_c");
+    if posix_port {
+        // Whole archive: ports/posix.c's hooks are always linked, so a program that defines
+        // hooks of its own as well fails to link ("multiple definition of `custom_mmap`")
+        // instead of silently mixing its hooks with the POSIX lock compiled into malloc.c.
+        // (The hooks! macro already stops such a program at compile time.)
+        println!("cargo:rustc-link-lib=static:+whole-archive=portable_dlmalloc_c");
+    } else {
+        println!("cargo:rustc-link-lib=static=portable_dlmalloc_c");
+    }
 }
 
 /// A C translation unit that compiles only if malloc.h agrees with buildscript/abi.rs and with
@@ -135,61 +138,6 @@ fn abi_check_source(pointer_bytes: u64) -> String {
         );
     }
     c
-}
-
-/// A program named by an environment variable, with the arguments that may follow its name.
-struct Tool {
-    program: String,
-    args: Vec<String>,
-}
-
-impl Tool {
-    fn from_env(var: &str, target: &str, default: &str) -> Tool {
-        let text = tool_var(var, target).unwrap_or_else(|| default.to_string());
-        let mut words = text.split_whitespace().map(String::from);
-        let program = words.next().unwrap_or_else(|| default.to_string());
-        Tool { program, args: words.collect() }
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.program);
-        cmd.args(&self.args);
-        cmd
-    }
-}
-
-/// VAR_<target> (also with dashes as underscores), TARGET_VAR, then VAR: the order other
-/// Rust build tools use, so one environment serves them all.
-fn tool_var(var: &str, target: &str) -> Option<String> {
-    let names = [
-        format!("{var}_{target}"),
-        format!("{var}_{}", target.replace('-', "_")),
-        format!("TARGET_{var}"),
-        var.to_string(),
-    ];
-    names.iter().find_map(|name| {
-        println!("cargo:rerun-if-env-changed={name}");
-        env::var(name).ok()
-    })
-}
-
-fn compile(cc: &Tool, flags: &[String], src: &Path, obj: &Path) {
-    let mut cmd = cc.command();
-    cmd.args(flags).arg("-c").arg(src).arg("-o").arg(obj);
-    run(cmd, &format!("compile {}", src.display()));
-}
-
-fn run(mut cmd: Command, what: &str) {
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| fail(&format!("cannot {what}: running {cmd:?} failed: {e}")));
-    // Compiler warnings are shown by cargo; on success it hides the script's own output.
-    for line in String::from_utf8_lossy(&output.stderr).lines() {
-        println!("cargo:warning={line}");
-    }
-    if !output.status.success() {
-        fail(&format!("cannot {what}: {cmd:?} exited with {}", output.status));
-    }
 }
 
 /// Stop the build with a message cargo shows as an error.

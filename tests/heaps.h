@@ -176,4 +176,12 @@ size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n);
 #define CHECK_RC_ENOMEM(rc) CHECK_NE(rc, 0)
 #endif
 
+/* The allocation `call` must fail: return NULL and, where malloc.c sets errno, set ENOMEM. */
+#define CHECK_OUT_OF_MEMORY(call) \
+  do {                            \
+    ERRNO_RESET();                \
+    CHECK((call) == NULL);        \
+    CHECK_ERRNO_ENOMEM();         \
+  } while (0)
+
 #endif /* TESTS_HEAPS_H */

@@ -85,25 +85,13 @@ static void t_huge_sizes(const struct heap *h) {
   fill_pattern(keep, 200, 99);
   for (i = 0; i < N_HUGE; i++) {
     size_t n = huge_sizes[i];
-    ERRNO_RESET();
-    CHECK(h->malloc(n) == NULL);
-    CHECK_ERRNO_ENOMEM();
-    ERRNO_RESET();
-    CHECK(h->calloc(1, n) == NULL);
-    CHECK_ERRNO_ENOMEM();
-    ERRNO_RESET();
-    CHECK(h->realloc(NULL, n) == NULL);
-    CHECK_ERRNO_ENOMEM();
-    ERRNO_RESET();
-    CHECK(h->realloc(keep, n) == NULL); /* keep stays valid and unchanged */
-    CHECK_ERRNO_ENOMEM();
+    CHECK_OUT_OF_MEMORY(h->malloc(n));
+    CHECK_OUT_OF_MEMORY(h->calloc(1, n));
+    CHECK_OUT_OF_MEMORY(h->realloc(NULL, n));
+    CHECK_OUT_OF_MEMORY(h->realloc(keep, n)); /* keep stays valid and unchanged */
     CHECK(h->realloc_in_place(keep, n) == NULL);
-    ERRNO_RESET();
-    CHECK(h->memalign(16, n) == NULL);
-    CHECK_ERRNO_ENOMEM();
-    ERRNO_RESET();
-    CHECK(h->memalign(4096, n) == NULL);
-    CHECK_ERRNO_ENOMEM();
+    CHECK_OUT_OF_MEMORY(h->memalign(16, n));
+    CHECK_OUT_OF_MEMORY(h->memalign(4096, n));
   }
   CHECK(check_pattern(keep, 200, 99));
 
@@ -114,16 +102,10 @@ static void t_huge_sizes(const struct heap *h) {
                                       {SIZE_MAX, SIZE_MAX}, {65537, SIZE_MAX / 65536},
                                       {SIZE_MAX / 16, 17}};
     for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-      ERRNO_RESET();
-      CHECK(h->calloc(pairs[i][0], pairs[i][1]) == NULL);
-      CHECK_ERRNO_ENOMEM();
+      CHECK_OUT_OF_MEMORY(h->calloc(pairs[i][0], pairs[i][1]));
     }
-    ERRNO_RESET();
-    CHECK(h->calloc(root, root) == NULL);
-    CHECK_ERRNO_ENOMEM();
-    ERRNO_RESET();
-    CHECK(h->calloc(root + 1, root - 1) == NULL); /* 2^bits - 1: no wrap, but far too big */
-    CHECK_ERRNO_ENOMEM();
+    CHECK_OUT_OF_MEMORY(h->calloc(root, root));
+    CHECK_OUT_OF_MEMORY(h->calloc(root + 1, root - 1)); /* 2^bits - 1: no wrap, but far too big */
     {
       void *chunks[2];
       CHECK(h->independent_calloc(2, SIZE_MAX / 2, chunks) == NULL);
@@ -140,12 +122,8 @@ static void t_huge_sizes(const struct heap *h) {
 #endif
     };
     for (i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++) {
-      ERRNO_RESET();
-      CHECK(h->memalign(aligns[i], 1) == NULL);
-      CHECK_ERRNO_ENOMEM();
-      ERRNO_RESET();
-      CHECK(h->memalign(aligns[i], SIZE_MAX - aligns[i]) == NULL);
-      CHECK_ERRNO_ENOMEM();
+      CHECK_OUT_OF_MEMORY(h->memalign(aligns[i], 1));
+      CHECK_OUT_OF_MEMORY(h->memalign(aligns[i], SIZE_MAX - aligns[i]));
     }
   }
   CHECK(check_pattern(keep, 200, 99));
@@ -169,12 +147,8 @@ static void t_huge_global_only(void) {
   for (i = 0; i < N_HUGE; i++) {
     size_t n = huge_sizes[i];
     void *p = NULL;
-    ERRNO_RESET();
-    CHECK(dlvalloc(n) == NULL);
-    CHECK_ERRNO_ENOMEM();
-    ERRNO_RESET();
-    CHECK(dlpvalloc(n) == NULL); /* rounding n up to whole pages must not wrap to 0 */
-    CHECK_ERRNO_ENOMEM();
+    CHECK_OUT_OF_MEMORY(dlvalloc(n));
+    CHECK_OUT_OF_MEMORY(dlpvalloc(n)); /* rounding n up to whole pages must not wrap to 0 */
     CHECK_RC_ENOMEM(dlposix_memalign(&p, 64, n));
   }
 }

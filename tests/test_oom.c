@@ -33,18 +33,10 @@ static void all_fail(const struct heap *h, size_t big) {
   size_t sizes[2];
   unsigned char *victim = kept.at[0].p;
   CHECK(h->realloc_in_place(victim, big) == NULL);
-  ERRNO_RESET();
-  CHECK(h->malloc(big) == NULL);
-  CHECK_ERRNO_ENOMEM();
-  ERRNO_RESET();
-  CHECK(h->calloc(big / 16, 16) == NULL);
-  CHECK_ERRNO_ENOMEM();
-  ERRNO_RESET();
-  CHECK(h->memalign(4096, big) == NULL);
-  CHECK_ERRNO_ENOMEM();
-  ERRNO_RESET();
-  CHECK(h->realloc(NULL, big) == NULL);
-  CHECK_ERRNO_ENOMEM();
+  CHECK_OUT_OF_MEMORY(h->malloc(big));
+  CHECK_OUT_OF_MEMORY(h->calloc(big / 16, 16));
+  CHECK_OUT_OF_MEMORY(h->memalign(4096, big));
+  CHECK_OUT_OF_MEMORY(h->realloc(NULL, big));
   ERRNO_RESET();
   p = h->realloc(victim, big);
   CHECK(p == NULL);
@@ -59,12 +51,8 @@ static void all_fail(const struct heap *h, size_t big) {
   if (!h->is_mspace) {
     void *q = NULL;
     CHECK_RC_ENOMEM(dlposix_memalign(&q, 64, big));
-    ERRNO_RESET();
-    CHECK(dlvalloc(big) == NULL);
-    CHECK_ERRNO_ENOMEM();
-    ERRNO_RESET();
-    CHECK(dlpvalloc(big) == NULL);
-    CHECK_ERRNO_ENOMEM();
+    CHECK_OUT_OF_MEMORY(dlvalloc(big));
+    CHECK_OUT_OF_MEMORY(dlpvalloc(big));
   }
 #endif
 #if MSPACES

@@ -6,15 +6,52 @@
 
 #include "malloc.h"
 
-#include <sched.h>
 #include <stdint.h>
-#include <stdlib.h> /* abort */
 #include <string.h>
+
+#define TP_MFAIL ((void *)(~(uintptr_t)0))
+
+/* ---- The platform underneath -------------------------------------------------------------
+   On a POSIX host the instrumented port maps with mmap and writes to stderr itself.  Built
+   with TP_WRAPS_PORT (tests/matrix, for Windows, UEFI and bare metal) it stands in front of the
+   platform's real port instead: tests/matrix/port_under_test.c compiles that port with its
+   memory and lock hooks renamed tp_platform_*; the memory comes from those, the locks are this
+   file's own (the platform's are not called), and custom_abort stays the real port's.  The
+   programs run there single-threaded, so a plain static token marks a lock's owner. */
+#if TP_WRAPS_PORT
+void *tp_platform_mmap(size_t length);
+int tp_platform_munmap(void *ptr, size_t length);
+void th_write(const char *text); /* the test program's output (tests/harness.h) */
+static void *tp_os_map(size_t length) { return tp_platform_mmap(length); }
+static int tp_os_unmap(void *ptr, size_t length) { return tp_platform_munmap(ptr, length); }
+static void tp_os_write_error(const char *text) { th_write(text); }
+static void tp_os_yield(void) {}
+#define TP_OWNER_STORAGE static
+#else
+#include <sched.h>
+#include <stdlib.h> /* abort */
 #include <sys/mman.h>
 #include <unistd.h>
-
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON
+#endif
+static void *tp_os_map(size_t length) {
+  void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? TP_MFAIL : p;
+}
+static int tp_os_unmap(void *ptr, size_t length) { return munmap(ptr, length); }
+static void tp_os_write_error(const char *text) {
+  size_t n = strlen(text);
+  while (n > 0) {
+    ssize_t w = write(2, text, n);
+    if (w <= 0)
+      return;
+    text += w;
+    n -= (size_t)w;
+  }
+}
+static void tp_os_yield(void) { sched_yield(); }
+#define TP_OWNER_STORAGE static _Thread_local
 #endif
 
 /* The page size malloc.c assumes in PORTABLE builds: every length must be a multiple of it. */
@@ -27,7 +64,6 @@
 #endif
 
 #define TP_MAX_REGIONS 8192u
-#define TP_MFAIL ((void *)(~(uintptr_t)0))
 
 /* When malloc.c does not assume zeroed memory (MMAP_CLEARS=0, the PORTABLE default), fresh
    regions are filled with this byte so that anything relying on zeroed memory shows up. */
@@ -37,18 +73,7 @@
 
 /* ---- Small output helpers (no stdio: they run inside the allocator) ---------------------- */
 
-static void tp_put(int fd, const char *s) {
-  size_t n = strlen(s);
-  while (n > 0) {
-    ssize_t w = write(fd, s, n);
-    if (w <= 0)
-      return;
-    s += w;
-    n -= (size_t)w;
-  }
-}
-
-static void tp_put_hex(int fd, uintptr_t v) {
+static void tp_put_hex(uintptr_t v) {
   char buf[2 + 2 * sizeof(uintptr_t) + 1];
   size_t i, n = 2 * sizeof(uintptr_t);
   buf[0] = '0';
@@ -56,27 +81,32 @@ static void tp_put_hex(int fd, uintptr_t v) {
   for (i = 0; i < n; i++)
     buf[2 + i] = "0123456789abcdef"[(v >> (4 * (n - 1 - i))) & 0xf];
   buf[2 + n] = '\0';
-  tp_put(fd, buf);
+  tp_os_write_error(buf);
 }
 
-/* Report a breach of the port contract and stop (SIGABRT, so no death test can pass on it). */
+/* Report a breach of the port contract and stop (SIGABRT on a host, so no death test can
+   pass on it; the real port's custom_abort elsewhere, with no reason recorded). */
 static void tp_violation(const char *what, const void *p, size_t n) {
-  tp_put(2, "test_port: PORT CONTRACT VIOLATION: ");
-  tp_put(2, what);
-  tp_put(2, " ptr=");
-  tp_put_hex(2, (uintptr_t)p);
-  tp_put(2, " len=");
-  tp_put_hex(2, (uintptr_t)n);
-  tp_put(2, "\n");
+  tp_os_write_error("test_port: PORT CONTRACT VIOLATION: ");
+  tp_os_write_error(what);
+  tp_os_write_error(" ptr=");
+  tp_put_hex((uintptr_t)p);
+  tp_os_write_error(" len=");
+  tp_put_hex((uintptr_t)n);
+  tp_os_write_error("\n");
+#if TP_WRAPS_PORT
+  custom_abort();
+#else
   abort();
+#endif
 }
 
 static void tp_lock_error(const char *what, void **slot) {
-  tp_put(2, "test_port: LOCK ERROR: ");
-  tp_put(2, what);
-  tp_put(2, " slot=");
-  tp_put_hex(2, (uintptr_t)slot);
-  tp_put(2, "\n");
+  tp_os_write_error("test_port: LOCK ERROR: ");
+  tp_os_write_error(what);
+  tp_os_write_error(" slot=");
+  tp_put_hex((uintptr_t)slot);
+  tp_os_write_error("\n");
 }
 
 /* ---- Counters ---------------------------------------------------------------------------- */
@@ -103,7 +133,7 @@ static char tp_table_flag;
 
 static void tp_table_lock(void) {
   while (__atomic_test_and_set(&tp_table_flag, __ATOMIC_ACQUIRE))
-    sched_yield();
+    tp_os_yield();
 }
 
 static void tp_table_unlock(void) { __atomic_clear(&tp_table_flag, __ATOMIC_RELEASE); }
@@ -179,8 +209,8 @@ static void *tp_map(size_t length) {
   void *p;
   if (length == 0 || length % TP_PAGE_SIZE != 0)
     tp_violation("map length is zero or not a multiple of the page size", NULL, length);
-  p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
+  p = tp_os_map(length);
+  if (p == TP_MFAIL)
     return TP_MFAIL;
 #ifdef TP_SCRIBBLE
   memset(p, TP_SCRIBBLE, length);
@@ -225,9 +255,9 @@ int custom_munmap(void *ptr, size_t length) {
   if (tp_regions[i].len != length) {
     size_t real = tp_regions[i].len;
     tp_table_unlock();
-    tp_put(2, "test_port: the region was mapped with len=");
-    tp_put_hex(2, (uintptr_t)real);
-    tp_put(2, "\n");
+    tp_os_write_error("test_port: the region was mapped with len=");
+    tp_put_hex((uintptr_t)real);
+    tp_os_write_error("\n");
     tp_violation("custom_munmap with a length other than the mapped one", ptr, length);
   }
   if (__atomic_load_n(&tp_munmap_refuse, __ATOMIC_RELAXED)) {
@@ -240,8 +270,8 @@ int custom_munmap(void *ptr, size_t length) {
   tp_live--;
   tp_live_bytes -= length;
   tp_table_unlock();
-  if (munmap(ptr, length) != 0)
-    tp_violation("the host munmap failed", ptr, length);
+  if (tp_os_unmap(ptr, length) != 0)
+    tp_violation("the platform's unmap failed", ptr, length);
   __atomic_fetch_add(&tp_unmaps, 1, __ATOMIC_RELAXED);
   return 0;
 }
@@ -249,7 +279,7 @@ int custom_munmap(void *ptr, size_t length) {
 /* ---- Locks ------------------------------------------------------------------------------- */
 /* A held slot contains the address of its owner's thread-local token; 0 means unlocked. */
 
-static _Thread_local char tp_thread_token;
+TP_OWNER_STORAGE char tp_thread_token;
 
 void init_lock(void **lock) {
   void *owner = __atomic_load_n(lock, __ATOMIC_ACQUIRE);
@@ -283,7 +313,7 @@ void acquire_lock(void **lock) {
   while (!__atomic_compare_exchange_n(lock, &expected, me, 0, __ATOMIC_ACQUIRE,
                                       __ATOMIC_RELAXED)) {
     expected = NULL;
-    sched_yield();
+    tp_os_yield();
   }
   __atomic_fetch_add(&tp_acquires, 1, __ATOMIC_RELAXED);
   __atomic_fetch_add(&tp_held, 1, __ATOMIC_RELAXED);
@@ -303,12 +333,14 @@ void release_lock(void **lock) {
 
 /* ---- Abort ------------------------------------------------------------------------------- */
 
+#if !TP_WRAPS_PORT
 void custom_abort(void) {
-  tp_put(2, "custom_abort: ");
-  tp_put(2, malloc_abort_reason());
-  tp_put(2, "\n");
+  tp_os_write_error("custom_abort: ");
+  tp_os_write_error(malloc_abort_reason());
+  tp_os_write_error("\n");
   _exit(TP_ABORT_EXIT_CODE);
 }
+#endif
 
 /* ---- Test-side controls ------------------------------------------------------------------ */
 
@@ -355,6 +387,22 @@ void tp_fail_maps_from(unsigned n) {
 void tp_fail_all_maps(int on) { __atomic_store_n(&tp_all_maps_fail, on, __ATOMIC_RELAXED); }
 void tp_fail_direct(int on) { __atomic_store_n(&tp_direct_fail, on, __ATOMIC_RELAXED); }
 void tp_refuse_munmap(int on) { __atomic_store_n(&tp_munmap_refuse, on, __ATOMIC_RELAXED); }
+
+static char tp_stats_buffer[1024];
+static size_t tp_stats_length;
+
+void tp_stats_write(const char *text, size_t length) {
+  if (length > sizeof tp_stats_buffer - 1 - tp_stats_length)
+    length = sizeof tp_stats_buffer - 1 - tp_stats_length;
+  memcpy(tp_stats_buffer + tp_stats_length, text, length);
+  tp_stats_length += length;
+  tp_stats_buffer[tp_stats_length] = 0;
+}
+const char *tp_stats_text(void) { return tp_stats_buffer; }
+void tp_stats_clear(void) {
+  tp_stats_length = 0;
+  tp_stats_buffer[0] = 0;
+}
 
 void tp_clear_failures(void) {
   tp_fail_maps_from(0);

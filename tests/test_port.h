@@ -1,5 +1,7 @@
 /*
-  test_port.h -- the instrumented PORTABLE port used by the tests (host only: POSIX mmap).
+  test_port.h -- the instrumented PORTABLE port used by the tests: on a POSIX host over mmap;
+  on Windows, UEFI and bare metal (tests/matrix) in front of the platform's real port, whose
+  memory it hands out and whose custom_abort it keeps (see test_port.c).
 
   test_port.c defines the eight hooks of malloc.h section 6 and watches how the allocator uses
   them:
@@ -15,7 +17,8 @@
     counted as lock errors (and printed), and the number of locks currently held is tracked;
     init_lock on a held lock resets it (that is what malloc_postfork_child does) and is
     counted separately;
-  - custom_abort writes "custom_abort: <malloc_abort_reason()>\n" to stderr and calls _exit(86).
+  - custom_abort writes "custom_abort: <malloc_abort_reason()>\n" to stderr and calls _exit(86)
+    (on a host; in front of a real port, that port's custom_abort runs).
   Nothing here calls malloc.
 */
 #ifndef TESTS_TEST_PORT_H
@@ -64,5 +67,12 @@ void tp_clear_failures(void);        /* disarm everything above */
 
 /* 1 if [p, p + n) lies inside one live region, else 0. */
 int tp_is_mapped(const void *p, size_t n);
+
+/* malloc_stats' output: tests/CMakeLists.txt builds malloc.c with MALLOC_STATS_WRITE(text,
+   length) defined as tp_stats_write(text, length), which keeps the text (up to 1 KiB) for
+   tp_stats_text until tp_stats_clear. */
+void tp_stats_write(const char *text, size_t length);
+const char *tp_stats_text(void);
+void tp_stats_clear(void);
 
 #endif /* TESTS_TEST_PORT_H */

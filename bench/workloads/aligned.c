@@ -9,21 +9,14 @@
 #define LIVE 2048
 
 int main(int argc, char **argv) {
-  bench_args a = bench_parse(argc, argv, 1);
-  size_t steps = bench_count(a, 1000000);
-  void **live = must(calloc(LIVE, sizeof(void *)), "aligned");
-  uint64_t sum = 0;
-  rng_t r;
-  size_t i;
-  rng_seed(&r, 4);
-  for (i = 0; i < steps; ++i) {
-    size_t k = rng_below(&r, LIVE);
-    size_t align = (size_t)16 << rng_below(&r, 9); /* 16 .. 4096 */
-    size_t size = rng_size(&r, 512, 8192, 8);
+  bench_live run = bench_live_start(argc, argv, "aligned", 1000000, LIVE, 4);
+  while (bench_live_next(&run)) {
+    size_t align = (size_t)16 << rng_below(&run.rng, 9); /* 16 .. 4096 */
+    size_t size = rng_size(&run.rng, 512, 8192, 8);
     void *p = NULL;
-    size_t how = rng_below(&r, 3);
+    size_t how = rng_below(&run.rng, 3);
     static const char *const how_name[3] = {"posix_memalign", "aligned_alloc", "malloc"};
-    free(live[k]);
+    free(run.block[run.slot]);
     switch (how) {
     case 0:
       if (posix_memalign(&p, align, size) != 0)
@@ -38,17 +31,13 @@ int main(int argc, char **argv) {
       p = malloc(size);
       break;
     }
-    live[k] = must(p, "aligned");
+    run.block[run.slot] = must(p, "aligned");
     if (((uintptr_t)p & (align - 1)) != 0) {
       fprintf(stderr, "aligned: %s gave %p (%zu bytes), not aligned to %zu\n", how_name[how], p,
               size, align);
       return 1;
     }
-    sum += touch(p, size, i);
+    run.sum += touch(p, size, run.step);
   }
-  for (i = 0; i < LIVE; ++i)
-    free(live[i]);
-  free(live);
-  bench_report("aligned", sum);
-  return 0;
+  return bench_live_finish(&run);
 }

@@ -109,4 +109,63 @@ static inline void bench_report(const char *name, uint64_t checksum) {
   printf("%s checksum=%llu peak_rss_kb=%ld\n", name, (unsigned long long)checksum, peak_rss_kb());
 }
 
+/* The skeleton of a single-threaded workload: a live set of `slots` blocks (all NULL at the
+   start) and a number of steps (base_steps times the command line's scale), each working on
+   one slot picked at random:
+
+     bench_live run = bench_live_start(argc, argv, "name", base_steps, slots, seed);
+     while (bench_live_next(&run)) {
+       free(run.block[run.slot]);
+       run.block[run.slot] = must(malloc(n), "name");
+       run.sum += touch(run.block[run.slot], n, run.step);
+     }
+     return bench_live_finish(&run);
+
+   The step draws what else it needs from run.rng; run.step counts the steps from 0.
+   bench_live_finish frees every block left and prints the report line. */
+typedef struct {
+  const char *name;
+  rng_t rng;
+  uint64_t sum;  /* the checksum */
+  void **block;  /* the live set */
+  size_t slots;  /* its size */
+  size_t slot;   /* the slot of this step */
+  size_t step;   /* this step's number */
+  size_t steps;  /* how many in all */
+  size_t begun;  /* how many have begun */
+} bench_live;
+
+static inline bench_live bench_live_start(int argc, char **argv, const char *name,
+                                          double base_steps, size_t slots, uint64_t seed) {
+  bench_live run;
+  run.name = name;
+  rng_seed(&run.rng, seed);
+  run.sum = 0;
+  run.block = (void **)must(calloc(slots, sizeof(void *)), name);
+  run.slots = slots;
+  run.slot = 0;
+  run.step = 0;
+  run.steps = bench_count(bench_parse(argc, argv, 1), base_steps);
+  run.begun = 0;
+  return run;
+}
+
+/* The next step: 0 when they are all done. */
+static inline int bench_live_next(bench_live *run) {
+  if (run->begun >= run->steps)
+    return 0;
+  run->step = run->begun++;
+  run->slot = rng_below(&run->rng, run->slots);
+  return 1;
+}
+
+static inline int bench_live_finish(bench_live *run) {
+  size_t i;
+  for (i = 0; i < run->slots; ++i)
+    free(run->block[i]);
+  free(run->block);
+  bench_report(run->name, run->sum);
+  return 0;
+}
+
 #endif /* BENCH_H */

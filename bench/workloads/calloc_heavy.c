@@ -10,20 +10,14 @@
 #define LIVE 1024
 
 int main(int argc, char **argv) {
-  bench_args a = bench_parse(argc, argv, 1);
-  size_t steps = bench_count(a, 400000);
-  void **live = must(calloc(LIVE, sizeof(void *)), "calloc_heavy");
-  uint64_t sum = 0;
-  rng_t r;
-  size_t i;
-  rng_seed(&r, 5);
-  for (i = 0; i < steps; ++i) {
-    size_t k = rng_below(&r, LIVE);
-    size_t count = rng_below(&r, 64) == 0 ? 1 + rng_below(&r, 16384) : 1 + rng_below(&r, 512);
-    size_t elem = 8 << rng_below(&r, 3); /* 8, 16 or 32 bytes */
+  bench_live run = bench_live_start(argc, argv, "calloc_heavy", 400000, LIVE, 5);
+  while (bench_live_next(&run)) {
+    size_t count = rng_below(&run.rng, 64) == 0 ? 1 + rng_below(&run.rng, 16384)
+                                                : 1 + rng_below(&run.rng, 512);
+    size_t elem = 8 << rng_below(&run.rng, 3); /* 8, 16 or 32 bytes */
     unsigned char *p;
     size_t j;
-    free(live[k]);
+    free(run.block[run.slot]);
     p = must(calloc(count, elem), "calloc_heavy");
     for (j = 0; j < count * elem; j += 64) {
       if (p[j] != 0) {
@@ -32,12 +26,8 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
-    sum += touch(p, count * elem, i);
-    live[k] = p;
+    run.sum += touch(p, count * elem, run.step);
+    run.block[run.slot] = p;
   }
-  for (i = 0; i < LIVE; ++i)
-    free(live[i]);
-  free(live);
-  bench_report("calloc_heavy", sum);
-  return 0;
+  return bench_live_finish(&run);
 }

@@ -11,38 +11,29 @@
 #define BURST 8
 
 int main(int argc, char **argv) {
-  bench_args a = bench_parse(argc, argv, 1);
-  size_t steps = bench_count(a, 1500000);
-  void **live = must(calloc(LIVE, sizeof(void *)), "churn");
+  bench_live run = bench_live_start(argc, argv, "churn", 1500000, LIVE, 1);
   size_t *sizes = must(calloc(LIVE, sizeof(size_t)), "churn");
   void *tmp[BURST];
-  uint64_t sum = 0;
-  rng_t r;
-  size_t i, j;
-  rng_seed(&r, 1);
-  for (i = 0; i < steps; ++i) {
-    size_t k = rng_below(&r, LIVE);
-    if (live[k] != NULL)
-      sum += ((unsigned char *)live[k])[sizes[k] - 1];
-    free(live[k]);
-    sizes[k] = rng_size(&r, 128, 1024, 32);
-    live[k] = must(malloc(sizes[k]), "churn");
-    sum += touch(live[k], sizes[k], i);
-    if ((i & 3) == 0) {
-      size_t n = 1 + rng_below(&r, BURST);
+  size_t j;
+  while (bench_live_next(&run)) {
+    size_t k = run.slot;
+    if (run.block[k] != NULL)
+      run.sum += ((unsigned char *)run.block[k])[sizes[k] - 1];
+    free(run.block[k]);
+    sizes[k] = rng_size(&run.rng, 128, 1024, 32);
+    run.block[k] = must(malloc(sizes[k]), "churn");
+    run.sum += touch(run.block[k], sizes[k], run.step);
+    if ((run.step & 3) == 0) {
+      size_t n = 1 + rng_below(&run.rng, BURST);
       for (j = 0; j < n; ++j) {
-        size_t s = rng_size(&r, 64, 0, 0);
+        size_t s = rng_size(&run.rng, 64, 0, 0);
         tmp[j] = must(malloc(s), "churn");
-        sum += touch(tmp[j], s, j);
+        run.sum += touch(tmp[j], s, j);
       }
       while (j-- > 0)
         free(tmp[j]);
     }
   }
-  for (i = 0; i < LIVE; ++i)
-    free(live[i]);
-  free(live);
   free(sizes);
-  bench_report("churn", sum);
-  return 0;
+  return bench_live_finish(&run);
 }

@@ -11,25 +11,16 @@
 #define LIVE 24
 
 int main(int argc, char **argv) {
-  bench_args a = bench_parse(argc, argv, 1);
-  size_t steps = bench_count(a, 8000);
-  void *live[LIVE] = {0};
-  size_t sizes[LIVE] = {0};
-  uint64_t sum = 0;
-  rng_t r;
-  size_t i;
-  rng_seed(&r, 3);
-  for (i = 0; i < steps; ++i) {
-    size_t k = rng_below(&r, LIVE);
-    if (live[k] != NULL)
-      sum += ((unsigned char *)live[k])[0];
-    free(live[k]);
-    sizes[k] = 32768 + rng_below(&r, 1024 * 1024 - 32768);
-    live[k] = must(malloc(sizes[k]), "large");
-    sum += touch(live[k], sizes[k], i);
+  bench_live run = bench_live_start(argc, argv, "large", 8000, LIVE, 3);
+  while (bench_live_next(&run)) {
+    unsigned char *old = run.block[run.slot];
+    size_t size;
+    if (old != NULL)
+      run.sum += old[0];
+    free(old);
+    size = 32768 + rng_below(&run.rng, 1024 * 1024 - 32768);
+    run.block[run.slot] = must(malloc(size), "large");
+    run.sum += touch(run.block[run.slot], size, run.step);
   }
-  for (i = 0; i < LIVE; ++i)
-    free(live[i]);
-  bench_report("large", sum);
-  return 0;
+  return bench_live_finish(&run);
 }

@@ -33,6 +33,56 @@
 
 pub mod raw;
 
+/// Defines the eight hooks: give it the eight functions (`custom_mmap`, `custom_direct_mmap`,
+/// `custom_munmap`, `init_lock`, `final_lock`, `acquire_lock`, `release_lock`,
+/// `custom_abort`), and it exports each under its own name (`#[unsafe(no_mangle)]`) and
+/// checks each signature against the one malloc.h declares, so a missing hook or a wrong
+/// parameter type is a compile error rather than a crash.
+///
+/// ```text
+/// portable_dlmalloc::hooks! {
+///     pub unsafe extern "C" fn custom_mmap(length: usize) -> *mut c_void { /* ... */ }
+///     /* ... the other seven ... */
+/// }
+/// ```
+///
+/// Only without the feature `posix-port`: with it, ports/posix.c already defines the hooks,
+/// and this macro stops the build with a message saying so.  (Hooks written without the
+/// macro then fail to link, as a second definition of the same symbols.)
+#[cfg(not(feature = "posix-port"))]
+#[macro_export]
+macro_rules! hooks {
+    ($($hook:item)*) => {
+        $( #[unsafe(no_mangle)] $hook )*
+        const _: () = {
+            use ::core::ffi::{c_int, c_void};
+            let _: unsafe extern "C" fn(usize) -> *mut c_void = custom_mmap;
+            let _: unsafe extern "C" fn(usize) -> *mut c_void = custom_direct_mmap;
+            let _: unsafe extern "C" fn(*mut c_void, usize) -> c_int = custom_munmap;
+            let _: unsafe extern "C" fn(*mut *mut c_void) = init_lock;
+            let _: unsafe extern "C" fn(*mut *mut c_void) = final_lock;
+            let _: unsafe extern "C" fn(*mut *mut c_void) = acquire_lock;
+            let _: unsafe extern "C" fn(*mut *mut c_void) = release_lock;
+            let _: unsafe extern "C" fn() -> ! = custom_abort;
+        };
+    };
+}
+
+/// Defines the eight hooks -- but not with the feature `posix-port`, whose ports/posix.c
+/// already defines them: with it, this macro stops the build with a message saying how to turn
+/// the feature off.
+#[cfg(feature = "posix-port")]
+#[macro_export]
+macro_rules! hooks {
+    ($($hook:tt)*) => {
+        ::core::compile_error!(
+            "portable_dlmalloc::hooks!: the feature `posix-port` (on by default) compiles \
+             ports/posix.c, which already defines the eight hooks; to write your own, depend on \
+             portable-dlmalloc with `default-features = false`"
+        );
+    };
+}
+
 use core::alloc::{GlobalAlloc, Layout};
 use core::ffi::c_void;
 use core::ptr;

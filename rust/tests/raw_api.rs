@@ -9,6 +9,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use portable_dlmalloc::raw::{self, *};
 
+mod common; // the hooks, when built without posix-port
+
 static HEAP: Mutex<()> = Mutex::new(());
 
 /// The global heap to oneself, emptied (no test keeps blocks beyond its end).
@@ -46,7 +48,8 @@ fn declared_in_malloc_h() -> (BTreeSet<String>, BTreeSet<String>) {
     (exported, port_functions)
 }
 
-// The eight hooks, here defined by ports/posix.c (the feature posix-port).
+// The eight hooks: ports/posix.c with the feature posix-port, else the example's Linux hooks
+// (through common).
 unsafe extern "C" {
     fn custom_mmap(length: usize) -> *mut c_void;
     fn custom_munmap(ptr: *mut c_void, length: usize) -> i32;

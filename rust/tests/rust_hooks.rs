@@ -7,17 +7,32 @@
 //! reads its report.  It is built with DEFAULT_MMAP_GRANULARITY=128K, so the report also
 //! shows that the build option reaches malloc.c.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn cargo(target_dir: &str) -> Command {
+/// `cargo build` of the crate at `manifest` into a target directory of the test's own.
+fn cargo_build(manifest: &Path, target_dir: &str) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--offline", "--no-default-features", "--example", "hooks"])
-        .arg("--manifest-path")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+    cmd.args(["build", "--offline", "--manifest-path"])
+        .arg(manifest)
         .arg("--target-dir")
-        .arg(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(target_dir));
+        .arg(tmp().join(target_dir));
+    cmd
+}
+
+fn tmp() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+fn this_crate() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+}
+
+/// The example, without posix-port.
+fn cargo(target_dir: &str) -> Command {
+    let mut cmd = cargo_build(this_crate(), target_dir);
+    cmd.args(["--no-default-features", "--example", "hooks"]);
     cmd
 }
 
@@ -30,7 +45,7 @@ fn build_example() -> PathBuf {
     let out =
         cargo("no-posix-port").env("DEFAULT_MMAP_GRANULARITY", "128K").output().expect("run cargo");
     assert!(out.status.success(), "building the example failed:\n{}", text(&out.stderr));
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-posix-port/debug/examples/hooks")
+    tmp().join("no-posix-port/debug/examples/hooks")
 }
 
 /// The number after "<label>: " in the report.
@@ -98,6 +113,109 @@ fn bad_granularity_stops_the_build() {
     assert!(!out.status.success(), "a granularity of 3000 was accepted:\n{message}");
     assert!(
         message.contains("DEFAULT_MMAP_GRANULARITY=\"3000\" is not a power of two"),
+        "{message}"
+    );
+}
+
+/// A program of its own, in the test's temporary directory, that uses this crate with its
+/// default features and defines the eight hooks (minimal ones) at the top level, each preceded
+/// by `attribute`, or inside `portable_dlmalloc::hooks!` when `in_macro`.  Returns what cargo
+/// said when building it, after checking that the build failed.
+fn build_program_with_hooks(name: &str, in_macro: bool) -> String {
+    let dir = tmp().join(name);
+    std::fs::create_dir_all(dir.join("src")).expect("create the crate");
+    let manifest = dir.join("Cargo.toml");
+    let crate_dir = env!("CARGO_MANIFEST_DIR");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\
+             [dependencies]\nportable-dlmalloc = {{ path = {crate_dir:?} }}\n[workspace]\n"
+        ),
+    )
+    .expect("write Cargo.toml");
+    // All eight: with fewer, the program would need posix.c's others and link its object
+    // whatever the build does to prevent it.
+    let mut hooks = String::new();
+    for hook in [
+        "custom_mmap(_: usize) -> *mut c_void { portable_dlmalloc::raw::MFAIL }",
+        "custom_direct_mmap(_: usize) -> *mut c_void { portable_dlmalloc::raw::MFAIL }",
+        "custom_munmap(_: *mut c_void, _: usize) -> i32 { -1 }",
+        "init_lock(_: *mut *mut c_void) {}",
+        "final_lock(_: *mut *mut c_void) {}",
+        "acquire_lock(_: *mut *mut c_void) {}",
+        "release_lock(_: *mut *mut c_void) {}",
+        "custom_abort() -> ! { std::process::abort() }",
+    ] {
+        if !in_macro {
+            hooks.push_str("#[unsafe(no_mangle)]\n");
+        }
+        hooks.push_str(&format!("pub unsafe extern \"C\" fn {hook}\n"));
+    }
+    if in_macro {
+        hooks = format!("portable_dlmalloc::hooks! {{\n{hooks}}}\n");
+    }
+    let main = format!(
+        "use core::ffi::c_void;\n\
+         #[global_allocator]\n\
+         static GLOBAL: portable_dlmalloc::DLMalloc = portable_dlmalloc::DLMalloc;\n\
+         fn main() {{ println!(\"{{}}\", vec![1u8; 100].len()); }}\n{hooks}"
+    );
+    std::fs::write(dir.join("src/main.rs"), main).expect("write main.rs");
+    // Offline like this crate: the same source of the build dependency cc.
+    let out = cargo_build(&manifest, &format!("{name}/target"))
+        .arg("--config")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/.cargo/config.toml"))
+        .output()
+        .expect("run cargo");
+    let message = text(&out.stderr);
+    assert!(!out.status.success(), "a second set of hooks built beside posix-port:\n{message}");
+    message
+}
+
+/// With the feature posix-port (a default one), ports/posix.c defines the hooks: the hooks!
+/// macro refuses to define a second set, at compile time.
+#[test]
+fn hooks_macro_with_posix_port_is_a_compile_error() {
+    let message = build_program_with_hooks("hooks-macro", true);
+    assert!(
+        message.contains(
+            "portable_dlmalloc::hooks!: the feature `posix-port` (on by default) compiles \
+             ports/posix.c, which already defines the eight hooks"
+        ),
+        "{message}"
+    );
+}
+
+/// Hooks written by hand (no macro) beside posix-port fail to link: ports/posix.c is linked
+/// whole, so its hooks meet the program's.
+#[test]
+fn hand_written_hooks_with_posix_port_fail_to_link() {
+    let message = build_program_with_hooks("hand-written-hooks", false);
+    assert!(
+        message.contains("multiple definition of `custom_mmap'")
+            || message.contains("duplicate symbol: custom_mmap"),
+        "{message}"
+    );
+}
+
+/// A target the C compiler cannot build for stops the build with a message, instead of an
+/// archive of the wrong object format: here the MSVC target with the host's (GNU) compiler.
+/// Only the build script runs, so the target's Rust standard library is not needed.
+#[test]
+fn msvc_target_without_an_msvc_compiler_fails_loudly() {
+    let out = cargo_build(this_crate(), "msvc")
+        .args(["--no-default-features", "--lib", "--target", "x86_64-pc-windows-msvc"])
+        .env_remove("CC")
+        .output()
+        .expect("run cargo");
+    let message = text(&out.stderr);
+    assert!(!out.status.success(), "built for MSVC with a GNU compiler:\n{message}");
+    assert!(
+        message.contains(
+            "cannot build the C library for x86_64-pc-windows-msvc: cc is not an \
+             MSVC-compatible compiler"
+        ),
         "{message}"
     );
 }

@@ -31,6 +31,23 @@ macro(integration_missing)
 missing tool fails the test (install it in .ci/run)")
 endmacro()
 
+# integration_find_program(<var> <what> NAMES <name>... [VERSION <args>...]): the path of the
+# first program found in <var>, or integration_missing(<what>).  With VERSION, prints
+# "<var>: <path> <what the program prints for those arguments>".  A macro, for the same
+# reason as integration_missing.
+macro(integration_find_program var what)
+  cmake_parse_arguments(_integration_find "" "" "NAMES;VERSION" ${ARGN})
+  find_program(${var} NAMES ${_integration_find_NAMES} NO_CACHE)
+  if(NOT ${var})
+    integration_missing("${what}")
+  endif()
+  if(_integration_find_VERSION)
+    execute_process(COMMAND "${${var}}" ${_integration_find_VERSION}
+                    OUTPUT_VARIABLE _integration_version OUTPUT_STRIP_TRAILING_WHITESPACE)
+    message("${var}: ${${var}} ${_integration_version}")
+  endif()
+endmacro()
+
 # integration_run(<log name> [PRELOAD] [STATS <file>] [TIMEOUT <s>] [INPUT_FILE <f>]
 #                 [ENV <NAME=VALUE>...] COMMAND <command> <args>...)
 # Runs the command (under libdlmalloc.so with PRELOAD, with DLMALLOC_STATS=<file> with STATS),

@@ -12,13 +12,7 @@ if(NOT SOURCE_DIR)
   message(FATAL_ERROR "-DSOURCE_DIR=<repository> is required")
 endif()
 
-find_program(gcc NAMES gcc NO_CACHE)
-if(NOT gcc)
-  integration_missing("gcc (Debian: gcc)")
-endif()
-execute_process(COMMAND "${gcc}" -dumpfullversion OUTPUT_VARIABLE version
-                OUTPUT_STRIP_TRAILING_WHITESPACE)
-message("gcc: ${gcc} ${version}")
+integration_find_program(gcc "gcc (Debian: gcc)" NAMES gcc VERSION -dumpfullversion)
 
 # name | flags | source: malloc.c as the library builds it, with every check and footers on,
 # and the drop-in library's translation unit (malloc.c included, shared-library code).

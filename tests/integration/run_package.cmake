@@ -70,10 +70,8 @@ if(SOURCE_DIR AND CMAKE_VERSION VERSION_GREATER_EQUAL 3.24)
 endif()
 
 # ---- pkg-config ----
-find_program(pkg_config NAMES pkg-config pkgconf NO_CACHE)
-if(NOT pkg_config)
-  integration_missing("pkg-config (Debian: pkg-config); the CMake package part passed")
-endif()
+integration_find_program(pkg_config "pkg-config (Debian: pkg-config); the CMake package part passed"
+                         NAMES pkg-config pkgconf)
 set(ENV{PKG_CONFIG_PATH} "${prefix}/${LIBDIR}/pkgconfig")
 set(pc_static_libs "")
 foreach(pair "dlmalloc|consumer_static|static_main.c"

@@ -8,13 +8,8 @@
 # output must equal sqlite3_expected.txt, and the DLMALLOC_STATS report must show that peak.
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 
-find_program(sqlite3 NAMES sqlite3 NO_CACHE)
-if(NOT sqlite3)
-  integration_missing("the sqlite3 shell (Debian: sqlite3)")
-endif()
-execute_process(COMMAND "${sqlite3}" -version OUTPUT_VARIABLE version
-                OUTPUT_STRIP_TRAILING_WHITESPACE)
-message("sqlite3: ${sqlite3} ${version}")
+integration_find_program(sqlite3 "the sqlite3 shell (Debian: sqlite3)" NAMES sqlite3
+                         VERSION -version)
 
 set(stats "${WORK_DIR}/stats.txt")
 integration_run(sqlite3 PRELOAD STATS "${stats}" TIMEOUT 360

@@ -12,6 +12,11 @@
 # Per variant (MATRIX_VARIANTS):
 #   api.<v>               tests/test_api.c, the harness built freestanding (TH_HOSTED=0)
 #   death.<case>.<v>      tests/test_death.c: each usage error must end in custom_abort
+#   lock.<v>              tests/test_lock.c on tests/test_port.c in front of
+#                         ports/static_arena.c (lock discipline, failure paths)
+#   teardown.<v>, oom.<v> the same way, only with DLMALLOC_MATRIX_M3_LARGE_TESTS=ON: the
+#                         teardown test fills a heap with tens of MiB, and the oom test's
+#                         requests run 8 MiB past the footprint
 #   edge.<v>, random.<v>  only with DLMALLOC_MATRIX_M3_LARGE_TESTS=ON: both need more memory
 #                         than the board has (test_edge reallocates up to 10 MiB and test_random
 #                         keeps up to 4096 blocks of up to 1 MiB), so on 16 MiB they report
@@ -20,7 +25,8 @@
 #   sample.port_check     samples/port_check.c on the board's arena (no abort path: no processes)
 #   sample.mspace         samples/mspace.c
 option(DLMALLOC_MATRIX_M3_LARGE_TESTS
-       "Cortex-M: also run test_edge and test_random (they need more than the board's 16 MiB)"
+       "Cortex-M: also run test_edge, test_random, test_teardown and test_oom (they need more \
+than the board's 16 MiB)"
        OFF)
 set(DLMALLOC_MATRIX_M3_RANDOM_SCALE 2 CACHE STRING
     "Cortex-M: scale of test_random, compiled in (no command line arguments there)")
@@ -73,19 +79,27 @@ foreach(v IN LISTS MATRIX_VARIANTS)
     endforeach()
   endif()
 
+  # The instrumented port's tests: lock always; teardown and oom, like edge and random, only
+  # with DLMALLOC_MATRIX_M3_LARGE_TESTS (they hold tens of MiB at once).
+  matrix_instrumented_library(m3_dltest_${v} static_arena ${defs})
+  set(port_tests lock)
+  if(DLMALLOC_MATRIX_M3_LARGE_TESTS)
+    set(port_tests ${MATRIX_PORT_TESTS})
+  endif()
+  foreach(t IN LISTS port_tests)
+    m3_program(m3_${t}_${v} m3_dltest_${v} BOARD SOURCES ${_tests}/test_${t}.c ${_tests}/heaps.c
+               DEFINITIONS TH_HOSTED=0)
+    target_link_libraries(m3_${t}_${v} PRIVATE m3_harness)
+    add_test(NAME ${t}.${v} COMMAND m3_${t}_${v})
+    set_tests_properties(${t}.${v} PROPERTIES LABELS "unit" TIMEOUT 600)
+  endforeach()
+
   # test_death.c's main(argc, argv) is behind TH_HOSTED: built hosted (newlib: the arguments
   # come over semihosting), with the freestanding harness.
   m3_program(m3_death_${v} ${lib} BOARD SOURCES ${_tests}/test_death.c)
   target_link_libraries(m3_death_${v} PRIVATE m3_harness)
-  foreach(c IN LISTS MATRIX_DEATH_CASES)
-    if(c STREQUAL "mspace_wrong_owner" AND NOT "FOOTERS=1" IN_LIST defs)
-      continue()
-    endif()
-    matrix_death_regex(${c} "custom_abort: " regex)
-    add_test(NAME death.${c}.${v} COMMAND m3_death_${v} ${c})
-    set_tests_properties(death.${c}.${v} PROPERTIES LABELS "death" TIMEOUT 120
-                         PASS_REGULAR_EXPRESSION "${regex}")
-  endforeach()
+  matrix_death_tests(${v} "custom_abort: " m3_death_${v} deaths ${defs})
+  set_tests_properties(${deaths} PROPERTIES TIMEOUT 120)
 endforeach()
 
 # The samples, on the board's arena (board.c) and the default variant's library.

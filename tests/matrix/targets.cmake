@@ -1,12 +1,21 @@
 # targets.cmake -- the platforms of the portability matrix and what each needs on the host.
-# Read by cmake/matrix.cmake (the runner) and tests/matrix/CMakeLists.txt (the matrix.<target>
-# tests of a host build).  Each target <t> has the presets matrix-<t> in CMakePresets.json.
+# Read by cmake/matrix.cmake (the runner), tests/matrix/CMakeLists.txt (the matrix.<target>
+# tests of a host build) and cmake/presets.cmake (the presets).
 #
 # DLMALLOC_MATRIX_NEEDS_<t>     what must be installed: "program:<name>" (found on PATH) or
 #                               "file:<path>"
 # DLMALLOC_MATRIX_PACKAGES_<t>  the Debian packages that provide it (apt-get install)
 # DLMALLOC_MATRIX_ABOUT_<t>     one line for the table
 # DLMALLOC_MATRIX_COST_<t>      rough seconds on 2 cores (CTest starts the longest tests first)
+# and the presets matrix-<t> (configure, build, test, workflow), which cmake/presets.cmake
+# writes to cmake/presets/matrix.json from:
+# DLMALLOC_MATRIX_BASE_<t>      the hidden presets they inherit (cmake/presets/matrix-base.json):
+#                               matrix-linux (tests/CMakeLists.txt's suite, a few variants) or
+#                               matrix-target (tests/matrix's portable tests on the real port)
+# DLMALLOC_MATRIX_TOOLCHAIN_<t> toolchain file in cmake/toolchains/ (none: the host compiler)
+# DLMALLOC_MATRIX_CACHE_<t>     further cache variables, NAME=VALUE
+#
+# A new platform: its rows here and a toolchain file, then `cmake -P cmake/presets.cmake`.
 
 set(DLMALLOC_MATRIX_TARGETS
     linux-x86_64 linux-i686 linux-aarch64 linux-armhf linux-riscv64 linux-s390x linux-ppc64
@@ -15,6 +24,8 @@ set(DLMALLOC_MATRIX_TARGETS
 set(DLMALLOC_MATRIX_ABOUT_linux-x86_64 "Linux x86_64, the host itself")
 set(DLMALLOC_MATRIX_NEEDS_linux-x86_64 program:cc)
 set(DLMALLOC_MATRIX_PACKAGES_linux-x86_64 gcc)
+set(DLMALLOC_MATRIX_BASE_linux-x86_64 matrix-linux)
+set(DLMALLOC_MATRIX_CACHE_linux-x86_64 DLMALLOC_TEST_SCALE=100 DLMALLOC_TEST_DEBUG_SCALE=5)
 
 # Linux cross targets: <name> <triplet> <Debian architecture> <qemu-user binary> <about>
 # (the compiler gcc-<triplet> only recommends its C library, libc6-dev-<architecture>-cross)
@@ -37,12 +48,17 @@ foreach(_row IN LISTS _matrix_linux)
       file:/usr/${_triplet}/include/stdio.h)
   string(REPLACE "_" "-" _pkg "${_triplet}")
   set(DLMALLOC_MATRIX_PACKAGES_${_name} gcc-${_pkg} libc6-dev-${_arch}-cross qemu-user-static)
+  set(DLMALLOC_MATRIX_BASE_${_name} matrix-linux)
+  set(DLMALLOC_MATRIX_TOOLCHAIN_${_name} ${_name}.cmake)
 endforeach()
 
 set(DLMALLOC_MATRIX_ABOUT_windows-x86_64 "Windows x86_64, mingw-w64, Wine")
 set(DLMALLOC_MATRIX_NEEDS_windows-x86_64
     program:x86_64-w64-mingw32-gcc file:/usr/lib/wine/wine64 file:/usr/lib/wine/wineserver)
 set(DLMALLOC_MATRIX_PACKAGES_windows-x86_64 gcc-mingw-w64-x86-64 wine64)
+set(DLMALLOC_MATRIX_BASE_windows-x86_64 matrix-target)
+set(DLMALLOC_MATRIX_TOOLCHAIN_windows-x86_64 mingw-w64-x86_64.cmake)
+set(DLMALLOC_MATRIX_CACHE_windows-x86_64 DLMALLOC_TEST_SCALE=50 DLMALLOC_TEST_DEBUG_SCALE=5)
 
 set(DLMALLOC_MATRIX_ABOUT_uefi-x86_64 "UEFI x86_64, OVMF under qemu-system-x86_64")
 set(DLMALLOC_MATRIX_NEEDS_uefi-x86_64
@@ -50,6 +66,9 @@ set(DLMALLOC_MATRIX_NEEDS_uefi-x86_64
     program:objcopy file:/usr/share/ovmf/OVMF.fd file:/usr/include/efi/efi.h
     file:/usr/lib/crt0-efi-x86_64.o)
 set(DLMALLOC_MATRIX_PACKAGES_uefi-x86_64 clang lld qemu-system-x86 ovmf gnu-efi)
+set(DLMALLOC_MATRIX_BASE_uefi-x86_64 matrix-target)
+set(DLMALLOC_MATRIX_TOOLCHAIN_uefi-x86_64 uefi-x86_64-clang.cmake)
+set(DLMALLOC_MATRIX_CACHE_uefi-x86_64 DLMALLOC_PORT=uefi DLMALLOC_BUILD_SAMPLES=OFF)
 
 set(DLMALLOC_MATRIX_ABOUT_cortex-m3 "bare-metal Cortex-M3, qemu-system-arm mps2-an385")
 set(DLMALLOC_MATRIX_NEEDS_cortex-m3
@@ -57,6 +76,9 @@ set(DLMALLOC_MATRIX_NEEDS_cortex-m3
     file:/usr/lib/arm-none-eabi/newlib/thumb/v7-m/nofp/librdimon.a)
 set(DLMALLOC_MATRIX_PACKAGES_cortex-m3
     gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+set(DLMALLOC_MATRIX_BASE_cortex-m3 matrix-target)
+set(DLMALLOC_MATRIX_TOOLCHAIN_cortex-m3 cortex-m3-mps2-an385.cmake)
+set(DLMALLOC_MATRIX_CACHE_cortex-m3 DLMALLOC_PORT=static_arena DLMALLOC_BUILD_SAMPLES=OFF)
 
 set(DLMALLOC_MATRIX_COST_linux-x86_64 60)
 set(DLMALLOC_MATRIX_COST_linux-i686 200)
@@ -66,5 +88,5 @@ set(DLMALLOC_MATRIX_COST_linux-riscv64 100)
 set(DLMALLOC_MATRIX_COST_linux-s390x 90)
 set(DLMALLOC_MATRIX_COST_linux-ppc64 60)
 set(DLMALLOC_MATRIX_COST_windows-x86_64 90)
-set(DLMALLOC_MATRIX_COST_uefi-x86_64 150)
+set(DLMALLOC_MATRIX_COST_uefi-x86_64 250)
 set(DLMALLOC_MATRIX_COST_cortex-m3 40)

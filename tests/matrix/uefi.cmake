@@ -9,6 +9,7 @@
 #   edge.<v>      tests/test_edge.c     (through uefi/test_app.c)
 #   random.<v>    tests/test_random.c   (through uefi/test_app.c, scale DLMALLOC_MATRIX_UEFI_SCALE
 #                 compiled in)
+#   teardown.<v>, oom.<v>, lock.<v>  the same way, on tests/test_port.c in front of ports/uefi.c
 # And the sample's own build script with the other toolchain (gnu-efi + gcc + ld):
 #   selftest.gnu-efi  samples/uefi/build.sh --run: the same self-test, booted, its log checked
 #   abort.gnu-efi     samples/uefi/build.sh --abort-check: a double free must end in the port's
@@ -37,8 +38,9 @@ target_link_libraries(efi_harness PUBLIC efi_mem)
 # Each test's main() becomes a function the application calls.
 set_source_files_properties(${_tests}/test_api.c PROPERTIES
                             COMPILE_DEFINITIONS "main=dl_test_api_main")
-set_source_files_properties(${_tests}/test_edge.c ${_tests}/test_random.c PROPERTIES
-                            COMPILE_DEFINITIONS "main=dl_test_main")
+set_source_files_properties(${_tests}/test_edge.c ${_tests}/test_random.c
+                            ${_tests}/test_teardown.c ${_tests}/test_oom.c ${_tests}/test_lock.c
+                            PROPERTIES COMPILE_DEFINITIONS "main=dl_test_main")
 
 function(efi_app name lib)
   add_executable(${name} ${ARGN})
@@ -64,8 +66,15 @@ foreach(v IN LISTS MATRIX_VARIANTS)
   set_tests_properties(selftest.${v} PROPERTIES LABELS "unit;sample" TIMEOUT 600
                        FAIL_REGULAR_EXPRESSION "port check: FAIL")
 
-  foreach(t edge random)
-    efi_app(efi_${t}_${v} ${lib} ${CMAKE_CURRENT_SOURCE_DIR}/uefi/test_app.c
+  matrix_instrumented_library(efi_dltest_${v} uefi ${defs} DLMALLOC_UEFI_ABORT_SHUTDOWN=1)
+  target_link_libraries(efi_dltest_${v} PUBLIC efi_mem)
+
+  foreach(t edge random ${MATRIX_PORT_TESTS})
+    set(tlib ${lib})
+    if(t IN_LIST MATRIX_PORT_TESTS)
+      set(tlib efi_dltest_${v})
+    endif()
+    efi_app(efi_${t}_${v} ${tlib} ${CMAKE_CURRENT_SOURCE_DIR}/uefi/test_app.c
             ${_tests}/test_${t}.c ${_tests}/heaps.c)
     target_compile_definitions(efi_${t}_${v} PRIVATE TEST_APP_NAME="test_${t}.c, ${v}"
                                TEST_RANDOM_SCALE=${DLMALLOC_MATRIX_UEFI_SCALE})

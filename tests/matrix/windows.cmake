@@ -10,7 +10,8 @@
 #                                 dlmalloc.dll in samples/win32 is built from)
 # Per configuration: api, edge, random (scale DLMALLOC_TEST_SCALE, DEBUG ones
 # DLMALLOC_TEST_DEBUG_SCALE); on ports/win32.c also death.<case>: each usage error must end in
-# the port's custom_abort, its message naming the error.  tests/test_threads.c is POSIX-only
+# the port's custom_abort, its message naming the error; and teardown, oom and lock on
+# tests/test_port.c in front of ports/win32.c.  tests/test_threads.c is POSIX-only
 # (fork, sys/wait.h); threads on Windows are exercised by samples/threads.c (CreateThread),
 # and the thread cache's return at thread exit by windows/thread_cache_exit.c (at the end).
 # The samples (samples/CMakeLists.txt, samples/win32) run in the same build tree.
@@ -26,12 +27,17 @@ if(DLMALLOC_BUILD_SAMPLES AND CMAKE_CROSSCOMPILING AND CMAKE_CROSSCOMPILING_EMUL
   set(_wine_fixture wine)
 endif()
 
-function(win_test name exe)
-  add_test(NAME ${name} COMMAND ${exe} ${ARGN})
+# win_run(<test>): what every test here needs under Wine.
+function(win_run name)
   set_tests_properties(${name} PROPERTIES TIMEOUT 600)
   if(_wine_fixture)
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED ${_wine_fixture})
   endif()
+endfunction()
+
+function(win_test name exe)
+  add_test(NAME ${name} COMMAND ${exe} ${ARGN})
+  win_run(${name})
 endfunction()
 
 set(_win_variants ${MATRIX_VARIANTS} internal)
@@ -63,20 +69,26 @@ foreach(v IN LISTS _win_variants)
     target_compile_options(${exe} PRIVATE ${DLMALLOC_WARNINGS})
   endforeach()
 
+  if(NOT v STREQUAL "internal")
+    matrix_instrumented_library(win_dltest_${v} win32 ${defs})
+    foreach(t IN LISTS MATRIX_PORT_TESTS)
+      add_executable(win_${t}_${v} ${_tests}/test_${t}.c ${_tests}/heaps.c)
+      target_link_libraries(win_${t}_${v} PRIVATE win_dltest_${v} win_harness)
+      target_compile_options(win_${t}_${v} PRIVATE ${DLMALLOC_WARNINGS})
+      win_test(${t}.${v} win_${t}_${v})
+      set_tests_properties(${t}.${v} PROPERTIES LABELS unit)
+    endforeach()
+  endif()
+
   win_test(api.${v} win_api_${v})
   win_test(edge.${v} win_edge_${v})
   win_test(random.${v} win_random_${v} ${scale})
   set_tests_properties(api.${v} edge.${v} PROPERTIES LABELS unit)
   set_tests_properties(random.${v} PROPERTIES LABELS stress)
   if(TARGET win_death_${v})
-    foreach(c IN LISTS MATRIX_DEATH_CASES)
-      if(c STREQUAL "mspace_wrong_owner" AND NOT "FOOTERS=1" IN_LIST defs)
-        continue()
-      endif()
-      matrix_death_regex(${c} "dlmalloc: " regex)
-      win_test(death.${c}.${v} win_death_${v} ${c})
-      set_tests_properties(death.${c}.${v} PROPERTIES LABELS death
-                           PASS_REGULAR_EXPRESSION "${regex}")
+    matrix_death_tests(${v} "dlmalloc: " win_death_${v} deaths ${defs})
+    foreach(t IN LISTS deaths)
+      win_run(${t})
     endforeach()
   endif()
 endforeach()

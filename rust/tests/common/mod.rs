@@ -3,6 +3,13 @@
 //! functions for the binary's #[global_allocator].
 #![allow(dead_code)] // each binary uses most, not all, of it
 
+// Without the feature posix-port the program defines the hooks: the tests then run on the
+// example's Linux hooks, written in Rust (`cargo test --no-default-features --tests`).
+#[cfg(not(feature = "posix-port"))]
+#[path = "../../examples/linux_hooks/mod.rs"]
+#[macro_use]
+mod linux_hooks;
+
 use std::alloc::{GlobalAlloc, Layout};
 use std::collections::{BTreeMap, HashMap};
 
