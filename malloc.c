@@ -115,7 +115,7 @@
     bin link) or a usage error (free of a bad pointer, double free) is detected.  The reason is
     recorded for malloc_abort_reason() before either is invoked.  "Abort" is custom_abort() in
     PORTABLE builds and abort() otherwise.
-  MALLOC_ALIGNMENT        default: 2 * sizeof(void *) (h)
+  MALLOC_ALIGNMENT        default: 2 * sizeof(void *), 16 on WebAssembly (h)
     Alignment of every block; a power of two, at least 8.
   MALLOC_FAILURE_ACTION   default: errno = ENOMEM (nothing in PORTABLE builds)
     Run when an allocation fails.
@@ -139,8 +139,17 @@
     1: memory from the system arrives zero-filled, so calloc may skip clearing fresh memory.
   DEFAULT_GRANULARITY     default: page size with contiguous MORECORE, else 64 KiB
     Unit in which segments are obtained (a power of two, at least the page size).
-  DEFAULT_PAGE_SIZE       default: 4096 (PORTABLE only; hosted builds ask the system)
-    The page size PORTABLE builds assume; custom_mmap lengths are multiples of it.
+  DEFAULT_PAGE_SIZE       default: 4096, 65536 on WebAssembly (PORTABLE only; hosted builds ask
+                          the system)
+    The page size PORTABLE builds assume; custom_mmap lengths are multiples of it.  A wasm
+    linear memory grows in 64 KiB pages, so that is the unit there.
+  MERGE_MAPPED_SEGMENTS   default: HAVE_PARTIAL_MUNMAP, and 1 with PORTABLE on WebAssembly
+    1: a region from os_map that begins where the segment holding top ends (or ends where a
+    segment begins) joins that segment, so one chunk may span both.  Safe only where the
+    system can release a merged span (HAVE_PARTIAL_MUNMAP) or never releases anything: a
+    wasm linear memory cannot shrink, so ports/wasm32.c declines every custom_munmap and its
+    successive memory.grow regions are adjacent.  A wasm port whose custom_munmap does give
+    regions back (to recycle them itself) must build with 0.
   DEFAULT_TRIM_THRESHOLD  default: 2 MiB
     free() trims when top exceeds this.  MAX_SIZE_T disables trimming.
   DEFAULT_MMAP_THRESHOLD  default: 256 KiB (64 KiB on 32-bit)
@@ -288,6 +297,14 @@
 #endif
 #endif /* HAVE_PARTIAL_MUNMAP */
 
+#ifndef MERGE_MAPPED_SEGMENTS
+#if PORTABLE && defined(__wasm__)
+#define MERGE_MAPPED_SEGMENTS 1
+#else
+#define MERGE_MAPPED_SEGMENTS HAVE_PARTIAL_MUNMAP
+#endif
+#endif /* MERGE_MAPPED_SEGMENTS */
+
 #ifndef MMAP_CLEARS
 #if PORTABLE
 #define MMAP_CLEARS 0
@@ -305,7 +322,11 @@
 #endif /* DEFAULT_GRANULARITY */
 
 #ifndef DEFAULT_PAGE_SIZE
+#if defined(__wasm__)
+#define DEFAULT_PAGE_SIZE ((size_t)65536U) /* memory.grow's unit */
+#else
 #define DEFAULT_PAGE_SIZE ((size_t)4096U)
+#endif
 #endif /* DEFAULT_PAGE_SIZE */
 
 #ifndef DEFAULT_TRIM_THRESHOLD
@@ -2004,8 +2025,9 @@ static inline void unlink_chunk(heap_t *m, chunk_t *p, size_t s) {
    trimmed from the end of its segment, as dlmalloc does on POSIX).                         */
 
 /* Adjacent segments may be merged when they came from a contiguous MORECORE, or from mmap on
-   a system that can later release a merged span in one call. */
-#define may_merge_segments(flags) (HAVE_PARTIAL_MUNMAP || ((flags) & SEG_MMAPPED) == 0)
+   a system that can later release a merged span in one call or never releases at all
+   (MERGE_MAPPED_SEGMENTS). */
+#define may_merge_segments(flags) (MERGE_MAPPED_SEGMENTS || ((flags) & SEG_MMAPPED) == 0)
 
 static void note_region(heap_t *m, char *base, size_t size) {
   if (m->least_addr == 0 || base < m->least_addr)

@@ -62,7 +62,11 @@ extern "C" {
 #endif /* MALLOC_INSPECT_ALL */
 
 #ifndef MALLOC_ALIGNMENT
+#if defined(__wasm__)
+#define MALLOC_ALIGNMENT ((size_t)16) /* alignof(max_align_t): long double is 16 bytes there */
+#else
 #define MALLOC_ALIGNMENT ((size_t)(2 * sizeof(void *)))
+#endif
 #endif /* MALLOC_ALIGNMENT */
 
 /* mallopt() parameter numbers. */
@@ -314,7 +318,8 @@ DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
      (the default in PORTABLE mode is 0); calloc is correct either way.
    - custom_munmap is only ever asked to release exactly one region that one earlier
      custom_mmap or custom_direct_mmap call returned: the same pointer, the same length.
-     Never length 0, never a part of a region, never a span across two regions.
+     Never length 0, never a part of a region, never a span across two regions (except in
+     a build with MERGE_MAPPED_SEGMENTS=1, for a port that declines every release: wasm32).
    - Lock slots are one pointer wide.  A slot whose value is all zero (NULL) is a valid,
      unlocked lock: the global heap's lock is used before init_lock has run on it.  Locks are
      never acquired recursively by the allocator.

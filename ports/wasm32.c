@@ -1,0 +1,202 @@
+/*
+  ports/wasm32.c -- the eight hooks for WebAssembly (wasm32), under WASI or with no system at
+  all (wasm32-unknown-unknown).
+
+  Build (docs/wasm.md has the whole recipe, the size-optimised options and the measurements):
+      clang --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi -O2 \
+            -DPORTABLE=1 -I. malloc.c ports/wasm32.c app.c -o app.wasm
+  On wasm the core already assumes what this port needs (malloc.c section 2): 64 KiB pages
+  (DEFAULT_PAGE_SIZE), 16-byte alignment (MALLOC_ALIGNMENT, alignof(max_align_t) there) and
+  MERGE_MAPPED_SEGMENTS=1, so that successive regions join the segment holding top.
+
+  Memory
+    A linear memory only grows, in 64 KiB pages, with memory.grow, and never shrinks.  The port
+    works like a break: the first region starts at __heap_base (where wasm-ld ends the data and
+    the stack), so the slack between it and the end of the initial memory is used too; each
+    later region starts where the previous one ended, and memory.grow is asked for only the
+    pages that are still missing.  If something else grew the memory in between (a direct
+    memory.grow, wasi-libc's sbrk), those pages are theirs: the next region starts at the
+    current end instead, and the core then keeps it as a separate segment.
+    Lengths are rounded up to whole pages in 64-bit arithmetic, so a request near 4 GiB asks
+    memory.grow for too many pages and fails; it never wraps around to a small or zero grow.
+    custom_munmap declines (-1) every release: the memory could not be given back anyway, and
+    the core keeps declined regions and reuses them.  A program that frees everything and
+    allocates the same again therefore does not grow the memory.
+    custom_direct_mmap declines by default (WASM32_DIRECT_MAPS=0): a large block directly
+    mapped and freed could only be kept by the port for a later block of the same length,
+    whereas inside a segment it merges with its neighbours and top and serves any size.
+    WASM32_DIRECT_MAPS=1 maps large blocks as regions of their own (measured in docs/wasm.md:
+    the memory then grows with every large block, because none of them is ever released).
+    The memory is not cleared by the port (fresh pages are zero, reused ones are not), so the
+    core keeps MMAP_CLEARS=0, the PORTABLE default.
+
+  Locks
+    Without threads (the usual wasm32-wasi program) the lock hooks do nothing: a build with
+    USE_LOCKS=0 leaves them out altogether.  Compiled with -matomics (wasm threads on a shared
+    memory) each lock is a test-and-set flag in its slot, and the port's own break is guarded
+    by one too, since two heaps may grow the memory at the same time.  The flag spins rather
+    than waiting with memory.atomic.wait32, which a browser's main thread may not call.
+
+  Abort
+    Under WASI custom_abort writes "dlmalloc: <reason>" on standard error with fd_write (no
+    stdio: it might allocate); then, as everywhere, it executes the unreachable instruction,
+    which traps: the host sees a failed program (the launcher of the test matrix reports exit
+    status 134, as for SIGABRT).  Without WASI there is nowhere to write, so it only traps;
+    the embedder can still read malloc_abort_reason() from the instance's memory.
+
+  Replacing wasi-libc's malloc
+    Built without USE_DL_PREFIX, malloc.c defines malloc, free, calloc, realloc,
+    posix_memalign, malloc_usable_size... and libc.a's own allocator (its member dlmalloc.o)
+    is only pulled in for a symbol nobody else defined.  Inside wasi-libc, atexit, newlocale
+    and freelocale call it by its internal names __libc_malloc, __libc_calloc and
+    __libc_free; they are defined below, so the C library's calls reach this allocator too
+    and dlmalloc.o stays out of the link (no duplicate definitions, no second allocator).
+    List the objects or libdlmalloc.a before the C library, as clang does by default.
+*/
+
+/* ==== Options =============================================================================== */
+
+#ifndef WASM32_DIRECT_MAPS
+#define WASM32_DIRECT_MAPS 0
+#endif /* WASM32_DIRECT_MAPS */
+
+/* Atomic locks when the compiler targets wasm threads (-matomics defines __wasm_atomics__). */
+#ifndef WASM32_ATOMIC_LOCKS
+#if defined(__wasm_atomics__)
+#define WASM32_ATOMIC_LOCKS 1
+#else
+#define WASM32_ATOMIC_LOCKS 0
+#endif
+#endif /* WASM32_ATOMIC_LOCKS */
+
+#if !defined(__wasm32__)
+#error "ports/wasm32.c is for wasm32 targets (clang --target=wasm32-wasi or wasm32-unknown-unknown)"
+#endif
+#if defined(MMAP_CLEARS) && MMAP_CLEARS
+#error "reused wasm memory is not cleared: build the core with MMAP_CLEARS=0"
+#endif
+
+#include "malloc.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__wasi__)
+#include <wasi/api.h>
+#endif
+
+#define PORT_MFAIL ((void *)-1)
+#define WASM_PAGE_BYTES ((uint64_t)65536U)
+#define WASM_MAX_PAGES ((uint64_t)65536U) /* 4 GiB, all a wasm32 memory can address */
+
+/* ==== Locks ================================================================================= */
+
+#if WASM32_ATOMIC_LOCKS
+static void flag_acquire(void **slot) {
+  while (__atomic_exchange_n(slot, (void *)1, __ATOMIC_ACQUIRE) != NULL) {
+    while (__atomic_load_n(slot, __ATOMIC_RELAXED) != NULL) {
+    }
+  }
+}
+static void flag_release(void **slot) { __atomic_store_n(slot, NULL, __ATOMIC_RELEASE); }
+#else
+static void flag_acquire(void **slot) { (void)slot; }
+static void flag_release(void **slot) { (void)slot; }
+#endif /* WASM32_ATOMIC_LOCKS */
+
+void init_lock(void **lock) { *lock = NULL; }
+void final_lock(void **lock) { (void)lock; }
+void acquire_lock(void **lock) { flag_acquire(lock); }
+void release_lock(void **lock) { flag_release(lock); }
+
+/* ==== Memory ================================================================================ */
+
+extern unsigned char __heap_base[]; /* defined by wasm-ld: the first byte after data and stack */
+
+static void *break_lock;
+static uint64_t break_next;  /* first byte after the last region handed out; 0 before the first */
+static uint64_t break_limit; /* the memory's size in bytes just after that region was cut */
+
+/* Cut length bytes at the break, growing the memory by the pages still missing. */
+static void *grow_region(size_t length) {
+  uint64_t end = (uint64_t)__builtin_wasm_memory_size(0) * WASM_PAGE_BYTES;
+  uint64_t start, stop;
+  if (break_next == 0)
+    start = ((uint64_t)(uintptr_t)__heap_base + 15U) & ~(uint64_t)15U;
+  else if (break_limit == end)
+    start = break_next;
+  else
+    start = end; /* someone else grew the memory since: the new pages are theirs */
+  stop = start + (uint64_t)length;
+  if (stop > WASM_MAX_PAGES * WASM_PAGE_BYTES)
+    return PORT_MFAIL;
+  if (stop > end) {
+    uint64_t pages = (stop - end + WASM_PAGE_BYTES - 1U) / WASM_PAGE_BYTES;
+    if (__builtin_wasm_memory_grow(0, (size_t)pages) == (size_t)-1)
+      return PORT_MFAIL;
+    end += pages * WASM_PAGE_BYTES;
+  }
+  break_next = stop;
+  break_limit = end;
+  return (void *)(uintptr_t)start;
+}
+
+void *custom_mmap(size_t length) {
+  void *region;
+  flag_acquire(&break_lock);
+  region = grow_region(length);
+  flag_release(&break_lock);
+  return region;
+}
+
+int custom_munmap(void *ptr, size_t length) {
+  (void)ptr;
+  (void)length;
+  return -1; /* a linear memory cannot shrink: the core keeps the region and reuses it */
+}
+
+void *custom_direct_mmap(size_t length) {
+#if WASM32_DIRECT_MAPS
+  return custom_mmap(length);
+#else
+  (void)length;
+  return PORT_MFAIL;
+#endif
+}
+
+/* ==== Abort ================================================================================= */
+
+#if defined(__wasi__)
+static void write_stderr(const char *text) {
+  __wasi_ciovec_t piece;
+  __wasi_size_t written;
+  size_t n = 0;
+  while (text[n] != '\0')
+    ++n;
+  piece.buf = (const uint8_t *)text;
+  piece.buf_len = n;
+  (void)__wasi_fd_write(2, &piece, 1, &written);
+}
+#endif
+
+void custom_abort(void) {
+#if defined(__wasi__)
+  const char *reason = malloc_abort_reason();
+  write_stderr("dlmalloc: ");
+  write_stderr(reason != NULL && reason[0] != '\0' ? reason : "(no reason recorded)");
+  write_stderr("\n");
+#endif
+  __builtin_trap();
+}
+
+/* ==== wasi-libc's internal names ============================================================ */
+
+#if defined(__wasi__) && !defined(USE_DL_PREFIX) && !ONLY_MSPACES
+void *__libc_malloc(size_t n);
+void *__libc_calloc(size_t count, size_t size);
+void __libc_free(void *p);
+
+void *__libc_malloc(size_t n) { return malloc(n); }
+void *__libc_calloc(size_t count, size_t size) { return calloc(count, size); }
+void __libc_free(void *p) { free(p); }
+#endif
