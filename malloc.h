@@ -319,7 +319,7 @@ DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
    - custom_munmap is only ever asked to release exactly one region that one earlier
      custom_mmap or custom_direct_mmap call returned: the same pointer, the same length.
      Never length 0, never a part of a region, never a span across two regions (except in
-     a build with MERGE_MAPPED_SEGMENTS=1, for a port that declines every release: wasm32).
+     a build with HAVE_PARTIAL_MUNMAP=1, for a port that accepts those: wasm32).
    - Lock slots are one pointer wide.  A slot whose value is all zero (NULL) is a valid,
      unlocked lock: the global heap's lock is used before init_lock has run on it.  Locks are
      never acquired recursively by the allocator.

@@ -56,6 +56,10 @@
 
 /* ==== Options =============================================================================== */
 
+#ifndef WASM32_RECYCLE
+#define WASM32_RECYCLE 1
+#endif /* WASM32_RECYCLE */
+
 #ifndef WASM32_DIRECT_MAPS
 #define WASM32_DIRECT_MAPS 0
 #endif /* WASM32_DIRECT_MAPS */
@@ -88,6 +92,7 @@
 #define PORT_MFAIL ((void *)-1)
 #define WASM_PAGE_BYTES ((uint64_t)65536U)
 #define WASM_MAX_PAGES ((uint64_t)65536U) /* 4 GiB, all a wasm32 memory can address */
+#define SPAN_ALIGN 16U                    /* MALLOC_ALIGNMENT on wasm */
 
 /* ==== Locks ================================================================================= */
 
@@ -113,16 +118,32 @@ void release_lock(void **lock) { flag_release(lock); }
 
 extern unsigned char __heap_base[]; /* defined by wasm-ld: the first byte after data and stack */
 
-static void *break_lock;
-static uint64_t break_next;  /* first byte after the last region handed out; 0 before the first */
-static uint64_t break_limit; /* the memory's size in bytes just after that region was cut */
+/* The first bytes of a span given back hold this record.  The list is in address order, and
+   spans that touch are merged into one. */
+struct free_span {
+  size_t size;
+  struct free_span *next;
+};
+
+static void *port_lock;
+static struct free_span *free_spans;
+static uint64_t break_next;  /* first byte after the last region cut at the break; 0: none yet */
+static uint64_t break_limit; /* the memory's size in bytes just after that cut */
+
+static uint64_t memory_end(void) {
+  return (uint64_t)__builtin_wasm_memory_size(0) * WASM_PAGE_BYTES;
+}
+
+static uint64_t heap_start(void) {
+  return ((uint64_t)(uintptr_t)__heap_base + (SPAN_ALIGN - 1U)) & ~(uint64_t)(SPAN_ALIGN - 1U);
+}
 
 /* Cut length bytes at the break, growing the memory by the pages still missing. */
 static void *grow_region(size_t length) {
-  uint64_t end = (uint64_t)__builtin_wasm_memory_size(0) * WASM_PAGE_BYTES;
+  uint64_t end = memory_end();
   uint64_t start, stop;
   if (break_next == 0)
-    start = ((uint64_t)(uintptr_t)__heap_base + 15U) & ~(uint64_t)15U;
+    start = heap_start();
   else if (break_limit == end)
     start = break_next;
   else
@@ -141,18 +162,103 @@ static void *grow_region(size_t length) {
   return (void *)(uintptr_t)start;
 }
 
+#if WASM32_RECYCLE
+/* First fit among the spans given back, cut from the low end so that successive maps ascend
+   and the core can extend its top segment. */
+static void *take_span(size_t length) {
+  struct free_span **link = &free_spans;
+  struct free_span *span;
+  for (; (span = *link) != NULL; link = &span->next) {
+    if (span->size == length) {
+      *link = span->next;
+      return span;
+    }
+    if (span->size > length && span->size - length >= sizeof(struct free_span)) {
+      struct free_span *rest = (struct free_span *)((char *)span + length);
+      rest->size = span->size - length;
+      rest->next = span->next;
+      *link = rest;
+      return span;
+    }
+  }
+  return NULL;
+}
+
+/* Put [base, base + length) on the list, merged with the spans it touches; 0 when it overlaps
+   one (the caller releases memory it does not own: refused). */
+static int give_span(uintptr_t base, size_t length) {
+  struct free_span **link = &free_spans;
+  struct free_span *before = NULL, *after, *span;
+  while (*link != NULL && (uintptr_t)*link < base) {
+    before = *link;
+    link = &before->next;
+  }
+  after = *link;
+  if (before != NULL && (uintptr_t)before + before->size > base)
+    return 0;
+  if (after != NULL && base + length > (uintptr_t)after)
+    return 0;
+  if (before != NULL && (uintptr_t)before + before->size == base) {
+    span = before;
+    span->size += length;
+  } else {
+    span = (struct free_span *)base;
+    span->size = length;
+    span->next = after;
+    *link = span;
+  }
+  if (after != NULL && (uintptr_t)span + span->size == (uintptr_t)after) {
+    span->size += after->size;
+    span->next = after->next;
+  }
+  return 1;
+}
+
+/* The last span, if it ends at the break, becomes part of the break again (so a later region
+   may extend past it with one memory.grow) -- unless someone else grew the memory since. */
+static void lower_break(void) {
+  struct free_span **link = &free_spans;
+  if (*link == NULL || break_limit != memory_end())
+    return;
+  while ((*link)->next != NULL)
+    link = &(*link)->next;
+  if ((uint64_t)(uintptr_t)*link + (*link)->size == break_next) {
+    break_next = (uint64_t)(uintptr_t)*link;
+    *link = NULL;
+  }
+}
+#endif /* WASM32_RECYCLE */
+
 void *custom_mmap(size_t length) {
-  void *region;
-  flag_acquire(&break_lock);
-  region = grow_region(length);
-  flag_release(&break_lock);
+  void *region = NULL;
+  flag_acquire(&port_lock);
+#if WASM32_RECYCLE
+  region = take_span(length);
+#endif
+  if (region == NULL)
+    region = grow_region(length);
+  flag_release(&port_lock);
   return region;
 }
 
 int custom_munmap(void *ptr, size_t length) {
+#if WASM32_RECYCLE
+  uintptr_t base = (uintptr_t)ptr;
+  int taken;
+  if (length < sizeof(struct free_span) || ((base | length) & (SPAN_ALIGN - 1U)) != 0)
+    return -1;
+  flag_acquire(&port_lock);
+  taken = (uint64_t)base >= heap_start() && (uint64_t)base + length <= break_next &&
+          give_span(base, length);
+  if (taken)
+    lower_break();
+  flag_release(&port_lock);
+  return taken ? 0 : -1;
+#else
   (void)ptr;
   (void)length;
-  return -1; /* a linear memory cannot shrink: the core keeps the region and reuses it */
+  return -1; /* the core keeps the region and reuses it */
+#endif
 }
 
 void *custom_direct_mmap(size_t length) {

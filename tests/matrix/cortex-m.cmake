@@ -77,15 +77,7 @@ foreach(v IN LISTS MATRIX_VARIANTS)
   # come over semihosting), with the freestanding harness.
   m3_program(m3_death_${v} ${lib} BOARD SOURCES ${_tests}/test_death.c)
   target_link_libraries(m3_death_${v} PRIVATE m3_harness)
-  foreach(c IN LISTS MATRIX_DEATH_CASES)
-    if(c STREQUAL "mspace_wrong_owner" AND NOT "FOOTERS=1" IN_LIST defs)
-      continue()
-    endif()
-    matrix_death_regex(${c} "custom_abort: " regex)
-    add_test(NAME death.${c}.${v} COMMAND m3_death_${v} ${c})
-    set_tests_properties(death.${c}.${v} PROPERTIES LABELS "death" TIMEOUT 120
-                         PASS_REGULAR_EXPRESSION "${regex}")
-  endforeach()
+  matrix_death_tests(m3_death_${v} ${v} "custom_abort: " ${defs})
 endforeach()
 
 # The samples, on the board's arena (board.c) and the default variant's library.

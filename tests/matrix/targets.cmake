@@ -10,7 +10,7 @@
 
 set(DLMALLOC_MATRIX_TARGETS
     linux-x86_64 linux-i686 linux-aarch64 linux-armhf linux-riscv64 linux-s390x linux-ppc64
-    windows-x86_64 uefi-x86_64 cortex-m3)
+    windows-x86_64 uefi-x86_64 cortex-m3 wasm32-wasi)
 
 set(DLMALLOC_MATRIX_ABOUT_linux-x86_64 "Linux x86_64, the host itself")
 set(DLMALLOC_MATRIX_NEEDS_linux-x86_64 program:cc)
@@ -58,6 +58,12 @@ set(DLMALLOC_MATRIX_NEEDS_cortex-m3
 set(DLMALLOC_MATRIX_PACKAGES_cortex-m3
     gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 
+set(DLMALLOC_MATRIX_ABOUT_wasm32-wasi "WebAssembly wasm32-wasi (wasi-libc), Node's WASI")
+set(DLMALLOC_MATRIX_NEEDS_wasm32-wasi
+    program:clang program:wasm-ld program:llvm-objdump program:node
+    file:/usr/lib/wasm32-wasi/libc.a file:/usr/include/wasm32-wasi/stdio.h)
+set(DLMALLOC_MATRIX_PACKAGES_wasm32-wasi clang lld llvm wasi-libc libclang-rt-14-dev-wasm32 nodejs)
+
 set(DLMALLOC_MATRIX_COST_linux-x86_64 60)
 set(DLMALLOC_MATRIX_COST_linux-i686 200)
 set(DLMALLOC_MATRIX_COST_linux-aarch64 90)
@@ -68,3 +74,4 @@ set(DLMALLOC_MATRIX_COST_linux-ppc64 60)
 set(DLMALLOC_MATRIX_COST_windows-x86_64 90)
 set(DLMALLOC_MATRIX_COST_uefi-x86_64 150)
 set(DLMALLOC_MATRIX_COST_cortex-m3 40)
+set(DLMALLOC_MATRIX_COST_wasm32-wasi 120)
