@@ -6,36 +6,44 @@
       clang --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi -O2 \
             -DPORTABLE=1 -I. malloc.c ports/wasm32.c app.c -o app.wasm
   On wasm the core already assumes what this port needs (malloc.c section 2): 64 KiB pages
-  (DEFAULT_PAGE_SIZE), 16-byte alignment (MALLOC_ALIGNMENT, alignof(max_align_t) there) and
-  MERGE_MAPPED_SEGMENTS=1, so that successive regions join the segment holding top.
+  (DEFAULT_PAGE_SIZE), 16-byte alignment (MALLOC_ALIGNMENT, alignof(max_align_t) there),
+  HAVE_PARTIAL_MUNMAP=1 (see custom_munmap below) and errno (PORTABLE_ERRNO, under WASI).
 
   Memory
     A linear memory only grows, in 64 KiB pages, with memory.grow, and never shrinks.  The port
     works like a break: the first region starts at __heap_base (where wasm-ld ends the data and
     the stack), so the slack between it and the end of the initial memory is used too; each
     later region starts where the previous one ended, and memory.grow is asked for only the
-    pages that are still missing.  If something else grew the memory in between (a direct
+    pages that are still missing.  Successive regions are thus adjacent, and the core merges
+    them into one segment.  If something else grew the memory in between (a direct
     memory.grow, wasi-libc's sbrk), those pages are theirs: the next region starts at the
-    current end instead, and the core then keeps it as a separate segment.
-    Lengths are rounded up to whole pages in 64-bit arithmetic, so a request near 4 GiB asks
-    memory.grow for too many pages and fails; it never wraps around to a small or zero grow.
-    custom_munmap declines (-1) every release: the memory could not be given back anyway, and
-    the core keeps declined regions and reuses them.  A program that frees everything and
-    allocates the same again therefore does not grow the memory.
-    custom_direct_mmap declines by default (WASM32_DIRECT_MAPS=0): a large block directly
-    mapped and freed could only be kept by the port for a later block of the same length,
-    whereas inside a segment it merges with its neighbours and top and serves any size.
-    WASM32_DIRECT_MAPS=1 maps large blocks as regions of their own (measured in docs/wasm.md:
-    the memory then grows with every large block, because none of them is ever released).
+    current end instead, and the core keeps it as a separate segment.
+    Lengths are added in 64-bit arithmetic, so a request near 4 GiB asks for more than the
+    memory can hold and fails; it never wraps around to a small or zero grow.
+    custom_munmap cannot give memory back to the host, so it keeps what it is given for the
+    next custom_mmap (WASM32_RECYCLE=1, the default): an address-ordered list of free spans,
+    merged when they touch, served first fit from their low end; a span that ends at the
+    break lowers the break instead.  It takes any span inside what it handed out -- part of a
+    region, or several adjacent ones -- which is what lets the core merge segments and trim
+    the end of top (HAVE_PARTIAL_MUNMAP=1), and so lets one heap reuse what another (an
+    mspace destroyed, a heap trimmed) gave back.  A span that overlaps a free one, or lies
+    outside, is refused (-1).  With WASM32_RECYCLE=0 it declines every release instead (-1,
+    always allowed: the core keeps the memory and reuses it itself), for less code.
+    custom_direct_mmap declines by default (WASM32_DIRECT_MAPS=0): a large block then lives in
+    a segment, where after free it merges with its neighbours and top and serves any size.
+    With WASM32_DIRECT_MAPS=1 large blocks are regions of their own, given back to the span
+    list when freed; measured in docs/wasm.md, the memory then creeps up from round to round
+    of a workload that frees everything, as the list fragments, while with the default it
+    stays the same.
     The memory is not cleared by the port (fresh pages are zero, reused ones are not), so the
     core keeps MMAP_CLEARS=0, the PORTABLE default.
 
   Locks
-    Without threads (the usual wasm32-wasi program) the lock hooks do nothing: a build with
-    USE_LOCKS=0 leaves them out altogether.  Compiled with -matomics (wasm threads on a shared
-    memory) each lock is a test-and-set flag in its slot, and the port's own break is guarded
-    by one too, since two heaps may grow the memory at the same time.  The flag spins rather
-    than waiting with memory.atomic.wait32, which a browser's main thread may not call.
+    ports/wasm32_lock.h: without threads (the usual wasm32-wasi program) the locks do nothing;
+    compiled with -matomics (wasm threads on a shared memory) each is a test-and-set flag in
+    its slot.  The port's break and span list are guarded by one too, since two heaps may map
+    or release at the same time.  CMake builds the core with PORT_LOCK_HEADER set to that
+    header, so the core's locks cost no call; USE_LOCKS=0 leaves them out altogether.
 
   Abort
     Under WASI custom_abort writes "dlmalloc: <reason>" on standard error with fd_write (no
@@ -64,15 +72,6 @@
 #define WASM32_DIRECT_MAPS 0
 #endif /* WASM32_DIRECT_MAPS */
 
-/* Atomic locks when the compiler targets wasm threads (-matomics defines __wasm_atomics__). */
-#ifndef WASM32_ATOMIC_LOCKS
-#if defined(__wasm_atomics__)
-#define WASM32_ATOMIC_LOCKS 1
-#else
-#define WASM32_ATOMIC_LOCKS 0
-#endif
-#endif /* WASM32_ATOMIC_LOCKS */
-
 #if !defined(__wasm32__)
 #error "ports/wasm32.c is for wasm32 targets (clang --target=wasm32-wasi or wasm32-unknown-unknown)"
 #endif
@@ -81,6 +80,7 @@
 #endif
 
 #include "malloc.h"
+#include "ports/wasm32_lock.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -96,37 +96,16 @@
 
 /* ==== Locks ================================================================================= */
 
-#if WASM32_ATOMIC_LOCKS
-static void flag_acquire(void **slot) {
-  while (__atomic_exchange_n(slot, (void *)1, __ATOMIC_ACQUIRE) != NULL) {
-    while (__atomic_load_n(slot, __ATOMIC_RELAXED) != NULL) {
-    }
-  }
-}
-static void flag_release(void **slot) { __atomic_store_n(slot, NULL, __ATOMIC_RELEASE); }
-#else
-static void flag_acquire(void **slot) { (void)slot; }
-static void flag_release(void **slot) { (void)slot; }
-#endif /* WASM32_ATOMIC_LOCKS */
-
-void init_lock(void **lock) { *lock = NULL; }
-void final_lock(void **lock) { (void)lock; }
-void acquire_lock(void **lock) { flag_acquire(lock); }
-void release_lock(void **lock) { flag_release(lock); }
+void init_lock(void **lock) { port_lock_init(lock); }
+void final_lock(void **lock) { port_lock_final(lock); }
+void acquire_lock(void **lock) { port_lock_acquire(lock); }
+void release_lock(void **lock) { port_lock_release(lock); }
 
 /* ==== Memory ================================================================================ */
 
 extern unsigned char __heap_base[]; /* defined by wasm-ld: the first byte after data and stack */
 
-/* The first bytes of a span given back hold this record.  The list is in address order, and
-   spans that touch are merged into one. */
-struct free_span {
-  size_t size;
-  struct free_span *next;
-};
-
 static void *port_lock;
-static struct free_span *free_spans;
 static uint64_t break_next;  /* first byte after the last region cut at the break; 0: none yet */
 static uint64_t break_limit; /* the memory's size in bytes just after that cut */
 
@@ -163,6 +142,15 @@ static void *grow_region(size_t length) {
 }
 
 #if WASM32_RECYCLE
+/* The first bytes of a span given back hold this record.  The list is in address order, and
+   spans that touch are merged into one. */
+struct free_span {
+  size_t size;
+  struct free_span *next;
+};
+
+static struct free_span *free_spans;
+
 /* First fit among the spans given back, cut from the low end so that successive maps ascend
    and the core can extend its top segment. */
 static void *take_span(size_t length) {
@@ -231,13 +219,13 @@ static void lower_break(void) {
 
 void *custom_mmap(size_t length) {
   void *region = NULL;
-  flag_acquire(&port_lock);
+  port_lock_acquire(&port_lock);
 #if WASM32_RECYCLE
   region = take_span(length);
 #endif
   if (region == NULL)
     region = grow_region(length);
-  flag_release(&port_lock);
+  port_lock_release(&port_lock);
   return region;
 }
 
@@ -247,12 +235,12 @@ int custom_munmap(void *ptr, size_t length) {
   int taken;
   if (length < sizeof(struct free_span) || ((base | length) & (SPAN_ALIGN - 1U)) != 0)
     return -1;
-  flag_acquire(&port_lock);
+  port_lock_acquire(&port_lock);
   taken = (uint64_t)base >= heap_start() && (uint64_t)base + length <= break_next &&
           give_span(base, length);
   if (taken)
     lower_break();
-  flag_release(&port_lock);
+  port_lock_release(&port_lock);
   return taken ? 0 : -1;
 #else
   (void)ptr;

@@ -21,6 +21,7 @@
 #                         open_memstream), a content-checked workload that grows the memory
 #                         past 64 MiB, no growth when it runs again, requests near 4 GiB, then
 #                         port_check ("port check: PASS")
+#   wasm.replace_libc.decline  the same with WASM32_RECYCLE=0 (custom_munmap declines all)
 #   wasm.no_libc_allocator  that program's binary holds none of wasi-libc's allocator (its
 #                         functions sbrk, dlmalloc, dlfree), only this one (custom_mmap);
 #   wasm.libc_allocator_seen  the same inspection finds them in a program linked with
@@ -83,10 +84,20 @@ set_tests_properties(sample.port_check PROPERTIES PASS_REGULAR_EXPRESSION "port 
 dlmalloc_add_library(wasm_dlmalloc_libc PORT wasm32 DEFINITIONS MSPACES=1)
 wasm_program(wasm_replace_libc wasm_dlmalloc_libc ${_wasm}/replace_libc.c
              ${PROJECT_SOURCE_DIR}/samples/port_check.c)
-target_compile_definitions(wasm_replace_libc PRIVATE PORT_CHECK_NO_MAIN)
-add_test(NAME wasm.replace_libc COMMAND wasm_replace_libc)
-set_tests_properties(wasm.replace_libc PROPERTIES LABELS unit TIMEOUT 600
-                     PASS_REGULAR_EXPRESSION "port check: PASS.*[0-9]+ passed, 0 failed")
+# The same with the port's WASM32_RECYCLE=0 (what the size-optimised configuration uses):
+# custom_munmap declines every release, so only the core's own reuse keeps the memory flat.
+dlmalloc_add_library(wasm_dlmalloc_libc_decline PORT wasm32 DEFINITIONS MSPACES=1
+                     WASM32_RECYCLE=0)
+wasm_program(wasm_replace_libc_decline wasm_dlmalloc_libc_decline ${_wasm}/replace_libc.c
+             ${PROJECT_SOURCE_DIR}/samples/port_check.c)
+foreach(t wasm_replace_libc wasm_replace_libc_decline)
+  target_compile_definitions(${t} PRIVATE PORT_CHECK_NO_MAIN)
+  string(REPLACE "wasm_replace_libc" "wasm.replace_libc" name ${t})
+  string(REPLACE "_decline" ".decline" name ${name})
+  add_test(NAME ${name} COMMAND ${t})
+  set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 600
+                       PASS_REGULAR_EXPRESSION "port check: PASS.*[0-9]+ passed, 0 failed")
+endforeach()
 
 # wasi-libc's allocator is its member dlmalloc.o: the only user of sbrk, with functions named
 # dlmalloc and dlfree behind malloc and free (this allocator, built without USE_DL_PREFIX, has
