@@ -10,6 +10,7 @@
 #                  library: PORTABLE=1 USE_LOCKS=2 MSPACES=1 and the port's inline lock
 #                  (PORT_LOCK_HEADER), which costs nothing without threads
 #   size-optimised + the options below that only remove code
+#   unchecked      size-optimised with INSECURE=1, to show what the run-time checks cost
 # Size: bench/wasm/minimal.c (malloc, realloc, free), -Oz, --strip-all: the .wasm bytes.
 # Time: bench/workloads/churn.c at -O2, run in interleaved rounds by bench/wasm/time.mjs; the
 # median wall time of a run, and the linear memory at the end (its peak: it never shrinks).
@@ -26,13 +27,17 @@ DEFAULT="-DPORTABLE=1 -DUSE_LOCKS=2 -DMSPACES=1 -DPORT_LOCK_HEADER=\"ports/wasm3
 DEFAULT="$DEFAULT -I. malloc.c ports/wasm32.c"
 SMALL="-DPORTABLE=1 -DUSE_LOCKS=0 -DNO_MALLOC_STATS=1 -DMALLOC_INSPECT_ALL=0 -DNO_MALLINFO=1"
 SMALL="$SMALL -DWASM32_RECYCLE=0 -I. malloc.c ports/wasm32.c"
-configs="wasi-libc default size-optimised"
+# For comparison only, not a configuration to ship: the size-optimised one without the
+# run-time checks that detect misuse and corruption.
+UNCHECKED="$SMALL -DINSECURE=1"
+configs="wasi-libc default size-optimised unchecked"
 
 sources() {
   case $1 in
     wasi-libc) echo "" ;;
     default) echo "$DEFAULT" ;;
     size-optimised) echo "$SMALL" ;;
+    unchecked) echo "$UNCHECKED" ;;
   esac
 }
 

@@ -4,7 +4,8 @@
   Built without USE_DL_PREFIX (tests/matrix/wasm.cmake), so malloc, free and the rest are this
   project's, for the program and for the C library alike.  Checks:
     libc calls     strdup, asprintf and open_memstream allocate through the C library; the
-                   bytes they take must show up in this allocator's mallinfo();
+                   bytes they take must show up in this allocator's mallinfo(); so must
+                   aligned_alloc's, once malloc.c defines it (malloc.h maps dlaligned_alloc);
     workload       a malloc-heavy mix (sizes from 1 byte to 2 MiB, reallocs, frees in random
                    order), every block filled with a pattern of its own and checked before it
                    is resized or freed (its first and last 256 bytes and one byte in 512
@@ -78,6 +79,17 @@ static void check_libc_calls(void) {
     free(stream_buf);
   }
   CHECK_EQ(in_use(), before);
+
+#ifdef dlaligned_alloc
+  /* malloc.h maps it to aligned_alloc, so the core defines it: a program's aligned_alloc must
+     not pull in wasi-libc's, which would bring its malloc along and clash. */
+  {
+    void *aligned = aligned_alloc(64, 100);
+    CHECK(aligned != NULL && TH_ALIGNED(aligned, 64));
+    CHECK_GE(in_use(), before + 100);
+    free(aligned);
+  }
+#endif
 }
 
 /* ---- The workload ---- */
