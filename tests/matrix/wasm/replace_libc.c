@@ -16,7 +16,10 @@
                    it kept;
     huge requests  requests near 4 GiB (malloc, calloc, realloc, posix_memalign and the port's
                    custom_mmap itself) must fail cleanly, with errno ENOMEM where the
-                   function sets it, and leave the memory as it was.
+                   function sets it, and leave the memory as it was;
+    port spans     custom_munmap refuses what the port did not hand out or already has back,
+                   takes part of a region or several adjacent ones, and custom_mmap hands a
+                   merged span out again (with WASM32_RECYCLE=0: every release declined).
   samples/port_check.c's checks run first, on a fresh heap (their "segment maps" check needs
   a heap that has to grow), and print "port check: PASS".
   tests/matrix/wasm/no_libc_allocator.cmake checks the binary for wasi-libc's allocator.
@@ -260,6 +263,45 @@ static void check_huge_requests(void) {
   CHECK_EQ(memory_bytes(), before);
 }
 
+/* ---- The port's span list, directly ---- */
+
+/* What custom_munmap must refuse (and what it must take back and hand out again), checked on
+   regions this function maps itself; the heap's own regions are left alone. */
+static void check_port_spans(void) {
+  static unsigned char not_mapped[64];
+  uint64_t before = memory_bytes();
+  unsigned char *a, *b, *again;
+  th_section("port spans");
+  a = custom_mmap(2 * WASM_PAGE);
+  b = custom_mmap(WASM_PAGE);
+  if (!CHECK(a != (void *)-1 && b != (void *)-1))
+    return;
+  CHECK_EQ(custom_munmap(not_mapped, 64), -1);  /* below __heap_base: data */
+  CHECK_EQ(custom_munmap(a + 8, WASM_PAGE), -1); /* misaligned */
+  CHECK_EQ(custom_munmap(a, 8), -1);             /* too small to hold a span */
+#if !defined(WASM32_RECYCLE) || WASM32_RECYCLE
+  CHECK_EQ(custom_munmap(a, WASM_PAGE), 0);               /* part of a region */
+  CHECK_EQ(custom_munmap(a, WASM_PAGE), -1);              /* twice */
+  CHECK_EQ(custom_munmap(a + WASM_PAGE / 2, WASM_PAGE), -1); /* overlapping a free span */
+  if (b == a + 2 * WASM_PAGE) { /* adjacent, as two maps at the break are */
+    CHECK_EQ(custom_munmap(a + WASM_PAGE, 2 * WASM_PAGE), 0); /* the rest and the next region */
+    again = custom_mmap(3 * WASM_PAGE);                      /* one merged span: reused */
+    CHECK(again == a);
+    if (again != (void *)-1)
+      CHECK_EQ(custom_munmap(again, 3 * WASM_PAGE), 0);
+  } else {
+    CHECK_EQ(custom_munmap(a + WASM_PAGE, WASM_PAGE), 0);
+    CHECK_EQ(custom_munmap(b, WASM_PAGE), 0);
+  }
+  CHECK_EQ(memory_bytes(), before);
+#else
+  CHECK_EQ(custom_munmap(a, 2 * WASM_PAGE), -1); /* every release declined */
+  CHECK_EQ(custom_munmap(b, WASM_PAGE), -1);
+  (void)again;
+  (void)before;
+#endif
+}
+
 static void to_stdout(const char *text) {
   fputs(text, stdout);
   fflush(stdout);
@@ -274,6 +316,7 @@ int main(void) {
   check_libc_calls();
   check_workload();
   check_huge_requests();
+  check_port_spans();
   if (th_finish() != 0)
     status = 1;
   return status;
