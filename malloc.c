@@ -34,8 +34,9 @@
     dlfree()... beside the C library's allocator instead of replacing it.
     Anything else: compile with -DPORTABLE=1 -DUSE_LOCKS=2 together with a port file from
     ports/ (or your own, starting from ports/template.c) that defines the eight hooks declared
-    in malloc.h.  PORTABLE builds include only <stddef.h> and <stdint.h> and call nothing but
-    the hooks, memcpy and memset.
+    in malloc.h.  PORTABLE builds include only <stddef.h> and <stdint.h> (and <errno.h> with
+    PORTABLE_ERRNO, the default under WASI) and call nothing but the hooks, memcpy and
+    memset.
 
   The algorithm
     Memory is handed out in chunks carved from segments (large regions obtained from the
@@ -77,7 +78,8 @@
   library and its users always agree.
 
   PORTABLE                default: 0
-    1: freestanding build.  No header beyond <stddef.h>/<stdint.h>; the platform is reached
+    1: freestanding build.  No header beyond <stddef.h>/<stdint.h> (and <errno.h> with
+    PORTABLE_ERRNO); the platform is reached
     only through the hooks of malloc.h section 6 (custom_mmap, custom_munmap,
     custom_direct_mmap, init_lock, final_lock, acquire_lock, release_lock, custom_abort) and
     memcpy/memset.  Implies HAVE_MORECORE 0, no errno (see PORTABLE_ERRNO),
