@@ -34,8 +34,9 @@
     dlfree()... beside the C library's allocator instead of replacing it.
     Anything else: compile with -DPORTABLE=1 -DUSE_LOCKS=2 together with a port file from
     ports/ (or your own, starting from ports/template.c) that defines the eight hooks declared
-    in malloc.h.  PORTABLE builds include only <stddef.h> and <stdint.h> and call nothing but
-    the hooks, memcpy and memset.
+    in malloc.h.  PORTABLE builds include only <stddef.h> and <stdint.h> (and <errno.h> with
+    PORTABLE_ERRNO, the default under WASI) and call nothing but the hooks, memcpy and
+    memset.
 
   The algorithm
     Memory is handed out in chunks carved from segments (large regions obtained from the
@@ -77,10 +78,16 @@
   library and its users always agree.
 
   PORTABLE                default: 0
-    1: freestanding build.  No header beyond <stddef.h>/<stdint.h>; the platform is reached
+    1: freestanding build.  No header beyond <stddef.h>/<stdint.h> (and <errno.h> with
+    PORTABLE_ERRNO); the platform is reached
     only through the hooks of malloc.h section 6 (custom_mmap, custom_munmap,
     custom_direct_mmap, init_lock, final_lock, acquire_lock, release_lock, custom_abort) and
-    memcpy/memset.  Implies HAVE_MORECORE 0, no errno, MALLOC_STATS_WRITE for output.
+    memcpy/memset.  Implies HAVE_MORECORE 0, no errno (see PORTABLE_ERRNO),
+    MALLOC_STATS_WRITE for output.
+  PORTABLE_ERRNO          default: 0, 1 with PORTABLE under WASI
+    1: a PORTABLE build includes <errno.h> and reports as a hosted one does: errno = ENOMEM
+    when an allocation fails, and the C library's ENOMEM/EINVAL from posix_memalign.  For a
+    port whose C library has errno and wants this allocator as its malloc (wasi-libc).
   USE_LOCKS               default: 0
     0: no locking (single-threaded use).  1: internal locks (spin locks, or pthread/Win32
     locks with USE_SPIN_LOCKS 0); not available with PORTABLE.  2: the port's lock hooks.
@@ -115,9 +122,10 @@
     bin link) or a usage error (free of a bad pointer, double free) is detected.  The reason is
     recorded for malloc_abort_reason() before either is invoked.  "Abort" is custom_abort() in
     PORTABLE builds and abort() otherwise.
-  MALLOC_ALIGNMENT        default: 2 * sizeof(void *) (h)
+  MALLOC_ALIGNMENT        default: 2 * sizeof(void *), 16 on WebAssembly (h)
     Alignment of every block; a power of two, at least 8.
-  MALLOC_FAILURE_ACTION   default: errno = ENOMEM (nothing in PORTABLE builds)
+  MALLOC_FAILURE_ACTION   default: errno = ENOMEM (nothing in PORTABLE builds without
+                          PORTABLE_ERRNO)
     Run when an allocation fails.
   HAVE_MORECORE           default: 1 on Unix, 0 with PORTABLE, on Windows and with ONLY_MSPACES
     1: grow the global heap with MORECORE (sbrk) while it stays contiguous.
@@ -130,17 +138,23 @@
     1: obtain segments with mmap/VirtualAlloc/custom_mmap.  0: MORECORE or caller buffers only.
   HAVE_MREMAP             default: 1 on Linux (not PORTABLE), else 0
     1: resize directly mapped blocks with mremap.
-  HAVE_PARTIAL_MUNMAP     default: 1 for the internal POSIX layer, 0 for PORTABLE and Win32
+  HAVE_PARTIAL_MUNMAP     default: 1 for the internal POSIX layer and for PORTABLE on
+                          WebAssembly, 0 for other PORTABLE builds and Win32
     1: the system may release part of a mapping or a span across adjacent mappings, so
     adjacent segments are merged and top is trimmed from the end of its segment.  0: every
     region is released whole, exactly as it was obtained (the hook contract); segments are
-    never merged and only whole free segments are released.  1 with PORTABLE is an error.
+    never merged and only whole free segments are released.  1 with PORTABLE only for a port
+    whose custom_munmap takes back any span of memory it handed out: ports/wasm32.c keeps
+    such spans for its next maps, since a wasm memory never shrinks and its successive
+    memory.grow regions are adjacent.
   MMAP_CLEARS             default: 1, 0 with PORTABLE
     1: memory from the system arrives zero-filled, so calloc may skip clearing fresh memory.
   DEFAULT_GRANULARITY     default: page size with contiguous MORECORE, else 64 KiB
     Unit in which segments are obtained (a power of two, at least the page size).
-  DEFAULT_PAGE_SIZE       default: 4096 (PORTABLE only; hosted builds ask the system)
-    The page size PORTABLE builds assume; custom_mmap lengths are multiples of it.
+  DEFAULT_PAGE_SIZE       default: 4096, 65536 on WebAssembly (PORTABLE only; hosted builds ask
+                          the system)
+    The page size PORTABLE builds assume; custom_mmap lengths are multiples of it.  A wasm
+    linear memory grows in 64 KiB pages, so that is the unit there.
   DEFAULT_TRIM_THRESHOLD  default: 2 MiB
     free() trims when top exceeds this.  MAX_SIZE_T disables trimming.
   DEFAULT_MMAP_THRESHOLD  default: 256 KiB (64 KiB on 32-bit)
@@ -231,6 +245,14 @@
 #define DL_WIN32 0
 #endif
 
+#ifndef PORTABLE_ERRNO
+#if PORTABLE && defined(__wasi__)
+#define PORTABLE_ERRNO 1
+#else
+#define PORTABLE_ERRNO 0
+#endif
+#endif /* PORTABLE_ERRNO */
+
 #ifndef USE_LOCKS
 #define USE_LOCKS 0
 #endif /* USE_LOCKS */
@@ -284,7 +306,7 @@
 #endif /* HAVE_MREMAP */
 
 #ifndef HAVE_PARTIAL_MUNMAP
-#if PORTABLE || DL_WIN32
+#if (PORTABLE && !defined(__wasm__)) || DL_WIN32
 #define HAVE_PARTIAL_MUNMAP 0
 #else
 #define HAVE_PARTIAL_MUNMAP 1
@@ -308,7 +330,11 @@
 #endif /* DEFAULT_GRANULARITY */
 
 #ifndef DEFAULT_PAGE_SIZE
+#if defined(__wasm__)
+#define DEFAULT_PAGE_SIZE ((size_t)65536U) /* memory.grow's unit */
+#else
 #define DEFAULT_PAGE_SIZE ((size_t)4096U)
+#endif
 #endif /* DEFAULT_PAGE_SIZE */
 
 #ifndef DEFAULT_TRIM_THRESHOLD
@@ -404,9 +430,6 @@
 #if PORTABLE && HAVE_MREMAP
 #error "PORTABLE builds cannot use mremap"
 #endif
-#if PORTABLE && HAVE_PARTIAL_MUNMAP
-#error "the port contract releases whole regions only: HAVE_PARTIAL_MUNMAP must be 0"
-#endif
 #if DL_WIN32 && HAVE_PARTIAL_MUNMAP
 #error "VirtualFree(MEM_RELEASE) releases whole regions only: HAVE_PARTIAL_MUNMAP must be 0"
 #endif
@@ -433,6 +456,9 @@ void *memcpy(void *dest, const void *src, size_t n);
 void *memset(void *dest, int c, size_t n);
 #ifdef __cplusplus
 }
+#endif
+#if PORTABLE_ERRNO
+#include <errno.h>
 #endif
 #else /* hosted */
 #include <stdio.h>  /* malloc_stats */
@@ -514,11 +540,13 @@ void *memset(void *dest, int c, size_t n);
 #define MAYBE_UNUSED
 #endif
 
-#if defined(ENOMEM) && !PORTABLE
+#if defined(ENOMEM) && (!PORTABLE || PORTABLE_ERRNO)
+#define HAVE_ERRNO 1
 #define SET_ERRNO(e) (errno = (e))
 #define DL_ENOMEM ENOMEM
 #define DL_EINVAL EINVAL
 #else
+#define HAVE_ERRNO 0
 #define SET_ERRNO(e) ((void)0)
 #define DL_ENOMEM 12 /* the usual values, returned by posix_memalign where errno.h is absent */
 #define DL_EINVAL 22
@@ -1199,11 +1227,12 @@ static segment_t *segment_holding(heap_t *m, char *a) {
 }
 
 #if HAVE_PARTIAL_MUNMAP
-/* Is the segment record ss itself stored inside one of the heap's segments? */
-static int has_segment_link(heap_t *m, segment_t *ss) {
+/* Does any of the heap's segment records (or the heap's own state, which holds the first)
+   lie inside [base, base + size)?  Releasing that span would destroy it. */
+static int has_segment_link(heap_t *m, char *base, size_t size) {
   segment_t *sp = &m->seg;
   for (;;) {
-    if ((char *)sp >= ss->base && (char *)sp < ss->base + ss->size)
+    if ((char *)sp >= base && (char *)sp < base + size)
       return 1;
     if ((sp = sp->next) == 0)
       return 0;
@@ -2625,7 +2654,7 @@ static int sys_trim(heap_t *m, size_t pad) {
       if (extra != 0 && !is_extern_segment(sp)) {
         if (is_mmapped_segment(sp)) {
 #if HAVE_PARTIAL_MUNMAP && HAVE_MMAP
-          if (sp->size >= extra && !has_segment_link(m, sp)) {
+          if (sp->size >= extra && !has_segment_link(m, sp->base + sp->size - extra, extra)) {
             size_t newsize = sp->size - extra;
 #if HAVE_MREMAP
             if (os_remap(sp->base, sp->size, newsize, 0) != MFAIL ||
@@ -4358,11 +4387,11 @@ int dlposix_memalign(void **pp, size_t alignment, size_t bytes) DLMALLOC_NOTHROW
   if (alignment % sizeof(void *) != 0 || alignment == 0 || !is_power_of_two(alignment))
     return DL_EINVAL;
   {
-#if !PORTABLE && defined(ENOMEM)
+#if HAVE_ERRNO
     int saved_errno = errno; /* the result carries the error; errno stays as it was */
 #endif
     mem = dlmemalign(alignment, bytes);
-#if !PORTABLE && defined(ENOMEM)
+#if HAVE_ERRNO
     errno = saved_errno;
 #endif
   }

@@ -62,7 +62,11 @@ extern "C" {
 #endif /* MALLOC_INSPECT_ALL */
 
 #ifndef MALLOC_ALIGNMENT
+#if defined(__wasm__)
+#define MALLOC_ALIGNMENT ((size_t)16) /* alignof(max_align_t): long double is 16 bytes there */
+#else
 #define MALLOC_ALIGNMENT ((size_t)(2 * sizeof(void *)))
+#endif
 #endif /* MALLOC_ALIGNMENT */
 
 /* mallopt() parameter numbers. */
@@ -354,7 +358,8 @@ DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
      is reporting an error.
    - errno: a hook leaves errno as it found it, with one exception: a failing custom_mmap or
      custom_direct_mmap may leave the platform's reason in it.  The PORTABLE core itself never
-     reads or writes errno, so this rule is what lets free() keep errno unchanged (POSIX) and
+     reads or writes errno (unless built with PORTABLE_ERRNO=1, on a platform that has
+     <errno.h>: wasm32-wasi), so this rule is what lets free() keep errno unchanged (POSIX) and
      lets a failed malloc() report the platform's ENOMEM.  (The hosted build keeps errno the
      same way around the system calls a free can make.)
    - Memory: sizes passed to custom_mmap and custom_direct_mmap are non-zero multiples of the
@@ -365,7 +370,8 @@ DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
      Failure is CUSTOM_MMAP_FAILURE, never NULL (NULL may be a valid address on bare metal).
    - custom_munmap is only ever asked to release exactly one region that one earlier
      custom_mmap or custom_direct_mmap call returned: the same pointer, the same length.
-     Never length 0, never a part of a region, never a span across two regions.  Refusing
+     Never length 0, never a part of a region, never a span across two regions (except in
+     a build with HAVE_PARTIAL_MUNMAP=1, for a port that accepts those: wasm32).  Refusing
      (returning -1) is always correct: the core then keeps the region, or, when a heap is
      being torn down, forgets it (it leaks).
    - Locks: each lock lives in a slot one pointer wide that the core owns.  A slot whose value

@@ -13,13 +13,14 @@
 #                               matrix-linux (tests/CMakeLists.txt's suite, a few variants) or
 #                               matrix-target (tests/matrix's portable tests on the real port)
 # DLMALLOC_MATRIX_TOOLCHAIN_<t> toolchain file in cmake/toolchains/ (none: the host compiler)
-# DLMALLOC_MATRIX_CACHE_<t>     further cache variables, NAME=VALUE
+# DLMALLOC_MATRIX_CACHE_<t>     further cache variables, NAME=VALUE (a list value: items
+#                               separated by commas)
 #
 # A new platform: its rows here and a toolchain file, then `cmake -P cmake/presets.cmake`.
 
 set(DLMALLOC_MATRIX_TARGETS
     linux-x86_64 linux-i686 linux-aarch64 linux-armhf linux-riscv64 linux-s390x linux-ppc64
-    windows-x86_64 uefi-x86_64 cortex-m3)
+    windows-x86_64 uefi-x86_64 cortex-m3 wasm32-wasi)
 
 set(DLMALLOC_MATRIX_ABOUT_linux-x86_64 "Linux x86_64, the host itself")
 set(DLMALLOC_MATRIX_NEEDS_linux-x86_64 program:cc)
@@ -80,6 +81,17 @@ set(DLMALLOC_MATRIX_BASE_cortex-m3 matrix-target)
 set(DLMALLOC_MATRIX_TOOLCHAIN_cortex-m3 cortex-m3-mps2-an385.cmake)
 set(DLMALLOC_MATRIX_CACHE_cortex-m3 DLMALLOC_PORT=static_arena DLMALLOC_BUILD_SAMPLES=OFF)
 
+set(DLMALLOC_MATRIX_ABOUT_wasm32-wasi "WebAssembly wasm32-wasi (wasi-libc), Node's WASI")
+set(DLMALLOC_MATRIX_NEEDS_wasm32-wasi
+    program:clang program:wasm-ld program:llvm-objdump program:node
+    file:/usr/lib/wasm32-wasi/libc.a file:/usr/include/wasm32-wasi/stdio.h)
+set(DLMALLOC_MATRIX_PACKAGES_wasm32-wasi clang lld llvm wasi-libc libclang-rt-14-dev-wasm32 nodejs)
+set(DLMALLOC_MATRIX_BASE_wasm32-wasi matrix-target)
+set(DLMALLOC_MATRIX_TOOLCHAIN_wasm32-wasi wasm32-wasi.cmake)
+set(DLMALLOC_MATRIX_CACHE_wasm32-wasi DLMALLOC_PORT=wasm32 DLMALLOC_BUILD_SAMPLES=OFF
+    DLMALLOC_MATRIX_VARIANTS=default,footers,debugfooters DLMALLOC_TEST_SCALE=50
+    DLMALLOC_TEST_DEBUG_SCALE=5)
+
 set(DLMALLOC_MATRIX_COST_linux-x86_64 60)
 set(DLMALLOC_MATRIX_COST_linux-i686 200)
 set(DLMALLOC_MATRIX_COST_linux-aarch64 90)
@@ -90,3 +102,4 @@ set(DLMALLOC_MATRIX_COST_linux-ppc64 60)
 set(DLMALLOC_MATRIX_COST_windows-x86_64 90)
 set(DLMALLOC_MATRIX_COST_uefi-x86_64 250)
 set(DLMALLOC_MATRIX_COST_cortex-m3 40)
+set(DLMALLOC_MATRIX_COST_wasm32-wasi 120)
