@@ -3338,17 +3338,15 @@ static void **ialloc(heap_t *m, size_t n_elements, size_t *sizes, unsigned opts,
     contents_size = n_elements * element_size;
   } else {
     element_size = 0;
-    for (i = 0; i != n_elements; ++i) {
-      if (sizes[i] >= MAX_REQUEST)
+    for (i = 0; i != n_elements; ++i) { /* the sum stays below MAX_REQUEST: it cannot wrap */
+      if (sizes[i] >= MAX_REQUEST || request2size(sizes[i]) >= MAX_REQUEST - contents_size)
         goto too_big;
       contents_size += request2size(sizes[i]);
-      if (contents_size >= MAX_REQUEST)
-        goto too_big;
     }
   }
-  size = contents_size + array_size;
-  if (size >= MAX_REQUEST)
+  if (array_size >= MAX_REQUEST - contents_size)
     goto too_big;
+  size = contents_size + array_size;
 
   if (PREACTION(m))
     return 0;
@@ -4310,7 +4308,8 @@ mspace create_mspace_with_base(void *base, size_t capacity, int locked) {
   heap_t *m = 0;
   ensure_initialization();
   if (base != 0 && capacity >= MIN_MSPACE_CAPACITY &&
-      capacity < (size_t)-(MSPACE_STATE_SIZE + TOP_FOOT_SIZE + mparams.page_size))
+      capacity < (size_t)-(MSPACE_STATE_SIZE + TOP_FOOT_SIZE + mparams.page_size) &&
+      capacity <= UINTPTR_MAX - (uintptr_t)base) /* the buffer must not run past the end */
     m = init_user_heap((char *)base, capacity, SEG_EXTERN, locked);
   return (mspace)m;
 }
