@@ -15,6 +15,15 @@
 
 #include "harness.h"
 
+/* The cases that need POSIX mmap or threads (Linux, the BSDs, macOS). */
+#if TH_HOSTED && (defined(__unix__) || defined(__APPLE__)) && defined(__GNUC__)
+#define DEATH_POSIX 1
+#include <pthread.h>
+#include <sys/mman.h>
+#else
+#define DEATH_POSIX 0
+#endif
+
 /* volatile: keep the compiler from reasoning about (or warning on) the misuse below */
 static void *volatile sink;
 
@@ -32,6 +41,53 @@ static void *arena_alloc(size_t n) {
   arena_used += words + 2;
   return block + 2;
 }
+
+/* Whether the block's size word (the word before it) has neither in-use bit set: malloc.c's
+   mark of a directly mapped chunk. */
+static int is_mapped_block(const void *p) {
+  return (((const size_t *)p)[-1] & 3u) == 0;
+}
+
+/* The smallest request that malloc.c pads to a 64-byte chunk (on 32- and 64-bit). */
+#define FORGED_REQUEST (64 - 2 * sizeof(size_t))
+
+/* Forge at w (aligned to MALLOC_ALIGNMENT) what free() looks for in a block of its own: a
+   64-byte chunk in use whose previous chunk is in use, followed by two more chunks in use.
+   Returns the forged block. */
+static void *forge_chunk(size_t *w) {
+  size_t words = 64 / sizeof(size_t), i;
+  for (i = 0; i < 3 * words; i += words) {
+    w[i] = 0;
+    w[i + 1] = 64 | 3u;
+  }
+  return w + 2;
+}
+
+/* 1 if a few small mallocs hand out the forged block at w (the forgery was accepted). */
+static int forged_chunk_handed_out(const size_t *w) {
+  int i, found = 0;
+  for (i = 0; i < 4; i++) {
+    void *q = dlmalloc(FORGED_REQUEST);
+    found |= (q == (const void *)(w + 2));
+  }
+  return found;
+}
+
+#if DEATH_POSIX
+/* A thread's body: map a block (below this thread's stack), then forge a chunk on the stack,
+   free it and see whether malloc hands it out; *arg says so. */
+static void *forge_and_free_on_stack(void *arg) {
+  size_t words[3 * 64 / sizeof(size_t) + 8];
+  size_t *w = words;
+  while (((uintptr_t)w & (MALLOC_ALIGNMENT - 1)) != 0)
+    w++;
+  sink = dlmalloc((size_t)1 << 20);
+  sink = forge_chunk(w);
+  dlfree(sink);
+  *(int *)arg = forged_chunk_handed_out(w);
+  return NULL;
+}
+#endif
 
 /* The decimal number at the start of s (0 if none). */
 static size_t parse_size(const char *s) {
@@ -87,13 +143,57 @@ static int commit(const char *name) {
     return 1;
   }
   if (strcmp(name, "double_free_mapped") == 0) {
-    /* 1 MiB is above the mmap threshold (256 KiB): a direct-mapped block. */
-    void *p = dlmalloc((size_t)1 << 20), *guard = dlmalloc(100);
+    /* 1 MiB is above the mmap threshold: a directly mapped block, once the heap has a top to
+       fall back on (the first request of a fresh heap makes a segment instead).  The first
+       free unmaps it; the second must be refused without reading its header. */
+    void *guard = dlmalloc(100), *p = dlmalloc((size_t)1 << 20);
     sink = guard;
+    if (p == NULL || !is_mapped_block(p))
+      return 2;
     dlfree(p);
     dlfree(p);
     return 1;
   }
+#if DEATH_POSIX
+  if (strcmp(name, "forged_chunk_mmap") == 0) {
+    /* A chunk forged in a page the program mapped itself, between two directly mapped blocks
+       of the heap: inside the heap's lowest and highest addresses, in none of its regions. */
+    size_t mb = (size_t)1 << 20;
+    unsigned char *a, *b, *c, *page, *lo, *hi;
+    sink = dlmalloc(100); /* the heap has a top: the big blocks below are mapped */
+    a = (unsigned char *)dlmalloc(mb);
+    b = (unsigned char *)dlmalloc(mb);
+    c = (unsigned char *)dlmalloc(mb);
+    if (a == NULL || b == NULL || c == NULL || !is_mapped_block(b))
+      return 2;
+    dlfree(b); /* unmapped: the kernel gives its address back on request */
+    page = (unsigned char *)mmap((void *)((uintptr_t)b & ~(uintptr_t)4095), 4096,
+                                 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    lo = a < c ? a : c;
+    hi = a < c ? c : a;
+    if (page == (unsigned char *)MAP_FAILED || page < lo || page > hi)
+      return 2;
+    sink = forge_chunk((size_t *)(void *)(page + 64));
+    dlfree(sink);
+    if (forged_chunk_handed_out((size_t *)(void *)(page + 64)))
+      th_write("malloc handed out the forged block\n");
+    return 1;
+  }
+  if (strcmp(name, "forged_chunk_thread_stack") == 0) {
+    /* The same forgery on a thread's stack, once the heap has mapped memory below and above
+       it (a thread's stack is mapped when the thread is made). */
+    pthread_t t;
+    int handed_out = 0;
+    sink = dlmalloc(100);
+    sink = dlmalloc((size_t)1 << 20);
+    if (pthread_create(&t, NULL, forge_and_free_on_stack, &handed_out) != 0 ||
+        pthread_join(t, NULL) != 0)
+      return 2;
+    if (handed_out)
+      th_write("malloc handed out the forged block\n");
+    return 1;
+  }
+#endif
   if (strcmp(name, "free_global") == 0) {
     sink = dlmalloc(100);
     sink = global_buf + 64;
