@@ -4515,11 +4515,25 @@ static heap_t *init_user_heap(char *tbase, size_t tsize, flag_t seg_flags, int l
   return m;
 }
 
-/* m, if it is a live mspace; otherwise report the usage error and return 0. */
+/* msp as a heap, if it is a live mspace (create_mspace* made it and destroy_mspace has not
+   ended it); otherwise report the usage error and return 0.  msp is looked up in the list of
+   live mspaces before anything is read through it: a destroyed mspace's memory may be gone. */
 static heap_t *checked_mspace(mspace msp, const char *op) {
-  heap_t *m = (heap_t *)msp;
+  heap_t *m = 0;
+#if !INSECURE
+  heap_t *h;
+  lock_acquire(&mspace_list_lock);
+  for (h = mspace_list; h != 0; h = h->next_heap)
+    if (h == (heap_t *)msp) {
+      m = h;
+      break;
+    }
+  lock_release(&mspace_list_lock);
+#else
+  m = (heap_t *)msp;
+#endif
   if (m == 0 || !ok_magic(m)) {
-    USAGE_ERROR(m, m, op, "invalid mspace");
+    USAGE_ERROR(0, msp, op, "invalid mspace (not a live mspace: never made, or destroyed)");
     return 0;
   }
   return m;

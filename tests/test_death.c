@@ -310,6 +310,62 @@ static int commit(const char *name) {
     destroy_mspace(b);
     return 1;
   }
+  if (strcmp(name, "mspace_wrong_owner_in_range") == 0) {
+    /* As mspace_wrong_owner_any, with b's block between a's lowest and highest addresses:
+       a's first region, then b's, then a mapped block of a. */
+    mspace a = create_mspace(0, 1), b = create_mspace(0, 1);
+    void *p = mspace_malloc(b, 100);
+    sink = mspace_malloc(b, 100);
+    sink = mspace_malloc(a, 100);
+    sink = mspace_malloc(a, (size_t)1 << 20);
+    mspace_free(a, p);
+    sink = mspace_malloc(a, 100);
+    return 1;
+  }
+  if (strcmp(name, "mspace_call_destroyed") == 0) {
+    mspace m = create_mspace(0, 1);
+    destroy_mspace(m);
+    sink = mspace_malloc(m, 100);
+    return 1;
+  }
+  if (strcmp(name, "mspace_destroy_twice") == 0) {
+    mspace m = create_mspace(0, 1);
+    destroy_mspace(m);
+    destroy_mspace(m);
+    return 1;
+  }
+  if (strcmp(name, "mspace_free_destroyed_block") == 0) {
+    mspace m = create_mspace(0, 1);
+    void *p = mspace_malloc(m, 100);
+    destroy_mspace(m);
+    mspace_free(m, p);
+    return 1;
+  }
+#if !ONLY_MSPACES
+  if (strcmp(name, "free_destroyed_mspace_block") == 0) {
+    mspace m = create_mspace(0, 1);
+    void *p = mspace_malloc(m, 100);
+    sink = dlmalloc(100);
+    destroy_mspace(m);
+    dlfree(p);
+    return 1;
+  }
+#if !FOOTERS /* with FOOTERS free() takes a block of any heap: no error */
+  if (strcmp(name, "free_mspace_block") == 0) {
+    /* The global heap's first region, then the mspace's, then a mapped block of the global
+       heap: the mspace's block lies between the global heap's lowest and highest addresses. */
+    mspace m;
+    void *p;
+    sink = dlmalloc(100);
+    m = create_mspace(0, 1);
+    p = mspace_malloc(m, 100);
+    sink = mspace_malloc(m, 100);
+    sink = dlmalloc((size_t)1 << 20);
+    dlfree(p);
+    return 1;
+  }
+#endif
+#endif
 #if FOOTERS
   if (strcmp(name, "mspace_wrong_owner") == 0) {
     /* With FOOTERS the chunk names its heap: freeing it into another mspace is caught. */
