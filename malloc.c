@@ -3642,7 +3642,9 @@ too_big:
 }
 
 /* Free every block of array that belongs to m; merge neighbours that are both in the array
-   before filing them.  Returns how many blocks belonged to another heap (FOOTERS). */
+   before filing them.  Returns how many blocks belonged to another heap (FOOTERS: a block
+   outside m's memory is left in the array, and must then be a block of some live heap).  A
+   block that fails the checks (a duplicate, a freed block) is a usage error in every build. */
 static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
   size_t unfreed = 0;
   if (!PREACTION(m)) {
@@ -3654,12 +3656,17 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
         chunk_t *p = mem2chunk(mem);
         const char *problem;
 #if FOOTERS
-        if (!heap_holds_chunk(m, p, 1)) {
-          ++unfreed;
+        if (!heap_holds_chunk(m, p, 1) && !heap_holds_header(m, p) &&
+            direct_region_holding(m, p) == 0) {
+          ++unfreed; /* not in m's memory: another heap's block, checked below */
           continue;
         }
 #endif
         problem = inuse_chunk_problem(m, p);
+#if FOOTERS
+        if (problem == 0 && !heap_holds_chunk(m, p, 1))
+          problem = "invalid pointer or damaged footer";
+#endif
         if (problem != 0) {
           USAGE_ERROR(m, mem, "bulk_free", problem);
           break;
@@ -3686,6 +3693,17 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
       trim_after_free(m);
     POSTACTION(m);
   }
+#if FOOTERS
+  if (unfreed != 0) { /* what was left must be a block of another live heap (m's lock is free) */
+    void **a;
+    for (a = array; a != &(array[nelem]); ++a)
+      if (*a != 0 && owner_of(mem2chunk(*a)) == 0) {
+        USAGE_ERROR(m, *a, "bulk_free",
+                    "invalid pointer or damaged footer (no heap owns this block)");
+        break;
+      }
+  }
+#endif
   return unfreed;
 }
 

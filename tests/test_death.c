@@ -194,6 +194,29 @@ static int commit(const char *name) {
     return 1;
   }
 #endif
+  if (strncmp(name, "bulk_free_", 10) == 0) {
+    /* bulk_free given a pointer twice, one already freed, or one it never handed out. */
+    unsigned char buf[64];
+    void *p = dlmalloc(100), *q = dlmalloc(100), *guard = dlmalloc(100);
+    void *array[3];
+    sink = guard;
+    array[0] = p;
+    array[1] = q;
+    if (strcmp(name + 10, "duplicate") == 0)
+      array[2] = p;
+    else if (strcmp(name + 10, "freed") == 0) {
+      void *r = dlmalloc(100);
+      sink = dlmalloc(100); /* keeps r from merging into top */
+      dlfree(r);
+      array[2] = r;
+    } else if (strcmp(name + 10, "stack") == 0) {
+      memset(buf, 0, sizeof buf);
+      array[2] = buf + 16;
+    } else
+      return 2;
+    sink = (void *)(uintptr_t)dlbulk_free(array, 3);
+    return 1;
+  }
   if (strcmp(name, "free_global") == 0) {
     sink = dlmalloc(100);
     sink = global_buf + 64;
