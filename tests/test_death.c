@@ -194,6 +194,43 @@ static int commit(const char *name) {
     return 1;
   }
 #endif
+  if (strcmp(name, "unsafe_unlink") == 0) {
+    /* The "modern" unsafe unlink: a program keeps a pointer to block p in another heap block
+       (holder); an attacker who controls p's contents and overflows it by one byte forges, in
+       p, a free chunk whose links lead back to holder, and clears the flag in q's header that
+       says p is in use.  Freeing q merges q with the forged chunk, and unlinking that chunk
+       writes into holder a pointer to holder itself: the program's pointer is now the
+       attacker's.  q is too big for a thread cache, so it is merged at once.  (One word past
+       p's usable size is written: the flag, and with FOOTERS p's footer.) */
+    size_t s = sizeof(size_t), fsize, qhead;
+    void **holder, *before = dlmalloc(64); /* holder - 3 lies in the heap */
+    unsigned char *p, *q;
+    size_t *fake;
+    holder = (void **)dlmalloc(4 * sizeof(void *));
+    p = (unsigned char *)dlmalloc(128);
+    q = (unsigned char *)dlmalloc(2000);
+    sink = dlmalloc(100); /* q's neighbour stays in use */
+    if (before == NULL || holder == NULL || p == NULL || q == NULL ||
+        (size_t)(q - p) < dlmalloc_usable_size(p) || (size_t)(q - p) > 256)
+      return 2; /* q must follow p */
+    holder[0] = p;
+    fake = (size_t *)(void *)p;
+    fsize = (size_t)(q - p) - 2 * s; /* from the forged chunk (at p) to q's header */
+    fake[0] = 0;
+    fake[1] = fsize | 1u;                      /* free, its predecessor in use */
+    fake[2] = (size_t)(uintptr_t)(holder - 3); /* fd: fd->bk is holder[0] */
+    fake[3] = (size_t)(uintptr_t)(holder - 2); /* bk: bk->fd is holder[0] */
+    /* The word before q's header (p's last, or its footer with FOOTERS) and q's size word,
+       whose "previous chunk in use" bit is cleared. */
+    memcpy(p + fsize, &fsize, s);
+    memcpy(&qhead, q - s, s);
+    qhead &= ~(size_t)1;
+    memcpy(q - s, &qhead, s);
+    dlfree(q);
+    if (holder[0] == (void *)(holder - 3))
+      th_write("unlinking the forged chunk redirected the program's pointer\n");
+    return 1;
+  }
   if (strncmp(name, "bulk_free_", 10) == 0) {
     /* bulk_free given a pointer twice, one already freed, or one it never handed out. */
     unsigned char buf[64];
