@@ -6,6 +6,10 @@
   status 86.  CTest matches that line with PASS_REGULAR_EXPRESSION, so a crash, a hang or a
   silent return all fail.  If the error goes unnoticed, this program says so and returns 1.
 */
+#if defined(DEATH_PLAIN) && DEATH_PLAIN
+#define _GNU_SOURCE 1 /* dlsym's RTLD_DEFAULT */
+#include <dlfcn.h>
+#endif
 #include "malloc.h"
 
 #include <stddef.h>
@@ -18,14 +22,45 @@
 /* The cases that need POSIX mmap or threads (Linux, the BSDs, macOS). */
 #if TH_HOSTED && (defined(__unix__) || defined(__APPLE__)) && defined(__GNUC__)
 #define DEATH_POSIX 1
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #else
 #define DEATH_POSIX 0
 #endif
 
 /* volatile: keep the compiler from reasoning about (or warning on) the misuse below */
 static void *volatile sink;
+
+/* DEATH_PLAIN: built with the standard names and linked with nothing but the C library, to
+   run each case against the C library's allocator or a preloaded libdlmalloc.so
+   (tests/hostile_table.c).  The allocator's extensions are then looked up at run time (the
+   drop-in has them, the C library does not); a case that needs a missing one reports that it
+   cannot run. */
+#ifndef DEATH_PLAIN
+#define DEATH_PLAIN 0
+#endif
+typedef size_t (*bulk_free_fn)(void **array, size_t n);
+typedef void **(*comalloc_fn)(size_t n, size_t *sizes, void **chunks);
+typedef void (*thread_exit_fn)(void);
+#if DEATH_PLAIN
+typedef void (*any_fn)(void);
+static any_fn extension(const char *name, const char *dl_name) {
+  void *sym = dlsym(RTLD_DEFAULT, name);
+  any_fn f;
+  if (sym == NULL) /* libdlmalloc.so exports its extensions with the prefix */
+    sym = dlsym(RTLD_DEFAULT, dl_name);
+  memcpy(&f, &sym, sizeof f);
+  return f;
+}
+/* The extension name (bulk_free...) as a pointer of type type, or NULL. */
+#define EXTENSION(type, name) ((type)extension(#name, "dl" #name))
+#else
+#define EXTENSION(type, name) ((type)dl##name)
+#endif
 
 #if !ONLY_MSPACES
 /* Memory dlmalloc never handed out: a global buffer and a tiny bump "allocator" over one. */
@@ -43,9 +78,10 @@ static void *arena_alloc(size_t n) {
 }
 
 /* Whether the block's size word (the word before it) has neither in-use bit set: malloc.c's
-   mark of a directly mapped chunk. */
+   mark of a directly mapped chunk.  (DEATH_PLAIN: the allocator is not known; the C
+   library's maps the same sizes directly too.) */
 static int is_mapped_block(const void *p) {
-  return (((const size_t *)p)[-1] & 3u) == 0;
+  return DEATH_PLAIN || (((const size_t *)p)[-1] & 3u) == 0;
 }
 
 /* The smallest request that malloc.c pads to a 64-byte chunk (on 32- and 64-bit). */
@@ -74,6 +110,48 @@ static int forged_chunk_handed_out(const size_t *w) {
 }
 
 #if DEATH_POSIX
+/* racing_double_free's tries (each a child process) before it concludes the frees are
+   serialised. */
+#ifndef RACE_TRIES
+#define RACE_TRIES 3000
+#endif
+
+/* Two threads meet at ready (each adds one, then waits for two) and free block together. */
+struct race {
+  void *block;
+  int ready;
+};
+
+static void *race_to_free(void *arg) {
+  struct race *race = (struct race *)arg;
+  __atomic_add_fetch(&race->ready, 1, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n(&race->ready, __ATOMIC_SEQ_CST) < 2)
+    sched_yield();
+  thread_exit_fn thread_exit = EXTENSION(thread_exit_fn, malloc_thread_exit);
+  dlfree(race->block);
+  if (thread_exit != NULL)
+    thread_exit(); /* its cache back to the heap, as the port's threads must */
+  return NULL;
+}
+
+/* One try: two threads free a block together.  1 if both frees were accepted (the next two
+   mallocs hand out the block twice). */
+static int race_once(void) {
+  struct race race;
+  pthread_t t1, t2;
+  void *a, *b;
+  race.block = dlmalloc(40);
+  race.ready = 0;
+  if (pthread_create(&t1, NULL, race_to_free, &race) != 0 ||
+      pthread_create(&t2, NULL, race_to_free, &race) != 0)
+    return 0;
+  pthread_join(t1, NULL);
+  pthread_join(t2, NULL);
+  a = dlmalloc(40);
+  b = dlmalloc(40);
+  return a == b;
+}
+
 /* A thread's body: map a block (below this thread's stack), then forge a chunk on the stack,
    free it and see whether malloc hands it out; *arg says so. */
 static void *forge_and_free_on_stack(void *arg) {
@@ -179,6 +257,34 @@ static int commit(const char *name) {
       th_write("malloc handed out the forged block\n");
     return 1;
   }
+  if (strcmp(name, "racing_double_free") == 0) {
+    /* Two threads free the same block at the same moment: exactly one free may succeed.  A
+       free that comes second is caught easily, so each try runs in a child process (quiet)
+       until a try ends with both frees accepted; when none does, one more try here shows how
+       the allocator reports it. */
+    int tries;
+    for (tries = 0; tries < RACE_TRIES; tries++) {
+      int status;
+      pid_t child = fork();
+      if (child < 0)
+        return 2;
+      if (child == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+          dup2(devnull, 2);
+        _exit(race_once() ? 0 : 3);
+      }
+      if (waitpid(child, &status, 0) != child)
+        return 2;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        th_write("both frees succeeded: malloc handed out the block twice\n");
+        return 1;
+      }
+    }
+    if (race_once())
+      th_write("both frees succeeded: malloc handed out the block twice\n");
+    return 1;
+  }
   if (strcmp(name, "forged_chunk_thread_stack") == 0) {
     /* The same forgery on a thread's stack, once the heap has mapped memory below and above
        it (a thread's stack is mapped when the thread is made). */
@@ -231,6 +337,47 @@ static int commit(const char *name) {
       th_write("unlinking the forged chunk redirected the program's pointer\n");
     return 1;
   }
+  if (strcmp(name, "comalloc_wrap") == 0) {
+    /* Not a misuse: sizes whose padded sum wraps must be refused (exit status 5). */
+    size_t sizes[3] = {SIZE_MAX / 2, SIZE_MAX / 2, 64};
+    void *chunks[3];
+    comalloc_fn comalloc = EXTENSION(comalloc_fn, independent_comalloc);
+    if (comalloc == NULL)
+      return 2;
+    return comalloc(3, sizes, chunks) == NULL ? 5 : 1;
+  }
+  if (strcmp(name, "cache_link_overwrite") == 0) {
+    /* Use after free: one word written into a freed small block, where a per-thread cache
+       keeps its link to the next free block.  If the link is trusted, the second malloc
+       returns the address the program wrote (here a static buffer). */
+    static size_t target[16];
+    void *p = dlmalloc(40), *q = dlmalloc(40), *a, *b;
+    void *chosen = target + 2 * (MALLOC_ALIGNMENT / sizeof(size_t));
+    sink = dlmalloc(40);
+    dlfree(q);
+    dlfree(p); /* first in a LIFO list: its link leads to q */
+    memcpy(p, &chosen, sizeof chosen);
+    a = dlmalloc(40);
+    b = dlmalloc(40);
+    if (a == chosen || b == chosen)
+      th_write("malloc handed out the address written into the freed block\n");
+    return 1;
+  }
+  if (strcmp(name, "cache_tag_overwrite") == 0) {
+    /* Use after free: the freed block's second word (where a cache may mark it as cached)
+       is overwritten, then the block is freed again. */
+    size_t *p = (size_t *)dlmalloc(40);
+    void *a, *b;
+    sink = dlmalloc(40);
+    dlfree(p);
+    ((volatile size_t *)p)[1] = 0;
+    dlfree(p);
+    a = dlmalloc(40);
+    b = dlmalloc(40);
+    if (a == b)
+      th_write("malloc handed out the same block twice\n");
+    return 1;
+  }
   if (strncmp(name, "bulk_free_", 10) == 0) {
     /* bulk_free given a pointer twice, one already freed, or one it never handed out. */
     unsigned char buf[64];
@@ -251,7 +398,10 @@ static int commit(const char *name) {
       array[2] = buf + 16;
     } else
       return 2;
-    sink = (void *)(uintptr_t)dlbulk_free(array, 3);
+    bulk_free_fn bulk = EXTENSION(bulk_free_fn, bulk_free);
+    if (bulk == NULL)
+      return 2;
+    sink = (void *)(uintptr_t)bulk(array, 3);
     return 1;
   }
   if (strcmp(name, "free_global") == 0) {
@@ -453,6 +603,9 @@ int main(int argc, char **argv) {
   case 2:
     th_write("bad case parameter or setup failed\n");
     return 2;
+  case 5:
+    th_write("refused with NULL\n");
+    return 5;
   default:
     break;
   }
