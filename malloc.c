@@ -940,9 +940,11 @@ static inline size_t request2size(size_t req) {
 #define chunksize(p) ((p)->head & ~(FLAG_BITS))
 #define clear_pinuse(p) ((p)->head &= ~PINUSE_BIT)
 
-#define chunk_plus_offset(p, s) ((chunk_t *)(((char *)(p)) + (s)))
-#define chunk_minus_offset(p, s) ((chunk_t *)(((char *)(p)) - (s)))
-#define next_chunk(p) ((chunk_t *)(((char *)(p)) + chunksize(p)))
+/* In address arithmetic, so that a size read from a damaged header (which the checks then
+   refuse) is not undefined behaviour on the way. */
+#define chunk_plus_offset(p, s) ((chunk_t *)((uintptr_t)(p) + (size_t)(s)))
+#define chunk_minus_offset(p, s) ((chunk_t *)((uintptr_t)(p) - (size_t)(s)))
+#define next_chunk(p) chunk_plus_offset((p), chunksize(p))
 #define next_pinuse(p) ((next_chunk(p)->head) & PINUSE_BIT)
 
 /* The footer of a free chunk, and head+footer together. */
