@@ -244,9 +244,10 @@ static int commit(const char *name) {
     c = (unsigned char *)dlmalloc(mb);
     if (a == NULL || b == NULL || c == NULL || !is_mapped_block(b))
       return 2;
-    dlfree(b); /* unmapped: the kernel gives its address back on request */
+    dlfree(b); /* unmapped; nothing else runs here to take its place first */
     page = (unsigned char *)mmap((void *)((uintptr_t)b & ~(uintptr_t)4095), 4096,
-                                 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                                 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                                 -1, 0);
     lo = a < c ? a : c;
     hi = a < c ? c : a;
     if (page == (unsigned char *)MAP_FAILED || page < lo || page > hi)
