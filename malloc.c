@@ -2266,7 +2266,8 @@ static struct direct_region *direct_region_of(heap_t *m, chunk_t *p) {
 /* The live direct region of m whose memory holds the header of chunk p, or 0.  Only the
    records in the ring are read, never p: an address outside every segment is either in one
    of these regions or in memory the heap does not own (perhaps no longer mapped). */
-static NOINLINE MAYBE_UNUSED struct direct_region *direct_region_holding(heap_t *m, const chunk_t *p) {
+static NOINLINE MAYBE_UNUSED struct direct_region *direct_region_holding(heap_t *m,
+                                                                      const chunk_t *p) {
   struct direct_region *r;
   for (r = m->direct.next; r != 0 && r != &m->direct; r = r->next)
     if (span_holds_header(r->base, r->length, p))
@@ -4502,6 +4503,42 @@ size_t dlmalloc_teardown(void) {
 #define MIN_MSPACE_CAPACITY                                                                \
   (MSPACE_STATE_SIZE + TOP_FOOT_SIZE + MIN_CHUNK_SIZE + 2 * MALLOC_ALIGNMENT)
 
+/* The live mspaces, for checked_mspace: an open-addressing table of their addresses, written
+   under mspace_list_lock and read without it (an mspace call takes no lock but its own; an
+   mspace made unlocked, none).  A slot holds an mspace, 0 (never used: a probe stops there)
+   or LIVE_MSPACE_GONE (its mspace was destroyed: probes go on, an insertion reuses it).  An
+   mspace that finds no slot (more than LIVE_MSPACE_SLOTS at once) is found by the locked walk
+   of mspace_list instead. */
+#ifndef LIVE_MSPACE_SLOTS
+#define LIVE_MSPACE_SLOTS 256
+#endif
+#define LIVE_MSPACE_GONE ((heap_t *)1)
+static heap_t *volatile live_mspaces[LIVE_MSPACE_SLOTS];
+
+static size_t live_mspace_slot(const heap_t *m) {
+  return (size_t)(((uintptr_t)m >> 4) * 2654435761u) % LIVE_MSPACE_SLOTS;
+}
+
+/* Record m as live (mspace_list_lock held). */
+static void note_live_mspace(heap_t *m) {
+  size_t i = live_mspace_slot(m), n;
+  for (n = 0; n < LIVE_MSPACE_SLOTS; ++n, i = (i + 1) % LIVE_MSPACE_SLOTS)
+    if (live_mspaces[i] == 0 || live_mspaces[i] == LIVE_MSPACE_GONE) {
+      live_mspaces[i] = m;
+      return;
+    }
+}
+
+/* Forget m (mspace_list_lock held). */
+static void forget_live_mspace(heap_t *m) {
+  size_t i = live_mspace_slot(m), n;
+  for (n = 0; n < LIVE_MSPACE_SLOTS && live_mspaces[i] != 0; ++n, i = (i + 1) % LIVE_MSPACE_SLOTS)
+    if (live_mspaces[i] == m) {
+      live_mspaces[i] = LIVE_MSPACE_GONE;
+      return;
+    }
+}
+
 static heap_t *init_user_heap(char *tbase, size_t tsize, flag_t seg_flags, int locked) {
   size_t msize = MSPACE_STATE_SIZE;
   chunk_t *msp = align_as_chunk(tbase);
@@ -4531,24 +4568,34 @@ static heap_t *init_user_heap(char *tbase, size_t tsize, flag_t seg_flags, int l
   lock_acquire(&mspace_list_lock);
   m->next_heap = mspace_list;
   mspace_list = m;
+  note_live_mspace(m);
   lock_release(&mspace_list_lock);
   return m;
 }
 
 /* msp as a heap, if it is a live mspace (create_mspace* made it and destroy_mspace has not
-   ended it); otherwise report the usage error and return 0.  msp is looked up in the list of
-   live mspaces before anything is read through it: a destroyed mspace's memory may be gone. */
+   ended it); otherwise report the usage error and return 0.  msp is looked up among the live
+   mspaces before anything is read through it: a destroyed mspace's memory may be gone. */
 static heap_t *checked_mspace(mspace msp, const char *op) {
   heap_t *m = 0;
 #if !INSECURE
+  size_t i = live_mspace_slot((heap_t *)msp), n;
   heap_t *h;
-  lock_acquire(&mspace_list_lock);
-  for (h = mspace_list; h != 0; h = h->next_heap)
+  for (n = 0; n < LIVE_MSPACE_SLOTS && (h = live_mspaces[i]) != 0;
+       ++n, i = (i + 1) % LIVE_MSPACE_SLOTS)
     if (h == (heap_t *)msp) {
       m = h;
       break;
     }
-  lock_release(&mspace_list_lock);
+  if (m == 0 && msp != 0) { /* not in the table: the list has every live mspace */
+    lock_acquire(&mspace_list_lock);
+    for (h = mspace_list; h != 0; h = h->next_heap)
+      if (h == (heap_t *)msp) {
+        m = h;
+        break;
+      }
+    lock_release(&mspace_list_lock);
+  }
 #else
   m = (heap_t *)msp;
 #endif
@@ -4594,6 +4641,7 @@ size_t destroy_mspace(mspace msp) {
       *link = m->next_heap;
       break;
     }
+  forget_live_mspace(m);
   lock_release(&mspace_list_lock);
   m->magic = 0; /* a caller's buffer outlives the mspace: later use of it is caught */
   lock_destroy(&m->lock);

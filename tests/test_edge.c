@@ -225,6 +225,29 @@ static void t_mspace_capacity(void) {
     }
   }
 }
+
+/* More live mspaces than malloc.c's table of them holds (LIVE_MSPACE_SLOTS, 256): the ones
+   beyond are found by the walk of the list; every one works and is destroyed. */
+static void t_many_mspaces(void) {
+  enum { N = 300 };
+  static mspace ms[N];
+  size_t i, made = 0;
+  th_section("more live mspaces than the table holds");
+  for (i = 0; i < N; i++) {
+    ms[i] = create_mspace(0, 0);
+    if (ms[i] == NULL)
+      break;
+    made++;
+  }
+  CHECK_EQ(made, N);
+  for (i = 0; i < made; i++) {
+    void *p = mspace_malloc(ms[i], 100);
+    CHECK(p != NULL);
+    mspace_free(ms[i], p);
+  }
+  for (i = 0; i < made; i++)
+    CHECK_GT(destroy_mspace(ms[i]), 0);
+}
 #endif
 
 static void t_alignments(const struct heap *h) {
@@ -456,6 +479,7 @@ int main(void) {
     }
   }
   t_mspace_capacity();
+  t_many_mspaces();
 #if !NO_MALLINFO
   t_mmap_threshold();
 #endif
