@@ -2082,6 +2082,15 @@ static void insert_large_chunk(heap_t *m, tchunk_t *x, size_t s) {
   }
 }
 
+/* A tree link read from a free chunk (a child, a root) must lead into the heap before it is
+   followed: a write after free may have changed it.  Reports the corruption otherwise. */
+static inline int tree_link_ok(heap_t *m, tchunk_t *t) {
+  if (RTCHECK(ok_address(m, t)))
+    return 1;
+  CORRUPTION(m, t, "corrupted tree bin (a link leads out of the heap)");
+  return 0;
+}
+
 /* Remove x from its tree bin.  If x has ring siblings, one of them takes its place in the
    tree; otherwise its place goes to its rightmost-deepest descendant (any leaf would keep the
    trie ordered, and this one is found without comparisons). */
@@ -2102,8 +2111,11 @@ static void unlink_large_chunk(heap_t *m, tchunk_t *x) {
     tchunk_t **rp;
     if (((r = *(rp = &(x->child[1]))) != 0) || ((r = *(rp = &(x->child[0]))) != 0)) {
       tchunk_t **cp;
+      if (!tree_link_ok(m, r))
+        return;
       while ((*(cp = &(r->child[1])) != 0) || (*(cp = &(r->child[0])) != 0))
-        r = *(rp = cp);
+        if (!tree_link_ok(m, r = *(rp = cp)))
+          return;
       if (RTCHECK(ok_address(m, rp)))
         *rp = 0;
       else {
@@ -2827,7 +2839,10 @@ static void *tmalloc_large(heap_t *m, size_t nb) {
     tchunk_t *rst = 0;
     for (;;) {
       tchunk_t *rt;
-      size_t trem = chunksize(t) - nb;
+      size_t trem;
+      if (!tree_link_ok(m, t))
+        return 0;
+      trem = chunksize(t) - nb;
       if (trem < rsize) {
         v = t;
         if ((rsize = trem) == 0)
@@ -2850,7 +2865,10 @@ static void *tmalloc_large(heap_t *m, size_t nb) {
       t = *treebin_at(m, bit_index(least_bit(leftbits)));
   }
   while (t != 0) { /* the smallest chunk of the subtree */
-    size_t trem = chunksize(t) - nb;
+    size_t trem;
+    if (!tree_link_ok(m, t))
+      return 0;
+    trem = chunksize(t) - nb;
     if (trem < rsize) {
       rsize = trem;
       v = t;
@@ -2871,7 +2889,10 @@ static void *tmalloc_small(heap_t *m, size_t nb) {
   v = t = *treebin_at(m, i);
   rsize = chunksize(t) - nb;
   while ((t = leftmost_child(t)) != 0) {
-    size_t trem = chunksize(t) - nb;
+    size_t trem;
+    if (!tree_link_ok(m, t))
+      return 0;
+    trem = chunksize(t) - nb;
     if (trem < rsize) {
       rsize = trem;
       v = t;

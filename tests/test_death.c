@@ -364,6 +364,18 @@ static int commit(const char *name) {
       th_write("malloc handed out the address written into the freed block\n");
     return 1;
   }
+  if (strcmp(name, "uaf_tree_link") == 0) {
+    /* Use after free: a freed 2000-byte block (a tree chunk: words fd, bk, child[0],
+       child[1]) gets a small number written over its child links; the next malloc of its
+       size takes it out of the tree and would follow them. */
+    size_t *p = (size_t *)dlmalloc(2000);
+    sink = dlmalloc(100); /* p does not merge into top */
+    dlfree(p);
+    p[2] = 0x40;
+    p[3] = 0x40;
+    sink = dlmalloc(2000);
+    return 1;
+  }
   if (strcmp(name, "cache_tag_overwrite") == 0) {
     /* Use after free: the freed block's second word (where a cache may mark it as cached)
        is overwritten, then the block is freed again. */
