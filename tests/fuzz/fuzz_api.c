@@ -70,9 +70,9 @@ static int misuse_child; /* this process committed a usage error: blocks may be 
 
 /* Damage to the heap's own words -- a word written after free, bytes written past a block's
    end -- is left out unless FUZZ_HEADER_DAMAGE=1: what the cheap checks let through (the known
-   gaps of docs/hostile-input.md) is then followed unchecked, a free tree chunk's child link by
-   unlink_large_chunk, a damaged size or back link by the DEBUG checkers themselves (SIGSEGV
-   instead of an assertion); in the thread cache, the links are the cache's own work. */
+   gaps of docs/hostile-input.md) is then followed unchecked by the DEBUG checkers themselves (a
+   free chunk's links, a damaged size or back link: SIGSEGV instead of an assertion); in the
+   thread cache, the links are the cache's own work. */
 #ifndef FUZZ_HEADER_DAMAGE
 #define FUZZ_HEADER_DAMAGE 0
 #endif
