@@ -1218,12 +1218,15 @@ static segment_t *segment_holding(heap_t *m, char *a) {
   }
 }
 
-/* Does the span [base, base + length) hold both header words of the chunk at a?  One
-   subtraction, so an address below base (or a span of length 0) is refused too. */
-static inline int span_holds_header(const char *base, size_t length, const void *a) {
+/* The bytes from the chunk at a to the end of the span [base, base + length), or 0 if the
+   span does not hold both of a's header words.  One subtraction, so an address below base (or
+   a span of length 0) is refused too. */
+static ALWAYS_INLINE size_t span_room(const char *base, size_t length, const void *a) {
   uintptr_t offset = (uintptr_t)a - (uintptr_t)base;
-  return offset < length && length - offset >= TWO_SIZE_T_SIZES;
+  size_t room = length - (size_t)offset;
+  return (offset < length && room >= TWO_SIZE_T_SIZES) ? room : 0;
 }
+#define span_holds_header(base, length, a) (span_room((base), (length), (a)) != 0)
 
 /* ---- The segment map (SEGMENT_MAP) ----
    One bit per page-sized granule (2^SEGMENT_MAP_SHIFT bytes, aligned) of the address space,
@@ -1310,7 +1313,8 @@ static NOINLINE int segment_map_holds(const void *a) {
   size_t *leaf = segment_map_leaf((uintptr_t)a, 0);
   size_t g = (size_t)((uintptr_t)a >> SEGMENT_MAP_SHIFT) &
              (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
-  return leaf != 0 && ((((volatile size_t *)leaf)[g / SIZE_T_BITSIZE] >> (g % SIZE_T_BITSIZE)) & 1);
+  return leaf != 0 &&
+         ((((volatile size_t *)leaf)[g / SIZE_T_BITSIZE] >> (g % SIZE_T_BITSIZE)) & 1);
 }
 #else
 #define segment_map_note(m, base, size) ((void)(m), (void)(base), (void)(size))
@@ -1319,20 +1323,14 @@ static NOINLINE int segment_map_holds(const void *a) {
 #define segment_map_holds(a) ((void)(a), 0)
 #endif /* SEGMENT_MAP */
 
-/* The bytes from the chunk at a to the end of the segment holding m's top (where most
-   blocks lie), or 0 if that segment does not hold a's header. */
-static inline size_t top_segment_room(const heap_t *m, const void *a) {
-  uintptr_t offset = (uintptr_t)a - (uintptr_t)m->seg.base;
-  size_t room = m->seg.size - (size_t)offset;
-  return (offset < m->seg.size && room >= TWO_SIZE_T_SIZES) ? room : 0;
-}
-#define in_top_segment(m, a) (top_segment_room((m), (a)) != 0)
+/* The room after the chunk at a in the segment holding m's top (where most blocks lie). */
+#define top_segment_room(m, a) span_room((m)->seg.base, (m)->seg.size, (a))
 
 /* Lock-free: does heap m surely hold the header of the chunk at a, in the segment holding
    top or, for the global heap, in a granule of the map?  0 proves nothing; the caller then
    walks, under the lock (heap_holds_header). */
 static ALWAYS_INLINE int heap_surely_holds(heap_t *m, const void *a) {
-  if (LIKELY(in_top_segment(m, a)))
+  if (LIKELY(top_segment_room(m, a) != 0))
     return 1;
 #if !ONLY_MSPACES
   return is_global(m) && segment_map_holds(a);
