@@ -109,6 +109,18 @@
     Costs S bytes per block.
   INSECURE                default: 0
     1: skip the run-time checks on addresses and boundary tags (faster, unsafe).
+  SEGMENT_MAP             default: 1 (0 with INSECURE or ONLY_MSPACES)
+    1: keep a bitmap of the 4 KiB granules that lie wholly inside the global heap's segments
+    (section 8), so that free() and the thread cache tell a block of the heap from a forged
+    one in a bounded number of steps, without the heap's lock, whichever segment holds it.
+    Static storage: SEGMENT_MAP_WINDOWS leaves of 32 KiB (64-bit: 1 GiB windows) or 2 KiB
+    (32-bit: 64 MiB windows); a hosted system hands out those pages, zeroed, on first use.
+    0: the segment holding top is checked directly, the others by walking the segment list
+    under the lock (the thread cache then leaves the blocks of older segments to the locked
+    path).
+  SEGMENT_MAP_WINDOWS     default: 8 (64-bit), 4 (32-bit)
+    With SEGMENT_MAP: how many windows of the address space the map covers; segments beyond
+    them take the walk.
   DEBUG                   default: 0
     1: run the full invariant checkers (section 10) on every operation; slow.
   PROCEED_ON_ERROR        default: 0
@@ -273,6 +285,22 @@
 #define DEBUG 0
 #endif /* DEBUG */
 
+#ifndef SEGMENT_MAP
+#if INSECURE || (defined(ONLY_MSPACES) && ONLY_MSPACES)
+#define SEGMENT_MAP 0
+#else
+#define SEGMENT_MAP 1
+#endif
+#endif /* SEGMENT_MAP */
+
+#ifndef SEGMENT_MAP_WINDOWS
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define SEGMENT_MAP_WINDOWS 8
+#else
+#define SEGMENT_MAP_WINDOWS 4
+#endif
+#endif /* SEGMENT_MAP_WINDOWS */
+
 #ifndef PROCEED_ON_ERROR
 #define PROCEED_ON_ERROR 0
 #endif /* PROCEED_ON_ERROR */
@@ -417,6 +445,9 @@
 /* ---- Combinations that cannot work ---- */
 #if ONLY_MSPACES && !MSPACES
 #error "ONLY_MSPACES needs MSPACES"
+#endif
+#if ONLY_MSPACES && SEGMENT_MAP
+#error "SEGMENT_MAP maps the global heap: ONLY_MSPACES has none"
 #endif
 #if USE_LOCKS < 0 || USE_LOCKS > 2
 #error "USE_LOCKS must be 0, 1 or 2"
@@ -950,9 +981,11 @@ static inline size_t request2size(size_t req) {
 #define set_pinuse(p) ((void)head_set_bits((p), PINUSE_BIT))
 #define clear_pinuse(p) ((void)head_clear_bits((p), PINUSE_BIT))
 
-#define chunk_plus_offset(p, s) ((chunk_t *)(((char *)(p)) + (s)))
-#define chunk_minus_offset(p, s) ((chunk_t *)(((char *)(p)) - (s)))
-#define next_chunk(p) ((chunk_t *)(((char *)(p)) + chunksize(p)))
+/* In address arithmetic, so that a size read from a damaged header (which the checks then
+   refuse) is not undefined behaviour on the way. */
+#define chunk_plus_offset(p, s) ((chunk_t *)((uintptr_t)(p) + (size_t)(s)))
+#define chunk_minus_offset(p, s) ((chunk_t *)((uintptr_t)(p) - (size_t)(s)))
+#define next_chunk(p) chunk_plus_offset((p), chunksize(p))
 #define next_pinuse(p) ((next_chunk(p)->head) & PINUSE_BIT)
 
 /* The footer of a free chunk, and head+footer together. */
@@ -1224,6 +1257,139 @@ static segment_t *segment_holding(heap_t *m, char *a) {
     if ((sp = sp->next) == 0)
       return 0;
   }
+}
+
+/* The bytes from the chunk at a to the end of the span [base, base + length), or 0 if the
+   span does not hold both of a's header words.  One subtraction, so an address below base (or
+   a span of length 0) is refused too. */
+static ALWAYS_INLINE size_t span_room(const char *base, size_t length, const void *a) {
+  uintptr_t offset = (uintptr_t)a - (uintptr_t)base;
+  size_t room = length - (size_t)offset;
+  return (offset < length && room >= TWO_SIZE_T_SIZES) ? room : 0;
+}
+#define span_holds_header(base, length, a) (span_room((base), (length), (a)) != 0)
+
+/* ---- The segment map (SEGMENT_MAP) ----
+   One bit per page-sized granule (2^SEGMENT_MAP_SHIFT bytes, aligned) of the address space,
+   set while the granule lies wholly inside a segment of the global heap.  Segments change
+   under the heap's lock, and so does the map; it is read without the lock (the thread
+   cache's free) and costs a few instructions wherever the address lies.  A set bit means the
+   memory is the heap's; a clear bit proves nothing: a segment that does not start or end on a
+   granule boundary (a MORECORE heap's first) has a partly covered granule at that end,
+   directly mapped regions are not in the map, and neither is memory beyond the windows.
+   Those addresses take the walk of the segment list and of the direct regions, under the
+   lock.  Bits are cleared before memory goes back to the system.
+   The bits live in SEGMENT_MAP_WINDOWS leaves, each covering one aligned window of the
+   address space (1 GiB on 64-bit systems, 64 MiB on 32-bit ones), handed out when a segment
+   first lands in the window and kept; the windows in use are searched in order. */
+#if SEGMENT_MAP
+#define SEGMENT_MAP_SHIFT 12
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define SEGMENT_MAP_LEAF_BITS 18 /* granules per window */
+#else
+#define SEGMENT_MAP_LEAF_BITS 14
+#endif
+#define SEGMENT_MAP_WINDOW_SHIFT (SEGMENT_MAP_SHIFT + SEGMENT_MAP_LEAF_BITS)
+#define SEGMENT_MAP_LEAF_WORDS (((size_t)1 << SEGMENT_MAP_LEAF_BITS) / SIZE_T_BITSIZE)
+
+static struct {
+  uintptr_t window[SEGMENT_MAP_WINDOWS]; /* address >> SEGMENT_MAP_WINDOW_SHIFT, of leaf i */
+  size_t leaves[SEGMENT_MAP_WINDOWS][SEGMENT_MAP_LEAF_WORDS];
+  unsigned used;                         /* leaves handed out */
+} segment_map;
+
+/* The leaf of the window holding address a, or 0 (a new one if create and one is left). */
+static ALWAYS_INLINE size_t *segment_map_leaf(uintptr_t a, int create) {
+  uintptr_t window = a >> SEGMENT_MAP_WINDOW_SHIFT;
+  unsigned i, used = *(volatile unsigned *)&segment_map.used;
+  for (i = 0; i < used; ++i)
+    if (segment_map.window[i] == window)
+      return segment_map.leaves[i];
+  if (!create || used == SEGMENT_MAP_WINDOWS)
+    return 0;
+  segment_map.window[used] = window; /* written before the count that publishes it */
+  *(volatile unsigned *)&segment_map.used = used + 1;
+  return segment_map.leaves[used];
+}
+
+/* Set (on) or clear the bits of the granules holding addresses first .. last - 1 (granule
+   aligned). */
+static void segment_map_set(uintptr_t first, uintptr_t last, int on) {
+  uintptr_t a;
+  for (a = first; a < last; a += (uintptr_t)1 << SEGMENT_MAP_SHIFT) {
+    size_t *leaf = segment_map_leaf(a, on);
+    size_t g = (size_t)(a >> SEGMENT_MAP_SHIFT) & (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
+    size_t bit = (size_t)1 << (g % SIZE_T_BITSIZE);
+    if (leaf != 0)
+      leaf[g / SIZE_T_BITSIZE] = on ? (leaf[g / SIZE_T_BITSIZE] | bit)
+                                    : (leaf[g / SIZE_T_BITSIZE] & ~bit);
+  }
+}
+
+#define SEGMENT_MAP_GRANULE_MASK (((uintptr_t)1 << SEGMENT_MAP_SHIFT) - 1)
+
+/* Segment [base, base + size) of heap m is the heap's: mark the granules wholly inside. */
+static void segment_map_note(heap_t *m, char *base, size_t size) {
+  if (is_global(m) && size != 0)
+    segment_map_set(((uintptr_t)base + SEGMENT_MAP_GRANULE_MASK) & ~SEGMENT_MAP_GRANULE_MASK,
+                    ((uintptr_t)base + size) & ~SEGMENT_MAP_GRANULE_MASK, 1);
+}
+
+/* [base, base + size) is about to leave heap m: clear every granule it touches. */
+static void segment_map_forget(heap_t *m, char *base, size_t size) {
+  if (is_global(m) && size != 0)
+    segment_map_set((uintptr_t)base & ~SEGMENT_MAP_GRANULE_MASK, (uintptr_t)base + size, 0);
+}
+
+/* The global heap forgets all its memory: an empty map (its leaves stay handed out). */
+static void segment_map_forget_all(void) {
+  unsigned i;
+  for (i = 0; i < segment_map.used; ++i)
+    memset(segment_map.leaves[i], 0, sizeof(segment_map.leaves[i]));
+}
+
+/* Does a granule wholly inside a segment of the global heap hold address a?  No lock.  Out
+   of line: the free paths that reach it keep their fast case free of its registers. */
+static NOINLINE int segment_map_holds(const void *a) {
+  size_t *leaf = segment_map_leaf((uintptr_t)a, 0);
+  size_t g = (size_t)((uintptr_t)a >> SEGMENT_MAP_SHIFT) &
+             (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
+  return leaf != 0 &&
+         ((((volatile size_t *)leaf)[g / SIZE_T_BITSIZE] >> (g % SIZE_T_BITSIZE)) & 1);
+}
+#else
+#define segment_map_note(m, base, size) ((void)(m), (void)(base), (void)(size))
+#define segment_map_forget(m, base, size) ((void)(m), (void)(base), (void)(size))
+#define segment_map_forget_all() ((void)0)
+#define segment_map_holds(a) ((void)(a), 0)
+#endif /* SEGMENT_MAP */
+
+/* The room after the chunk at a in the segment holding m's top (where most blocks lie). */
+#define top_segment_room(m, a) span_room((m)->seg.base, (m)->seg.size, (a))
+
+/* Lock-free: does heap m surely hold the header of the chunk at a, in the segment holding
+   top or, for the global heap, in a granule of the map?  0 proves nothing; the caller then
+   walks, under the lock (heap_holds_header). */
+static ALWAYS_INLINE int heap_surely_holds(heap_t *m, const void *a) {
+  if (LIKELY(top_segment_room(m, a) != 0))
+    return 1;
+#if !ONLY_MSPACES
+  return is_global(m) && segment_map_holds(a);
+#else
+  return 0;
+#endif
+}
+
+/* Does heap m hold the header of the chunk at a in one of its segments?  With m's lock held:
+   past heap_surely_holds, this walks the segment list. */
+static NOINLINE int heap_holds_header(heap_t *m, const void *a) {
+  segment_t *sp;
+  if (heap_surely_holds(m, a))
+    return 1;
+  for (sp = m->seg.next; sp != 0; sp = sp->next)
+    if (span_holds_header(sp->base, sp->size, a))
+      return 1;
+  return 0;
 }
 
 #if HAVE_PARTIAL_MUNMAP
@@ -2053,6 +2219,15 @@ static void insert_large_chunk(heap_t *m, tchunk_t *x, size_t s) {
   }
 }
 
+/* A tree link read from a free chunk (a child, a root) must lead into the heap before it is
+   followed: a write after free may have changed it.  Reports the corruption otherwise. */
+static inline int tree_link_ok(heap_t *m, tchunk_t *t) {
+  if (RTCHECK(ok_address(m, t)))
+    return 1;
+  CORRUPTION(m, t, "corrupted tree bin (a link leads out of the heap)");
+  return 0;
+}
+
 /* Remove x from its tree bin.  If x has ring siblings, one of them takes its place in the
    tree; otherwise its place goes to its rightmost-deepest descendant (any leaf would keep the
    trie ordered, and this one is found without comparisons). */
@@ -2073,8 +2248,11 @@ static void unlink_large_chunk(heap_t *m, tchunk_t *x) {
     tchunk_t **rp;
     if (((r = *(rp = &(x->child[1]))) != 0) || ((r = *(rp = &(x->child[0]))) != 0)) {
       tchunk_t **cp;
+      if (!tree_link_ok(m, r))
+        return;
       while ((*(cp = &(r->child[1])) != 0) || (*(cp = &(r->child[0])) != 0))
-        r = *(rp = cp);
+        if (!tree_link_ok(m, r = *(rp = cp)))
+          return;
       if (RTCHECK(ok_address(m, rp)))
         *rp = 0;
       else {
@@ -2234,6 +2412,18 @@ static struct direct_region *direct_region_of(heap_t *m, chunk_t *p) {
   return r;
 }
 
+/* The live direct region of m whose memory holds the header of chunk p, or 0.  Only the
+   records in the ring are read, never p: an address outside every segment is either in one
+   of these regions or in memory the heap does not own (perhaps no longer mapped). */
+static NOINLINE MAYBE_UNUSED struct direct_region *direct_region_holding(heap_t *m,
+                                                                      const chunk_t *p) {
+  struct direct_region *r;
+  for (r = m->direct.next; r != 0 && r != &m->direct; r = r->next)
+    if (span_holds_header(r->base, r->length, p))
+      return r;
+  return 0;
+}
+
 /* Unmap a directly mapped chunk.  If the system refuses, the region stays in the ring
    (teardown tries again) but its record is marked dead, so a second free is still caught. */
 static void release_direct(heap_t *m, struct direct_region *r) {
@@ -2329,6 +2519,8 @@ static void forget_all_memory(heap_t *m) {
     *treebin_at(m, i) = 0;
   init_bins(m);
   init_heap_links(m);
+  if (is_global(m))
+    segment_map_forget_all();
 #if THREAD_CACHE
   if (is_global(m)) /* the caches hold chunks of the memory forgotten here */
     thread_cache_forget_all();
@@ -2384,6 +2576,7 @@ static void *prepend_alloc(heap_t *m, char *newbase, char *oldbase, size_t nb) {
 static void add_segment(heap_t *m, char *tbase, size_t tsize, flag_t flags) {
   char *old_top = (char *)m->top;
   segment_t *oldsp = segment_holding(m, old_top);
+  segment_map_note(m, tbase, tsize);
   char *old_end = oldsp->base + oldsp->size;
   size_t ssize = pad_request(sizeof(segment_t));
   char *rawsp = old_end - (ssize + FOUR_SIZE_T_SIZES + CHUNK_ALIGN_MASK);
@@ -2557,6 +2750,7 @@ static void *sys_alloc(heap_t *m, size_t nb) {
       m->seg.base = tbase;
       m->seg.size = tsize;
       m->seg.flags = seg_flags;
+      segment_map_note(m, tbase, tsize);
       m->magic = mparams.magic;
       m->release_checks = MAX_RELEASE_CHECK_RATE;
       init_bins(m);
@@ -2569,6 +2763,7 @@ static void *sys_alloc(heap_t *m, size_t nb) {
       if (sp != 0 && !is_extern_segment(sp) && (sp->flags & SEG_MMAPPED) == seg_flags &&
           may_merge_segments(seg_flags) && segment_holds(sp, m->top)) {
         sp->size += tsize;
+        segment_map_note(m, sp->base, sp->size);
         init_top(m, m->top, m->topsize + tsize);
       } else {
         /* Does it sit right below a segment? */
@@ -2580,6 +2775,7 @@ static void *sys_alloc(heap_t *m, size_t nb) {
           char *oldbase = sp->base;
           sp->base = tbase;
           sp->size += tsize;
+          segment_map_note(m, sp->base, sp->size);
           return prepend_alloc(m, tbase, oldbase, nb);
         }
         add_segment(m, tbase, tsize, seg_flags);
@@ -2624,13 +2820,16 @@ static size_t release_unused_segments(heap_t *m) {
           m->dvsize = 0;
         } else
           unlink_large_chunk(m, tp);
+        segment_map_forget(m, base, size);
         if (os_unmap(base, size) == 0) {
           released += size;
           m->footprint -= size;
           sp = pred; /* drop the record */
           sp->next = next;
-        } else
+        } else {
           insert_large_chunk(m, tp, psize); /* the system said no: keep it */
+          segment_map_note(m, base, size);
+        }
       }
     }
     pred = sp;
@@ -2652,6 +2851,7 @@ static int sys_trim(heap_t *m, size_t pad) {
       size_t extra = ((m->topsize - pad + (unit - SIZE_T_ONE)) / unit - SIZE_T_ONE) * unit;
       segment_t *sp = segment_holding(m, (char *)m->top);
       if (extra != 0 && !is_extern_segment(sp)) {
+        segment_map_forget(m, sp->base + sp->size - extra, extra); /* re-noted below */
         if (is_mmapped_segment(sp)) {
 #if HAVE_PARTIAL_MUNMAP && HAVE_MMAP
           if (sp->size >= extra && !has_segment_link(m, sp->base + sp->size - extra, extra)) {
@@ -2692,6 +2892,8 @@ static int sys_trim(heap_t *m, size_t pad) {
         init_top(m, m->top, m->topsize - released);
         check_top_chunk(m, m->top);
       }
+      if (extra != 0 && !is_extern_segment(sp))
+        segment_map_note(m, sp->base, sp->size);
     }
     if (HAVE_MMAP)
       released += release_unused_segments(m);
@@ -2774,7 +2976,10 @@ static void *tmalloc_large(heap_t *m, size_t nb) {
     tchunk_t *rst = 0;
     for (;;) {
       tchunk_t *rt;
-      size_t trem = chunksize(t) - nb;
+      size_t trem;
+      if (!tree_link_ok(m, t))
+        return 0;
+      trem = chunksize(t) - nb;
       if (trem < rsize) {
         v = t;
         if ((rsize = trem) == 0)
@@ -2797,7 +3002,10 @@ static void *tmalloc_large(heap_t *m, size_t nb) {
       t = *treebin_at(m, bit_index(least_bit(leftbits)));
   }
   while (t != 0) { /* the smallest chunk of the subtree */
-    size_t trem = chunksize(t) - nb;
+    size_t trem;
+    if (!tree_link_ok(m, t))
+      return 0;
+    trem = chunksize(t) - nb;
     if (trem < rsize) {
       rsize = trem;
       v = t;
@@ -2818,7 +3026,10 @@ static void *tmalloc_small(heap_t *m, size_t nb) {
   v = t = *treebin_at(m, i);
   rsize = chunksize(t) - nb;
   while ((t = leftmost_child(t)) != 0) {
-    size_t trem = chunksize(t) - nb;
+    size_t trem;
+    if (!tree_link_ok(m, t))
+      return 0;
+    trem = chunksize(t) - nb;
     if (trem < rsize) {
       rsize = trem;
       v = t;
@@ -2993,8 +3204,28 @@ static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
   merge_and_file_inline(m, p, psize);
 }
 
+/* Why chunk p, which lies in none of m's segments, cannot be a directly mapped block of m in
+   use, or 0.  p's header is read only once a live region of m is known to hold it, so a block
+   already unmapped (its second free) or memory the heap never mapped is refused untouched. */
+static NOINLINE MAYBE_UNUSED const char *mapped_chunk_problem(heap_t *m, chunk_t *p) {
+  struct direct_region *r = direct_region_holding(m, p);
+  if (r == 0)
+    return "invalid pointer or double free (not in the heap's memory)";
+  if (!is_mmapped(p) || (char *)p - p->prev_foot != (char *)r || direct_region_of(m, p) != r)
+    return "invalid pointer or double free (mapped block)";
+  return 0;
+}
+
+/* Does m hold the header of the chunk at a: in [lo, lo + span] (a span of the segment holding
+   top, tested inline) or in another of its segments (heap_holds_header, out of line)? */
+static ALWAYS_INLINE int header_in_heap(heap_t *m, uintptr_t lo, size_t span, const void *a) {
+  return LIKELY((uintptr_t)a - lo <= span) || heap_holds_header(m, a);
+}
+
 /* Why chunk p cannot be a block in use of heap m, or 0 if it passes every cheap check.
-   Words are read only at addresses the earlier checks have shown to lie in the heap. */
+   A word is read only where the checks before it have shown that one of m's segments (or
+   mapped regions) holds it: a forged chunk on the stack or in a foreign mapping between two
+   of the heap's regions is refused before its header is trusted. */
 static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *p) {
 #if INSECURE
   (void)m;
@@ -3002,34 +3233,41 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
   return 0;
 #else
   chunk_t *next;
-  if (((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) != 0 || !ok_address(m, p))
+  /* a header at lo .. lo + span lies in top's segment */
+  uintptr_t lo = (uintptr_t)m->seg.base;
+  size_t span = m->seg.size - TWO_SIZE_T_SIZES;
+  if (((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) != 0)
     return "invalid pointer";
+  if (UNLIKELY(m->seg.size < TWO_SIZE_T_SIZES)) /* span would wrap */
+    return "invalid pointer (the heap has no memory)";
+  if (!header_in_heap(m, lo, span, p))
+    return mapped_chunk_problem(m, p);
   if (!ok_inuse(p))
     return "double free or invalid pointer (block is not in use)";
-  if (is_mmapped(p))
-    return direct_region_of(m, p) != 0 ? 0 : "invalid pointer or double free (mapped block)";
+  if (is_mmapped(p)) /* a directly mapped chunk never lies in a segment */
+    return "invalid pointer or double free (mapped block)";
 #if THREAD_CACHE
   if (is_thread_cached(p))
     return THREAD_CACHE_DOUBLE_FREE;
 #endif
   next = next_chunk(p);
-  if (!ok_next(p, next) || !ok_address(m, next))
+  if (!ok_next(p, next) || !header_in_heap(m, lo, span, next))
     return "corrupted block size";
   if (!ok_pinuse(next))
     return "double free or corrupted block (the next chunk says it is free)";
   if (!pinuse(p)) { /* the previous chunk is free: its size must match our back link */
     size_t prevsize = p->prev_foot;
     chunk_t *prev = chunk_minus_offset(p, prevsize);
-    if (prevsize > (size_t)((char *)p - m->least_addr) || chunksize(prev) != prevsize ||
-        is_inuse(prev))
+    if (!ok_next(prev, p) || !header_in_heap(m, lo, span, prev) ||
+        chunksize(prev) != prevsize || is_inuse(prev))
       return "double free or corrupted block (previous chunk)";
   }
   if (!cinuse(next) && next != m->top && next != m->dv) {
     /* A free successor must end in a footer that repeats its size. */
     size_t nsize = chunksize(next);
     chunk_t *after = chunk_plus_offset(next, nsize);
-    if (nsize > (size_t)(m->max_addr - (char *)next) || after->prev_foot != nsize ||
-        pinuse(after))
+    if (!ok_next(next, after) || !header_in_heap(m, lo, span, after) ||
+        after->prev_foot != nsize || pinuse(after))
       return "corrupted block header (next chunk)";
   }
   return 0;
@@ -3217,23 +3455,40 @@ static void *internal_memalign(heap_t *m, size_t alignment, size_t bytes) {
 /* ---- The operations every heap offers, taking the heap's lock ---- */
 
 /* With FOOTERS, the heap that chunk p's footer names, if that heap really holds p.  p's words
-   are read only when they lie inside the candidate heap's address range, and the candidate is
-   compared with the live heaps before it is used. */
+   are read only once one of the candidate heap's segments or mapped regions is known to hold
+   them (locked: the caller holds h's lock; otherwise it is taken for the walk past the top
+   segment), and the candidate is compared with the live heaps before it is used. */
 #if FOOTERS
-static int heap_holds_chunk(heap_t *h, chunk_t *p) {
+static int heap_holds_chunk(heap_t *h, chunk_t *p, int locked) {
   size_t sz;
-  if (((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) != 0 || !ok_address(h, p))
+  chunk_t *after;
+  int held = 0;
+  if (((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) != 0)
     return 0;
-  sz = chunksize(p);
-  if (sz >= (size_t)(h->max_addr - (char *)p))
-    return 0;
-  return chunk_plus_offset(p, sz)->prev_foot == footer_tag(h, sz);
+  if (heap_surely_holds(h, p)) {
+    sz = chunksize(p);
+    after = chunk_plus_offset(p, sz);
+    held = ok_next(p, after) && heap_surely_holds(h, after);
+  }
+  if (!held && (locked || !PREACTION(h))) {
+    /* the older segments and the mapped regions change under h's lock only */
+    struct direct_region *r = 0;
+    if (heap_holds_header(h, p) || (r = direct_region_holding(h, p)) != 0) {
+      sz = chunksize(p);
+      after = chunk_plus_offset(p, sz);
+      held = ok_next(p, after) && (r != 0 ? span_holds_header(r->base, r->length, after)
+                                          : heap_holds_header(h, after));
+    }
+    if (!locked)
+      POSTACTION(h);
+  }
+  return held && after->prev_foot == footer_tag(h, sz);
 }
 
 static heap_t *owner_of(chunk_t *p) {
   heap_t *found = 0;
 #if !ONLY_MSPACES
-  if (heap_holds_chunk(gm, p))
+  if (heap_holds_chunk(gm, p, 0))
     return gm;
 #endif
 #if MSPACES
@@ -3241,7 +3496,7 @@ static heap_t *owner_of(chunk_t *p) {
     heap_t *h;
     lock_acquire(&mspace_list_lock);
     for (h = mspace_list; h != 0; h = h->next_heap)
-      if (heap_holds_chunk(h, p)) {
+      if (heap_holds_chunk(h, p, 0)) {
         found = h;
         break;
       }
@@ -3483,17 +3738,15 @@ static void **ialloc(heap_t *m, size_t n_elements, size_t *sizes, unsigned opts,
     contents_size = n_elements * element_size;
   } else {
     element_size = 0;
-    for (i = 0; i != n_elements; ++i) {
-      if (sizes[i] >= MAX_REQUEST)
+    for (i = 0; i != n_elements; ++i) { /* the sum stays below MAX_REQUEST: it cannot wrap */
+      if (sizes[i] >= MAX_REQUEST || request2size(sizes[i]) >= MAX_REQUEST - contents_size)
         goto too_big;
       contents_size += request2size(sizes[i]);
-      if (contents_size >= MAX_REQUEST)
-        goto too_big;
     }
   }
-  size = contents_size + array_size;
-  if (size >= MAX_REQUEST)
+  if (array_size >= MAX_REQUEST - contents_size)
     goto too_big;
+  size = contents_size + array_size;
 
   if (PREACTION(m))
     return 0;
@@ -3556,7 +3809,9 @@ too_big:
 }
 
 /* Free every block of array that belongs to m; merge neighbours that are both in the array
-   before filing them.  Returns how many blocks belonged to another heap (FOOTERS). */
+   before filing them.  Returns how many blocks belonged to another heap (FOOTERS: a block
+   outside m's memory is left in the array, and must then be a block of some live heap).  A
+   block that fails the checks (a duplicate, a freed block) is a usage error in every build. */
 static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
   size_t unfreed = 0;
   if (!PREACTION(m)) {
@@ -3568,12 +3823,17 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
         chunk_t *p = mem2chunk(mem);
         const char *problem;
 #if FOOTERS
-        if (!heap_holds_chunk(m, p)) {
-          ++unfreed;
+        if (!heap_holds_chunk(m, p, 1) && !heap_holds_header(m, p) &&
+            direct_region_holding(m, p) == 0) {
+          ++unfreed; /* not in m's memory: another heap's block, checked below */
           continue;
         }
 #endif
         problem = inuse_chunk_problem(m, p);
+#if FOOTERS
+        if (problem == 0 && !heap_holds_chunk(m, p, 1))
+          problem = "invalid pointer or damaged footer";
+#endif
         if (problem != 0) {
           USAGE_ERROR(m, mem, "bulk_free", problem);
           break;
@@ -3600,6 +3860,17 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
       trim_after_free(m);
     POSTACTION(m);
   }
+#if FOOTERS
+  if (unfreed != 0) { /* what was left must be a block of another live heap (m's lock is free) */
+    void **a;
+    for (a = array; a != &(array[nelem]); ++a)
+      if (*a != 0 && owner_of(mem2chunk(*a)) == 0) {
+        USAGE_ERROR(m, *a, "bulk_free",
+                    "invalid pointer or damaged footer (no heap owns this block)");
+        break;
+      }
+  }
+#endif
   return unfreed;
 }
 
@@ -4158,8 +4429,9 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
   chunk_t *p = mem2chunk(mem);
   if ((thread_cache_current(tc) || thread_cache_start(tc)) &&
 #if FOOTERS
-      heap_holds_chunk(gm, p) &&
+      heap_holds_chunk(gm, p, 0) &&
 #endif
+      heap_surely_holds(gm, p) && heap_surely_holds(gm, next_chunk(p)) && /* or locked */
       inuse_chunk_problem(gm, p) == 0 && !is_mmapped(p) &&
       chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE) {
     size_t size = chunksize(p), i = thread_cache_list(size);
@@ -4181,11 +4453,12 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
 static inline void thread_cache_free(void *mem) {
   struct thread_cache *tc = &thread_cache;
   chunk_t *p = mem2chunk(mem);
+  size_t room; /* readable bytes from p on: p lies in top's segment (others: the slow path) */
   if (LIKELY(thread_cache_current(tc)) &&
 #if FOOTERS
-      heap_holds_chunk(gm, p) &&
+      heap_holds_chunk(gm, p, 0) &&
 #endif
-      ((size_t)mem & CHUNK_ALIGN_MASK) == 0 && ok_address(gm, p)) {
+      ((size_t)mem & CHUNK_ALIGN_MASK) == 0 && (room = top_segment_room(gm, p)) != 0) {
     size_t head = p->head;
     size_t size = head & ~FLAG_BITS;
     chunk_t *next = chunk_plus_offset(p, size);
@@ -4194,7 +4467,7 @@ static inline void thread_cache_free(void *mem) {
       heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
       return;
     }
-    next_head = ok_address(gm, next) ? next->head : 0;
+    next_head = (size + TWO_SIZE_T_SIZES <= room) ? next->head : 0;
     /* size - MIN_CHUNK_SIZE wraps for a size below the minimum */
     if ((head & FLAG_BITS) == INUSE_BITS && /* in use, the previous one too, not cached */
         size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
@@ -4514,6 +4787,42 @@ size_t dlmalloc_teardown(void) {
 #define MIN_MSPACE_CAPACITY                                                                \
   (MSPACE_STATE_SIZE + TOP_FOOT_SIZE + MIN_CHUNK_SIZE + 2 * MALLOC_ALIGNMENT)
 
+/* The live mspaces, for checked_mspace: an open-addressing table of their addresses, written
+   under mspace_list_lock and read without it (an mspace call takes no lock but its own; an
+   mspace made unlocked, none).  A slot holds an mspace, 0 (never used: a probe stops there)
+   or LIVE_MSPACE_GONE (its mspace was destroyed: probes go on, an insertion reuses it).  An
+   mspace that finds no slot (more than LIVE_MSPACE_SLOTS at once) is found by the locked walk
+   of mspace_list instead. */
+#ifndef LIVE_MSPACE_SLOTS
+#define LIVE_MSPACE_SLOTS 256
+#endif
+#define LIVE_MSPACE_GONE ((heap_t *)1)
+static heap_t *volatile live_mspaces[LIVE_MSPACE_SLOTS];
+
+static size_t live_mspace_slot(const heap_t *m) {
+  return (size_t)(((uintptr_t)m >> 4) * 2654435761u) % LIVE_MSPACE_SLOTS;
+}
+
+/* Record m as live (mspace_list_lock held). */
+static void note_live_mspace(heap_t *m) {
+  size_t i = live_mspace_slot(m), n;
+  for (n = 0; n < LIVE_MSPACE_SLOTS; ++n, i = (i + 1) % LIVE_MSPACE_SLOTS)
+    if (live_mspaces[i] == 0 || live_mspaces[i] == LIVE_MSPACE_GONE) {
+      live_mspaces[i] = m;
+      return;
+    }
+}
+
+/* Forget m (mspace_list_lock held). */
+static void forget_live_mspace(heap_t *m) {
+  size_t i = live_mspace_slot(m), n;
+  for (n = 0; n < LIVE_MSPACE_SLOTS && live_mspaces[i] != 0; ++n, i = (i + 1) % LIVE_MSPACE_SLOTS)
+    if (live_mspaces[i] == m) {
+      live_mspaces[i] = LIVE_MSPACE_GONE;
+      return;
+    }
+}
+
 static heap_t *init_user_heap(char *tbase, size_t tsize, flag_t seg_flags, int locked) {
   size_t msize = MSPACE_STATE_SIZE;
   chunk_t *msp = align_as_chunk(tbase);
@@ -4543,15 +4852,39 @@ static heap_t *init_user_heap(char *tbase, size_t tsize, flag_t seg_flags, int l
   lock_acquire(&mspace_list_lock);
   m->next_heap = mspace_list;
   mspace_list = m;
+  note_live_mspace(m);
   lock_release(&mspace_list_lock);
   return m;
 }
 
-/* m, if it is a live mspace; otherwise report the usage error and return 0. */
+/* msp as a heap, if it is a live mspace (create_mspace* made it and destroy_mspace has not
+   ended it); otherwise report the usage error and return 0.  msp is looked up among the live
+   mspaces before anything is read through it: a destroyed mspace's memory may be gone. */
 static heap_t *checked_mspace(mspace msp, const char *op) {
-  heap_t *m = (heap_t *)msp;
+  heap_t *m = 0;
+#if !INSECURE
+  size_t i = live_mspace_slot((heap_t *)msp), n;
+  heap_t *h;
+  for (n = 0; n < LIVE_MSPACE_SLOTS && (h = live_mspaces[i]) != 0;
+       ++n, i = (i + 1) % LIVE_MSPACE_SLOTS)
+    if (h == (heap_t *)msp) {
+      m = h;
+      break;
+    }
+  if (m == 0 && msp != 0) { /* not in the table: the list has every live mspace */
+    lock_acquire(&mspace_list_lock);
+    for (h = mspace_list; h != 0; h = h->next_heap)
+      if (h == (heap_t *)msp) {
+        m = h;
+        break;
+      }
+    lock_release(&mspace_list_lock);
+  }
+#else
+  m = (heap_t *)msp;
+#endif
   if (m == 0 || !ok_magic(m)) {
-    USAGE_ERROR(m, m, op, "invalid mspace");
+    USAGE_ERROR(0, msp, op, "invalid mspace (not a live mspace: never made, or destroyed)");
     return 0;
   }
   return m;
@@ -4575,7 +4908,8 @@ mspace create_mspace_with_base(void *base, size_t capacity, int locked) {
   heap_t *m = 0;
   ensure_initialization();
   if (base != 0 && capacity >= MIN_MSPACE_CAPACITY &&
-      capacity < (size_t)-(MSPACE_STATE_SIZE + TOP_FOOT_SIZE + mparams.page_size))
+      capacity < (size_t)-(MSPACE_STATE_SIZE + TOP_FOOT_SIZE + mparams.page_size) &&
+      capacity <= UINTPTR_MAX - (uintptr_t)base) /* the buffer must not run past the end */
     m = init_user_heap((char *)base, capacity, SEG_EXTERN, locked);
   return (mspace)m;
 }
@@ -4591,6 +4925,7 @@ size_t destroy_mspace(mspace msp) {
       *link = m->next_heap;
       break;
     }
+  forget_live_mspace(m);
   lock_release(&mspace_list_lock);
   m->magic = 0; /* a caller's buffer outlives the mspace: later use of it is caught */
   lock_destroy(&m->lock);

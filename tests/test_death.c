@@ -6,6 +6,10 @@
   status 86.  CTest matches that line with PASS_REGULAR_EXPRESSION, so a crash, a hang or a
   silent return all fail.  If the error goes unnoticed, this program says so and returns 1.
 */
+#if defined(DEATH_PLAIN) && DEATH_PLAIN
+#define _GNU_SOURCE 1 /* dlsym's RTLD_DEFAULT */
+#include <dlfcn.h>
+#endif
 #include "malloc.h"
 
 #include <stddef.h>
@@ -15,8 +19,48 @@
 
 #include "harness.h"
 
+/* The cases that need POSIX mmap or threads (Linux, the BSDs, macOS). */
+#if TH_HOSTED && (defined(__unix__) || defined(__APPLE__)) && defined(__GNUC__)
+#define DEATH_POSIX 1
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#else
+#define DEATH_POSIX 0
+#endif
+
 /* volatile: keep the compiler from reasoning about (or warning on) the misuse below */
 static void *volatile sink;
+
+/* DEATH_PLAIN: built with the standard names and linked with nothing but the C library, to
+   run each case against the C library's allocator or a preloaded libdlmalloc.so
+   (tests/hostile_table.c).  The allocator's extensions are then looked up at run time (the
+   drop-in has them, the C library does not); a case that needs a missing one reports that it
+   cannot run. */
+#ifndef DEATH_PLAIN
+#define DEATH_PLAIN 0
+#endif
+typedef size_t (*bulk_free_fn)(void **array, size_t n);
+typedef void **(*comalloc_fn)(size_t n, size_t *sizes, void **chunks);
+typedef void (*thread_exit_fn)(void);
+#if DEATH_PLAIN
+typedef void (*any_fn)(void);
+static any_fn extension(const char *name, const char *dl_name) {
+  void *sym = dlsym(RTLD_DEFAULT, name);
+  any_fn f;
+  if (sym == NULL) /* libdlmalloc.so exports its extensions with the prefix */
+    sym = dlsym(RTLD_DEFAULT, dl_name);
+  memcpy(&f, &sym, sizeof f);
+  return f;
+}
+/* The extension name (bulk_free...) as a pointer of type type, or NULL. */
+#define EXTENSION(type, name) ((type)extension(#name, "dl" #name))
+#else
+#define EXTENSION(type, name) ((type)dl##name)
+#endif
 
 #if !ONLY_MSPACES
 /* Memory dlmalloc never handed out: a global buffer and a tiny bump "allocator" over one. */
@@ -32,6 +76,96 @@ static void *arena_alloc(size_t n) {
   arena_used += words + 2;
   return block + 2;
 }
+
+/* Whether the block's size word (the word before it) has neither in-use bit set: malloc.c's
+   mark of a directly mapped chunk.  (DEATH_PLAIN: the allocator is not known; the C
+   library's maps the same sizes directly too.) */
+static int is_mapped_block(const void *p) {
+  return DEATH_PLAIN || (((const size_t *)p)[-1] & 3u) == 0;
+}
+
+/* The smallest request that malloc.c pads to a 64-byte chunk (on 32- and 64-bit). */
+#define FORGED_REQUEST (64 - 2 * sizeof(size_t))
+
+/* Forge at w (aligned to MALLOC_ALIGNMENT) what free() looks for in a block of its own: a
+   64-byte chunk in use whose previous chunk is in use, followed by two more chunks in use.
+   Returns the forged block. */
+static void *forge_chunk(size_t *w) {
+  size_t words = 64 / sizeof(size_t), i;
+  for (i = 0; i < 3 * words; i += words) {
+    w[i] = 0;
+    w[i + 1] = 64 | 3u;
+  }
+  return w + 2;
+}
+
+/* 1 if a few small mallocs hand out the forged block at w (the forgery was accepted). */
+static int forged_chunk_handed_out(const size_t *w) {
+  int i, found = 0;
+  for (i = 0; i < 4; i++) {
+    void *q = dlmalloc(FORGED_REQUEST);
+    found |= (q == (const void *)(w + 2));
+  }
+  return found;
+}
+
+#if DEATH_POSIX
+/* racing_double_free's tries (each a child process) before it concludes the frees are
+   serialised. */
+#ifndef RACE_TRIES
+#define RACE_TRIES 3000
+#endif
+
+/* Two threads meet at ready (each adds one, then waits for two) and free block together. */
+struct race {
+  void *block;
+  int ready;
+};
+
+static void *race_to_free(void *arg) {
+  struct race *race = (struct race *)arg;
+  __atomic_add_fetch(&race->ready, 1, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n(&race->ready, __ATOMIC_SEQ_CST) < 2)
+    sched_yield();
+  thread_exit_fn thread_exit = EXTENSION(thread_exit_fn, malloc_thread_exit);
+  dlfree(race->block);
+  if (thread_exit != NULL)
+    thread_exit(); /* its cache back to the heap, as the port's threads must */
+  return NULL;
+}
+
+/* One try: two threads free a block together.  1 if both frees were accepted (the next two
+   mallocs hand out the block twice). */
+static int race_once(void) {
+  struct race race;
+  pthread_t t1, t2;
+  void *a, *b;
+  race.block = dlmalloc(40);
+  race.ready = 0;
+  if (pthread_create(&t1, NULL, race_to_free, &race) != 0 ||
+      pthread_create(&t2, NULL, race_to_free, &race) != 0)
+    return 0;
+  pthread_join(t1, NULL);
+  pthread_join(t2, NULL);
+  a = dlmalloc(40);
+  b = dlmalloc(40);
+  return a == b;
+}
+
+/* A thread's body: map a block (below this thread's stack), then forge a chunk on the stack,
+   free it and see whether malloc hands it out; *arg says so. */
+static void *forge_and_free_on_stack(void *arg) {
+  size_t words[3 * 64 / sizeof(size_t) + 8];
+  size_t *w = words;
+  while (((uintptr_t)w & (MALLOC_ALIGNMENT - 1)) != 0)
+    w++;
+  sink = dlmalloc((size_t)1 << 20);
+  sink = forge_chunk(w);
+  dlfree(sink);
+  *(int *)arg = forged_chunk_handed_out(w);
+  return NULL;
+}
+#endif
 
 /* The decimal number at the start of s (0 if none). */
 static size_t parse_size(const char *s) {
@@ -113,11 +247,200 @@ static int commit(const char *name) {
     return 1;
   }
   if (strcmp(name, "double_free_mapped") == 0) {
-    /* 1 MiB is above the mmap threshold (256 KiB): a direct-mapped block. */
-    void *p = dlmalloc((size_t)1 << 20), *guard = dlmalloc(100);
+    /* 1 MiB is above the mmap threshold: a directly mapped block, once the heap has a top to
+       fall back on (the first request of a fresh heap makes a segment instead).  The first
+       free unmaps it; the second must be refused without reading its header. */
+    void *guard = dlmalloc(100), *p = dlmalloc((size_t)1 << 20);
     sink = guard;
+    if (p == NULL || !is_mapped_block(p))
+      return 2;
     dlfree(p);
     dlfree(p);
+    return 1;
+  }
+#if DEATH_POSIX
+  if (strcmp(name, "forged_chunk_mmap") == 0) {
+    /* A chunk forged in a page the program mapped itself, between two directly mapped blocks
+       of the heap: inside the heap's lowest and highest addresses, in none of its regions. */
+    size_t mb = (size_t)1 << 20;
+    unsigned char *a, *b, *c, *page, *lo, *hi;
+    sink = dlmalloc(100); /* the heap has a top: the big blocks below are mapped */
+    a = (unsigned char *)dlmalloc(mb);
+    b = (unsigned char *)dlmalloc(mb);
+    c = (unsigned char *)dlmalloc(mb);
+    if (a == NULL || b == NULL || c == NULL || !is_mapped_block(b))
+      return 2;
+    dlfree(b); /* unmapped; nothing else runs here to take its place first */
+    page = (unsigned char *)mmap((void *)((uintptr_t)b & ~(uintptr_t)4095), 4096,
+                                 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                                 -1, 0);
+    lo = a < c ? a : c;
+    hi = a < c ? c : a;
+    if (page == (unsigned char *)MAP_FAILED || page < lo || page > hi)
+      return 2;
+    sink = forge_chunk((size_t *)(void *)(page + 64));
+    dlfree(sink);
+    if (forged_chunk_handed_out((size_t *)(void *)(page + 64)))
+      th_write("malloc handed out the forged block\n");
+    return 1;
+  }
+  if (strcmp(name, "racing_double_free") == 0) {
+    /* Two threads free the same block at the same moment: exactly one free may succeed.  A
+       free that comes second is caught easily, so each try runs in a child process (quiet)
+       until a try ends with both frees accepted; when none does, one more try here shows how
+       the allocator reports it. */
+    int tries;
+    for (tries = 0; tries < RACE_TRIES; tries++) {
+      int status;
+      pid_t child = fork();
+      if (child < 0)
+        return 2;
+      if (child == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+          dup2(devnull, 2);
+        _exit(race_once() ? 0 : 3);
+      }
+      if (waitpid(child, &status, 0) != child)
+        return 2;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        th_write("both frees succeeded: malloc handed out the block twice\n");
+        return 1;
+      }
+    }
+    if (race_once())
+      th_write("both frees succeeded: malloc handed out the block twice\n");
+    return 1;
+  }
+  if (strcmp(name, "forged_chunk_thread_stack") == 0) {
+    /* The same forgery on a thread's stack, once the heap has mapped memory below and above
+       it (a thread's stack is mapped when the thread is made). */
+    pthread_t t;
+    int handed_out = 0;
+    sink = dlmalloc(100);
+    sink = dlmalloc((size_t)1 << 20);
+    if (pthread_create(&t, NULL, forge_and_free_on_stack, &handed_out) != 0 ||
+        pthread_join(t, NULL) != 0)
+      return 2;
+    if (handed_out)
+      th_write("malloc handed out the forged block\n");
+    return 1;
+  }
+#endif
+  if (strcmp(name, "unsafe_unlink") == 0) {
+    /* The "modern" unsafe unlink: a program keeps a pointer to block p in another heap block
+       (holder); an attacker who controls p's contents and overflows it by one byte forges, in
+       p, a free chunk whose links lead back to holder, and clears the flag in q's header that
+       says p is in use.  Freeing q merges q with the forged chunk, and unlinking that chunk
+       writes into holder a pointer to holder itself: the program's pointer is now the
+       attacker's.  q is too big for a thread cache, so it is merged at once.  (One word past
+       p's usable size is written: the flag, and with FOOTERS p's footer.) */
+    size_t s = sizeof(size_t), fsize, qhead;
+    void **holder, *before = dlmalloc(64); /* holder - 3 lies in the heap */
+    unsigned char *p, *q;
+    size_t *fake;
+    holder = (void **)dlmalloc(4 * sizeof(void *));
+    p = (unsigned char *)dlmalloc(128);
+    q = (unsigned char *)dlmalloc(2000);
+    sink = dlmalloc(100); /* q's neighbour stays in use */
+    if (before == NULL || holder == NULL || p == NULL || q == NULL ||
+        (size_t)(q - p) < dlmalloc_usable_size(p) || (size_t)(q - p) > 256)
+      return 2; /* q must follow p */
+    holder[0] = p;
+    fake = (size_t *)(void *)p;
+    fsize = (size_t)(q - p) - 2 * s; /* from the forged chunk (at p) to q's header */
+    fake[0] = 0;
+    fake[1] = fsize | 1u;                      /* free, its predecessor in use */
+    fake[2] = (size_t)(uintptr_t)(holder - 3); /* fd: fd->bk is holder[0] */
+    fake[3] = (size_t)(uintptr_t)(holder - 2); /* bk: bk->fd is holder[0] */
+    /* The word before q's header (p's last, or its footer with FOOTERS) and q's size word,
+       whose "previous chunk in use" bit is cleared. */
+    memcpy(p + fsize, &fsize, s);
+    memcpy(&qhead, q - s, s);
+    qhead &= ~(size_t)1;
+    memcpy(q - s, &qhead, s);
+    dlfree(q);
+    if (holder[0] == (void *)(holder - 3))
+      th_write("unlinking the forged chunk redirected the program's pointer\n");
+    return 1;
+  }
+  if (strcmp(name, "comalloc_wrap") == 0) {
+    /* Not a misuse: sizes whose padded sum wraps must be refused (exit status 5). */
+    size_t sizes[3] = {SIZE_MAX / 2, SIZE_MAX / 2, 64};
+    void *chunks[3];
+    comalloc_fn comalloc = EXTENSION(comalloc_fn, independent_comalloc);
+    if (comalloc == NULL)
+      return 2;
+    return comalloc(3, sizes, chunks) == NULL ? 5 : 1;
+  }
+  if (strcmp(name, "cache_link_overwrite") == 0) {
+    /* Use after free: one word written into a freed small block, where a per-thread cache
+       keeps its link to the next free block.  If the link is trusted, the second malloc
+       returns the address the program wrote (here a static buffer). */
+    static size_t target[16];
+    void *p = dlmalloc(40), *q = dlmalloc(40), *a, *b;
+    void *chosen = target + 2 * (MALLOC_ALIGNMENT / sizeof(size_t));
+    sink = dlmalloc(40);
+    dlfree(q);
+    dlfree(p); /* first in a LIFO list: its link leads to q */
+    memcpy(p, &chosen, sizeof chosen);
+    a = dlmalloc(40);
+    b = dlmalloc(40);
+    if (a == chosen || b == chosen)
+      th_write("malloc handed out the address written into the freed block\n");
+    return 1;
+  }
+  if (strcmp(name, "uaf_tree_link") == 0) {
+    /* Use after free: a freed 2000-byte block (a tree chunk: words fd, bk, child[0],
+       child[1]) gets a small number written over its child links; the next malloc of its
+       size takes it out of the tree and would follow them. */
+    size_t *p = (size_t *)dlmalloc(2000);
+    sink = dlmalloc(100); /* p does not merge into top */
+    dlfree(p);
+    p[2] = 0x40;
+    p[3] = 0x40;
+    sink = dlmalloc(2000);
+    return 1;
+  }
+  if (strcmp(name, "cache_tag_overwrite") == 0) {
+    /* Use after free: the freed block's second word (where a cache may mark it as cached)
+       is overwritten, then the block is freed again. */
+    size_t *p = (size_t *)dlmalloc(40);
+    void *a, *b;
+    sink = dlmalloc(40);
+    dlfree(p);
+    ((volatile size_t *)p)[1] = 0;
+    dlfree(p);
+    a = dlmalloc(40);
+    b = dlmalloc(40);
+    if (a == b)
+      th_write("malloc handed out the same block twice\n");
+    return 1;
+  }
+  if (strncmp(name, "bulk_free_", 10) == 0) {
+    /* bulk_free given a pointer twice, one already freed, or one it never handed out. */
+    unsigned char buf[64];
+    void *p = dlmalloc(100), *q = dlmalloc(100), *guard = dlmalloc(100);
+    void *array[3];
+    sink = guard;
+    array[0] = p;
+    array[1] = q;
+    if (strcmp(name + 10, "duplicate") == 0)
+      array[2] = p;
+    else if (strcmp(name + 10, "freed") == 0) {
+      void *r = dlmalloc(100);
+      sink = dlmalloc(100); /* keeps r from merging into top */
+      dlfree(r);
+      array[2] = r;
+    } else if (strcmp(name + 10, "stack") == 0) {
+      memset(buf, 0, sizeof buf);
+      array[2] = buf + 16;
+    } else
+      return 2;
+    bulk_free_fn bulk = EXTENSION(bulk_free_fn, bulk_free);
+    if (bulk == NULL)
+      return 2;
+    sink = (void *)(uintptr_t)bulk(array, 3);
     return 1;
   }
   if (strcmp(name, "free_global") == 0) {
@@ -236,6 +559,62 @@ static int commit(const char *name) {
     destroy_mspace(b);
     return 1;
   }
+  if (strcmp(name, "mspace_wrong_owner_in_range") == 0) {
+    /* As mspace_wrong_owner_any, with b's block between a's lowest and highest addresses:
+       a's first region, then b's, then a mapped block of a. */
+    mspace a = create_mspace(0, 1), b = create_mspace(0, 1);
+    void *p = mspace_malloc(b, 100);
+    sink = mspace_malloc(b, 100);
+    sink = mspace_malloc(a, 100);
+    sink = mspace_malloc(a, (size_t)1 << 20);
+    mspace_free(a, p);
+    sink = mspace_malloc(a, 100);
+    return 1;
+  }
+  if (strcmp(name, "mspace_call_destroyed") == 0) {
+    mspace m = create_mspace(0, 1);
+    destroy_mspace(m);
+    sink = mspace_malloc(m, 100);
+    return 1;
+  }
+  if (strcmp(name, "mspace_destroy_twice") == 0) {
+    mspace m = create_mspace(0, 1);
+    destroy_mspace(m);
+    destroy_mspace(m);
+    return 1;
+  }
+  if (strcmp(name, "mspace_free_destroyed_block") == 0) {
+    mspace m = create_mspace(0, 1);
+    void *p = mspace_malloc(m, 100);
+    destroy_mspace(m);
+    mspace_free(m, p);
+    return 1;
+  }
+#if !ONLY_MSPACES
+  if (strcmp(name, "free_destroyed_mspace_block") == 0) {
+    mspace m = create_mspace(0, 1);
+    void *p = mspace_malloc(m, 100);
+    sink = dlmalloc(100);
+    destroy_mspace(m);
+    dlfree(p);
+    return 1;
+  }
+#if !FOOTERS /* with FOOTERS free() takes a block of any heap: no error */
+  if (strcmp(name, "free_mspace_block") == 0) {
+    /* The global heap's first region, then the mspace's, then a mapped block of the global
+       heap: the mspace's block lies between the global heap's lowest and highest addresses. */
+    mspace m;
+    void *p;
+    sink = dlmalloc(100);
+    m = create_mspace(0, 1);
+    p = mspace_malloc(m, 100);
+    sink = mspace_malloc(m, 100);
+    sink = dlmalloc((size_t)1 << 20);
+    dlfree(p);
+    return 1;
+  }
+#endif
+#endif
 #if FOOTERS
   if (strcmp(name, "mspace_wrong_owner") == 0) {
     /* With FOOTERS the chunk names its heap: freeing it into another mspace is caught. */
@@ -263,6 +642,9 @@ int main(int argc, char **argv) {
   case 2:
     th_write("bad case parameter or setup failed\n");
     return 2;
+  case 5:
+    th_write("refused with NULL\n");
+    return 5;
   default:
     break;
   }

@@ -116,6 +116,27 @@ static void t_huge_sizes(const struct heap *h) {
     }
   }
 
+  th_section("independent_comalloc size sums");
+  {
+    /* Each size passes on its own; their padded sum (plus the pointer array's chunk) wraps. */
+    static const size_t wraps[][3] = {{SIZE_MAX / 2, SIZE_MAX / 2, 64},
+                                      {SIZE_MAX - 159, 200, 64},
+                                      {64, SIZE_MAX - 200, 300},
+                                      {SIZE_MAX - 255, 16, 16}};
+    for (i = 0; i < sizeof(wraps) / sizeof(wraps[0]); i++) {
+      size_t sizes[3];
+      void *chunks[3] = {NULL, NULL, NULL};
+      memcpy(sizes, wraps[i], sizeof sizes);
+      ERRNO_RESET();
+      CHECK(h->independent_comalloc(3, sizes, chunks) == NULL);
+      CHECK_ERRNO_ENOMEM();
+      CHECK(chunks[0] == NULL && chunks[1] == NULL && chunks[2] == NULL);
+      ERRNO_RESET();
+      CHECK(h->independent_comalloc(3, sizes, NULL) == NULL);
+      CHECK_ERRNO_ENOMEM();
+    }
+  }
+
   th_section("memalign with huge alignments");
   {
     /* Alignments that cannot be met, powers of two or not: NULL, and no endless rounding. */
@@ -154,6 +175,55 @@ static void t_huge_global_only(void) {
     CHECK_OUT_OF_MEMORY(dlpvalloc(n)); /* rounding n up to whole pages must not wrap to 0 */
     CHECK_RC_ENOMEM(dlposix_memalign(&p, 64, n));
   }
+}
+#endif
+
+#if MSPACES
+static void t_mspace_capacity(void) {
+  static const size_t capacities[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 4095, SIZE_MAX - 65536,
+                                      SIZE_MAX - 256 * KB, SIZE_MAX - 1024 * KB};
+  static size_t buffer[1024];
+  size_t i;
+  th_section("mspace capacities near SIZE_MAX");
+  for (i = 0; i < sizeof(capacities) / sizeof(capacities[0]); i++) {
+    CHECK(create_mspace(capacities[i], 1) == NULL); /* adding the overhead must not wrap */
+    CHECK(create_mspace_with_base(buffer, capacities[i], 1) == NULL);
+  }
+  /* A capacity that is acceptable in itself but runs the buffer past the end of the address
+     space: its top chunk's end would wrap around to a low address. */
+  CHECK(create_mspace_with_base(buffer, UINTPTR_MAX - (uintptr_t)buffer + 4096, 1) == NULL);
+  {
+    mspace m = create_mspace_with_base(buffer, sizeof buffer, 0);
+    if (CHECK(m != NULL)) { /* the boundary still admits a real buffer */
+      void *p = mspace_malloc(m, 100);
+      CHECK(p != NULL);
+      mspace_free(m, p);
+      destroy_mspace(m);
+    }
+  }
+}
+
+/* More live mspaces than malloc.c's table of them holds (LIVE_MSPACE_SLOTS, 256): the ones
+   beyond are found by the walk of the list; every one works and is destroyed. */
+static void t_many_mspaces(void) {
+  enum { N = 300 };
+  static mspace ms[N];
+  size_t i, made = 0;
+  th_section("more live mspaces than the table holds");
+  for (i = 0; i < N; i++) {
+    ms[i] = create_mspace(0, 0);
+    if (ms[i] == NULL)
+      break;
+    made++;
+  }
+  CHECK_EQ(made, N);
+  for (i = 0; i < made; i++) {
+    void *p = mspace_malloc(ms[i], 100);
+    CHECK(p != NULL);
+    mspace_free(ms[i], p);
+  }
+  for (i = 0; i < made; i++)
+    CHECK_GT(destroy_mspace(ms[i]), 0);
 }
 #endif
 
@@ -385,6 +455,8 @@ int main(void) {
       destroy_mspace(m);
     }
   }
+  t_mspace_capacity();
+  t_many_mspaces();
 #if !NO_MALLINFO
   t_mmap_threshold();
 #endif

@@ -22,11 +22,22 @@
   block is freed and the mspace destroyed, so inputs are independent.  A failed check calls
   __builtin_trap(): libFuzzer reports it as a crash and keeps the input.
 
+  Misuse (an opcode byte of 255): the input's remaining operations run in a child process
+  that first commits one usage error on a slot's block -- a double free, a free of an interior
+  or a forged stack address, a realloc after free, and with FUZZ_HEADER_DAMAGE=1 (see below)
+  a word written into it after it was freed or bytes written past its end -- and goes on with
+  the input, without
+  the pattern and size checks, and ends with mallinfo's full invariant check (DEBUG).  The
+  child must end in custom_abort (status 86: the allocator noticed) or normally (the heap stayed
+  consistent); a crash, a sanitizer report or a trap is a failure.  The parent then goes on as
+  if the operation had not been there.
+
   fuzz_api_operations counts the operations run, all inputs together; when the fuzzer exits it
   prints "fuzz_api: <n> API operations (<m> refused: map failures)" (run_fuzz.cmake reports
   it, and requires m > 0).  replay.c runs the same
   target without libFuzzer on the seeds and on fuzz/regressions.
 */
+#define _POSIX_C_SOURCE 200809L /* fork, waitpid */
 #include "malloc.h"
 
 #include "heaps.h"
@@ -37,6 +48,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define SLOTS 32
 #define MAX_SMALL 4096u
@@ -51,6 +66,16 @@ struct slot {
 
 static struct slot slots[SLOTS];
 static mspace space;
+static int misuse_child; /* this process committed a usage error: blocks may be damaged */
+
+/* Damage to the heap's own words -- a word written after free, bytes written past a block's
+   end -- is left out unless FUZZ_HEADER_DAMAGE=1: what the cheap checks let through (the known
+   gaps of docs/hostile-input.md) is then followed unchecked by the DEBUG checkers themselves (a
+   free chunk's links, a damaged size or back link: SIGSEGV instead of an assertion); in the
+   thread cache, the links are the cache's own work. */
+#ifndef FUZZ_HEADER_DAMAGE
+#define FUZZ_HEADER_DAMAGE 0
+#endif
 
 unsigned long long fuzz_api_operations;
 unsigned long long fuzz_api_refusals; /* calls that returned 0 because a map call failed */
@@ -102,12 +127,12 @@ static void stamp_block(struct slot *s, uint8_t stamp) {
 
 /* The first n bytes still carry the block's pattern. */
 static void verify_block(const struct slot *s, size_t n) {
-  FUZZ_CHECK(sampled_intact(s->p, s->size, n, s->stamp));
+  FUZZ_CHECK(misuse_child || sampled_intact(s->p, s->size, n, s->stamp));
 }
 
 static void check_usable(const struct slot *s) {
   size_t usable = s->in_mspace ? mspace_usable_size(s->p) : dlmalloc_usable_size(s->p);
-  FUZZ_CHECK(usable >= s->size);
+  FUZZ_CHECK(misuse_child || usable >= s->size);
 }
 
 static void release(struct slot *s) {
@@ -134,6 +159,8 @@ static void place(struct slot *s, void *p, size_t size, int in_mspace, uint8_t s
 static void inspect_handler(void *start, void *end, size_t used, void *arg) {
   size_t i;
   (void)arg;
+  if (misuse_child) /* the walk must end, but what it reports may be damaged */
+    return;
   for (i = 0; i < SLOTS; i++) {
     const struct slot *s = &slots[i];
     unsigned char *b = (unsigned char *)start, *e = (unsigned char *)end;
@@ -158,7 +185,7 @@ static size_t injected_failures(void) {
 static int granted(const void *p, size_t before) {
   if (p != 0)
     return 1;
-  FUZZ_CHECK(injected_failures() > before);
+  FUZZ_CHECK(misuse_child || injected_failures() > before);
   fuzz_api_refusals++;
   return 0;
 }
@@ -174,19 +201,109 @@ static void arm_map_failures(uint8_t stamp) {
     tp_fail_maps_from(n);
 }
 
+/* The block of slot s freed (the slot emptied); returns the block. */
+static unsigned char *free_slot(struct slot *s) {
+  unsigned char *p = s->p;
+  release(s);
+  return p;
+}
+
+/* Commit usage error kind on slot s's block (operands from the input). */
+static void commit_misuse(struct slot *s, unsigned kind, struct input *in) {
+  size_t words[16];
+  unsigned char *p;
+  size_t size = s->size, i;
+  if (s->p == 0)
+    return;
+  switch (kind % 6u) {
+  case 0: /* a word written into the block after it was freed (one the heap keeps mapped) */
+#if FUZZ_HEADER_DAMAGE
+    if (size >= TEST_MMAP_THRESHOLD / 2)
+      break;
+    p = free_slot(s);
+    if (size >= sizeof(size_t)) {
+      size_t at = (next_byte(in) % (size / sizeof(size_t))) * sizeof(size_t), word = 0;
+      for (i = 0; i < sizeof word; i++)
+        word = (word << 8) | next_byte(in);
+      memcpy(p + at, &word, sizeof word);
+    }
+#endif
+    break;
+  case 1: /* double free */
+    p = free_slot(s);
+    if (s->in_mspace)
+      mspace_free(space, p);
+    else
+      dlfree(p);
+    break;
+  case 2: /* free of an address inside the block */
+    if (size > 2 * MALLOC_ALIGNMENT) {
+      p = s->p + MALLOC_ALIGNMENT * (1u + next_byte(in) % (size / MALLOC_ALIGNMENT - 1u));
+      s->p = 0; /* whatever happened to it, the slot's block is not used again */
+      s->size = 0;
+      dlfree(p);
+    }
+    break;
+  case 3: /* bytes written past the end, then the input goes on */
+#if FUZZ_HEADER_DAMAGE
+    p = s->p + (s->in_mspace ? mspace_usable_size(s->p) : dlmalloc_usable_size(s->p));
+    for (i = 0, size = 1u + next_byte(in) % 8u; i < size; i++)
+      p[i] = (unsigned char)next_byte(in);
+#endif
+    break;
+  case 4: /* free of a forged chunk on the stack: header words from the input */
+    for (i = 0; i < sizeof words / sizeof words[0]; i++)
+      words[i] = (size_t)next_byte(in) << (8 * (i % 2));
+    dlfree(words + 2 * (MALLOC_ALIGNMENT / sizeof(size_t)));
+    break;
+  default: /* realloc after free */
+    p = free_slot(s);
+    p = s->in_mspace ? mspace_realloc(space, p, size + 1u) : dlrealloc(p, size + 1u);
+    if (p != 0)
+      place(s, p, size + 1u, s->in_mspace, 0);
+  }
+}
+
+/* Op 255: fork; the child commits the misuse and returns 1 (to run the rest of the input);
+   the parent waits for it, checks how it ended and returns 0. */
+static int misuse_in_child(struct slot *s, unsigned kind, struct input *in) {
+  int status;
+  pid_t child = fork();
+  FUZZ_CHECK(child >= 0);
+  if (child == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0)
+      dup2(devnull, 2); /* custom_abort's line: the status says enough */
+    misuse_child = 1;
+    commit_misuse(s, kind, in);
+    return 1;
+  }
+  while (waitpid(child, &status, 0) != child)
+    FUZZ_CHECK(errno == EINTR); /* libFuzzer's timer signals */
+  FUZZ_CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 86));
+  return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct input in = {data, size, 0};
   size_t i;
-  unsigned steps = 0;
+  unsigned steps = 0, misuses = 0;
   serial = 0;
   space = create_mspace(0, 1);
   FUZZ_CHECK(space != 0);
   while (in.at < in.size && steps++ < 2000) {
-    unsigned op = next_byte(&in) % 17u;
+    unsigned op_byte = next_byte(&in), op = op_byte % 17u;
     size_t failures = injected_failures();
     struct slot *s = &slots[next_byte(&in) % SLOTS];
     uint8_t stamp = (uint8_t)next_byte(&in);
     fuzz_api_operations++;
+    if (op_byte == 255u) { /* the parent goes on as if it were not there */
+      if (misuse_child)
+        break; /* one usage error per child */
+      if (misuses++ < 2) /* a fork each: a few per input */
+        (void)misuse_in_child(s, stamp, &in); /* the child goes on with the rest, too */
+      continue;
+    }
     switch (op) {
     case 0: /* malloc */
     case 1: { /* mspace_malloc */
@@ -313,15 +430,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       for (i = 0; i < SLOTS; i++)
         if (slots[i].p != 0 && !slots[i].in_mspace)
           live += slots[i].size;
-      FUZZ_CHECK((size_t)mi.uordblks >= live);
+      FUZZ_CHECK(misuse_child || (size_t)mi.uordblks >= live);
       break;
     }
     }
   }
   tp_clear_failures();
+  if (misuse_child) { /* the heaps must still be consistent (DEBUG: the full check) */
+    (void)dlmallinfo();
+    (void)mspace_mallinfo(space);
+  }
   for (i = 0; i < SLOTS; i++)
     release(&slots[i]);
   destroy_mspace(space);
   space = 0;
+  if (misuse_child)
+    _exit(0);
   return 0;
 }
