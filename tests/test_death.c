@@ -84,6 +84,7 @@ static int is_mapped_block(const void *p) {
   return DEATH_PLAIN || (((const size_t *)p)[-1] & 3u) == 0;
 }
 
+#if DEATH_POSIX /* the forged chunks live on a thread's stack or in a page of their own */
 /* The smallest request that malloc.c pads to a 64-byte chunk (on 32- and 64-bit). */
 #define FORGED_REQUEST (64 - 2 * sizeof(size_t))
 
@@ -109,7 +110,6 @@ static int forged_chunk_handed_out(const size_t *w) {
   return found;
 }
 
-#if DEATH_POSIX
 /* racing_double_free's tries (each a child process) before it concludes the frees are
    serialised. */
 #ifndef RACE_TRIES
