@@ -186,6 +186,24 @@ unset multiplot
         print("gnuplot not installed: no chart", file=sys.stderr)
 
 
+def build_before(rev):
+    """Build the drop-in at git revision `rev` (as `make dropin` builds this tree's) and return
+    the path of its libdlmalloc.so."""
+    src = os.path.join(BUILD, "before-src")
+    out = os.path.join(BUILD, "dlmalloc-before")
+    repo = os.path.dirname(HERE)
+    shutil.rmtree(src, ignore_errors=True)
+    os.makedirs(src)
+    archive = subprocess.run(["git", "-C", repo, "archive", rev], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", src], input=archive.stdout, check=True)
+    subprocess.run(["cmake", "-S", src, "-B", out, "-DDLMALLOC_BUILD_TESTS=OFF",
+                    "-DDLMALLOC_BUILD_SAMPLES=OFF", "-DDLMALLOC_BUILD_INTEGRATION_TESTS=OFF",
+                    "-DDLMALLOC_INSTALL=OFF"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", out, "--target", "dlmalloc_shared", "-j2"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return os.path.join(out, "libdlmalloc.so")
+
+
 def fmt_ratio(r):
     return "-" if r is None else "%.2f" % r
 
@@ -204,6 +222,9 @@ def main():
                     help="work per callgrind run (0 = no instruction counts)")
     ap.add_argument("--only", default="", help="comma-separated workloads (default: all)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--before", default="",
+                    help="a git revision: its drop-in runs too (dlmalloc-before), and the report "
+                         "compares this tree's with it, side by side in the same rounds")
     args = ap.parse_args()
 
     workloads = SINGLE + MULTI
@@ -216,8 +237,11 @@ def main():
     cases = make_cases(workloads, thread_counts, pinned)
     # The cases the time, RSS and cache tables show: all but the pinned twins.
     shown = [c for c in cases if not c.endswith(PINNED)]
-    allocators = [(n, p) for n, p, _ in ALLOCATORS if p is None or os.path.exists(p)]
-    missing = [n for n, p, _ in ALLOCATORS if p is not None and not os.path.exists(p)]
+    table = list(ALLOCATORS)
+    if args.before:
+        table.insert(1, ("dlmalloc-before", build_before(args.before), None))
+    allocators = [(n, p) for n, p, _ in table if p is None or os.path.exists(p)]
+    missing = [n for n, p, _ in table if p is not None and not os.path.exists(p)]
     if missing:
         print("not installed, left out: " + ", ".join(missing), file=sys.stderr)
 
@@ -360,24 +384,31 @@ def main():
                       "%s %.1f" % (a, median(final_rss[("frag", a)]) / 1024)
                       for a in names if ("frag", a) in final_rss), ""]
 
-    if "dlmalloc-nocache" in names and "dlmalloc" in names:
-        lines += ["## The thread cache: the drop-in with it, as a ratio to the same drop-in "
-                  "without it (same rounds; below 1 is better)", ""]
-        lines += ["| workload | time | peak RSS | instructions |", "|---|---:|---:|---:|"]
-        cache_geo = {"single": [], "multi": []}
+    def against(other, title):
+        """Rows: the drop-in as a ratio to `other`, from the same rounds."""
+        if other not in names or "dlmalloc" not in names:
+            return []
+        out = ["## %s (same rounds; below 1 is better)" % title, "",
+               "| workload | time | peak RSS | instructions |", "|---|---:|---:|---:|"]
+        geo = {"single": [], "multi": []}
         for c in shown:
-            if (c, "dlmalloc") in failed or (c, "dlmalloc-nocache") in failed:
+            if (c, "dlmalloc") in failed or (c, other) in failed:
                 continue
-            tr = ratio(c, "dlmalloc", times, "dlmalloc-nocache")
-            rr = ratio(c, "dlmalloc", rss, "dlmalloc-nocache")
-            with_cache, without = icount.get((c, "dlmalloc")), icount.get((c, "dlmalloc-nocache"))
-            cache_geo["single" if c in SINGLE else "multi"].append(tr)
-            lines.append("| %s | %s | %s | %s |" % (
+            tr = ratio(c, "dlmalloc", times, other)
+            rr = ratio(c, "dlmalloc", rss, other)
+            mine, theirs = icount.get((c, "dlmalloc")), icount.get((c, other))
+            geo["single" if c in SINGLE else "multi"].append(tr)
+            out.append("| %s | %s | %s | %s |" % (
                 case_label(c), fmt_ratio(tr), fmt_ratio(rr),
-                fmt_ratio(with_cache / without) if with_cache and without else "-"))
-        lines.append("| **geomean, single-threaded / threaded** | %s / %s | | |" % (
-            fmt_ratio(geomean(cache_geo["single"])), fmt_ratio(geomean(cache_geo["multi"]))))
-        lines.append("")
+                fmt_ratio(mine / theirs) if mine and theirs else "-"))
+        out.append("| **geomean, single-threaded / threaded** | %s / %s | | |" % (
+            fmt_ratio(geomean(geo["single"])), fmt_ratio(geomean(geo["multi"]))))
+        return out + [""]
+
+    lines += against("dlmalloc-before", "This tree's drop-in as a ratio to the same drop-in at %s"
+                     % args.before)
+    lines += against("dlmalloc-nocache", "The thread cache: the drop-in with it, as a ratio to "
+                     "the same drop-in without it")
 
     if icount:
         lines += ["## Instructions, single-threaded workloads (callgrind, whole program, "

@@ -7,6 +7,8 @@
 #   bench/run.sh --long       11 rounds at 3 times the work: steadier medians
 #   bench/run.sh --only churn,larson --rounds 3 ...   any option of bench/bench.py
 #   bench/run.sh --name baseline     writes results/<date>-baseline.md instead
+#   bench/run.sh --before REV        also runs the drop-in built at git revision REV, and
+#                                    reports this tree's as a ratio to it (same rounds)
 #
 # Needs: cc, make, cmake, python3, valgrind (instruction counts), gnuplot (chart), and the
 # allocators to compare: apt-get install libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4.
