@@ -66,7 +66,7 @@
 #include <time.h>
 #endif
 
-#define POSIX_LOCK_HELD 1u       /* state bit: taken; an all-zero slot is free (the core relies on it) */
+#define POSIX_LOCK_HELD 1u       /* state bit: taken; all-zero is free (the core relies on it) */
 #define POSIX_LOCK_SLEEPERS 2u   /* state bit, with HELD: someone may be asleep on the word */
 #define POSIX_LOCK_STATE 3u      /* mask of the state bits */
 #define POSIX_LOCK_GENERATION 4u /* what one acquisition adds to the word */

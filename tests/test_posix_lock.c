@@ -21,7 +21,9 @@
 #include "malloc.h"
 #include "posix_lock_counted.h"
 
-static uintptr_t slot_bits(void **slot) { return (uintptr_t)__atomic_load_n(slot, __ATOMIC_SEQ_CST); }
+static uintptr_t slot_bits(void **slot) {
+  return (uintptr_t)__atomic_load_n(slot, __ATOMIC_SEQ_CST);
+}
 
 static void t_word(void) {
   void *slot = 0;
