@@ -104,7 +104,7 @@ static int started;
    the heap's lock twice, and does little else. */
 static void *replacer(void *arg) {
   void **slot = 0;
-  unsigned long seed = (unsigned long)(intptr_t)arg * 2654435761u + 1;
+  uint64_t seed = (uint64_t)(intptr_t)arg * 2654435761u + 1;
   int i;
   posix_lock_test_thread = (int)(intptr_t)arg;
   /* Start together, so that both run at once if two cores are free. */
@@ -117,7 +117,7 @@ static void *replacer(void *arg) {
     return 0;
   for (i = 0; i < STEPS; ++i) {
     unsigned k;
-    seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
     k = (unsigned)(seed >> 33) % SLOTS;
     dlfree(slot[k]);
     slot[k] = dlmalloc(8 + (size_t)(seed >> 13) % 512);
