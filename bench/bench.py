@@ -5,7 +5,9 @@ Called by bench/run.sh after the build; see that script for the options.  For ev
 workload runs once under every allocator, in an order that rotates from round to round, so that
 a burst of load from another process on this shared machine hits all allocators alike; the
 report gives the median wall time of the rounds and each allocator's time as a ratio to glibc's
-from the same rounds.  Peak RSS is the workload's own VmHWM (ru_maxrss from wait4 where /proc is missing).  Single-
+from the same rounds.  Threaded workloads run at each thread count of --threads, and once more
+pinned to one core (taskset -c 0): a lock that collapses when its threads really run at once
+shows as a time on all cores above the time on one.  Peak RSS is the workload's own VmHWM (ru_maxrss from wait4 where /proc is missing).  Single-
 threaded workloads are also run once more under callgrind for an instruction count, which does
 not depend on the load of the machine.
 """
@@ -35,8 +37,33 @@ ALLOCATORS = [
     ("mimalloc", os.path.join(LIBDIR, "libmimalloc.so.2"), "libmimalloc2.0"),
     ("tcmalloc", os.path.join(LIBDIR, "libtcmalloc_minimal.so.4"), "libtcmalloc-minimal4"),
 ]
-SINGLE = ["churn", "realloc_grow", "large", "frag", "aligned", "calloc_heavy"]
-MULTI = ["larson", "prodcons"]
+SINGLE = ["churn", "realloc_grow", "large", "frag", "aligned", "calloc_heavy", "glibc_simple"]
+MULTI = ["larson", "prodcons", "relay", "shbench", "alloc_test", "xmalloc", "rptest"]
+PINNED = "@cpu0"  # suffix of a case run under taskset -c 0
+
+
+def make_cases(workloads, thread_counts, pinned):
+    """What one round runs: case name -> (workload, thread count or None, pinned to one core).
+    A single-threaded case is named after its workload, a threaded one "<workload>/<threads>",
+    and its pinned twin has PINNED appended."""
+    cases = {}
+    for w in workloads:
+        if w in SINGLE:
+            cases[w] = (w, None, False)
+            continue
+        for t in thread_counts:
+            cases["%s/%d" % (w, t)] = (w, t, False)
+            if pinned:
+                cases["%s/%d%s" % (w, t, PINNED)] = (w, t, True)
+    return cases
+
+
+def case_label(case):
+    """How a case is named in the report: "larson (2 threads)", "larson (2 threads, pinned)"."""
+    w, _, t = case.partition("/")
+    if not t:
+        return w
+    return "%s (%s threads%s)" % (w, t.replace(PINNED, ""), ", pinned" if t.endswith(PINNED) else "")
 
 
 def preload_env(preload):
@@ -165,7 +192,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--scale", type=float, default=1.0, help="work per run (1 = default)")
-    ap.add_argument("--threads", type=int, default=4, help="threads of the threaded workloads")
+    ap.add_argument("--threads", default="2,4",
+                    help="comma-separated thread counts of the threaded workloads")
+    ap.add_argument("--no-pinned", action="store_true",
+                    help="leave out the runs pinned to one core (taskset -c 0)")
+    ap.add_argument("--name", default="",
+                    help="suffix of the report's file name: results/<date>-<name>.md")
     ap.add_argument("--icount-scale", type=float, default=0.05,
                     help="work per callgrind run (0 = no instruction counts)")
     ap.add_argument("--only", default="", help="comma-separated workloads (default: all)")
@@ -175,43 +207,53 @@ def main():
     workloads = SINGLE + MULTI
     if args.only:
         workloads = [w for w in workloads if w in args.only.split(",")]
+    thread_counts = [int(t) for t in args.threads.split(",") if t]
+    pinned = not args.no_pinned and shutil.which("taskset") is not None
+    if not args.no_pinned and not pinned:
+        print("taskset not found: no runs pinned to one core", file=sys.stderr)
+    cases = make_cases(workloads, thread_counts, pinned)
+    # The cases the time, RSS and cache tables show: all but the pinned twins.
+    shown = [c for c in cases if not c.endswith(PINNED)]
     allocators = [(n, p) for n, p, _ in ALLOCATORS if p is None or os.path.exists(p)]
     missing = [n for n, p, _ in ALLOCATORS if p is not None and not os.path.exists(p)]
     if missing:
         print("not installed, left out: " + ", ".join(missing), file=sys.stderr)
 
-    times = {(w, a): [] for w in workloads for a, _ in allocators}
-    rss = {(w, a): [] for w in workloads for a, _ in allocators}
+    # Keyed by (case, allocator) from here on.
+    times = {(c, a): [] for c in cases for a, _ in allocators}
+    rss = {(c, a): [] for c in cases for a, _ in allocators}
     final_rss = {}
     failed = {}
-    sums = {}  # workload -> allocator -> checksum: all must agree
+    sums = {}  # case without its pinning -> allocator -> checksum: all must agree
     for rnd in range(args.rounds):
-        for w in workloads:
+        for c, (w, t, pin) in cases.items():
             argv = [os.path.join(BUILD, w), str(args.scale)]
-            if w in MULTI:
-                argv.append(str(args.threads))
+            if t is not None:
+                argv.append(str(t))
+            if pin:
+                argv = ["taskset", "-c", "0"] + argv
             order = allocators[rnd % len(allocators):] + allocators[:rnd % len(allocators)]
             for a, preload in order:
-                if (w, a) in failed:
+                if (c, a) in failed:
                     continue
                 sec, maxrss, out, err, rc = run_measured(argv, preload)
                 sum_ = checksum(out)
                 if rc != 0 or sum_ is None:
-                    failed[(w, a)] = (err.strip().splitlines() or ["exit %d" % rc])[-1]
+                    failed[(c, a)] = (err.strip().splitlines() or ["exit %d" % rc])[-1]
                     continue
-                sums.setdefault(w, {}).setdefault(a, sum_)
-                times[(w, a)].append(sec)
+                sums.setdefault(c.replace(PINNED, ""), {}).setdefault((c, a), sum_)
+                times[(c, a)].append(sec)
                 m = re.search(r"peak_rss_kb=(\d+)", out)
-                rss[(w, a)].append(int(m.group(1)) if m and int(m.group(1)) > 0 else maxrss)
+                rss[(c, a)].append(int(m.group(1)) if m and int(m.group(1)) > 0 else maxrss)
                 m = re.search(r"final_rss_kb=(\d+)", out)
                 if m:
-                    final_rss.setdefault((w, a), []).append(int(m.group(1)))
+                    final_rss.setdefault((c, a), []).append(int(m.group(1)))
         print("round %d/%d done" % (rnd + 1, args.rounds), file=sys.stderr)
-    for w, by_allocator in sums.items():
-        expected = by_allocator.get("glibc")
-        for a, value in by_allocator.items():
+    for c, by_run in sums.items():
+        expected = by_run.get((c, "glibc"))
+        for run, value in by_run.items():
             if expected is not None and value != expected:
-                failed[(w, a)] = "checksum %s, glibc's %s: the program saw other data" % (value, expected)
+                failed[run] = "checksum %s, glibc's %s: the program saw other data" % (value, expected)
 
     icount = {}
     if args.icount_scale > 0 and shutil.which("valgrind"):
@@ -242,44 +284,73 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     lines = ["# Benchmark results, %s UTC" % today.strftime("%Y-%m-%d %H:%M"), ""]
     lines += ["- " + s for s in machine_description()]
-    lines += ["- Run: `bench/run.sh %s` -- %d interleaved rounds, scale %g, %d threads for the "
-              "threaded workloads; instruction counts at scale %g"
-              % (" ".join(sys.argv[1:]), args.rounds, args.scale, args.threads, args.icount_scale), ""]
+    lines += ["- Run: `bench/run.sh %s` -- %d interleaved rounds, scale %g, %s threads for the "
+              "threaded workloads%s; instruction counts at scale %g"
+              % (" ".join(sys.argv[1:]), args.rounds, args.scale,
+                 " and ".join(str(t) for t in thread_counts),
+                 ", each also pinned to one core" if pinned else "", args.icount_scale), ""]
 
     lines += ["## Time, as a ratio to glibc (median of the rounds; lower is better)", ""]
     lines += ["| workload | glibc (s) | " + " | ".join(names[1:]) + " |",
               "|---|---:|" + "---:|" * (len(names) - 1)]
-    geo = {a: {"single": [], "multi": []} for a in names}
-    for w in workloads:
-        base = median(times[(w, "glibc")])
+    # Geometric means over the single-threaded cases, all threaded ones, and per thread count.
+    kinds = [("single", "geomean, single-threaded"), ("multi", "geomean, threaded")]
+    if len(thread_counts) > 1:
+        kinds += [(t, "geomean, %d threads" % t) for t in thread_counts]
+    geo = {a: {k: [] for k, _ in kinds} for a in names}
+    for c in shown:
+        base = median(times[(c, "glibc")])
         cells = []
         for a in names[1:]:
-            if (w, a) in failed:
+            if (c, a) in failed:
                 cells.append("fails")
                 continue
-            r = ratio(w, a, times)
+            r = ratio(c, a, times)
             cells.append(fmt_ratio(r))
-            geo[a]["single" if w in SINGLE else "multi"].append(r)
-        lines.append("| %s%s | %s | %s |" % (w, "" if w in SINGLE else " (%d threads)" % args.threads,
-                                             "-" if base is None else "%.3f" % base, " | ".join(cells)))
-    for kind, label in (("single", "geomean, single-threaded"), ("multi", "geomean, threaded")):
+            t = cases[c][1]
+            geo[a]["single" if t is None else "multi"].append(r)
+            if t in geo[a]:
+                geo[a][t].append(r)
+        lines.append("| %s | %s | %s |" % (case_label(c), "-" if base is None else "%.3f" % base,
+                                           " | ".join(cells)))
+    for kind, label in kinds:
         lines.append("| **%s** | 1.00 | %s |" % (label, " | ".join(
             fmt_ratio(geomean(geo[a][kind])) for a in names[1:])))
     lines.append("")
 
+    if pinned:
+        lines += ["## Threaded workloads: pinned to one core against all cores", "",
+                  "Median seconds pinned to one core (`taskset -c 0`) / on all cores, and in "
+                  "brackets all cores divided by pinned, from the same rounds.  Above 1, threads "
+                  "running at once make the program slower than the same threads taking turns on "
+                  "one core: a lock that collapses under contention.", ""]
+        lines += ["| workload | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+        for c in shown:
+            if cases[c][1] is None:
+                continue
+            cells = []
+            for a in names:
+                one, all_ = median(times[(c + PINNED, a)]), median(times[(c, a)])
+                if (c, a) in failed or (c + PINNED, a) in failed or not one or not all_:
+                    cells.append("fails")
+                else:
+                    cells.append("%.3f / %.3f (%.2f)" % (one, all_, all_ / one))
+            lines.append("| %s | %s |" % (case_label(c), " | ".join(cells)))
+        lines.append("")
+
     lines += ["## Peak RSS in MiB (median; in brackets the ratio to glibc)", ""]
     lines += ["| workload | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    for w in workloads:
+    for c in shown:
         cells = []
         for a in names:
-            m = median(rss[(w, a)])
+            m = median(rss[(c, a)])
             if m is None:
-                cells.append("fails" if (w, a) in failed else "-")
+                cells.append("fails" if (c, a) in failed else "-")
             elif a == "glibc":
                 cells.append("%.1f" % (m / 1024))
             else:
-                cells.append("%.1f (%s)" % (m / 1024, fmt_ratio(ratio(w, a, rss))))
-        lines.append("| %s | %s |" % (w, " | ".join(cells)))
+                cells.append("%.1f (%s)" % (m / 1024, fmt_ratio(ratio(c, a, rss))))
+        lines.append("| %s | %s |" % (case_label(c), " | ".join(cells)))
     lines.append("")
     if final_rss:
         lines += ["Resident memory at the end of `frag` (after the mixed phase, most of the heap "
@@ -292,15 +363,15 @@ def main():
                   "without it (same rounds; below 1 is better)", ""]
         lines += ["| workload | time | peak RSS | instructions |", "|---|---:|---:|---:|"]
         cache_geo = {"single": [], "multi": []}
-        for w in workloads:
-            if (w, "dlmalloc") in failed or (w, "dlmalloc-nocache") in failed:
+        for c in shown:
+            if (c, "dlmalloc") in failed or (c, "dlmalloc-nocache") in failed:
                 continue
-            tr = ratio(w, "dlmalloc", times, "dlmalloc-nocache")
-            rr = ratio(w, "dlmalloc", rss, "dlmalloc-nocache")
-            with_cache, without = icount.get((w, "dlmalloc")), icount.get((w, "dlmalloc-nocache"))
-            cache_geo["single" if w in SINGLE else "multi"].append(tr)
+            tr = ratio(c, "dlmalloc", times, "dlmalloc-nocache")
+            rr = ratio(c, "dlmalloc", rss, "dlmalloc-nocache")
+            with_cache, without = icount.get((c, "dlmalloc")), icount.get((c, "dlmalloc-nocache"))
+            cache_geo["single" if c in SINGLE else "multi"].append(tr)
             lines.append("| %s | %s | %s | %s |" % (
-                w, fmt_ratio(tr), fmt_ratio(rr),
+                case_label(c), fmt_ratio(tr), fmt_ratio(rr),
                 fmt_ratio(with_cache / without) if with_cache and without else "-"))
         lines.append("| **geomean, single-threaded / threaded** | %s / %s | | |" % (
             fmt_ratio(geomean(cache_geo["single"])), fmt_ratio(geomean(cache_geo["multi"]))))
@@ -342,11 +413,12 @@ def main():
 
     if failed:
         lines += ["## Failures", ""]
-        for (w, a), why in sorted(failed.items()):
-            lines.append("- %s under %s: %s" % (w, a, why))
+        for (c, a), why in sorted(failed.items()):
+            lines.append("- %s under %s: %s" % (case_label(c), a, why))
         lines.append("")
 
-    report = os.path.join(args.out, stamp + ".md")
+    base_name = stamp + ("-" + args.name if args.name else "")
+    report = os.path.join(args.out, base_name + ".md")
     with open(report, "w") as f:
         f.write("\n".join(lines))
 
@@ -354,11 +426,11 @@ def main():
     data = os.path.join(BUILD, "chart.dat")
     with open(data, "w") as f:
         f.write("# workload " + " ".join(names[1:]) + " " + " ".join(n + "_rss" for n in names[1:]) + "\n")
-        for w in workloads:
-            row = [fmt_ratio(ratio(w, a, times)) if (w, a) not in failed else "-" for a in names[1:]]
-            row += [fmt_ratio(ratio(w, a, rss)) if (w, a) not in failed else "-" for a in names[1:]]
-            f.write(w + " " + " ".join(row) + "\n")
-    chart = os.path.join(args.out, stamp + ".svg")
+        for c in shown:
+            row = [fmt_ratio(ratio(c, a, times)) if (c, a) not in failed else "-" for a in names[1:]]
+            row += [fmt_ratio(ratio(c, a, rss)) if (c, a) not in failed else "-" for a in names[1:]]
+            f.write(c + " " + " ".join(row) + "\n")
+    chart = os.path.join(args.out, base_name + ".svg")
     write_chart(names[1:], data, chart, stamp)
     print("\n".join(lines))
     print("\nwrote %s and %s" % (report, chart))
