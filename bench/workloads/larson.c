@@ -5,25 +5,20 @@
   another thread allocated -- the case that hurts allocators with per-thread heaps, and the
   one a server handing work between threads meets all day.
 */
-#include "bench.h"
-
-#include <pthread.h>
+#include "checked.h"
 
 #define SET 2000
 
 typedef struct {
-  void *obj[SET];
-  size_t size[SET];
+  block obj[SET];
 } object_set;
 
 static object_set *sets;
 static int nthreads;
 static size_t rounds, steps_per_round;
 static pthread_barrier_t round_end;
-static uint64_t sums[256];
 
-static void *worker(void *arg) {
-  int id = (int)(intptr_t)arg;
+static uint64_t worker(int id) {
   uint64_t sum = 0;
   rng_t r;
   size_t round, i;
@@ -32,40 +27,31 @@ static void *worker(void *arg) {
     /* This round's set: the one the previous thread worked on last round. */
     object_set *s = &sets[((size_t)id + round) % (size_t)nthreads];
     for (i = 0; i < steps_per_round; ++i) {
-      size_t k = rng_below(&r, SET);
-      if (s->obj[k] != NULL)
-        sum += ((unsigned char *)s->obj[k])[0];
-      free(s->obj[k]);
-      s->size[k] = rng_size(&r, 256, 2048, 64);
-      s->obj[k] = must(malloc(s->size[k]), "larson");
-      sum += touch(s->obj[k], s->size[k], i);
+      block *b = &s->obj[rng_below(&r, SET)];
+      if (b->p != NULL)
+        sum += block_free(b, "larson");
+      block_alloc(b, rng_size(&r, 256, 2048, 64), rng_next(&r), "larson");
     }
     pthread_barrier_wait(&round_end);
   }
-  sums[id] = sum;
-  return NULL;
+  return sum;
 }
 
 int main(int argc, char **argv) {
   bench_args a = bench_parse(argc, argv, 4);
-  pthread_t tid[256];
-  uint64_t sum = 0;
+  uint64_t sum;
   int t;
   size_t i;
-  nthreads = a.threads > 256 ? 256 : a.threads;
+  nthreads = thread_count(a);
   rounds = 50;
   steps_per_round = bench_count(a, 4000000) / ((size_t)nthreads * rounds) + 1;
   sets = must(calloc((size_t)nthreads, sizeof(object_set)), "larson");
   pthread_barrier_init(&round_end, NULL, (unsigned)nthreads);
-  for (t = 0; t < nthreads; ++t)
-    pthread_create(&tid[t], NULL, worker, (void *)(intptr_t)t);
-  for (t = 0; t < nthreads; ++t) {
-    pthread_join(tid[t], NULL);
-    sum += sums[t];
-  }
+  sum = run_threads(nthreads, worker);
   for (t = 0; t < nthreads; ++t)
     for (i = 0; i < SET; ++i)
-      free(sets[t].obj[i]);
+      if (sets[t].obj[i].p != NULL)
+        sum += block_free(&sets[t].obj[i], "larson");
   free(sets);
   pthread_barrier_destroy(&round_end);
   bench_report("larson", sum);

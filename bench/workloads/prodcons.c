@@ -5,16 +5,13 @@
   freeing threads never allocate: memory flows one way, as in a pipeline of worker threads.
   Messages travel in batches so that the queue's own lock is not what is measured.
 */
-#include "bench.h"
-
-#include <pthread.h>
+#include "checked.h"
 
 #define BATCH 64
 #define QUEUE 64 /* batches */
 
 typedef struct {
-  void *msg[BATCH];
-  size_t len[BATCH];
+  block msg[BATCH];
 } batch;
 
 static batch *queue[QUEUE];
@@ -23,7 +20,6 @@ static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t not_full = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t not_empty = PTHREAD_COND_INITIALIZER;
 static size_t batches_per_producer;
-static uint64_t sums[256];
 
 static void put(batch *b) {
   pthread_mutex_lock(&queue_lock);
@@ -49,64 +45,55 @@ static batch *take(void) {
   return b;
 }
 
-static void *producer(void *arg) {
+static void produce(int id) {
   rng_t r;
   size_t n, i;
-  rng_seed(&r, 200 + (uint64_t)(intptr_t)arg);
+  rng_seed(&r, 200 + (uint64_t)id);
   for (n = 0; n < batches_per_producer; ++n) {
     batch *b = must(malloc(sizeof(batch)), "prodcons");
-    for (i = 0; i < BATCH; ++i) {
-      b->len[i] = rng_size(&r, 256, 4096, 16);
-      b->msg[i] = must(malloc(b->len[i]), "prodcons");
-      touch(b->msg[i], b->len[i], i);
-    }
+    for (i = 0; i < BATCH; ++i)
+      block_alloc(&b->msg[i], rng_size(&r, 256, 4096, 16), rng_next(&r), "prodcons");
     put(b);
   }
-  return NULL;
 }
 
 /* A null batch tells a consumer to stop. */
-static void *consumer(void *arg) {
-  int id = (int)(intptr_t)arg;
+static uint64_t consume(void) {
   uint64_t sum = 0;
   batch *b;
   size_t i;
   while ((b = take()) != NULL) {
-    for (i = 0; i < BATCH; ++i) {
-      unsigned char *m = b->msg[i];
-      sum += m[0] + m[b->len[i] - 1];
-      free(m);
-    }
+    for (i = 0; i < BATCH; ++i)
+      sum += block_free(&b->msg[i], "prodcons");
     free(b);
   }
-  sums[id] = sum;
-  return NULL;
+  return sum;
+}
+
+/* Threads 0 .. consumers - 1 consume, the others produce; the last producer to finish sends
+   each consumer its stop. */
+static int consumers, producers_running;
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t worker(int id) {
+  int last, t;
+  if (id < consumers)
+    return consume();
+  produce(id - consumers);
+  pthread_mutex_lock(&running_lock);
+  last = --producers_running == 0;
+  pthread_mutex_unlock(&running_lock);
+  for (t = 0; last && t < consumers; ++t)
+    put(NULL);
+  return 0;
 }
 
 int main(int argc, char **argv) {
   bench_args a = bench_parse(argc, argv, 4);
-  int producers = a.threads / 2 > 0 ? a.threads / 2 : 1;
-  int consumers = a.threads - producers > 0 ? a.threads - producers : 1;
-  pthread_t tid[256];
-  uint64_t sum = 0;
-  int t;
-  if (producers > 128)
-    producers = 128;
-  if (consumers > 128)
-    consumers = 128;
-  batches_per_producer = bench_count(a, 3000000.0 / BATCH) / (size_t)producers + 1;
-  for (t = 0; t < consumers; ++t)
-    pthread_create(&tid[t], NULL, consumer, (void *)(intptr_t)t);
-  for (t = 0; t < producers; ++t)
-    pthread_create(&tid[consumers + t], NULL, producer, (void *)(intptr_t)t);
-  for (t = 0; t < producers; ++t)
-    pthread_join(tid[consumers + t], NULL);
-  for (t = 0; t < consumers; ++t)
-    put(NULL);
-  for (t = 0; t < consumers; ++t) {
-    pthread_join(tid[t], NULL);
-    sum += sums[t];
-  }
-  bench_report("prodcons", sum);
+  int nthreads = thread_count(a) < 2 ? 2 : thread_count(a);
+  producers_running = nthreads / 2;
+  consumers = nthreads - producers_running;
+  batches_per_producer = bench_count(a, 3000000.0 / BATCH) / (size_t)producers_running + 1;
+  bench_report("prodcons", run_threads(nthreads, worker));
   return 0;
 }
