@@ -161,7 +161,7 @@ def write_chart(names, data, chart, stamp):
         data=data, col=2 + n + i, xtic=":xtic(1)" if i == 0 else "", name=name)
         for i, name in enumerate(names))
     script = """
-set terminal svg size 1000,700 dynamic noenhanced font 'sans,11'
+set terminal svg size 1200,800 dynamic noenhanced font 'sans,11'
 set output '{chart}'
 set datafile missing '-'
 set style data histograms
@@ -171,6 +171,8 @@ set logscale y 2
 set grid ytics
 set key top right horizontal
 set xrange [-0.6:{last}.6]
+set xtics rotate by 40 right
+set bmargin 5
 set multiplot layout 2,1 title 'Ratio to glibc (1 = glibc; lower is better; no bar = the workload failed), {stamp}, 2 shared cores'
 set ylabel 'time / glibc time'
 plot {time_bars}, 1 with lines lt -1 notitle
