@@ -1,7 +1,8 @@
 /*
   shbench -- mixed sizes freed out of order, multi-threaded, in the manner of MicroQuill's
   SmartHeap benchmarks (sh6bench, sh8bench) as they are described: each thread allocates a
-  batch of blocks of mixed sizes, then frees it in another order than it allocated it -- the
+  batch of blocks of mixed sizes (1 to 1,000 bytes, evenly spread: many size classes, none
+  common enough to stay cached), then frees it in another order than it allocated it -- the
   odd ones newest first, then the even ones oldest first -- and gives one block in eight to the
   next thread, which frees it: some frees cross threads, most do not.
 */
@@ -20,7 +21,7 @@ static uint64_t worker(int id) {
   for (n = 0; n < batches; ++n) {
     sum += mailbox_drain(inbox(id), "shbench");
     for (i = 0; i < BATCH; ++i)
-      block_alloc(&b[i], rng_size(&r, 256, 4096, 16), rng_next(&r), "shbench");
+      block_alloc(&b[i], 1 + rng_below(&r, 1000), rng_next(&r), "shbench");
     for (i = BATCH - 1; i < BATCH; i -= 2) /* odd slots, newest first; i wraps past 0 */
       sum += block_free(&b[i], "shbench");
     for (i = 0; i < BATCH; i += 2)
@@ -34,7 +35,7 @@ static uint64_t worker(int id) {
 int main(int argc, char **argv) {
   bench_args a = bench_parse(argc, argv, 4);
   int nthreads = thread_count(a);
-  batches = bench_count(a, 3000000.0 / BATCH) / (size_t)nthreads + 1;
+  batches = bench_count(a, 2000000.0 / BATCH) / (size_t)nthreads + 1;
   bench_report("shbench", run_threads_with_mail(nthreads, worker, "shbench"));
   return 0;
 }
