@@ -89,7 +89,7 @@ typedef uintptr_t __attribute__((may_alias)) posix_lock_bits;
    faster with these naps than with sleeps that only a release ends (docs/threads-design.md
    has the measurements). */
 #ifndef POSIX_LOCK_NAP_NS
-#define POSIX_LOCK_NAP_NS 200000
+#define POSIX_LOCK_NAP_NS 50000
 #endif
 
 #define POSIX_LOCK_COLD __attribute__((noinline, cold)) /* GCC and Clang only: see above */
