@@ -205,8 +205,12 @@
   MALLOC_THREAD_CACHE_MAX_SIZE  default: 1040 (requests up to 1024 bytes)
     Largest chunk (request + overhead, rounded) the cache keeps; a multiple of
     MALLOC_ALIGNMENT.  One list per chunk size up to it.
-  MALLOC_THREAD_CACHE_COUNT     default: 32 (at most 255)
-    Most blocks a thread keeps of one size; a refill or a flush moves half of that.
+  MALLOC_THREAD_CACHE_COUNT     default: 128 (at most 255)
+    Most blocks a thread keeps of one size, so that a program that allocates a few dozen
+    blocks of one size before freeing them stays within its cache.
+  MALLOC_THREAD_CACHE_BATCH     default: 16 (at most half of MALLOC_THREAD_CACHE_COUNT)
+    Most blocks a refill or a flush of one list moves under one lock acquisition, and the
+    size of the batches threads pass to each other through the depot.
   MALLOC_THREAD_CACHE_BYTES     default: 64 KiB
     Most bytes (whole chunks) a thread's cache holds; resident memory grows by at most this
     much per thread that allocates.
@@ -413,8 +417,13 @@
 #endif /* MALLOC_THREAD_CACHE_MAX_SIZE */
 
 #ifndef MALLOC_THREAD_CACHE_COUNT
-#define MALLOC_THREAD_CACHE_COUNT 32
+#define MALLOC_THREAD_CACHE_COUNT 128
 #endif /* MALLOC_THREAD_CACHE_COUNT */
+
+#ifndef MALLOC_THREAD_CACHE_BATCH
+#define MALLOC_THREAD_CACHE_BATCH \
+  (MALLOC_THREAD_CACHE_COUNT / 2 < 16 ? MALLOC_THREAD_CACHE_COUNT / 2 : 16)
+#endif /* MALLOC_THREAD_CACHE_BATCH */
 
 #ifndef MALLOC_THREAD_CACHE_BYTES
 #define MALLOC_THREAD_CACHE_BYTES ((size_t)64U * (size_t)1024U)
@@ -469,6 +478,10 @@
 #endif
 #if MALLOC_THREAD_CACHE && (MALLOC_THREAD_CACHE_COUNT < 2 || MALLOC_THREAD_CACHE_COUNT > 255)
 #error "MALLOC_THREAD_CACHE_COUNT must be 2 to 255"
+#endif
+#if MALLOC_THREAD_CACHE && \
+    (MALLOC_THREAD_CACHE_BATCH < 1 || MALLOC_THREAD_CACHE_BATCH > MALLOC_THREAD_CACHE_COUNT / 2)
+#error "MALLOC_THREAD_CACHE_BATCH must be 1 to MALLOC_THREAD_CACHE_COUNT / 2"
 #endif
 
 /* ==== 3. Includes and the platform layer ====================================================
@@ -3890,11 +3903,11 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
      unchanged, so check_heap, inspect_all, mallinfo and malloc_stats count it as in use
      (uordblks), and nothing in the heap changes when blocks enter or leave a cache.
      mallinfo's smblks and fsmblks report the blocks and bytes in the calling thread's cache.
-   - Batches: a refill takes up to half a list's worth of blocks of the requested size (fewer
-     for a size not asked for often: the batch grows with each refill of its list), a
-     full list gives back a batch (half its blocks, or all of a list kept only to pass its
-     blocks on: thread_cache_idle_limit), and a cache at its byte bound gives back whole
-     lists down to half the bound, each under one lock acquisition.  A refill carves only
+   - Batches: a refill takes up to MALLOC_THREAD_CACHE_BATCH blocks of the requested size
+     (fewer for a size not asked for often: the batch grows with each refill of its list), a
+     full list gives back a batch (MALLOC_THREAD_CACHE_BATCH blocks, or all of a list kept
+     only to pass its blocks on: thread_cache_idle_limit), and a cache at its byte bound
+     gives back whole lists down to half the bound, each under one lock acquisition.  A refill carves only
      from free chunks, never from top, and never asks the system for memory beyond the one
      block requested.
    - Between threads: while two threads or more have caches, a batch a full list gives back
@@ -3937,7 +3950,7 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
 #define THREAD_CACHE_LISTS (MALLOC_THREAD_CACHE_MAX_SIZE / MALLOC_ALIGNMENT + 1)
 /* The largest request whose chunk fits the cache. */
 #define THREAD_CACHE_MAX_REQUEST (MALLOC_THREAD_CACHE_MAX_SIZE - CHUNK_OVERHEAD)
-#define THREAD_CACHE_BATCH (MALLOC_THREAD_CACHE_COUNT / 2)
+#define THREAD_CACHE_BATCH MALLOC_THREAD_CACHE_BATCH
 #define thread_cache_list(size) ((size) / MALLOC_ALIGNMENT)
 typedef char assert_cache_sizes_are_chunk_sizes[
     (MALLOC_THREAD_CACHE_MAX_SIZE % MALLOC_ALIGNMENT) == 0 &&

@@ -17,13 +17,28 @@
   malloc.h, which declares the hooks, must be included first.
 
   The lock: a word-sized lock in the core's void * slot; no pthread_mutex_t (it does not fit
-  in the slot, and a zero slot must already be a valid unlocked lock).  On Linux it is a
-  three-state futex lock (0 free, 1 held, 2 held with sleepers, the design of Drepper's
-  "Futexes Are Tricky"); elsewhere it spins briefly, then yields, then sleeps with growing
-  nanosleep intervals.  The slot is used as a whole pointer-sized word through the __atomic
-  builtins, so every C access to it has the slot's own type (void *) and strict aliasing is
-  never an issue.  Threads that share a heap must live in one process: the futex is private.
-  The waiting paths leave errno as they found it (the contract's errno rule).
+  in the slot, and a zero slot must already be a valid unlocked lock).  The low-order 32 bits
+  of the slot hold two state bits (bit 0: held; bit 1, only with bit 0: someone may be asleep
+  on it) and, above them, a generation that each acquisition advances; the high half of a
+  64-bit slot stays zero.  A thread that finds the lock held spins briefly with a pause
+  instruction, then sleeps: on Linux on the word itself (futex, in the manner of Drepper's
+  "Futexes Are Tricky"); elsewhere with sched_yield and growing nanosleep intervals.  The slot
+  is used as a whole pointer-sized word through the __atomic builtins, so every C access to it
+  has the slot's own type (void *) and strict aliasing is never an issue.  Threads that share a
+  heap must live in one process: the futex is private.  The waiting paths leave errno as they
+  found it (the contract's errno rule).
+
+  Why the generation: a heap's holder usually takes the lock again a few nanoseconds after
+  releasing it (one malloc after another).  A waiter that spins until it sees the lock free
+  catches one of those short gaps, and from then on the two threads take turns at every call,
+  so every call finds the heap's cache lines on the other core: two threads on two cores ran
+  several times slower than the same two threads on one core.  The spinner therefore waits
+  for the end of the one hold it found, and only for that: if the generation moves on, the
+  lock has been taken again in between, and the spinner goes to sleep, leaving the running
+  thread the heap.  Nobody spins on a lock that has a sleeper: it is contended, and the
+  threads do better taking it in long runs, one sleeping while the other works, as they
+  would on one core.  Release never hands the lock to a sleeper; it frees the word and
+  wakes one sleeper, who competes for it like anyone else.
 */
 #ifndef PORTS_POSIX_LOCK_H
 #define PORTS_POSIX_LOCK_H
@@ -34,26 +49,56 @@
 #error "ports/posix_lock.h needs the GCC/Clang __atomic builtins"
 #endif
 
-#define POSIX_LOCK_FREE ((void *)(uintptr_t)0) /* must be all-zero: the core relies on that */
-#define POSIX_LOCK_HELD ((void *)(uintptr_t)1)
-#define POSIX_LOCK_CONTENDED ((void *)(uintptr_t)2) /* held, and someone may be asleep on it */
+#define POSIX_LOCK_HELD 1u       /* state bit: taken; all-zero is free (the core relies on it) */
+#define POSIX_LOCK_SLEEPERS 2u   /* state bit, with HELD: someone may be asleep on the word */
+#define POSIX_LOCK_STATE 3u      /* mask of the state bits */
+#define POSIX_LOCK_GENERATION 4u /* what one acquisition adds to the word */
 
-/* How often to retry before going to sleep.  A heap lock is normally held for well under a
-   microsecond, but a thread-cache refill or flush holds it for a batch, and a futex sleep and
-   wake-up cost far more than that (most of all in a virtual machine): under contention 100
-   spins let waiters convoy through the kernel; 1000 (about ten microseconds) do not
-   (bench/results/design-measurements.md). */
+/* The lock word seen as an integer, for the one operation that has no pointer form
+   (fetch-or).  may_alias: the slot's own type is void *. */
+typedef uintptr_t __attribute__((may_alias)) posix_lock_bits;
+
+/* How many pauses a waiter spends on one hold before it sleeps.  A heap lock is normally
+   held for well under a microsecond, but a thread-cache refill or flush holds it for a
+   batch, and a sleep and wake-up cost far more than that (most of all in a virtual machine).
+   The spin ends early as soon as the lock changes hands, so a long bound costs nothing when
+   the holder is looping; it only lets a waiter ride out one long hold. */
 #ifndef POSIX_LOCK_SPINS
 #define POSIX_LOCK_SPINS 1000
 #endif
 
+/* The longest a waiter sleeps before it looks at the lock again by itself (nanoseconds,
+   below a second); a release wakes it sooner.  Two threads on two cores sharing one heap ran
+   faster with these naps than with sleeps that only a release ends (docs/threads-design.md
+   has the measurements). */
+#ifndef POSIX_LOCK_NAP_NS
+#define POSIX_LOCK_NAP_NS 50000
+#endif
+
 #define POSIX_LOCK_COLD __attribute__((noinline, cold))
 
-/* Try to move the lock from "free" to "held"; true on success. */
+static inline uintptr_t posix_lock_word(void **lock) {
+  return (uintptr_t)__atomic_load_n(lock, __ATOMIC_RELAXED);
+}
+
+/* Take the lock, which was seen free as `seen`, with the next generation.  The generation
+   wraps within 32 bits so that the futex word always holds the whole state. */
+static inline int posix_lock_take(void **lock, uintptr_t seen) {
+  void *expected = (void *)seen;
+  uint32_t next = (((uint32_t)seen & ~POSIX_LOCK_STATE) + POSIX_LOCK_GENERATION) | POSIX_LOCK_HELD;
+  return __atomic_compare_exchange_n(lock, &expected, (void *)(uintptr_t)next, 0,
+                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 static inline int posix_lock_try(void **lock) {
-  void *expected = POSIX_LOCK_FREE;
-  return __atomic_compare_exchange_n(lock, &expected, POSIX_LOCK_HELD, 0, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_RELAXED);
+  uintptr_t w = posix_lock_word(lock);
+  return (w & POSIX_LOCK_HELD) == 0 && posix_lock_take(lock, w);
+}
+
+/* The free word to leave behind: the holder's generation, state 0.  Only the holder changes
+   the generation, so the word read here is current apart from its state bits. */
+static inline void *posix_lock_freed(void **lock) {
+  return (void *)(posix_lock_word(lock) & ~(uintptr_t)POSIX_LOCK_STATE);
 }
 
 static inline void port_lock_acquire(void **lock) {
@@ -61,17 +106,19 @@ static inline void port_lock_acquire(void **lock) {
     acquire_lock(lock); /* taken: the hook spins, then sleeps */
 }
 
-/* "held" back to "free" in one step; if the word says "contended" instead, a waiter may be
-   asleep and the hook wakes it. */
+/* Held with nobody asleep: back to free in one step.  If a waiter has marked the word, it may
+   be asleep, and the hook wakes it. */
 static inline void port_lock_release(void **lock) {
-  void *expected = POSIX_LOCK_HELD;
-  if (!__atomic_compare_exchange_n(lock, &expected, POSIX_LOCK_FREE, 0, __ATOMIC_RELEASE,
-                                   __ATOMIC_RELAXED))
+  uintptr_t held = posix_lock_word(lock);
+  void *expected = (void *)held;
+  if ((held & POSIX_LOCK_SLEEPERS) != 0 ||
+      !__atomic_compare_exchange_n(lock, &expected, (void *)(held & ~(uintptr_t)POSIX_LOCK_STATE),
+                                   0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
     release_lock(lock);
 }
 
 static inline void port_lock_init(void **lock) {
-  __atomic_store_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELAXED);
+  __atomic_store_n(lock, (void *)0, __ATOMIC_RELAXED);
 }
 
 /* Nothing to tear down: the lock owns no kernel object. */
@@ -98,13 +145,13 @@ static inline void port_lock_final(void **lock) { (void)lock; }
 #endif /* POSIX_USE_FUTEX */
 
 #include <errno.h>
+#include <time.h>
 #if POSIX_USE_FUTEX
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #else
 #include <sched.h>
-#include <time.h>
 #endif
 
 static inline void posix_cpu_relax(void) {
@@ -122,16 +169,22 @@ static inline void posix_cpu_relax(void) {
 #endif
 }
 
-static inline void *posix_lock_load(void **lock) { return __atomic_load_n(lock, __ATOMIC_RELAXED); }
-
-/* Spin a little while the holder is likely to be about to release.  True if we got it. */
+/* Wait for the hold we found to end, and take the lock if it is then free.  Gives up, and
+   the caller sleeps, when the bound is reached, when the generation moves on (someone took
+   it between two looks), when another waiter wins the race for it, and at once when
+   someone already sleeps on it: the lock is contended, and a spinner would only take it
+   from the thread that has the heap's cache lines.  Reading before trying lets waiters share
+   the cache line instead of bouncing it. */
 static inline int posix_lock_spin(void **lock) {
+  uintptr_t found = posix_lock_word(lock), w;
   int i;
-  for (i = 0; i < POSIX_LOCK_SPINS; ++i) {
+  for (i = 0; i < POSIX_LOCK_SPINS && (found & POSIX_LOCK_SLEEPERS) == 0; ++i) {
     posix_cpu_relax();
-    /* Read before trying, so waiters share the cache line instead of bouncing it. */
-    if (posix_lock_load(lock) == POSIX_LOCK_FREE && posix_lock_try(lock))
-      return 1;
+    w = posix_lock_word(lock);
+    if (((w ^ found) & ~(uintptr_t)POSIX_LOCK_STATE) || (w & POSIX_LOCK_SLEEPERS))
+      return 0;
+    if ((w & POSIX_LOCK_HELD) == 0)
+      return posix_lock_take(lock, w);
   }
   return 0;
 }
@@ -149,21 +202,29 @@ static inline int *posix_futex_word(void **lock) {
   return (int *)(void *)p;
 }
 
-/* The lock was taken: spin, then mark it contended so that its holder knows to wake someone,
-   and sleep until the exchange finds it free.  Taking it in the contended state is
-   deliberately conservative: we cannot know whether other sleepers remain, so the next
-   release wakes one (at worst an unnecessary system call).  FUTEX_WAIT returns at once if the
-   word no longer holds 2, which closes the race between the exchange and going to sleep;
-   EINTR and spurious wake-ups are fine, the loop re-checks.
-   FUTEX_WAIT fails with EAGAIN or EINTR in those cases, and free() must not pass that on
-   to its caller: errno is restored. */
+/* The lock was taken: spin, then mark it as having sleepers, so that its holder knows to
+   wake someone, and sleep until the marking finds it free.  Marking is one fetch-or of both
+   state bits, which cannot fail however fast the holder takes the lock again (a
+   compare-and-swap would keep failing against the generation, and its retries would spin
+   their way into the holder's gaps): on a free word it takes the lock, in the marked state,
+   since we cannot know whether other sleepers remain, so the next release wakes one (at
+   worst an unnecessary system call).  FUTEX_WAIT returns at once if the word no longer holds
+   the value we marked, which closes the race between marking and going to sleep; EINTR,
+   spurious wake-ups and the end of a nap are fine, the loop marks again.  FUTEX_WAIT then
+   fails with EAGAIN, EINTR or ETIMEDOUT, and free() must not pass that on to its caller:
+   errno is restored. */
 static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
+  uintptr_t w;
   int saved_errno;
   if (posix_lock_spin(lock))
     return;
   saved_errno = errno;
-  while (__atomic_exchange_n(lock, POSIX_LOCK_CONTENDED, __ATOMIC_ACQUIRE) != POSIX_LOCK_FREE)
-    (void)syscall(SYS_futex, posix_futex_word(lock), FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+  while ((w = __atomic_fetch_or((posix_lock_bits *)lock, POSIX_LOCK_STATE, __ATOMIC_ACQUIRE)) &
+         POSIX_LOCK_HELD) {
+    struct timespec nap = {0, POSIX_LOCK_NAP_NS};
+    (void)syscall(SYS_futex, posix_futex_word(lock), FUTEX_WAIT_PRIVATE,
+                  (int)(uint32_t)(w | POSIX_LOCK_STATE), &nap, NULL, 0);
+  }
   errno = saved_errno;
 }
 
@@ -192,7 +253,7 @@ static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
       struct timespec ts = {0, (long)(1000u << shift)}; /* 1 us .. ~1 ms */
       (void)nanosleep(&ts, NULL);
     }
-    if (posix_lock_load(lock) == POSIX_LOCK_FREE && posix_lock_try(lock))
+    if (posix_lock_try(lock))
       break;
   }
   errno = saved_errno;
@@ -208,7 +269,8 @@ POSIX_LOCK_HOOK void acquire_lock(void **lock) {
 }
 
 POSIX_LOCK_HOOK void release_lock(void **lock) {
-  if (__atomic_exchange_n(lock, POSIX_LOCK_FREE, __ATOMIC_RELEASE) == POSIX_LOCK_CONTENDED)
+  void *old = __atomic_exchange_n(lock, posix_lock_freed(lock), __ATOMIC_RELEASE);
+  if ((uintptr_t)old & POSIX_LOCK_SLEEPERS)
     posix_lock_wake(lock);
 }
 

@@ -8,7 +8,8 @@
   - bounds: at most MALLOC_THREAD_CACHE_COUNT blocks of a size, MALLOC_THREAD_CACHE_BYTES in
     all, and nothing above MALLOC_THREAD_CACHE_MAX_SIZE;
   - batches: with the instrumented port (TEST_WITH_PORT), a refill and a flush take the lock
-    once each, and the blocks in between none;
+    once each, and the blocks in between none; a warm loop of a hundred blocks of one size
+    allocated then freed takes no lock at all;
   - a thread alone merges a block with a free neighbour instead of caching it;
   - the depot: what one thread's full cache gives up stays in use until another thread's
     empty list takes it as a batch, and goes back to the heap when one thread is left;
@@ -240,13 +241,14 @@ static size_t acquires(void) {
 
 /* The refills that n mallocs of one size take in a cache that starts empty: each serves its
    caller and carves a batch for the list, which starts at 0 blocks and grows to 1, 3, 7, ...
-   up to half a list (malloc.c, thread_cache_carve), when free chunks can serve them. */
+   up to MALLOC_THREAD_CACHE_BATCH (malloc.c, thread_cache_carve), when free chunks can serve
+   them. */
 static size_t refills_for(size_t n) {
   size_t refills = 0, served = 0, batch = 0;
   while (served < n) {
     served += 1 + batch;
-    batch = 2 * batch + 1 < MALLOC_THREAD_CACHE_COUNT / 2 ? 2 * batch + 1
-                                                          : MALLOC_THREAD_CACHE_COUNT / 2;
+    batch = 2 * batch + 1 < MALLOC_THREAD_CACHE_BATCH ? 2 * batch + 1
+                                                      : MALLOC_THREAD_CACHE_BATCH;
     refills++;
   }
   return refills;
@@ -265,7 +267,10 @@ static void batches_in_a_new_thread(void) {
   if (!CHECK(room != NULL && guard != NULL))
     return;
   dlfree(room);
-  /* Each malloc takes the lock once (a refill) or not at all (served from the list). */
+  /* Each malloc takes the lock once (a refill) or not at all (served from the list).  A
+     refill adds a batch that grows with each refill of the list, 0, 1, 3, 7, ... blocks up to
+     MALLOC_THREAD_CACHE_BATCH, so n mallocs take a few refills to reach full batches, then
+     one per batch. */
   for (i = 0; i < n; i++) {
     size_t taken;
     before = acquires();
@@ -276,12 +281,12 @@ static void batches_in_a_new_thread(void) {
       served++;
   }
   CHECK_EQ(n - served, refills_for(n));
-  /* n frees of one size: one acquisition per flush of half a list. */
+  /* n frees of one size: one acquisition per flush of a batch. */
   before = acquires();
   for (i = 0; i < n; i++)
     dlfree(blocks[i]);
   CHECK_GE(acquires() - before, 1);
-  CHECK_LE(acquires() - before, n / (MALLOC_THREAD_CACHE_COUNT / 2) + 1);
+  CHECK_LE(acquires() - before, n / MALLOC_THREAD_CACHE_BATCH + 1);
   dlfree(guard);
   CHECK_EQ(tp_locks_held(), 0);
   CHECK_EQ(tp_lock_errors(), 0);
@@ -300,6 +305,34 @@ static void t_batches(void) {
   /* In a thread of its own, whose cache starts empty with every list's batch at 0. */
   if (CHECK_EQ(pthread_create(&t, NULL, batches_thread, NULL), 0))
     pthread_join(t, NULL);
+}
+
+/* A loop that allocates a hundred blocks of one small size and frees them all, again and
+   again (the shape of glibc's malloc-simple benchmark): once warm, it stays within the
+   cache and takes no lock.  (Warming takes two rounds: while this thread is alone, the
+   first round's frees next to free memory merge into the heap, and the second refills.) */
+static void t_round_trips(void) {
+  enum { ROUND = 100, SIZE = 64 };
+  void *blocks[ROUND];
+  size_t before, round, i;
+  void *room, *guard;
+  th_section("round trips of a hundred blocks take no lock");
+  dlmalloc_trim(0);
+  room = dlmalloc(64 * 1024); /* a free chunk for the first refills to carve from */
+  guard = dlmalloc(64 * 1024);
+  if (!CHECK(room != NULL && guard != NULL))
+    return;
+  dlfree(room);
+  for (round = 0; round < 4; round++) {
+    before = acquires();
+    for (i = 0; i < ROUND; i++)
+      CHECK((blocks[i] = dlmalloc(SIZE)) != NULL);
+    for (i = 0; i < ROUND; i++)
+      dlfree(blocks[i]);
+    if (round >= 2)
+      CHECK_EQ(acquires() - before, 0);
+  }
+  dlfree(guard);
 }
 #endif
 
@@ -370,7 +403,7 @@ static void t_thread_exit(void) {
 
 #define DEPOT_SIZE 312 /* a size no other test uses: the main thread's list for it is empty */
 /* What a thread that only frees the size keeps (a batch), and the depot's four batches. */
-#define DEPOT_BLOCKS (5 * MALLOC_THREAD_CACHE_COUNT / 2)
+#define DEPOT_BLOCKS (5 * MALLOC_THREAD_CACHE_BATCH)
 
 struct depot_arg {
   void **blocks;
@@ -448,22 +481,22 @@ static void t_depot(void) {
     return;
   /* What the giver's cache could not keep went to the depot, still in use, not to the heap;
      of a size it only frees, it kept a batch at most (and its one block of 24 bytes). */
-  CHECK_LE(a.smblks, MALLOC_THREAD_CACHE_COUNT / 2 + 1);
+  CHECK_LE(a.smblks, MALLOC_THREAD_CACHE_BATCH + 1);
   CHECK_GE((size_t)dlmallinfo().uordblks, in_use);
   /* This thread's empty list takes a whole batch: the next mallocs are the giver's blocks. */
-  for (i = 0; i < MALLOC_THREAD_CACHE_COUNT / 2; i++) {
+  for (i = 0; i < MALLOC_THREAD_CACHE_BATCH; i++) {
     void *p = dlmalloc(DEPOT_SIZE);
     for (j = 0; j < DEPOT_BLOCKS; j++)
       if (p == blocks[j])
         ++from_depot;
     blocks[i] = p; /* freed below */
   }
-  CHECK_EQ(from_depot, MALLOC_THREAD_CACHE_COUNT / 2);
+  CHECK_EQ(from_depot, MALLOC_THREAD_CACHE_BATCH);
   /* When the giver ends, one thread has a cache again: the depot goes back to the heap. */
   CHECK_EQ(stop_giver(&a, t), 0);
   CHECK_LE((size_t)dlmallinfo().uordblks, /* only this thread's blocks are still in use */
-           before + MALLOC_THREAD_CACHE_COUNT / 2 * chunk_of(blocks[0]) + BOOKKEEPING_SLACK);
-  for (i = 0; i < MALLOC_THREAD_CACHE_COUNT / 2; i++)
+           before + MALLOC_THREAD_CACHE_BATCH * chunk_of(blocks[0]) + BOOKKEEPING_SLACK);
+  for (i = 0; i < MALLOC_THREAD_CACHE_BATCH; i++)
     dlfree(blocks[i]);
   dlmalloc_trim(0);
   CHECK_LE((size_t)dlmallinfo().uordblks, before + BOOKKEEPING_SLACK);
@@ -472,7 +505,7 @@ static void t_depot(void) {
 /* ---- Alone again: the blocks kept to be passed on go back ------------------------------ */
 
 #define ALONE_SIZE 424
-#define ALONE_BLOCKS (MALLOC_THREAD_CACHE_COUNT + 1)
+#define ALONE_BLOCKS (2 * MALLOC_THREAD_CACHE_BATCH + 1)
 
 /* Run first, while this thread's lists are all "not asked for": blocks of such a size are
    kept a batch at most while another thread has a cache, and none once this thread is alone;
@@ -821,6 +854,7 @@ int main(int argc, char **argv) {
   t_bounds();
 #ifdef TEST_WITH_PORT
   t_batches();
+  t_round_trips();
 #endif
   t_depot(); /* before t_thread_exit, which in PORTABLE builds leaves a thread counted */
   t_thread_exit();
