@@ -77,6 +77,21 @@ typedef uintptr_t __attribute__((may_alias)) posix_lock_bits;
 
 #define POSIX_LOCK_COLD __attribute__((noinline, cold))
 
+static inline void posix_cpu_relax(void) {
+  /* Tell the core we are spinning: lets a hyperthread sibling run and saves power. */
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+  __asm__ __volatile__("yield" ::: "memory");
+#elif defined(__riscv)
+  __asm__ __volatile__(".insn i 0x0F, 0, x0, x0, 0x010" ::: "memory"); /* pause hint */
+#elif defined(__powerpc__) || defined(__powerpc64__)
+  __asm__ __volatile__("or 27,27,27" ::: "memory"); /* lower SMT priority */
+#else
+  __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 static inline uintptr_t posix_lock_word(void **lock) {
   return (uintptr_t)__atomic_load_n(lock, __ATOMIC_RELAXED);
 }
@@ -153,21 +168,6 @@ static inline void port_lock_final(void **lock) { (void)lock; }
 #else
 #include <sched.h>
 #endif
-
-static inline void posix_cpu_relax(void) {
-  /* Tell the core we are spinning: lets a hyperthread sibling run and saves power. */
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
-  __asm__ __volatile__("yield" ::: "memory");
-#elif defined(__riscv)
-  __asm__ __volatile__(".insn i 0x0F, 0, x0, x0, 0x010" ::: "memory"); /* pause hint */
-#elif defined(__powerpc__) || defined(__powerpc64__)
-  __asm__ __volatile__("or 27,27,27" ::: "memory"); /* lower SMT priority */
-#else
-  __asm__ __volatile__("" ::: "memory");
-#endif
-}
 
 /* Wait for the hold we found to end, and take the lock if it is then free.  Gives up, and
    the caller sleeps, when the bound is reached, when the generation moves on (someone took

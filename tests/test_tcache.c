@@ -825,7 +825,7 @@ static int death(const char *name) {
         return 2;
     if (start_giver(&a, blocks, &t) != 0)
       return 2;
-    for (i = 0; i < 4 * MALLOC_THREAD_CACHE_COUNT / 2; i++)
+    for (i = 0; i < 4 * MALLOC_THREAD_CACHE_BATCH; i++) /* the depot's four batches */
       *(void **)blocks[i] = &fake[2];
     for (i = 0; i < DEPOT_BLOCKS; i++)
       forged += dlmalloc(DEPOT_SIZE) == (void *)&fake[2];
