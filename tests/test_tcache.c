@@ -280,7 +280,11 @@ static void batches_in_a_new_thread(void) {
     if (taken == 0)
       served++;
   }
-  CHECK_EQ(n - served, refills_for(n));
+  /* At most one more: a refill whose own block is a free chunk of exactly its size (left in a
+     bin by an earlier test) finds no free memory to carve its batch from, and the next refill
+     carries on where the batches were. */
+  CHECK_GE(n - served, refills_for(n));
+  CHECK_LE(n - served, refills_for(n) + 1);
   /* n frees of one size: one acquisition per flush of a batch. */
   before = acquires();
   for (i = 0; i < n; i++)
