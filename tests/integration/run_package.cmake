@@ -67,6 +67,13 @@ build_and_run_consumer(cmake "find_package(dlmalloc)" "-DCMAKE_PREFIX_PATH=${pre
 # (consumer/CMakeLists.txt needs CMake 3.24 for a FetchContent source given by SOURCE_DIR alone.)
 if(SOURCE_DIR AND CMAKE_VERSION VERSION_GREATER_EQUAL 3.24)
   build_and_run_consumer(fetch "FetchContent" "-DDLMALLOC_CONSUMER_SOURCE=${SOURCE_DIR}")
+  # As a subproject it builds its libraries, not its tests and samples (the consumer does not
+  # switch them off).
+  foreach(dir tests samples)
+    if(EXISTS "${WORK_DIR}/fetch-build/_deps/dlmalloc-build/${dir}")
+      message(FATAL_ERROR "FetchContent built portable-dlmalloc's ${dir} in the consumer's tree")
+    endif()
+  endforeach()
 endif()
 
 # ---- pkg-config ----
