@@ -69,7 +69,7 @@ if(SOURCE_DIR AND CMAKE_VERSION VERSION_GREATER_EQUAL 3.24)
   build_and_run_consumer(fetch "FetchContent" "-DDLMALLOC_CONSUMER_SOURCE=${SOURCE_DIR}")
   # As a subproject it builds its libraries, not its tests and samples (the consumer does not
   # switch them off).
-  foreach(dir tests samples)
+  foreach(dir tests/CMakeFiles samples)
     if(EXISTS "${WORK_DIR}/fetch-build/_deps/dlmalloc-build/${dir}")
       message(FATAL_ERROR "FetchContent built portable-dlmalloc's ${dir} in the consumer's tree")
     endif()
