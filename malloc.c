@@ -1325,17 +1325,31 @@ static ALWAYS_INLINE size_t *segment_map_leaf(uintptr_t a, int create) {
   return segment_map.leaves[used];
 }
 
-/* Set (on) or clear the bits of the granules holding addresses first .. last - 1 (granule
-   aligned). */
+/* Set (on) or clear the bits of the granules holding addresses first .. last - 1 (first
+   granule aligned).  A word of bits at a time: a heap that grows and trims its top often
+   changes many granules at once. */
 static void segment_map_set(uintptr_t first, uintptr_t last, int on) {
-  uintptr_t a;
-  for (a = first; a < last; a += (uintptr_t)1 << SEGMENT_MAP_SHIFT) {
-    size_t *leaf = segment_map_leaf(a, on);
-    size_t g = (size_t)(a >> SEGMENT_MAP_SHIFT) & (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
-    size_t bit = (size_t)1 << (g % SIZE_T_BITSIZE);
-    if (leaf != 0)
-      leaf[g / SIZE_T_BITSIZE] = on ? (leaf[g / SIZE_T_BITSIZE] | bit)
-                                    : (leaf[g / SIZE_T_BITSIZE] & ~bit);
+  const uintptr_t window_bytes = (uintptr_t)1 << SEGMENT_MAP_WINDOW_SHIFT;
+  while (first < last) {
+    uintptr_t window_end = (first | (window_bytes - 1)) + 1; /* 0: the address space's end */
+    uintptr_t end = (window_end != 0 && window_end < last) ? window_end : last;
+    size_t *leaf = segment_map_leaf(first, on);
+    size_t g = (size_t)(first >> SEGMENT_MAP_SHIFT) & (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
+    size_t n = (size_t)((end - first + ((uintptr_t)1 << SEGMENT_MAP_SHIFT) - 1) >>
+                        SEGMENT_MAP_SHIFT); /* granules, the last one perhaps partly */
+    while (leaf != 0 && n != 0) {
+      size_t at = g % SIZE_T_BITSIZE, take = SIZE_T_BITSIZE - at, mask;
+      if (take > n)
+        take = n;
+      mask = (take == SIZE_T_BITSIZE ? ~(size_t)0 : (((size_t)1 << take) - 1)) << at;
+      leaf[g / SIZE_T_BITSIZE] =
+          on ? (leaf[g / SIZE_T_BITSIZE] | mask) : (leaf[g / SIZE_T_BITSIZE] & ~mask);
+      g += take;
+      n -= take;
+    }
+    if (window_end == 0)
+      break;
+    first = end;
   }
 }
 
