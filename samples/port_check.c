@@ -8,23 +8,29 @@
   (custom_munmap always -1) and declines direct maps.
     the hooks      (PORTABLE builds) custom_mmap and custom_direct_mmap called directly: their
                    regions must be aligned to MALLOC_ALIGNMENT, readable and writable, and must
-                   not overlap; failure must be CUSTOM_MMAP_FAILURE, not NULL; custom_munmap
-                   must answer 0 or -1.  Where there are threads (POSIX, Windows), two threads
-                   take the port's lock (acquire_lock/release_lock) around an update that is
-                   torn if both get in: a lock that does not exclude loses updates.  Hosted,
-                   the hooks must leave errno alone.  When the memory hooks fail here the
-                   allocator checks below are skipped: they would only crash;
+                   not overlap; a request no platform can grant (a page multiple near
+                   SIZE_MAX) must fail with CUSTOM_MMAP_FAILURE, not NULL; custom_munmap must
+                   answer 0 or -1 (only the answer is seen, not whether pages went back).
+                   Where there are threads (POSIX, Windows) and the heap locks (USE_LOCKS=2),
+                   two threads take the port's lock (acquire_lock/release_lock) around an
+                   update that is torn if both get in: a lock that does not exclude loses
+                   updates; on POSIX a lock that is never released ends the program with a
+                   FAIL after LOCK_WAIT_LIMIT_S seconds.  Without USE_LOCKS a note says that
+                   the heap is for one thread only.  Hosted, the hooks must leave errno alone.
+                   When the memory hooks fail here the allocator checks below are skipped
+                   (they would only crash), and the failure path when the failure value is
+                   NULL;
     segment maps   many small blocks, so the heap must obtain several segments (custom_mmap);
                    each block is checked for alignment and filled and re-read, which catches
                    memory that is not really read/write or blocks that overlap;
     unmaps         malloc_trim after freeing everything, and destroy_mspace on an mspace that
                    grew over several segments: reported, since custom_munmap may refuse (the
                    memory then stays with the program); releasing more than the footprint fails;
+                   without MSPACES a skip line says so;
     direct maps    a block above the mmap threshold (custom_direct_mmap, then custom_munmap when
                    it is freed); a port may decline these, which is reported, not failed;
     failure path   a request the platform cannot satisfy must come back as NULL;
-    locks          every call above takes and releases a heap lock; a lock that is not really
-                   released shows up as a hang (ctest's timeout);
+    locks          with USE_LOCKS, every call above takes and releases a heap lock;
     abort path     a child process frees a block twice.  POSIX (fork): it must end in
                    custom_abort -> abort(), and its stderr must contain the exact text of
                    malloc_abort_reason() -- the child's SIGABRT handler sends that text to the
@@ -88,6 +94,13 @@
 #define PORT_CHECK_LARGE_BYTES ((size_t)1 << 20)
 #endif
 
+/* Whether the heap takes a lock around its work (malloc.c's USE_LOCKS defaults to 0). */
+#if defined(USE_LOCKS) && USE_LOCKS != 0
+#define PORT_CHECK_HEAP_LOCKS 1
+#else
+#define PORT_CHECK_HEAP_LOCKS 0
+#endif
+
 typedef void (*port_check_writer)(const char *text);
 int port_check_run(port_check_writer write);
 
@@ -96,15 +109,21 @@ int port_check_run(port_check_writer write);
 static port_check_writer out;
 static unsigned problems;
 
-static void put_u(uintmax_t v) {
-  char buf[24];
-  size_t n = sizeof buf - 1;
+/* v in decimal at the end of buf (24 bytes, enough for 64 bits); returns where it starts.
+   Safe in a signal handler. */
+static char *format_u(char *buf, uintmax_t v) {
+  size_t n = 23;
   buf[n] = '\0';
   do {
     buf[--n] = (char)('0' + (int)(v % 10u));
     v /= 10u;
   } while (v != 0);
-  out(buf + n);
+  return buf + n;
+}
+
+static void put_u(uintmax_t v) {
+  char buf[24];
+  out(format_u(buf, v));
 }
 
 static void ok(const char *what) {
@@ -231,6 +250,40 @@ static int check_unmap_answer(unsigned char *p, size_t n) {
   return 1;
 }
 
+#define UNMAP_ANSWER_CHECKED                                                                   \
+  "custom_munmap answers 0 or -1 and keeps errno (its answer is checked, not whether the "     \
+  "pages were really released)"
+
+/* A length no platform can grant: the largest multiple of 64 KiB, so a whole number of pages
+   for any page size up to that. */
+#define HOOK_IMPOSSIBLE_BYTES (SIZE_MAX & ~(HOOK_REGION_BYTES - 1))
+
+/* Whether the map hooks report failure with CUSTOM_MMAP_FAILURE: the allocator would take a
+   NULL for memory at address 0 and crash in the failure-path check below. */
+static int map_failure_value_ok = 1;
+
+static int check_failure_value(const char *hook, void *(*map)(size_t)) {
+  void *p = map(HOOK_IMPOSSIBLE_BYTES);
+  if (p == CUSTOM_MMAP_FAILURE)
+    return 1;
+  if (p == NULL) {
+    out("FAIL: ");
+    out(hook);
+    out(": returned NULL for a request it cannot serve; the failure value is "
+        "CUSTOM_MMAP_FAILURE\n");
+    ++problems;
+    return 0;
+  }
+  /* A platform that grants nearly all of the address space: nothing learned, nothing wrong. */
+  out("note: ");
+  out(hook);
+  out(" granted ");
+  put_u(HOOK_IMPOSSIBLE_BYTES);
+  out(" bytes; its failure value was not checked\n");
+  (void)custom_munmap(p, HOOK_IMPOSSIBLE_BYTES);
+  return 1;
+}
+
 /* Returns 0 when the memory hooks are too broken for the allocator to be run on them. */
 static int check_memory_hooks(void) {
   unsigned char *held[HOOK_REGIONS + 1];
@@ -267,6 +320,10 @@ static int check_memory_hooks(void) {
     else
       good = 0;
   }
+  if (good) {
+    map_failure_value_ok = check_failure_value("custom_mmap", custom_mmap);
+    map_failure_value_ok &= check_failure_value("custom_direct_mmap", custom_direct_mmap);
+  }
   for (i = 0; i < n; ++i) {
     if (!check_unmap_answer(held[i], HOOK_REGION_BYTES)) {
       good = 0;
@@ -274,10 +331,12 @@ static int check_memory_hooks(void) {
     }
   }
   if (good) {
+    /* Only custom_munmap's answer can be seen from here: whether the pages really went back
+       is the platform's business (and refusing is allowed). */
     out(direct_declined ? "ok:   hooks: custom_mmap regions usable, aligned, apart; "
-                          "custom_direct_mmap declines; custom_munmap answers\n"
+                          "custom_direct_mmap declines; " UNMAP_ANSWER_CHECKED "\n"
                         : "ok:   hooks: custom_mmap and custom_direct_mmap regions usable, "
-                          "aligned, apart; custom_munmap answers\n");
+                          "aligned, apart; " UNMAP_ANSWER_CHECKED "\n");
   }
   return good;
 }
@@ -285,8 +344,7 @@ static int check_memory_hooks(void) {
 /* Where there are threads (POSIX, Windows): two of them count up a shared number under the
    port's lock, with a pause between reading it and writing it back.  If both can be inside at
    once, one overwrites the other's update and the total comes out short. */
-#if PORT_CHECK_HOSTED && (PORT_CHECK_HAVE_FORK || defined(_WIN32)) && \
-    !(defined(USE_LOCKS) && USE_LOCKS == 0)
+#if PORT_CHECK_HOSTED && (PORT_CHECK_HAVE_FORK || defined(_WIN32)) && PORT_CHECK_HEAP_LOCKS
 #define PORT_CHECK_HAVE_LOCK_THREADS 1
 
 enum { LOCK_ROUNDS = 2000 };
@@ -329,9 +387,53 @@ static void lock_thread_join(lock_thread t) {
   (void)WaitForSingleObject(t, INFINITE);
   (void)CloseHandle(t);
 }
+static void lock_watchdog_arm(void) {}
+static void lock_watchdog_disarm(void) {}
 #else
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A release_lock that does not release leaves a thread waiting for ever: after this long the
+   check gives its verdict and ends the program (the other thread cannot be stopped). */
+enum { LOCK_WAIT_LIMIT_S = 10 };
+static char lock_hang_text[200]; /* written before the threads start: the handler only sends it */
+static size_t lock_hang_len;
+static struct sigaction lock_alarm_before;
+
+static void append(const char *text) {
+  while (*text != '\0' && lock_hang_len < sizeof lock_hang_text)
+    lock_hang_text[lock_hang_len++] = *text++;
+}
+
+static void on_lock_wait_limit(int sig) {
+  (void)sig;
+  (void)!write(1, lock_hang_text, lock_hang_len);
+  _exit(1);
+}
+
+static void lock_watchdog_arm(void) {
+  char buf[24];
+  struct sigaction sa;
+  lock_hang_len = 0;
+  append("FAIL: locks: a thread waited ");
+  append(format_u(buf, LOCK_WAIT_LIMIT_S));
+  append(" s for the lock (release_lock does not release?)\nport check: FAIL (");
+  append(format_u(buf, problems + 1u));
+  append(problems == 0 ? " problem)\n" : " problems)\n");
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_lock_wait_limit;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, &lock_alarm_before);
+  alarm(LOCK_WAIT_LIMIT_S);
+}
+
+static void lock_watchdog_disarm(void) {
+  alarm(0);
+  sigaction(SIGALRM, &lock_alarm_before, NULL);
+}
 typedef pthread_t lock_thread;
 static void lock_thread_yield(void) { (void)sched_yield(); }
 static void *lock_thread_main(void *arg) {
@@ -352,10 +454,12 @@ static void check_lock_hooks(void) {
   acquire_lock(&lock_slot); /* the zero slot works before init_lock */
   release_lock(&lock_slot);
   init_lock(&lock_slot);
+  lock_watchdog_arm();
   while (started < 2 && lock_thread_start(&t[started]))
     ++started;
   while (started > 0)
     lock_thread_join(t[--started]);
+  lock_watchdog_disarm();
   final_lock(&lock_slot);
   if (lock_counter != 2u * LOCK_ROUNDS) {
     out("FAIL: locks: acquire_lock/release_lock let two threads in at once (");
@@ -461,7 +565,11 @@ static void check_trim(size_t n) {
   } else {
     out("note: malloc_trim released nothing (footprint ");
     put_u(before);
+#if MSPACES
     out("); the mspace check below still tests custom_munmap\n");
+#else
+    out(")\n");
+#endif
   }
 }
 
@@ -535,8 +643,11 @@ static void check_api_locks(void) {
   dlfree(a);
   dlfree(b);
   dlfree(c);
-  if (good)
-    ok("locks: malloc, calloc, memalign, realloc, usable_size, free all returned");
+  if (good) {
+    /* "locks" only when the heap took one around each call. */
+    out(PORT_CHECK_HEAP_LOCKS ? "ok:   locks: " : "ok:   basic API: ");
+    out("malloc, calloc, memalign, realloc, usable_size, free all returned\n");
+  }
   else
     fail("basic API: malloc/calloc/memalign/realloc misbehaved");
 }
@@ -836,8 +947,9 @@ int port_check_run(port_check_writer write) {
   }
 #if PORT_CHECK_HAVE_LOCK_THREADS
   check_lock_hooks();
-#elif defined(USE_LOCKS) && USE_LOCKS == 0
-  out("skip: lock exclusion (built with USE_LOCKS=0)\n");
+#elif !PORT_CHECK_HEAP_LOCKS
+  out("note: locks: built without USE_LOCKS=2: the heap takes no lock; only single-threaded "
+      "programs are safe\n");
 #else
   out("skip: lock exclusion (no threads here to check it with)\n");
 #endif
@@ -847,12 +959,20 @@ int port_check_run(port_check_writer write) {
     size_t n = check_segment_maps();
     check_trim(n);
     check_direct_map();
-    check_failure_path();
+#if defined(PORTABLE) && PORTABLE
+    if (!map_failure_value_ok)
+      out("skip: failure path (the map hooks answer NULL, which the allocator would take for "
+          "memory)\n");
+    else
+#endif
+      check_failure_path();
     check_api_locks();
   }
 #endif
 #if MSPACES
   check_mspace_unmaps();
+#else
+  out("skip: mspaces: built without MSPACES=1 (destroy_mspace's unmaps not checked)\n");
 #endif
 #if PORT_CHECK_HAVE_FORK || PORT_CHECK_HAVE_SPAWN
   check_abort_path();

@@ -10,6 +10,9 @@
     PORT_MISALIGNED        4: regions start 8 bytes past a page: must FAIL (alignment)
     PORT_NULL_FAILURE      5: failure reported as NULL instead of CUSTOM_MMAP_FAILURE: FAIL
     PORT_CLOBBERS_ERRNO    6: custom_munmap leaves its own errno: must FAIL naming it
+    PORT_NULL_ON_FAILURE   7: NULL only when mmap really fails (the usual slip): must FAIL
+                           naming custom_mmap, with a verdict instead of a crash
+    PORT_LOCK_KEPT         8: release_lock does nothing: must FAIL (a thread waits for ever)
 
   Apart from the fault, each is ports/posix.c's memory (mmap/munmap) and a spin lock.
 */
@@ -32,6 +35,8 @@
 #define PORT_MISALIGNED 4
 #define PORT_NULL_FAILURE 5
 #define PORT_CLOBBERS_ERRNO 6
+#define PORT_NULL_ON_FAILURE 7
+#define PORT_LOCK_KEPT 8
 
 #ifndef PORT_VARIANT
 #error "define PORT_VARIANT (see the top of this file)"
@@ -48,7 +53,9 @@ static void *map(size_t length) {
   void *p = mmap(NULL, length + (SHIFT != 0 ? 4096 : 0), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
-    return PORT_VARIANT == PORT_NULL_FAILURE ? NULL : CUSTOM_MMAP_FAILURE;
+    return PORT_VARIANT == PORT_NULL_FAILURE || PORT_VARIANT == PORT_NULL_ON_FAILURE
+               ? NULL
+               : CUSTOM_MMAP_FAILURE;
   return (char *)p + SHIFT;
 }
 
@@ -112,7 +119,7 @@ void acquire_lock(void **lock) {
 }
 
 void release_lock(void **lock) {
-#if PORT_VARIANT == PORT_LOCK_OPEN
+#if PORT_VARIANT == PORT_LOCK_OPEN || PORT_VARIANT == PORT_LOCK_KEPT
   (void)lock;
 #else
   __atomic_store_n(lock, NULL, __ATOMIC_RELEASE);
