@@ -1545,27 +1545,26 @@ static inline int head_replace(chunk_t *p, size_t seen, size_t desired) {
   return __atomic_compare_exchange_n(&p->head, &seen, desired, 0, __ATOMIC_RELAXED,
                                      __ATOMIC_RELAXED);
 }
-#elif DL_WIN32 && defined(_WIN64)
-static inline size_t head_set_bits(chunk_t *p, size_t bits) {
-  return (size_t)InterlockedOr64((volatile LONG64 *)&p->head, (LONG64)bits);
-}
-static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
-  return (size_t)InterlockedAnd64((volatile LONG64 *)&p->head, (LONG64)~bits);
-}
-static inline int head_replace(chunk_t *p, size_t seen, size_t desired) {
-  return (size_t)InterlockedCompareExchange64((volatile LONG64 *)&p->head, (LONG64)desired,
-                                              (LONG64)seen) == seen;
-}
 #elif DL_WIN32
+/* The Interlocked functions of the head's width. */
+#if defined(_WIN64)
+#define HEAD_INTERLOCKED(op) op##64
+typedef LONG64 head_word_t;
+#else
+#define HEAD_INTERLOCKED(op) op
+typedef LONG head_word_t;
+#endif
 static inline size_t head_set_bits(chunk_t *p, size_t bits) {
-  return (size_t)InterlockedOr((volatile LONG *)&p->head, (LONG)bits);
+  return (size_t)HEAD_INTERLOCKED(InterlockedOr)((volatile head_word_t *)&p->head,
+                                                 (head_word_t)bits);
 }
 static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
-  return (size_t)InterlockedAnd((volatile LONG *)&p->head, (LONG)~bits);
+  return (size_t)HEAD_INTERLOCKED(InterlockedAnd)((volatile head_word_t *)&p->head,
+                                                  (head_word_t)~bits);
 }
 static inline int head_replace(chunk_t *p, size_t seen, size_t desired) {
-  return (size_t)InterlockedCompareExchange((volatile LONG *)&p->head, (LONG)desired,
-                                            (LONG)seen) == seen;
+  return (size_t)HEAD_INTERLOCKED(InterlockedCompareExchange)(
+             (volatile head_word_t *)&p->head, (head_word_t)desired, (head_word_t)seen) == seen;
 }
 #else
 #error "MALLOC_THREAD_CACHE needs atomic operations: GCC/Clang __atomic builtins or Win32"
