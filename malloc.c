@@ -109,7 +109,7 @@
     Costs S bytes per block.
   INSECURE                default: 0
     1: skip the run-time checks on addresses and boundary tags (faster, unsafe).
-  SEGMENT_MAP             default: 1 (0 with INSECURE or ONLY_MSPACES)
+  SEGMENT_MAP             default: 1 (0 with INSECURE or ONLY_MSPACES, and on wasm)
     1: keep a bitmap of the 4 KiB granules that lie wholly inside the global heap's segments
     (section 8), so that free() and the thread cache tell a block of the heap from a forged
     one in a bounded number of steps, without the heap's lock, whichever segment holds it.
@@ -117,7 +117,8 @@
     (32-bit: 64 MiB windows); a hosted system hands out those pages, zeroed, on first use.
     0: the segment holding top is checked directly, the others by walking the segment list
     under the lock (the thread cache then leaves the blocks of older segments to the locked
-    path).
+    path).  On wasm the regions memory.grow returns are adjacent and join the segment holding
+    top (HAVE_PARTIAL_MUNMAP), which is checked first: the map would only add code.
   SEGMENT_MAP_WINDOWS     default: 8 (64-bit), 4 (32-bit)
     With SEGMENT_MAP: how many windows of the address space the map covers; segments beyond
     them take the walk.
@@ -290,7 +291,7 @@
 #endif /* DEBUG */
 
 #ifndef SEGMENT_MAP
-#if INSECURE || (defined(ONLY_MSPACES) && ONLY_MSPACES)
+#if INSECURE || (defined(ONLY_MSPACES) && ONLY_MSPACES) || defined(__wasm__)
 #define SEGMENT_MAP 0
 #else
 #define SEGMENT_MAP 1
