@@ -2274,6 +2274,15 @@ static inline void replace_dv(heap_t *m, chunk_t *p, size_t s) {
 }
 
 /* Tree bins. */
+/* A tree link read from a free chunk (a child, a root) must lead into the heap before it is
+   followed: a write after free may have changed it.  Reports the corruption otherwise. */
+static inline int tree_link_ok(heap_t *m, tchunk_t *t) {
+  if (RTCHECK(ok_address(m, t)))
+    return 1;
+  CORRUPTION(m, t, "corrupted tree bin (a link leads out of the heap)");
+  return 0;
+}
+
 static void insert_large_chunk(heap_t *m, tchunk_t *x, size_t s) {
   binmap_t i = compute_tree_index(s);
   tchunk_t **h = treebin_at(m, i);
@@ -2291,9 +2300,11 @@ static void insert_large_chunk(heap_t *m, tchunk_t *x, size_t s) {
       if (chunksize(t) != s) {
         tchunk_t **c = &(t->child[(bits >> (SIZE_T_BITSIZE - SIZE_T_ONE)) & 1]);
         bits <<= 1;
-        if (*c != 0)
+        if (*c != 0) {
+          if (!tree_link_ok(m, *c))
+            break;
           t = *c;
-        else if (RTCHECK(ok_address(m, c))) {
+        } else if (RTCHECK(ok_address(m, c))) {
           *c = x;
           x->parent = t;
           x->fd = x->bk = x;
@@ -2319,15 +2330,6 @@ static void insert_large_chunk(heap_t *m, tchunk_t *x, size_t s) {
   }
 }
 
-/* A tree link read from a free chunk (a child, a root) must lead into the heap before it is
-   followed: a write after free may have changed it.  Reports the corruption otherwise. */
-static inline int tree_link_ok(heap_t *m, tchunk_t *t) {
-  if (RTCHECK(ok_address(m, t)))
-    return 1;
-  CORRUPTION(m, t, "corrupted tree bin (a link leads out of the heap)");
-  return 0;
-}
-
 /* Remove x from its tree bin.  If x has ring siblings, one of them takes its place in the
    tree; otherwise its place goes to its rightmost-deepest descendant (any leaf would keep the
    trie ordered, and this one is found without comparisons). */
@@ -2337,7 +2339,7 @@ static void unlink_large_chunk(heap_t *m, tchunk_t *x) {
   if (x->bk != x) {
     tchunk_t *f = x->fd;
     r = x->bk;
-    if (RTCHECK(ok_address(m, f) && f->bk == x && r->fd == x)) {
+    if (RTCHECK(ok_address(m, f) && ok_address(m, r) && f->bk == x && r->fd == x)) {
       f->bk = r;
       r->fd = f;
     } else {
