@@ -3037,6 +3037,15 @@ static size_t release_all_memory(heap_t *m) {
    Functions named internal_* expect the heap's lock to be held; heap_* take it themselves.
    Both the global heap and every mspace run on these, so each algorithm exists once.       */
 
+/* Is size, read from free chunk p's header, its real size?  Bytes written past the previous
+   block's end, or a write after free, may have changed it; the chunk after p must then still
+   lie in one of m's segments and carry p's size as its footer.  (The address is formed in
+   integers: a damaged size may lead anywhere.)  With m's lock held. */
+static inline int ok_free_size(heap_t *m, chunk_t *p, size_t size) {
+  chunk_t *next = (chunk_t *)((uintptr_t)p + size);
+  return (heap_surely_holds(m, next) || heap_holds_header(m, next)) && next->prev_foot == size;
+}
+
 /* Take tree chunk v out of its bin and carve nb bytes from its start; v holds rsize bytes
    more than that.  A remainder big enough to be a chunk becomes the designated victim (small
    requests) or goes to a bin (large ones). */
@@ -3045,7 +3054,7 @@ static inline void *carve_tree_chunk(heap_t *m, tchunk_t *v, size_t nb, size_t r
   if (RTCHECK(ok_address(m, v))) {
     chunk_t *r = chunk_plus_offset(v, nb);
     dl_assert(chunksize(v) == rsize + nb);
-    if (RTCHECK(ok_next(v, r))) {
+    if (RTCHECK(ok_next(v, r) && ok_free_size(m, (chunk_t *)v, rsize + nb))) {
       unlink_large_chunk(m, v);
       if (rsize < MIN_CHUNK_SIZE)
         set_inuse_and_pinuse(m, v, (rsize + nb));
