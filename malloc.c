@@ -1458,6 +1458,19 @@ static int has_segment_link(heap_t *m, char *base, size_t size) {
 #define RTCHECK(e) ((void)sizeof(e), 1)
 #endif
 
+/* The walks over a segment's chunks (mallinfo, malloc_inspect_all, the DEBUG checker) step
+   from chunk q by its size, which bytes written past the previous block's end may have
+   damaged.  A step must move forward and land on a chunk header inside segment s; otherwise
+   this reports the damage and returns 0, and the walk stops.  (Checked even when INSECURE: a
+   walk is not a fast path, and a size of 0 would never end it.) */
+static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *q) {
+  size_t room = span_room(s->base, s->size, q), sz = chunksize(q);
+  if (LIKELY(sz >= MIN_CHUNK_SIZE && room >= TWO_SIZE_T_SIZES && sz <= room - TWO_SIZE_T_SIZES))
+    return 1;
+  CORRUPTION(m, q, "chunk size damaged (found walking the heap)");
+  return 0;
+}
+
 /* Setting the in-use bits (and, with FOOTERS, the owner tag in the next chunk's prev_foot). */
 #if !FOOTERS
 #define mark_inuse_foot(m, p, s) ((void)(m))
@@ -1716,6 +1729,51 @@ static int change_mparam(int param, int value) {
    itself.                                                                                     */
 
 #if DEBUG
+/* The checkers follow links and sizes that a usage error (a write after free, bytes past a
+   block's end) may have overwritten, so nothing read from the heap is followed before it is
+   tested: a chunk whose header is read must lie in one of m's segments
+   (debug_holds_header), a chunk whose links are read must be aligned and hold a tree chunk's
+   fields there too (debug_holds_links), and a directly mapped chunk must lie in a region of
+   m's ring.  A failed test is an assertion failure, and the checker does not go on past it
+   (when ABORT_ON_ASSERT_FAILURE is 0, it returns). */
+static struct direct_region *direct_region_holding(heap_t *m, const chunk_t *p); /* section 13 */
+
+static size_t debug_room(heap_t *m, const void *a) {
+  segment_t *sp;
+  for (sp = &m->seg; sp != 0; sp = sp->next) {
+    size_t room = span_room(sp->base, sp->size, a);
+    if (room != 0)
+      return room;
+  }
+  return 0;
+}
+/* Is there a chunk header in m at p + offset (offset taken modulo the address space, so that
+   -p->prev_foot steps back; computed in integers, as a damaged offset may lead anywhere)? */
+static int debug_holds_header(heap_t *m, const chunk_t *p, size_t offset) {
+  uintptr_t a = (uintptr_t)p + offset;
+  return (a & (SIZE_T_SIZE - 1)) == 0 && debug_room(m, (const void *)a) != 0;
+}
+static int debug_holds_links(heap_t *m, const void *a) {
+  return (((uintptr_t)a + TWO_SIZE_T_SIZES) & CHUNK_ALIGN_MASK) == 0 &&
+         debug_room(m, a) >= sizeof(tchunk_t);
+}
+
+/* dl_assert(x), then leave the checker by `otherwise` (return, with a value if it has one)
+   if x is false. */
+#define dl_assert_else(x, otherwise)                                                         \
+  do {                                                                                       \
+    if (!(x)) {                                                                              \
+      assertion_failed(#x, __LINE__);                                                        \
+      otherwise;                                                                             \
+    }                                                                                        \
+  } while (0)
+
+/* A free chunk's fd or bk, q: another free chunk of the heap, or (small chunks of size sz)
+   the header of their bin. */
+static int debug_link_ok(heap_t *m, const chunk_t *q, size_t sz) {
+  return (is_small(sz) && q == smallbin_at(m, small_index(sz))) || debug_holds_links(m, q);
+}
+
 static void do_check_any_chunk(heap_t *m, chunk_t *p) {
   dl_assert(is_inuse(p) || ((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) == 0 ||
             p->head == FENCEPOST_HEAD);
@@ -1739,7 +1797,11 @@ static void do_check_top_chunk(heap_t *m, chunk_t *p) {
 
 static void do_check_mmapped_chunk(heap_t *m, chunk_t *p) {
   size_t sz = chunksize(p);
-  struct direct_region *r = (struct direct_region *)((char *)p - p->prev_foot);
+  struct direct_region *r = direct_region_holding(m, p);
+  dl_assert_else(r != 0, return);
+  dl_assert_else(sz < r->length && (char *)p + sz + MMAP_FOOT_PAD == r->base + r->length,
+                 return);
+  dl_assert(r == (struct direct_region *)((char *)p - p->prev_foot));
   dl_assert(is_mmapped(p));
   dl_assert(((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) == 0);
   dl_assert(ok_address(m, p));
@@ -1747,7 +1809,6 @@ static void do_check_mmapped_chunk(heap_t *m, chunk_t *p) {
   dl_assert(p->prev_foot >= DIRECT_HEADER_SIZE &&
             p->prev_foot <= DIRECT_HEADER_SIZE + CHUNK_ALIGN_MASK);
   dl_assert(r->check == direct_check(r));
-  dl_assert((char *)p + sz + MMAP_FOOT_PAD == r->base + r->length);
   dl_assert(chunk_plus_offset(p, sz)->head == FENCEPOST_HEAD);
   dl_assert(chunk_plus_offset(p, sz + SIZE_T_SIZE)->head == 0);
   (void)m; (void)r; (void)sz;
@@ -1756,18 +1817,26 @@ static void do_check_mmapped_chunk(heap_t *m, chunk_t *p) {
 static void do_check_inuse_chunk(heap_t *m, chunk_t *p) {
   do_check_any_chunk(m, p);
   dl_assert(is_inuse(p));
+  if (is_mmapped(p)) {
+    do_check_mmapped_chunk(m, p);
+    return;
+  }
+  dl_assert_else(debug_holds_header(m, p, chunksize(p)), return);
   dl_assert(next_pinuse(p));
   /* If the previous chunk is free, its size must match the footer we point back with. */
-  dl_assert(is_mmapped(p) || pinuse(p) || next_chunk(chunk_minus_offset(p, p->prev_foot)) == p);
-  if (is_mmapped(p))
-    do_check_mmapped_chunk(m, p);
+  if (!pinuse(p)) {
+    dl_assert_else(debug_holds_header(m, p, -p->prev_foot), return);
+    dl_assert(next_chunk(chunk_minus_offset(p, p->prev_foot)) == p);
+  }
 }
 
 static void do_check_free_chunk(heap_t *m, chunk_t *p) {
   size_t sz = chunksize(p);
-  chunk_t *next = chunk_plus_offset(p, sz);
+  chunk_t *next;
   do_check_any_chunk(m, p);
   dl_assert(!is_inuse(p));
+  dl_assert_else(debug_holds_header(m, p, sz), return);
+  next = chunk_plus_offset(p, sz);
   dl_assert(!next_pinuse(p));
   dl_assert(!is_mmapped(p));
   if (p != m->dv && p != m->top) {
@@ -1777,6 +1846,8 @@ static void do_check_free_chunk(heap_t *m, chunk_t *p) {
       dl_assert(next->prev_foot == sz);
       dl_assert(pinuse(p));
       dl_assert(next == m->top || is_inuse(next));
+      dl_assert_else(debug_holds_links(m, p), return);
+      dl_assert_else(debug_link_ok(m, p->fd, sz) && debug_link_ok(m, p->bk, sz), return);
       dl_assert(p->fd->bk == p);
       dl_assert(p->bk->fd == p);
     } else {
@@ -1803,9 +1874,12 @@ static void do_check_malloced_chunk(heap_t *m, void *mem, size_t s) {
 static void do_check_tree(heap_t *m, tchunk_t *t) {
   tchunk_t *head = 0;
   tchunk_t *u = t;
-  binmap_t tindex = t->index;
-  size_t tsize = chunksize(t);
-  binmap_t idx = compute_tree_index(tsize);
+  binmap_t tindex, idx;
+  size_t tsize;
+  dl_assert_else(debug_holds_links(m, t), return);
+  tindex = t->index;
+  tsize = chunksize(t);
+  idx = compute_tree_index(tsize);
   dl_assert(tindex == idx);
   dl_assert(tsize >= MIN_LARGE_SIZE);
   dl_assert(tsize >= minsize_for_tree_index(idx));
@@ -1815,7 +1889,9 @@ static void do_check_tree(heap_t *m, tchunk_t *t) {
     dl_assert(u->index == tindex);
     dl_assert(chunksize(u) == tsize);
     dl_assert(!is_inuse(u));
+    dl_assert_else(debug_holds_header(m, (chunk_t *)u, chunksize(u)), return);
     dl_assert(!next_pinuse(u));
+    dl_assert_else(debug_holds_links(m, u->fd) && debug_holds_links(m, u->bk), return);
     dl_assert(u->fd->bk == u);
     dl_assert(u->bk->fd == u);
     if (u->parent == 0) {
@@ -1825,14 +1901,18 @@ static void do_check_tree(heap_t *m, tchunk_t *t) {
       dl_assert(head == 0); /* exactly one node of the ring is in the tree */
       head = u;
       dl_assert(u->parent != u);
+      dl_assert_else(u->parent == (tchunk_t *)treebin_at(m, tindex) ||
+                          debug_holds_links(m, u->parent), return);
       dl_assert(u->parent->child[0] == u || u->parent->child[1] == u ||
                 *((tchunk_t **)(u->parent)) == u);
       if (u->child[0] != 0) {
+        dl_assert_else(debug_holds_links(m, u->child[0]), return);
         dl_assert(u->child[0]->parent == u);
         dl_assert(u->child[0] != u);
         do_check_tree(m, u->child[0]);
       }
       if (u->child[1] != 0) {
+        dl_assert_else(debug_holds_links(m, u->child[1]), return);
         dl_assert(u->child[1]->parent == u);
         dl_assert(u->child[1] != u);
         do_check_tree(m, u->child[1]);
@@ -1863,11 +1943,15 @@ static void do_check_smallbin(heap_t *m, binmap_t i) {
     dl_assert(empty);
   if (!empty) {
     for (; p != b; p = p->bk) {
-      size_t size = chunksize(p);
+      size_t size;
       chunk_t *q;
+      dl_assert_else(debug_holds_links(m, p), return);
+      size = chunksize(p);
+      dl_assert_else(is_small(size) && small_index(size) == i, return);
       do_check_free_chunk(m, p);
-      dl_assert(small_index(size) == i);
+      dl_assert_else(debug_link_ok(m, p->bk, size), return);
       dl_assert(p->bk == b || chunksize(p->bk) == chunksize(p));
+      dl_assert_else(debug_holds_header(m, p, size), return);
       q = next_chunk(p);
       if (q->head != FENCEPOST_HEAD)
         do_check_inuse_chunk(m, q);
@@ -1886,6 +1970,7 @@ static int bin_find(heap_t *m, chunk_t *x) {
       do {
         if (p == x)
           return 1;
+        dl_assert_else(debug_link_ok(m, p->fd, size), return 0);
       } while ((p = p->fd) != b);
     }
   } else {
@@ -1894,6 +1979,7 @@ static int bin_find(heap_t *m, chunk_t *x) {
       tchunk_t *t = *treebin_at(m, tidx);
       size_t sizebits = size << leftshift_for_tree_index(tidx);
       while (t != 0 && chunksize(t) != size) {
+        dl_assert_else(debug_holds_links(m, t), return 0);
         t = t->child[(sizebits >> (SIZE_T_BITSIZE - SIZE_T_ONE)) & 1];
         sizebits <<= 1;
       }
@@ -1902,6 +1988,7 @@ static int bin_find(heap_t *m, chunk_t *x) {
         do {
           if (u == (tchunk_t *)x)
             return 1;
+          dl_assert_else(debug_holds_links(m, u->fd), return 0);
         } while ((u = u->fd) != t);
       }
     }
@@ -1919,7 +2006,10 @@ static size_t traverse_and_check(heap_t *m) {
       chunk_t *q = align_as_chunk(s->base);
       chunk_t *lastq = 0;
       dl_assert(pinuse(q));
-      while (segment_holds(s, q) && q != m->top && q->head != FENCEPOST_HEAD) {
+      while (span_holds_header(s->base, s->size, q) && q != m->top &&
+             q->head != FENCEPOST_HEAD) {
+        if (!ok_walk_step(m, s, q))
+          return sum;
         sum += chunksize(q);
         if (is_inuse(q)) {
           dl_assert(!bin_find(m, q));
@@ -2008,8 +2098,12 @@ static struct mallinfo internal_mallinfo(heap_t *m) {
       segment_t *s = &m->seg;
       while (s != 0) {
         chunk_t *q = align_as_chunk(s->base);
-        while (segment_holds(s, q) && q != m->top &&
+        while (span_holds_header(s->base, s->size, q) && q != m->top &&
                q->head != FENCEPOST_HEAD) {
+          if (!ok_walk_step(m, s, q)) { /* reported; returns only with PROCEED_ON_ERROR */
+            POSTACTION(m);
+            return nm;
+          }
           if (!is_inuse(q)) {
             mfree += chunksize(q);
             ++nfree;
@@ -2069,8 +2163,10 @@ static void internal_malloc_stats(heap_t *m) {
       used = fp - (m->topsize + TOP_FOOT_SIZE);
       while (s != 0) {
         chunk_t *q = align_as_chunk(s->base);
-        while (segment_holds(s, q) && q != m->top &&
+        while (span_holds_header(s->base, s->size, q) && q != m->top &&
                q->head != FENCEPOST_HEAD) {
+          if (!ok_walk_step(m, s, q))
+            goto walked; /* reported; reached only with PROCEED_ON_ERROR */
           if (!is_inuse(q))
             used -= chunksize(q);
           q = next_chunk(q);
@@ -2078,6 +2174,7 @@ static void internal_malloc_stats(heap_t *m) {
         s = s->next;
       }
     }
+  walked:
     POSTACTION(m); /* print outside the lock */
     at = stats_line(text, at, sizeof(text), "max system bytes = ", maxfp);
     at = stats_line(text, at, sizeof(text), "system bytes     = ", fp);
@@ -2100,9 +2197,12 @@ static void internal_inspect_all(heap_t *m, inspect_handler handler, void *arg) 
     segment_t *s;
     for (s = &m->seg; s != 0; s = s->next) {
       chunk_t *q = align_as_chunk(s->base);
-      while (segment_holds(s, q) && q->head != FENCEPOST_HEAD) {
-        chunk_t *next = next_chunk(q);
+      while (span_holds_header(s->base, s->size, q) && q->head != FENCEPOST_HEAD) {
+        chunk_t *next;
         size_t sz = chunksize(q);
+        if (!ok_walk_step(m, s, q))
+          return;
+        next = next_chunk(q);
         if (is_inuse(q)) { /* [start, end) is exactly the block's usable memory */
           size_t used = sz - CHUNK_OVERHEAD;
           handler(chunk2mem(q), (char *)chunk2mem(q) + used, used, arg);
@@ -2201,6 +2301,15 @@ static inline void replace_dv(heap_t *m, chunk_t *p, size_t s) {
 }
 
 /* Tree bins. */
+/* A tree link read from a free chunk (a child, a root) must lead into the heap before it is
+   followed: a write after free may have changed it.  Reports the corruption otherwise. */
+static inline int tree_link_ok(heap_t *m, tchunk_t *t) {
+  if (RTCHECK(ok_address(m, t)))
+    return 1;
+  CORRUPTION(m, t, "corrupted tree bin (a link leads out of the heap)");
+  return 0;
+}
+
 static void insert_large_chunk(heap_t *m, tchunk_t *x, size_t s) {
   binmap_t i = compute_tree_index(s);
   tchunk_t **h = treebin_at(m, i);
@@ -2218,9 +2327,11 @@ static void insert_large_chunk(heap_t *m, tchunk_t *x, size_t s) {
       if (chunksize(t) != s) {
         tchunk_t **c = &(t->child[(bits >> (SIZE_T_BITSIZE - SIZE_T_ONE)) & 1]);
         bits <<= 1;
-        if (*c != 0)
+        if (*c != 0) {
+          if (!tree_link_ok(m, *c))
+            break;
           t = *c;
-        else if (RTCHECK(ok_address(m, c))) {
+        } else if (RTCHECK(ok_address(m, c))) {
           *c = x;
           x->parent = t;
           x->fd = x->bk = x;
@@ -2246,15 +2357,6 @@ static void insert_large_chunk(heap_t *m, tchunk_t *x, size_t s) {
   }
 }
 
-/* A tree link read from a free chunk (a child, a root) must lead into the heap before it is
-   followed: a write after free may have changed it.  Reports the corruption otherwise. */
-static inline int tree_link_ok(heap_t *m, tchunk_t *t) {
-  if (RTCHECK(ok_address(m, t)))
-    return 1;
-  CORRUPTION(m, t, "corrupted tree bin (a link leads out of the heap)");
-  return 0;
-}
-
 /* Remove x from its tree bin.  If x has ring siblings, one of them takes its place in the
    tree; otherwise its place goes to its rightmost-deepest descendant (any leaf would keep the
    trie ordered, and this one is found without comparisons). */
@@ -2264,7 +2366,7 @@ static void unlink_large_chunk(heap_t *m, tchunk_t *x) {
   if (x->bk != x) {
     tchunk_t *f = x->fd;
     r = x->bk;
-    if (RTCHECK(ok_address(m, f) && f->bk == x && r->fd == x)) {
+    if (RTCHECK(ok_address(m, f) && ok_address(m, r) && f->bk == x && r->fd == x)) {
       f->bk = r;
       r->fd = f;
     } else {
@@ -2962,6 +3064,15 @@ static size_t release_all_memory(heap_t *m) {
    Functions named internal_* expect the heap's lock to be held; heap_* take it themselves.
    Both the global heap and every mspace run on these, so each algorithm exists once.       */
 
+/* Is size, read from free chunk p's header, its real size?  Bytes written past the previous
+   block's end, or a write after free, may have changed it; the chunk after p must then still
+   lie in one of m's segments and carry p's size as its footer.  (The address is formed in
+   integers: a damaged size may lead anywhere.)  With m's lock held. */
+static inline int ok_free_size(heap_t *m, chunk_t *p, size_t size) {
+  chunk_t *next = (chunk_t *)((uintptr_t)p + size);
+  return (heap_surely_holds(m, next) || heap_holds_header(m, next)) && next->prev_foot == size;
+}
+
 /* Take tree chunk v out of its bin and carve nb bytes from its start; v holds rsize bytes
    more than that.  A remainder big enough to be a chunk becomes the designated victim (small
    requests) or goes to a bin (large ones). */
@@ -2970,7 +3081,7 @@ static inline void *carve_tree_chunk(heap_t *m, tchunk_t *v, size_t nb, size_t r
   if (RTCHECK(ok_address(m, v))) {
     chunk_t *r = chunk_plus_offset(v, nb);
     dl_assert(chunksize(v) == rsize + nb);
-    if (RTCHECK(ok_next(v, r))) {
+    if (RTCHECK(ok_next(v, r) && ok_free_size(m, (chunk_t *)v, rsize + nb))) {
       unlink_large_chunk(m, v);
       if (rsize < MIN_CHUNK_SIZE)
         set_inuse_and_pinuse(m, v, (rsize + nb));

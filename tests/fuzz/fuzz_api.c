@@ -24,13 +24,15 @@
 
   Misuse (an opcode byte of 255): the input's remaining operations run in a child process
   that first commits one usage error on a slot's block -- a double free, a free of an interior
-  or a forged stack address, a realloc after free, and with FUZZ_HEADER_DAMAGE=1 (see below)
-  a word written into it after it was freed or bytes written past its end -- and goes on with
-  the input, without
-  the pattern and size checks, and ends with mallinfo's full invariant check (DEBUG).  The
-  child must end in custom_abort (status 86: the allocator noticed) or normally (the heap stayed
-  consistent); a crash, a sanitizer report or a trap is a failure.  The parent then goes on as
-  if the operation had not been there.
+  or a forged stack address, a realloc after free, a word (from the input) written into it
+  after it was freed, or 1 to 8 bytes written past its usable end -- and goes on with the
+  input, without the pattern and size checks, and ends with mallinfo's full invariant check
+  (DEBUG).  The child must end in custom_abort (status 86: the allocator or one of its DEBUG
+  checkers noticed) or normally (the heap stayed consistent); a crash, a sanitizer report or a
+  trap is a failure.  The last two damage the heap's own words (a free chunk's links, the next
+  chunk's size), so they show that every path that follows such a word, the DEBUG checkers
+  included, tests it first.  The parent then goes on as if the operation had not been
+  there.
 
   fuzz_api_operations counts the operations run, all inputs together; when the fuzzer exits it
   prints "fuzz_api: <n> API operations (<m> refused: map failures)" (run_fuzz.cmake reports
@@ -67,15 +69,6 @@ struct slot {
 static struct slot slots[SLOTS];
 static mspace space;
 static int misuse_child; /* this process committed a usage error: blocks may be damaged */
-
-/* Damage to the heap's own words -- a word written after free, bytes written past a block's
-   end -- is left out unless FUZZ_HEADER_DAMAGE=1: what the cheap checks let through (the known
-   gaps of docs/hostile-input.md) is then followed unchecked by the DEBUG checkers themselves (a
-   free chunk's links, a damaged size or back link: SIGSEGV instead of an assertion); in the
-   thread cache, the links are the cache's own work. */
-#ifndef FUZZ_HEADER_DAMAGE
-#define FUZZ_HEADER_DAMAGE 0
-#endif
 
 unsigned long long fuzz_api_operations;
 unsigned long long fuzz_api_refusals; /* calls that returned 0 because a map call failed */
@@ -217,7 +210,6 @@ static void commit_misuse(struct slot *s, unsigned kind, struct input *in) {
     return;
   switch (kind % 6u) {
   case 0: /* a word written into the block after it was freed (one the heap keeps mapped) */
-#if FUZZ_HEADER_DAMAGE
     if (size >= TEST_MMAP_THRESHOLD / 2)
       break;
     p = free_slot(s);
@@ -227,7 +219,6 @@ static void commit_misuse(struct slot *s, unsigned kind, struct input *in) {
         word = (word << 8) | next_byte(in);
       memcpy(p + at, &word, sizeof word);
     }
-#endif
     break;
   case 1: /* double free */
     p = free_slot(s);
@@ -245,11 +236,9 @@ static void commit_misuse(struct slot *s, unsigned kind, struct input *in) {
     }
     break;
   case 3: /* bytes written past the end, then the input goes on */
-#if FUZZ_HEADER_DAMAGE
     p = s->p + (s->in_mspace ? mspace_usable_size(s->p) : dlmalloc_usable_size(s->p));
     for (i = 0, size = 1u + next_byte(in) % 8u; i < size; i++)
       p[i] = (unsigned char)next_byte(in);
-#endif
     break;
   case 4: /* free of a forged chunk on the stack: header words from the input */
     for (i = 0; i < sizeof words / sizeof words[0]; i++)
