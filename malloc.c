@@ -2075,6 +2075,7 @@ static void do_check_heap(heap_t *m) {
 
 /* ==== 11. Statistics and heap walking ======================================================= */
 
+#if !NO_MALLINFO
 /* Bytes of memory in directly mapped chunks of m. */
 static size_t direct_bytes(heap_t *m) {
   size_t sum = 0;
@@ -2084,7 +2085,6 @@ static size_t direct_bytes(heap_t *m) {
   return sum;
 }
 
-#if !NO_MALLINFO
 static struct mallinfo internal_mallinfo(heap_t *m) {
   struct mallinfo nm;
   memset(&nm, 0, sizeof(nm));
