@@ -255,18 +255,21 @@ static size_t refills_for(size_t n) {
 }
 
 static void batches_in_a_new_thread(void) {
-  static void *blocks[4 * MALLOC_THREAD_CACHE_COUNT];
+  static void *blocks[16 * MALLOC_THREAD_CACHE_BATCH];
   size_t before, i, served = 0;
-  const size_t n = 4 * MALLOC_THREAD_CACHE_COUNT;
-  void *room, *guard;
+  const size_t n = 16 * MALLOC_THREAD_CACHE_BATCH;
+  void *room, *room2, *guard;
   dlmalloc_trim(0);
-  /* A free chunk for the refills to carve their batches from (they never carve from top):
-     a large block freed while the block after it stays. */
-  room = dlmalloc(64 * 1024);
-  guard = dlmalloc(64 * 1024);
-  if (!CHECK(room != NULL && guard != NULL))
+  /* A free chunk for the refills to carve their batches from (they never carve from top),
+     room for all n blocks: two blocks, each below the mmap threshold (64 KiB on 32-bit), freed
+     while the block after them stays, merge into one. */
+  room = dlmalloc(n * 112);
+  room2 = dlmalloc(n * 112);
+  guard = dlmalloc(64);
+  if (!CHECK(room != NULL && room2 != NULL && guard != NULL))
     return;
   dlfree(room);
+  dlfree(room2);
   /* Each malloc takes the lock once (a refill) or not at all (served from the list).  A
      refill adds a batch that grows with each refill of the list, 0, 1, 3, 7, ... blocks up to
      MALLOC_THREAD_CACHE_BATCH, so n mallocs take a few refills to reach full batches, then
