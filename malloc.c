@@ -4443,9 +4443,10 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, s
 }
 
 /* free(mem) of a block of the global heap on the paths thread_cache_free leaves aside: the
-   cache not started, a neighbour free, a list or the cache full, or a check failing.  The
-   block is checked in full (inuse_chunk_problem, the owner with FOOTERS); a block the cache
-   cannot take goes to the locked path, which frees it or reports the problem.  So does a
+   cache not started, a neighbour free, a list or the cache full, or a check failing.  A
+   block the cache is to take is checked in full first (inuse_chunk_problem, the owner with
+   FOOTERS); any other goes to the locked path, which checks it there, then frees it or
+   reports the problem.  So does a
    block with a free neighbour (or top) while this thread is the only one with a cache: the
    lock is not contended then, and merging at once keeps the heap compact (a lower peak;
    bench/results/design-measurements.md), and a block of a size this
@@ -4459,10 +4460,12 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
       heap_holds_chunk(gm, p, 0) &&
 #endif
       heap_surely_holds(gm, p) && heap_surely_holds(gm, next_chunk(p)) && /* or locked */
-      inuse_chunk_problem(gm, p) == 0 && !is_mmapped(p) &&
-      chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE) {
+      !is_mmapped(p) && chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE) {
     size_t size = chunksize(p), i = thread_cache_list(size);
-    if (tc->shared || (pinuse(p) && cinuse(next_chunk(p)) && tc->limit[i] != 0)) {
+    /* heap_free checks the blocks it gets under the lock: checking those here too would
+       read every word twice. */
+    if ((tc->shared || (pinuse(p) && cinuse(next_chunk(p)) && tc->limit[i] != 0)) &&
+        inuse_chunk_problem(gm, p) == 0) {
       if (tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)
         thread_cache_push(tc, mem, size);
       else
