@@ -1294,7 +1294,8 @@ static ALWAYS_INLINE size_t span_room(const char *base, size_t length, const voi
    lock.  Bits are cleared before memory goes back to the system.
    The bits live in SEGMENT_MAP_WINDOWS leaves, each covering one aligned window of the
    address space (1 GiB on 64-bit systems, 64 MiB on 32-bit ones), handed out when a segment
-   first lands in the window and kept; the windows in use are searched in order. */
+   first lands in the window and kept; a lookup tries the window it found last, then searches
+   the others in order. */
 #if SEGMENT_MAP
 #define SEGMENT_MAP_SHIFT 12
 #if UINTPTR_MAX > 0xFFFFFFFFu
@@ -1309,20 +1310,26 @@ static struct {
   uintptr_t window[SEGMENT_MAP_WINDOWS]; /* address >> SEGMENT_MAP_WINDOW_SHIFT, of leaf i */
   size_t leaves[SEGMENT_MAP_WINDOWS][SEGMENT_MAP_LEAF_WORDS];
   unsigned used;                         /* leaves handed out */
+  /* The leaf a lookup found last: the blocks freed one after another mostly share a window.
+     Stored without the lock, by any thread: every value it takes is a leaf handed out, and
+     a handed-out leaf keeps its window.  (Its first value, 0, may name a leaf not handed out
+     yet: that leaf's bits are all clear.) */
+  unsigned last_found;
 } segment_map;
 
-/* The leaf of the window holding address a, or 0 (a new one if create and one is left). */
-static ALWAYS_INLINE size_t *segment_map_leaf(uintptr_t a, int create) {
+/* The index of the leaf of the window holding address a, or SEGMENT_MAP_WINDOWS if none (a
+   new one if create and one is left). */
+static ALWAYS_INLINE unsigned segment_map_leaf_index(uintptr_t a, int create) {
   uintptr_t window = a >> SEGMENT_MAP_WINDOW_SHIFT;
   unsigned i, used = *(volatile unsigned *)&segment_map.used;
   for (i = 0; i < used; ++i)
     if (segment_map.window[i] == window)
-      return segment_map.leaves[i];
+      return i;
   if (!create || used == SEGMENT_MAP_WINDOWS)
-    return 0;
+    return SEGMENT_MAP_WINDOWS;
   segment_map.window[used] = window; /* written before the count that publishes it */
   *(volatile unsigned *)&segment_map.used = used + 1;
-  return segment_map.leaves[used];
+  return used;
 }
 
 /* Set (on) or clear the bits of the granules holding addresses first .. last - 1 (first
@@ -1333,7 +1340,8 @@ static void segment_map_set(uintptr_t first, uintptr_t last, int on) {
   while (first < last) {
     uintptr_t window_end = (first | (window_bytes - 1)) + 1; /* 0: the address space's end */
     uintptr_t end = (window_end != 0 && window_end < last) ? window_end : last;
-    size_t *leaf = segment_map_leaf(first, on);
+    unsigned i = segment_map_leaf_index(first, on);
+    size_t *leaf = i < SEGMENT_MAP_WINDOWS ? segment_map.leaves[i] : 0;
     size_t g = (size_t)(first >> SEGMENT_MAP_SHIFT) & (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
     size_t n = (size_t)((end - first + ((uintptr_t)1 << SEGMENT_MAP_SHIFT) - 1) >>
                         SEGMENT_MAP_SHIFT); /* granules, the last one perhaps partly */
@@ -1375,14 +1383,28 @@ static void segment_map_forget_all(void) {
     memset(segment_map.leaves[i], 0, sizeof(segment_map.leaves[i]));
 }
 
-/* Does a granule wholly inside a segment of the global heap hold address a?  No lock.  Out
-   of line: the free paths that reach it keep their fast case free of its registers. */
-static NOINLINE int segment_map_holds(const void *a) {
-  size_t *leaf = segment_map_leaf((uintptr_t)a, 0);
-  size_t g = (size_t)((uintptr_t)a >> SEGMENT_MAP_SHIFT) &
-             (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
-  return leaf != 0 &&
-         ((((volatile size_t *)leaf)[g / SIZE_T_BITSIZE] >> (g % SIZE_T_BITSIZE)) & 1);
+/* The bit of address a's granule in leaf i. */
+static ALWAYS_INLINE int segment_map_bit(unsigned i, uintptr_t a) {
+  size_t g = (size_t)(a >> SEGMENT_MAP_SHIFT) & (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
+  return (int)((((volatile size_t *)segment_map.leaves[i])[g / SIZE_T_BITSIZE] >>
+                (g % SIZE_T_BITSIZE)) & 1);
+}
+
+/* segment_map_holds past the leaf found last: search the others, and remember the one found. */
+static NOINLINE int segment_map_search(uintptr_t a) {
+  unsigned i = segment_map_leaf_index(a, 0);
+  if (i == SEGMENT_MAP_WINDOWS)
+    return 0;
+  *(volatile unsigned *)&segment_map.last_found = i;
+  return segment_map_bit(i, a);
+}
+
+/* Does a granule wholly inside a segment of the global heap hold address a?  No lock. */
+static ALWAYS_INLINE int segment_map_holds(const void *a) {
+  unsigned i = *(volatile unsigned *)&segment_map.last_found;
+  if (LIKELY(segment_map.window[i] == (uintptr_t)a >> SEGMENT_MAP_WINDOW_SHIFT))
+    return segment_map_bit(i, (uintptr_t)a);
+  return segment_map_search((uintptr_t)a);
 }
 #else
 #define segment_map_note(m, base, size) ((void)(m), (void)(base), (void)(size))
