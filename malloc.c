@@ -3266,9 +3266,14 @@ static NOINLINE MAYBE_UNUSED const char *mapped_chunk_problem(heap_t *m, chunk_t
 }
 
 /* Does m hold the header of the chunk at a: in [lo, lo + span] (a span of the segment holding
-   top, tested inline) or in another of its segments (heap_holds_header, out of line)? */
+   top) or, for the global heap, in a granule of the map, both tested inline; or in another
+   of its segments (heap_holds_header, out of line)? */
 static ALWAYS_INLINE int header_in_heap(heap_t *m, uintptr_t lo, size_t span, const void *a) {
-  return LIKELY((uintptr_t)a - lo <= span) || heap_holds_header(m, a);
+  return LIKELY((uintptr_t)a - lo <= span) ||
+#if !ONLY_MSPACES
+         (is_global(m) && segment_map_holds(a)) ||
+#endif
+         heap_holds_header(m, a);
 }
 
 /* Why chunk p cannot be a block in use of heap m, or 0 if it passes every cheap check.
