@@ -3279,11 +3279,15 @@ static ALWAYS_INLINE int header_in_heap(heap_t *m, uintptr_t lo, size_t span, co
 /* Why chunk p cannot be a block in use of heap m, or 0 if it passes every cheap check.
    A word is read only where the checks before it have shown that one of m's segments (or
    mapped regions) holds it: a forged chunk on the stack or in a foreign mapping between two
-   of the heap's regions is refused before its header is trusted. */
-static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *p) {
+   of the heap's regions is refused before its header is trusted.  held_next, if not 0: the
+   caller has shown that m holds the headers of p and of held_next, the chunk that followed p
+   when it looked (neither is looked up again while p's size still leads to held_next). */
+static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *p,
+                                                            chunk_t *held_next) {
 #if INSECURE
   (void)m;
   (void)p;
+  (void)held_next;
   return 0;
 #else
   chunk_t *next;
@@ -3294,7 +3298,7 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
     return "invalid pointer";
   if (UNLIKELY(m->seg.size < TWO_SIZE_T_SIZES)) /* span would wrap */
     return "invalid pointer (the heap has no memory)";
-  if (!header_in_heap(m, lo, span, p))
+  if (held_next == 0 && !header_in_heap(m, lo, span, p))
     return mapped_chunk_problem(m, p);
   if (!ok_inuse(p))
     return "double free or invalid pointer (block is not in use)";
@@ -3305,7 +3309,7 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
     return THREAD_CACHE_DOUBLE_FREE;
 #endif
   next = next_chunk(p);
-  if (!ok_next(p, next) || !header_in_heap(m, lo, span, next))
+  if (!ok_next(p, next) || (next != held_next && !header_in_heap(m, lo, span, next)))
     return "corrupted block size";
   if (!ok_pinuse(next))
     return "double free or corrupted block (the next chunk says it is free)";
@@ -3330,7 +3334,7 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
 
 /* free() inlines the checks (internal_free); the colder callers share this copy. */
 static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
-  return inuse_chunk_problem_inline(m, p);
+  return inuse_chunk_problem_inline(m, p, 0);
 }
 
 /* free() left top above the trim point: give the excess back, and note it for sys_alloc's
@@ -3351,7 +3355,7 @@ static void adapt_thresholds(heap_t *m, size_t size) {
 
 /* Free block p of heap m (lock held). */
 static void internal_free(heap_t *m, chunk_t *p, const char *op) {
-  const char *problem = inuse_chunk_problem_inline(m, p);
+  const char *problem = inuse_chunk_problem_inline(m, p, 0);
   size_t psize;
   if (problem != 0) {
     USAGE_ERROR(m, chunk2mem(p), op, problem);
@@ -4481,18 +4485,18 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, s
    lock is what they queue for, and the block is cached like any other. */
 static NOINLINE void thread_cache_free_slow(void *mem) {
   struct thread_cache *tc = &thread_cache;
-  chunk_t *p = mem2chunk(mem);
+  chunk_t *p = mem2chunk(mem), *next;
   if ((thread_cache_current(tc) || thread_cache_start(tc)) &&
 #if FOOTERS
       heap_holds_chunk(gm, p, 0) &&
 #endif
-      heap_surely_holds(gm, p) && heap_surely_holds(gm, next_chunk(p)) && /* or locked */
+      heap_surely_holds(gm, p) && heap_surely_holds(gm, (next = next_chunk(p))) && /* or locked */
       !is_mmapped(p) && chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE) {
     size_t size = chunksize(p), i = thread_cache_list(size);
     /* heap_free checks the blocks it gets under the lock: checking those here too would
        read every word twice. */
-    if ((tc->shared || (pinuse(p) && cinuse(next_chunk(p)) && tc->limit[i] != 0)) &&
-        inuse_chunk_problem(gm, p) == 0) {
+    if ((tc->shared || (pinuse(p) && cinuse(next) && tc->limit[i] != 0)) &&
+        inuse_chunk_problem_inline(gm, p, next) == 0) {
       if (tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)
         thread_cache_push(tc, mem, size);
       else
