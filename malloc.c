@@ -2455,7 +2455,7 @@ static struct direct_region *direct_region_of(heap_t *m, chunk_t *p) {
     return 0;
   r = (struct direct_region *)((char *)p - offset);
   if (!ok_address(m, r) || r->check != direct_check(r) || r->check == 0 ||
-      (char *)p + chunksize(p) + MMAP_FOOT_PAD != r->base + r->length ||
+      (uintptr_t)p + chunksize(p) + MMAP_FOOT_PAD != (uintptr_t)(r->base + r->length) ||
       r->next->prev != r || r->prev->next != r)
     return 0;
   return r;
@@ -3260,7 +3260,10 @@ static NOINLINE MAYBE_UNUSED const char *mapped_chunk_problem(heap_t *m, chunk_t
   struct direct_region *r = direct_region_holding(m, p);
   if (r == 0)
     return "invalid pointer or double free (not in the heap's memory)";
-  if (!is_mmapped(p) || (char *)p - p->prev_foot != (char *)r || direct_region_of(m, p) != r)
+  /* p's words may be anything: its distance to r is computed on integers, where no value
+     makes the arithmetic undefined */
+  if (!is_mmapped(p) || (uintptr_t)p - p->prev_foot != (uintptr_t)r ||
+      direct_region_of(m, p) != r)
     return "invalid pointer or double free (mapped block)";
   return 0;
 }
