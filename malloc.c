@@ -1295,7 +1295,8 @@ static ALWAYS_INLINE size_t span_room(const char *base, size_t length, const voi
    lock.  Bits are cleared before memory goes back to the system.
    The bits live in SEGMENT_MAP_WINDOWS leaves, each covering one aligned window of the
    address space (1 GiB on 64-bit systems, 64 MiB on 32-bit ones), handed out when a segment
-   first lands in the window and kept; the windows in use are searched in order. */
+   first lands in the window and kept; a lookup tries the window it found last, then searches
+   the others in order. */
 #if SEGMENT_MAP
 #define SEGMENT_MAP_SHIFT 12
 #if UINTPTR_MAX > 0xFFFFFFFFu
@@ -1310,20 +1311,26 @@ static struct {
   uintptr_t window[SEGMENT_MAP_WINDOWS]; /* address >> SEGMENT_MAP_WINDOW_SHIFT, of leaf i */
   size_t leaves[SEGMENT_MAP_WINDOWS][SEGMENT_MAP_LEAF_WORDS];
   unsigned used;                         /* leaves handed out */
+  /* The leaf a lookup found last: the blocks freed one after another mostly share a window.
+     Stored without the lock, by any thread: every value it takes is a leaf handed out, and
+     a handed-out leaf keeps its window.  (Its first value, 0, may name a leaf not handed out
+     yet: that leaf's bits are all clear.) */
+  unsigned last_found;
 } segment_map;
 
-/* The leaf of the window holding address a, or 0 (a new one if create and one is left). */
-static ALWAYS_INLINE size_t *segment_map_leaf(uintptr_t a, int create) {
+/* The index of the leaf of the window holding address a, or SEGMENT_MAP_WINDOWS if none (a
+   new one if create and one is left). */
+static ALWAYS_INLINE unsigned segment_map_leaf_index(uintptr_t a, int create) {
   uintptr_t window = a >> SEGMENT_MAP_WINDOW_SHIFT;
   unsigned i, used = *(volatile unsigned *)&segment_map.used;
   for (i = 0; i < used; ++i)
     if (segment_map.window[i] == window)
-      return segment_map.leaves[i];
+      return i;
   if (!create || used == SEGMENT_MAP_WINDOWS)
-    return 0;
+    return SEGMENT_MAP_WINDOWS;
   segment_map.window[used] = window; /* written before the count that publishes it */
   *(volatile unsigned *)&segment_map.used = used + 1;
-  return segment_map.leaves[used];
+  return used;
 }
 
 /* Set (on) or clear the bits of the granules holding addresses first .. last - 1 (first
@@ -1334,7 +1341,8 @@ static void segment_map_set(uintptr_t first, uintptr_t last, int on) {
   while (first < last) {
     uintptr_t window_end = (first | (window_bytes - 1)) + 1; /* 0: the address space's end */
     uintptr_t end = (window_end != 0 && window_end < last) ? window_end : last;
-    size_t *leaf = segment_map_leaf(first, on);
+    unsigned i = segment_map_leaf_index(first, on);
+    size_t *leaf = i < SEGMENT_MAP_WINDOWS ? segment_map.leaves[i] : 0;
     size_t g = (size_t)(first >> SEGMENT_MAP_SHIFT) & (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
     size_t n = (size_t)((end - first + ((uintptr_t)1 << SEGMENT_MAP_SHIFT) - 1) >>
                         SEGMENT_MAP_SHIFT); /* granules, the last one perhaps partly */
@@ -1376,14 +1384,28 @@ static void segment_map_forget_all(void) {
     memset(segment_map.leaves[i], 0, sizeof(segment_map.leaves[i]));
 }
 
-/* Does a granule wholly inside a segment of the global heap hold address a?  No lock.  Out
-   of line: the free paths that reach it keep their fast case free of its registers. */
-static NOINLINE int segment_map_holds(const void *a) {
-  size_t *leaf = segment_map_leaf((uintptr_t)a, 0);
-  size_t g = (size_t)((uintptr_t)a >> SEGMENT_MAP_SHIFT) &
-             (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
-  return leaf != 0 &&
-         ((((volatile size_t *)leaf)[g / SIZE_T_BITSIZE] >> (g % SIZE_T_BITSIZE)) & 1);
+/* The bit of address a's granule in leaf i. */
+static ALWAYS_INLINE int segment_map_bit(unsigned i, uintptr_t a) {
+  size_t g = (size_t)(a >> SEGMENT_MAP_SHIFT) & (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
+  return (int)((((volatile size_t *)segment_map.leaves[i])[g / SIZE_T_BITSIZE] >>
+                (g % SIZE_T_BITSIZE)) & 1);
+}
+
+/* segment_map_holds past the leaf found last: search the others, and remember the one found. */
+static NOINLINE int segment_map_search(uintptr_t a) {
+  unsigned i = segment_map_leaf_index(a, 0);
+  if (i == SEGMENT_MAP_WINDOWS)
+    return 0;
+  *(volatile unsigned *)&segment_map.last_found = i;
+  return segment_map_bit(i, a);
+}
+
+/* Does a granule wholly inside a segment of the global heap hold address a?  No lock. */
+static ALWAYS_INLINE int segment_map_holds(const void *a) {
+  unsigned i = *(volatile unsigned *)&segment_map.last_found;
+  if (LIKELY(segment_map.window[i] == (uintptr_t)a >> SEGMENT_MAP_WINDOW_SHIFT))
+    return segment_map_bit(i, (uintptr_t)a);
+  return segment_map_search((uintptr_t)a);
 }
 #else
 #define segment_map_note(m, base, size) ((void)(m), (void)(base), (void)(size))
@@ -2535,7 +2557,7 @@ static struct direct_region *direct_region_of(heap_t *m, chunk_t *p) {
     return 0;
   r = (struct direct_region *)((char *)p - offset);
   if (!ok_address(m, r) || r->check != direct_check(r) || r->check == 0 ||
-      (char *)p + chunksize(p) + MMAP_FOOT_PAD != r->base + r->length ||
+      (uintptr_t)p + chunksize(p) + MMAP_FOOT_PAD != (uintptr_t)(r->base + r->length) ||
       r->next->prev != r || r->prev->next != r)
     return 0;
   return r;
@@ -3349,25 +3371,37 @@ static NOINLINE MAYBE_UNUSED const char *mapped_chunk_problem(heap_t *m, chunk_t
   struct direct_region *r = direct_region_holding(m, p);
   if (r == 0)
     return "invalid pointer or double free (not in the heap's memory)";
-  if (!is_mmapped(p) || (char *)p - p->prev_foot != (char *)r || direct_region_of(m, p) != r)
+  /* p's words may be anything: its distance to r is computed on integers, where no value
+     makes the arithmetic undefined */
+  if (!is_mmapped(p) || (uintptr_t)p - p->prev_foot != (uintptr_t)r ||
+      direct_region_of(m, p) != r)
     return "invalid pointer or double free (mapped block)";
   return 0;
 }
 
 /* Does m hold the header of the chunk at a: in [lo, lo + span] (a span of the segment holding
-   top, tested inline) or in another of its segments (heap_holds_header, out of line)? */
+   top) or, for the global heap, in a granule of the map, both tested inline; or in another
+   of its segments (heap_holds_header, out of line)? */
 static ALWAYS_INLINE int header_in_heap(heap_t *m, uintptr_t lo, size_t span, const void *a) {
-  return LIKELY((uintptr_t)a - lo <= span) || heap_holds_header(m, a);
+  return LIKELY((uintptr_t)a - lo <= span) ||
+#if !ONLY_MSPACES
+         (is_global(m) && segment_map_holds(a)) ||
+#endif
+         heap_holds_header(m, a);
 }
 
 /* Why chunk p cannot be a block in use of heap m, or 0 if it passes every cheap check.
    A word is read only where the checks before it have shown that one of m's segments (or
    mapped regions) holds it: a forged chunk on the stack or in a foreign mapping between two
-   of the heap's regions is refused before its header is trusted. */
-static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *p) {
+   of the heap's regions is refused before its header is trusted.  held_next, if not 0: the
+   caller has shown that m holds the headers of p and of held_next, the chunk that followed p
+   when it looked (neither is looked up again while p's size still leads to held_next). */
+static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *p,
+                                                            chunk_t *held_next) {
 #if INSECURE
   (void)m;
   (void)p;
+  (void)held_next;
   return 0;
 #else
   chunk_t *next;
@@ -3378,7 +3412,7 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
     return "invalid pointer";
   if (UNLIKELY(m->seg.size < TWO_SIZE_T_SIZES)) /* span would wrap */
     return "invalid pointer (the heap has no memory)";
-  if (!header_in_heap(m, lo, span, p))
+  if (held_next == 0 && !header_in_heap(m, lo, span, p))
     return mapped_chunk_problem(m, p);
   if (!ok_inuse(p))
     return "double free or invalid pointer (block is not in use)";
@@ -3389,7 +3423,7 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
     return THREAD_CACHE_DOUBLE_FREE;
 #endif
   next = next_chunk(p);
-  if (!ok_next(p, next) || !header_in_heap(m, lo, span, next))
+  if (!ok_next(p, next) || (next != held_next && !header_in_heap(m, lo, span, next)))
     return "corrupted block size";
   if (!ok_pinuse(next))
     return "double free or corrupted block (the next chunk says it is free)";
@@ -3414,7 +3448,7 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
 
 /* free() inlines the checks (internal_free); the colder callers share this copy. */
 static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
-  return inuse_chunk_problem_inline(m, p);
+  return inuse_chunk_problem_inline(m, p, 0);
 }
 
 /* free() left top above the trim point: give the excess back, and note it for sys_alloc's
@@ -3435,7 +3469,7 @@ static void adapt_thresholds(heap_t *m, size_t size) {
 
 /* Free block p of heap m (lock held). */
 static void internal_free(heap_t *m, chunk_t *p, const char *op) {
-  const char *problem = inuse_chunk_problem_inline(m, p);
+  const char *problem = inuse_chunk_problem_inline(m, p, 0);
   size_t psize;
   if (problem != 0) {
     USAGE_ERROR(m, chunk2mem(p), op, problem);
@@ -4554,9 +4588,10 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, s
 }
 
 /* free(mem) of a block of the global heap on the paths thread_cache_free leaves aside: the
-   cache not started, a neighbour free, a list or the cache full, or a check failing.  The
-   block is checked in full (inuse_chunk_problem, the owner with FOOTERS); a block the cache
-   cannot take goes to the locked path, which frees it or reports the problem.  So does a
+   cache not started, a neighbour free, a list or the cache full, or a check failing.  A
+   block the cache is to take is checked in full first (inuse_chunk_problem, the owner with
+   FOOTERS); any other goes to the locked path, which checks it there, then frees it or
+   reports the problem.  So does a
    block with a free neighbour (or top) while this thread is the only one with a cache: the
    lock is not contended then, and merging at once keeps the heap compact (a lower peak;
    bench/results/design-measurements.md), and a block of a size this
@@ -4564,16 +4599,18 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, s
    lock is what they queue for, and the block is cached like any other. */
 static NOINLINE void thread_cache_free_slow(void *mem) {
   struct thread_cache *tc = &thread_cache;
-  chunk_t *p = mem2chunk(mem);
+  chunk_t *p = mem2chunk(mem), *next;
   if ((thread_cache_current(tc) || thread_cache_start(tc)) &&
 #if FOOTERS
       heap_holds_chunk(gm, p, 0) &&
 #endif
-      heap_surely_holds(gm, p) && heap_surely_holds(gm, next_chunk(p)) && /* or locked */
-      inuse_chunk_problem(gm, p) == 0 && !is_mmapped(p) &&
-      chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE) {
+      heap_surely_holds(gm, p) && heap_surely_holds(gm, (next = next_chunk(p))) && /* or locked */
+      !is_mmapped(p) && chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE) {
     size_t size = chunksize(p), i = thread_cache_list(size);
-    if (tc->shared || (pinuse(p) && cinuse(next_chunk(p)) && tc->limit[i] != 0)) {
+    /* heap_free checks the blocks it gets under the lock: checking those here too would
+       read every word twice. */
+    if ((tc->shared || (pinuse(p) && cinuse(next) && tc->limit[i] != 0)) &&
+        inuse_chunk_problem_inline(gm, p, next) == 0) {
       if (tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)
         thread_cache_push(tc, mem, size);
       else

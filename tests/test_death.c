@@ -258,6 +258,21 @@ static int commit(const char *name) {
     dlfree(p);
     return 1;
   }
+  if (strcmp(name, "mapped_interior_far_back") == 0) {
+    /* A free inside a directly mapped block, at words that claim a mapped chunk whose record
+       lies half the address space back: refused as a bad mapped block, and (sanitize
+       variant) without pointer arithmetic that overflows on the way. */
+    size_t *words;
+    void *guard = dlmalloc(100), *p = dlmalloc((size_t)1 << 20);
+    sink = guard;
+    if (p == NULL || !is_mapped_block(p))
+      return 2;
+    words = (size_t *)(void *)((unsigned char *)p + 4096);
+    words[0] = (size_t)1 << (sizeof(size_t) * 8 - 1); /* the distance back to the record */
+    words[1] = 64;                                    /* a size, and no in-use bit: mapped */
+    dlfree(words + 2);
+    return 1;
+  }
 #if DEATH_POSIX
   if (strcmp(name, "forged_chunk_mmap") == 0) {
     /* A chunk forged in a page the program mapped itself, between two directly mapped blocks
