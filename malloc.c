@@ -2413,7 +2413,12 @@ static void unlink_large_chunk(heap_t *m, tchunk_t *x) {
     }
   }
   if (xp != 0) { /* x was the tree node: put r where x was */
-    tchunk_t **h = treebin_at(m, x->index);
+    tchunk_t **h;
+    if (!RTCHECK(x->index < NTREEBINS)) { /* a word written into the free chunk */
+      CORRUPTION(m, x, "corrupted tree chunk (bin index)");
+      return;
+    }
+    h = treebin_at(m, x->index);
     if (x == *h) {
       if ((*h = r) == 0)
         clear_treemap(m, x->index);

@@ -11,7 +11,8 @@ endif()
 if(NOT EXISTS "${FUZZER}")
   message(FATAL_ERROR "fuzz: ${FUZZER} was not built")
 endif()
-# New inputs go to a scratch copy; the committed seeds are read only.
+# New inputs go to a scratch copy; the committed seeds, and the inputs it once failed on
+# (fuzz/regressions, replayed first in this target's own configuration), are read only.
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}/corpus" "${WORK}/artifacts")
 # The fuzzer's log goes to ${WORK}/fuzz.log; the test prints its summary lines (inputs run,
@@ -19,6 +20,7 @@ file(MAKE_DIRECTORY "${WORK}/corpus" "${WORK}/artifacts")
 execute_process(
   COMMAND "${FUZZER}" -max_total_time=${SECONDS} -timeout=10 -rss_limit_mb=2048
           -print_final_stats=1 -artifact_prefix=${WORK}/artifacts/ "${WORK}/corpus" "${CORPUS}"
+          ${REGRESSIONS}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
 file(WRITE "${WORK}/fuzz.log" "${out}")
 file(GLOB crashes "${WORK}/artifacts/*")
