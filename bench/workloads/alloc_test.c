@@ -24,17 +24,13 @@ static uint64_t worker(int id) {
     else
       block_alloc(b, rng_size(&r, 512, 16384, 16), rng_next(&r), "alloc_test");
   }
-  for (i = 0; i < SLOTS; ++i)
-    if (slot[i].p != NULL)
-      sum += block_free(&slot[i], "alloc_test");
-  free(slot);
-  return sum;
+  return sum + slots_free(slot, SLOTS, "alloc_test");
 }
 
 int main(int argc, char **argv) {
   bench_args a = bench_parse(argc, argv, 4);
   int nthreads = thread_count(a);
-  steps = bench_count(a, 6000000) / (size_t)nthreads + 1;
+  steps = bench_share(a, 6000000, nthreads);
   bench_report("alloc_test", run_threads(nthreads, worker));
   return 0;
 }

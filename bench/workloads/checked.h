@@ -80,10 +80,27 @@ static inline uint64_t block_free(block *b, const char *who) {
   return sum;
 }
 
+/* Frees the slots' blocks that are still held, frees the slots, and returns what the blocks
+   add to the checksum. */
+static inline uint64_t slots_free(block *slot, size_t n, const char *who) {
+  uint64_t sum = 0;
+  size_t i;
+  for (i = 0; i < n; ++i)
+    if (slot[i].p != NULL)
+      sum += block_free(&slot[i], who);
+  free(slot);
+  return sum;
+}
+
 #define MAX_THREADS 64
 
 static inline int thread_count(bench_args a) {
   return a.threads > MAX_THREADS ? MAX_THREADS : a.threads;
+}
+
+/* One of `parts` threads' share of the run's `base` units of work (at least one). */
+static inline size_t bench_share(bench_args a, double base, int parts) {
+  return bench_count(a, base) / (size_t)parts + 1;
 }
 
 /* Runs body(0) .. body(n - 1) on n threads, waits for all of them and returns the sum of what

@@ -32,17 +32,13 @@ static uint64_t worker(int id) {
         sum += mailbox_give(next_inbox(id), &slot[i], "rptest");
     sum += mailbox_drain(inbox(id), "rptest");
   }
-  for (i = 0; i < SLOTS; ++i)
-    if (slot[i].p != NULL)
-      sum += block_free(&slot[i], "rptest");
-  free(slot);
-  return sum;
+  return sum + slots_free(slot, SLOTS, "rptest");
 }
 
 int main(int argc, char **argv) {
   bench_args a = bench_parse(argc, argv, 4);
   int nthreads = thread_count(a);
-  handoffs = bench_count(a, 4000000.0 / STEPS_PER_HANDOFF) / (size_t)nthreads + 1;
+  handoffs = bench_share(a, 4000000.0 / STEPS_PER_HANDOFF, nthreads);
   bench_report("rptest", run_threads_with_mail(nthreads, worker, "rptest"));
   return 0;
 }

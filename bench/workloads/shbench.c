@@ -35,7 +35,7 @@ static uint64_t worker(int id) {
 int main(int argc, char **argv) {
   bench_args a = bench_parse(argc, argv, 4);
   int nthreads = thread_count(a);
-  batches = bench_count(a, 2000000.0 / BATCH) / (size_t)nthreads + 1;
+  batches = bench_share(a, 2000000.0 / BATCH, nthreads);
   bench_report("shbench", run_threads_with_mail(nthreads, worker, "shbench"));
   return 0;
 }

@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
   uint64_t sum;
   if (npairs > MAX_THREADS / 2)
     npairs = MAX_THREADS / 2;
-  batches = bench_count(a, 4000000.0 / BATCH) / (size_t)npairs + 1;
+  batches = bench_share(a, 4000000.0 / BATCH, npairs);
   pairs = must(calloc((size_t)npairs, sizeof(pair)), "xmalloc");
   sum = run_threads(2 * npairs, worker);
   free(pairs);
