@@ -1430,16 +1430,19 @@ static ALWAYS_INLINE int heap_surely_holds(heap_t *m, const void *a) {
 #endif
 }
 
-/* Does heap m hold the header of the chunk at a in one of its segments?  With m's lock held:
-   past heap_surely_holds, this walks the segment list. */
-static NOINLINE int heap_holds_header(heap_t *m, const void *a) {
-  segment_t *sp;
-  if (heap_surely_holds(m, a))
-    return 1;
-  for (sp = m->seg.next; sp != 0; sp = sp->next)
+/* Does one of the segments from sp on hold the header of the chunk at a?  The walk, for the
+   addresses heap_surely_holds cannot vouch for; with the heap's lock held. */
+static NOINLINE int segments_hold_header(const segment_t *sp, const void *a) {
+  for (; sp != 0; sp = sp->next)
     if (span_holds_header(sp->base, sp->size, a))
       return 1;
   return 0;
+}
+
+/* Does heap m hold the header of the chunk at a in one of its segments?  With m's lock held:
+   past heap_surely_holds, the walk of the segments after the one holding top. */
+static NOINLINE int heap_holds_header(heap_t *m, const void *a) {
+  return heap_surely_holds(m, a) || segments_hold_header(m->seg.next, a);
 }
 
 #if HAVE_PARTIAL_MUNMAP
@@ -3097,7 +3100,7 @@ static size_t release_all_memory(heap_t *m) {
    integers: a damaged size may lead anywhere.)  With m's lock held. */
 static inline int ok_free_size(heap_t *m, chunk_t *p, size_t size) {
   chunk_t *next = (chunk_t *)((uintptr_t)p + size);
-  return (heap_surely_holds(m, next) || heap_holds_header(m, next)) && next->prev_foot == size;
+  return heap_holds_header(m, next) && next->prev_foot == size;
 }
 
 /* Take tree chunk v out of its bin and carve nb bytes from its start; v holds rsize bytes
@@ -3384,15 +3387,16 @@ static NOINLINE MAYBE_UNUSED const char *mapped_chunk_problem(heap_t *m, chunk_t
   return 0;
 }
 
-/* Does m hold the header of the chunk at a: in [lo, lo + span] (a span of the segment holding
-   top) or, for the global heap, in a granule of the map, both tested inline; or in another
-   of its segments (heap_holds_header, out of line)? */
+/* Does m hold the header of the chunk at a: in [lo, lo + span] (where a header in the segment
+   holding top lies) or, for the global heap, in a granule of the map, both tested inline; or in
+   another of its segments (the walk, out of line)?  heap_holds_header with its tests inline,
+   each made once. */
 static ALWAYS_INLINE int header_in_heap(heap_t *m, uintptr_t lo, size_t span, const void *a) {
   return LIKELY((uintptr_t)a - lo <= span) ||
 #if !ONLY_MSPACES
          (is_global(m) && segment_map_holds(a)) ||
 #endif
-         heap_holds_header(m, a);
+         segments_hold_header(m->seg.next, a);
 }
 
 /* Why chunk p cannot be a block in use of heap m, or 0 if it passes every cheap check.
