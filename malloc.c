@@ -3431,15 +3431,19 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
   if (is_thread_cached(p))
     return THREAD_CACHE_DOUBLE_FREE;
 #endif
+  /* Sizes read from headers are multiples of the alignment, or damaged: a damaged one would
+     lead to a misaligned header. */
   next = next_chunk(p);
-  if (!ok_next(p, next) || (next != held_next && !header_in_heap(m, lo, span, next)))
+  if ((chunksize(p) & CHUNK_ALIGN_MASK) != 0 || !ok_next(p, next) ||
+      (next != held_next && !header_in_heap(m, lo, span, next)))
     return "corrupted block size";
   if (!ok_pinuse(next))
     return "double free or corrupted block (the next chunk says it is free)";
   if (!pinuse(p)) { /* the previous chunk is free: its size must match our back link */
     size_t prevsize = p->prev_foot;
     chunk_t *prev = chunk_minus_offset(p, prevsize);
-    if (!ok_next(prev, p) || !header_in_heap(m, lo, span, prev) ||
+    if ((prevsize & CHUNK_ALIGN_MASK) != 0 || !ok_next(prev, p) ||
+        !header_in_heap(m, lo, span, prev) ||
         chunksize(prev) != prevsize || is_inuse(prev))
       return "double free or corrupted block (previous chunk)";
   }
@@ -3447,8 +3451,8 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
     /* A free successor must end in a footer that repeats its size. */
     size_t nsize = chunksize(next);
     chunk_t *after = chunk_plus_offset(next, nsize);
-    if (!ok_next(next, after) || !header_in_heap(m, lo, span, after) ||
-        after->prev_foot != nsize || pinuse(after))
+    if ((nsize & CHUNK_ALIGN_MASK) != 0 || !ok_next(next, after) ||
+        !header_in_heap(m, lo, span, after) || after->prev_foot != nsize || pinuse(after))
       return "corrupted block header (next chunk)";
   }
   return 0;
