@@ -1462,6 +1462,7 @@ static int has_segment_link(heap_t *m, char *base, size_t size) {
 /* ==== 9. Run-time checks ====================================================================
    Cheap checks on every path that follows a pointer read from the heap (unless INSECURE):
    - ok_address: the chunk lies within the addresses the heap has ever obtained;
+   - ok_link: a link read from a free chunk leads to a chunk header in one of the segments;
    - ok_next: a chunk's successor really is after it;
    - ok_inuse / ok_pinuse: the status bits say what the operation needs;
    - ok_magic: the heap state is a valid one (it carries the process's magic).
@@ -1469,6 +1470,14 @@ static int has_segment_link(heap_t *m, char *base, size_t size) {
 
 #if !INSECURE
 #define ok_address(m, a) ((char *)(a) >= (m)->least_addr && (char *)(a) < (m)->max_addr)
+/* A link read from a free chunk (bin and tree links) is followed only to an aligned chunk
+   header inside one of m's segments: the range of ok_address also spans the holes and the
+   program's own mappings between the heap's regions, where a damaged link would make the
+   next read fault.  The segment holding top inline, the rest by heap_holds_header (lock
+   held). */
+#define ok_link(m, a)                                                                      \
+  (((size_t)chunk2mem(a) & CHUNK_ALIGN_MASK) == 0 &&                                       \
+   (LIKELY(top_segment_room((m), (a)) != 0) || heap_holds_header((m), (a))))
 #define ok_next(p, n) ((char *)(p) < (char *)(n))
 #define ok_inuse(p) is_inuse(p)
 #define ok_pinuse(p) pinuse(p)
@@ -1476,6 +1485,7 @@ static int has_segment_link(heap_t *m, char *base, size_t size) {
 #define RTCHECK(e) LIKELY(e)
 #else /* the expressions stay visible to the compiler (sizeof: never evaluated) */
 #define ok_address(m, a) ((void)sizeof(m), (void)sizeof(a), 1)
+#define ok_link(m, a) ((void)sizeof(m), (void)sizeof(a), 1)
 #define ok_next(p, n) ((void)sizeof(p), (void)sizeof(n), 1)
 #define ok_inuse(p) ((void)sizeof(p), 1)
 #define ok_pinuse(p) ((void)sizeof(p), 1)
@@ -2265,7 +2275,7 @@ static inline void insert_small_chunk(heap_t *m, chunk_t *p, size_t s) {
   dl_assert(s >= MIN_CHUNK_SIZE);
   if (!smallmap_is_marked(m, i))
     mark_smallmap(m, i);
-  else if (RTCHECK(ok_address(m, b->fd)))
+  else if (RTCHECK(ok_link(m, b->fd)))
     f = b->fd;
   else {
     CORRUPTION(m, b->fd, "corrupted small bin link");
@@ -2285,12 +2295,12 @@ static inline void unlink_small_chunk(heap_t *m, chunk_t *p, size_t s) {
   dl_assert(p != b);
   dl_assert(p != f);
   dl_assert(chunksize(p) == small_index2size(i));
-  if (RTCHECK(f == bin || (ok_address(m, f) && f->bk == p))) {
+  if (RTCHECK(f == bin || (ok_link(m, f) && f->bk == p))) {
     if (b == f) {
       clear_smallmap(m, i);
       return;
     }
-    if (RTCHECK(b == bin || (ok_address(m, b) && b->fd == p))) {
+    if (RTCHECK(b == bin || (ok_link(m, b) && b->fd == p))) {
       f->bk = b;
       b->fd = f;
       return;
@@ -2307,7 +2317,7 @@ static inline void unlink_first_small_chunk(heap_t *m, chunk_t *b, chunk_t *p, b
   dl_assert(chunksize(p) == small_index2size(i));
   if (b == f)
     clear_smallmap(m, i);
-  else if (RTCHECK(ok_address(m, f) && f->bk == p)) {
+  else if (RTCHECK(ok_link(m, f) && f->bk == p)) {
     f->bk = b;
     b->fd = f;
   } else
@@ -2329,7 +2339,7 @@ static inline void replace_dv(heap_t *m, chunk_t *p, size_t s) {
 /* A tree link read from a free chunk (a child, a root) must lead into the heap before it is
    followed: a write after free may have changed it.  Reports the corruption otherwise. */
 static inline int tree_link_ok(heap_t *m, tchunk_t *t) {
-  if (RTCHECK(ok_address(m, t)))
+  if (RTCHECK(ok_link(m, t)))
     return 1;
   CORRUPTION(m, t, "corrupted tree bin (a link leads out of the heap)");
   return 0;
@@ -2367,7 +2377,7 @@ static void insert_large_chunk(heap_t *m, tchunk_t *x, size_t s) {
         }
       } else { /* same size: join the ring behind t, outside the tree */
         tchunk_t *f = t->fd;
-        if (RTCHECK(ok_address(m, t) && ok_address(m, f))) {
+        if (RTCHECK(ok_link(m, t) && ok_link(m, f))) {
           t->fd = f->bk = x;
           x->fd = f;
           x->bk = t;
@@ -2391,7 +2401,7 @@ static void unlink_large_chunk(heap_t *m, tchunk_t *x) {
   if (x->bk != x) {
     tchunk_t *f = x->fd;
     r = x->bk;
-    if (RTCHECK(ok_address(m, f) && ok_address(m, r) && f->bk == x && r->fd == x)) {
+    if (RTCHECK(ok_link(m, f) && ok_link(m, r) && f->bk == x && r->fd == x)) {
       f->bk = r;
       r->fd = f;
     } else {
@@ -2425,7 +2435,7 @@ static void unlink_large_chunk(heap_t *m, tchunk_t *x) {
     if (x == *h) {
       if ((*h = r) == 0)
         clear_treemap(m, x->index);
-    } else if (RTCHECK(ok_address(m, xp))) {
+    } else if (RTCHECK(ok_link(m, xp))) {
       if (xp->child[0] == x)
         xp->child[0] = r;
       else
@@ -2435,18 +2445,18 @@ static void unlink_large_chunk(heap_t *m, tchunk_t *x) {
       return;
     }
     if (r != 0) {
-      if (RTCHECK(ok_address(m, r))) {
+      if (RTCHECK(ok_link(m, r))) {
         tchunk_t *c0, *c1;
         r->parent = xp;
         if ((c0 = x->child[0]) != 0) {
-          if (RTCHECK(ok_address(m, c0))) {
+          if (RTCHECK(ok_link(m, c0))) {
             r->child[0] = c0;
             c0->parent = r;
           } else
             CORRUPTION(m, c0, "corrupted tree child");
         }
         if ((c1 = x->child[1]) != 0) {
-          if (RTCHECK(ok_address(m, c1))) {
+          if (RTCHECK(ok_link(m, c1))) {
             r->child[1] = c1;
             c1->parent = r;
           } else
@@ -4172,6 +4182,20 @@ static NOINLINE void thread_cache_damaged(void *mem, const char *what, int locke
 #define thread_cache_report_damage(mem, what, locked)                                    \
   thread_cache_damaged((mem), "heap corruption: " what, (locked), __LINE__)
 
+/* Does a segment of the heap hold the header of chunk p, read from a list or a batch, that
+   heap_surely_holds cannot vouch for (an older segment outside the map)?  The walk, under the
+   lock unless the caller holds it.  (The address range alone is not enough: it spans holes
+   and the program's own mappings, where reading the header would fault.) */
+static NOINLINE int thread_cache_block_in_heap(const chunk_t *p, int locked) {
+  int held;
+  if (!locked && PREACTION(gm))
+    return 0;
+  held = heap_holds_header(gm, p);
+  if (!locked)
+    POSTACTION(gm);
+  return held;
+}
+
 /* Check block mem, read from a list or a batch of chunk size nb: 1 if it is an aligned address
    of the heap whose chunk is in use, cached and of that size; else the damage is reported
    and 0 returned.  take: the block leaves the cache, its CACHED_BIT is cleared.  (A free of
@@ -4179,7 +4203,8 @@ static NOINLINE void thread_cache_damaged(void *mem, const char *what, int locke
 static inline int thread_cache_check(void **mem, size_t nb, int take, int locked) {
   chunk_t *p = mem2chunk(mem);
   size_t head;
-  if (UNLIKELY(((size_t)(uintptr_t)mem & CHUNK_ALIGN_MASK) != 0 || !ok_address(gm, p))) {
+  if (UNLIKELY(((size_t)(uintptr_t)mem & CHUNK_ALIGN_MASK) != 0 ||
+               (!heap_surely_holds(gm, p) && !thread_cache_block_in_heap(p, locked)))) {
     thread_cache_report_damage(mem, "thread cache link damaged (not a heap address)", locked);
     return 0;
   }

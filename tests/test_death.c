@@ -85,6 +85,27 @@ static int is_mapped_block(const void *p) {
 }
 
 #if DEATH_POSIX /* the forged chunks live on a thread's stack or in a page of their own */
+/* A page the program maps itself (with protection prot) where a directly mapped block of the
+   heap was, between two others: inside the heap's lowest and highest addresses, in none of
+   its regions.  NULL if the layout did not come out that way. */
+static unsigned char *page_between_mapped_blocks(int prot) {
+  size_t mb = (size_t)1 << 20;
+  unsigned char *a, *b, *c, *page, *lo, *hi;
+  sink = dlmalloc(100); /* the heap has a top: the big blocks below are mapped */
+  a = (unsigned char *)dlmalloc(mb);
+  b = (unsigned char *)dlmalloc(mb);
+  c = (unsigned char *)dlmalloc(mb);
+  if (a == NULL || b == NULL || c == NULL || !is_mapped_block(b))
+    return NULL;
+  dlfree(b); /* unmapped; nothing else runs here to take its place first */
+  page = (unsigned char *)mmap((void *)((uintptr_t)b & ~(uintptr_t)4095), 4096, prot,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  lo = a < c ? a : c;
+  hi = a < c ? c : a;
+  if (page == (unsigned char *)MAP_FAILED || page < lo || page > hi)
+    return NULL;
+  return page;
+}
 /* The smallest request that malloc.c pads to a 64-byte chunk (on 32- and 64-bit). */
 #define FORGED_REQUEST (64 - 2 * sizeof(size_t))
 
@@ -277,26 +298,29 @@ static int commit(const char *name) {
   if (strcmp(name, "forged_chunk_mmap") == 0) {
     /* A chunk forged in a page the program mapped itself, between two directly mapped blocks
        of the heap: inside the heap's lowest and highest addresses, in none of its regions. */
-    size_t mb = (size_t)1 << 20;
-    unsigned char *a, *b, *c, *page, *lo, *hi;
-    sink = dlmalloc(100); /* the heap has a top: the big blocks below are mapped */
-    a = (unsigned char *)dlmalloc(mb);
-    b = (unsigned char *)dlmalloc(mb);
-    c = (unsigned char *)dlmalloc(mb);
-    if (a == NULL || b == NULL || c == NULL || !is_mapped_block(b))
-      return 2;
-    dlfree(b); /* unmapped; nothing else runs here to take its place first */
-    page = (unsigned char *)mmap((void *)((uintptr_t)b & ~(uintptr_t)4095), 4096,
-                                 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-                                 -1, 0);
-    lo = a < c ? a : c;
-    hi = a < c ? c : a;
-    if (page == (unsigned char *)MAP_FAILED || page < lo || page > hi)
+    unsigned char *page = page_between_mapped_blocks(PROT_READ | PROT_WRITE);
+    if (page == NULL)
       return 2;
     sink = forge_chunk((size_t *)(void *)(page + 64));
     dlfree(sink);
     if (forged_chunk_handed_out((size_t *)(void *)(page + 64)))
       th_write("malloc handed out the forged block\n");
+    return 1;
+  }
+  if (strcmp(name, "uaf_link_to_hole") == 0) {
+    /* Use after free: a freed small block's link (a bin's forward link; in a thread cache
+       its mangled link) is overwritten with the address of an inaccessible page that lies
+       between two of the heap's mapped regions.  The next malloc of its size must refuse to
+       follow it; reading through it would fault. */
+    void *page = page_between_mapped_blocks(PROT_NONE), *p;
+    if (page == NULL)
+      return 2;
+    p = dlmalloc(40);
+    sink = dlmalloc(40); /* p does not merge with top */
+    dlfree(p);
+    memcpy(p, &page, sizeof page);
+    sink = dlmalloc(40);
+    sink = dlmalloc(40);
     return 1;
   }
   if (strcmp(name, "racing_double_free") == 0) {

@@ -253,23 +253,53 @@ static void commit_misuse(struct slot *s, unsigned kind, struct input *in) {
   }
 }
 
+/* A misuse child's standard error goes to this scratch file (custom_abort's line is
+   expected, so it is not shown); when a child ends badly the parent prints it and how the
+   child ended before it traps, so that the fuzzer's log says what went wrong. */
+static int child_log = -1;
+
+static void report_bad_child(int status) {
+  char text[4096];
+  ssize_t n;
+  if (WIFSIGNALED(status))
+    fprintf(stderr, "fuzz_api: the misuse child died of signal %d; its standard error:\n",
+            WTERMSIG(status));
+  else
+    fprintf(stderr, "fuzz_api: the misuse child exited with status %d; its standard error:\n",
+            WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  if (child_log >= 0 && lseek(child_log, 0, SEEK_SET) == 0)
+    while ((n = read(child_log, text, sizeof text)) > 0)
+      fwrite(text, 1, (size_t)n, stderr);
+}
+
 /* Op 255: fork; the child commits the misuse and returns 1 (to run the rest of the input);
    the parent waits for it, checks how it ended and returns 0. */
 static int misuse_in_child(struct slot *s, unsigned kind, struct input *in) {
   int status;
-  pid_t child = fork();
+  pid_t child;
+  if (child_log < 0) {
+    char name[] = "/tmp/fuzz_api_child.XXXXXX";
+    child_log = mkstemp(name);
+    if (child_log >= 0)
+      unlink(name);
+  }
+  if (child_log >= 0 && (ftruncate(child_log, 0) != 0 || lseek(child_log, 0, SEEK_SET) != 0))
+    child_log = -1;
+  child = fork();
   FUZZ_CHECK(child >= 0);
   if (child == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    if (devnull >= 0)
-      dup2(devnull, 2); /* custom_abort's line: the status says enough */
+    if (child_log >= 0)
+      dup2(child_log, 2);
     misuse_child = 1;
     commit_misuse(s, kind, in);
     return 1;
   }
   while (waitpid(child, &status, 0) != child)
     FUZZ_CHECK(errno == EINTR); /* libFuzzer's timer signals */
-  FUZZ_CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 86));
+  if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 86)) {
+    report_bad_child(status);
+    __builtin_trap();
+  }
   return 0;
 }
 
