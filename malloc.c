@@ -1474,9 +1474,9 @@ static int has_segment_link(heap_t *m, char *base, size_t size) {
    header inside one of m's segments: the range of ok_address also spans the holes and the
    program's own mappings between the heap's regions, where a damaged link would make the
    next read fault.  The segment holding top inline, the rest by heap_holds_header (lock
-   held). */
+   held).  The alignment is tested on integers: a may be 0. */
 #define ok_link(m, a)                                                                      \
-  (((size_t)chunk2mem(a) & CHUNK_ALIGN_MASK) == 0 &&                                       \
+  ((((uintptr_t)(a) + TWO_SIZE_T_SIZES) & CHUNK_ALIGN_MASK) == 0 &&                       \
    (LIKELY(top_segment_room((m), (a)) != 0) || heap_holds_header((m), (a))))
 #define ok_next(p, n) ((char *)(p) < (char *)(n))
 #define ok_inuse(p) is_inuse(p)
