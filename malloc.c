@@ -21,7 +21,7 @@
     13. Getting and releasing system memory
     14. malloc, free, realloc and memalign internals
     15. Bulk allocation (independent_calloc / comalloc / bulk_free)
-    16. Per-thread cache (MALLOC_THREAD_CACHE)
+    16. Threading layer: arenas and the per-thread cache (MALLOC_THREAD_CACHE)
     17. The global heap's public functions
     18. mspaces
     19. Fork support
@@ -215,6 +215,16 @@
   MALLOC_THREAD_CACHE_BYTES     default: 64 KiB
     Most bytes (whole chunks) a thread's cache holds; resident memory grows by at most this
     much per thread that allocates.
+  MALLOC_ARENAS_MAX             default: 64 (1 .. 255)
+    With the thread cache (and locks and SEGMENT_MAP): the most heaps ("arenas") the global
+    functions may spread threads over (section 16), the global heap included; static storage
+    for that many heap states.  1: one heap, every thread shares it.
+  MALLOC_ARENAS                 default: 0 in hosted builds (twice the processors online,
+                                found at run time), 4 with PORTABLE
+    How many arenas threads may be spread over, at most MALLOC_ARENAS_MAX; also set at run
+    time with mallopt(M_ARENA_MAX, n) before the second thread allocates.  A thread is bound
+    to an arena at its first call: one no thread uses, else a new one while there are fewer
+    than this, else the one with the fewest threads; the binding ends with the thread.
   MALLOC_THREAD_LOCAL           default: __thread (GNU C; initial-exec on ELF), __declspec(thread)
                                 (MSVC), else _Thread_local
     The storage class of the per-thread cache.  A port whose compiler reaches thread-local
@@ -438,6 +448,29 @@
 #endif
 #endif /* MALLOC_THREAD_CACHE_EXIT */
 
+#ifndef MALLOC_ARENAS_MAX
+#define MALLOC_ARENAS_MAX 64
+#endif /* MALLOC_ARENAS_MAX */
+
+#ifndef MALLOC_ARENAS
+#if PORTABLE
+#define MALLOC_ARENAS 4
+#else
+#define MALLOC_ARENAS 0 /* twice the processors online, found at run time */
+#endif
+#endif /* MALLOC_ARENAS */
+
+/* Several heaps (arenas, section 16) need the thread cache (its thread-local state binds a
+   thread to its arena), locks, and the segment map (which names the owner of a block). */
+#if MALLOC_THREAD_CACHE && USE_LOCKS && SEGMENT_MAP && MALLOC_ARENAS_MAX > 1 &&           \
+    !(defined(ONLY_MSPACES) && ONLY_MSPACES)
+#define ARENAS 1
+#define HEAP_SLOTS MALLOC_ARENAS_MAX
+#else
+#define ARENAS 0
+#define HEAP_SLOTS 1
+#endif
+
 #ifndef MALLOC_THREAD_LOCAL
 #if defined(_MSC_VER)
 #define MALLOC_THREAD_LOCAL __declspec(thread)
@@ -458,6 +491,9 @@
 #endif
 #if ONLY_MSPACES && SEGMENT_MAP
 #error "SEGMENT_MAP maps the global heap: ONLY_MSPACES has none"
+#endif
+#if MALLOC_ARENAS_MAX < 1 || MALLOC_ARENAS_MAX > 255
+#error "MALLOC_ARENAS_MAX must be 1 .. 255 (the segment map names an arena in one byte)"
 #endif
 #if USE_LOCKS < 0 || USE_LOCKS > 2
 #error "USE_LOCKS must be 0, 1 or 2"
@@ -606,6 +642,8 @@ static void *os_map(size_t length) { return custom_mmap(length); }
 static void *os_direct_map(size_t length) { return custom_direct_mmap(length); }
 static int os_unmap(void *base, size_t length) { return custom_munmap(base, length); }
 static size_t os_page_size(void) { return DEFAULT_PAGE_SIZE; }
+/* No hook tells: MALLOC_ARENAS 0 in a PORTABLE build then means four arenas. */
+#define os_processors() ((size_t)2)
 static NORETURN void os_abort(void) {
   custom_abort();
   for (;;) { /* custom_abort must not return; if it does, stay here rather than run on */
@@ -632,6 +670,11 @@ static size_t os_page_size(void) {
   SYSTEM_INFO info;
   GetSystemInfo(&info);
   return (size_t)info.dwPageSize;
+}
+static MAYBE_UNUSED size_t os_processors(void) {
+  SYSTEM_INFO info;
+  GetSystemInfo(&info);
+  return (size_t)info.dwNumberOfProcessors;
 }
 static NORETURN void os_abort(void) { abort(); }
 
@@ -688,6 +731,14 @@ static size_t os_page_size(void) {
   return (size_t)4096U;
 #endif
 }
+static MAYBE_UNUSED size_t os_processors(void) {
+#if defined(_SC_NPROCESSORS_ONLN)
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (size_t)n : 1;
+#else
+  return 1;
+#endif
+}
 static NORETURN void os_abort(void) { abort(); }
 #endif /* platform */
 
@@ -708,11 +759,14 @@ static int os_unmap(void *base, size_t length) { (void)base; (void)length; retur
 #endif /* MALLOC_STATS_WRITE */
 
 /* ==== 4. Locks ==============================================================================
-   Each heap has one lock, held for the whole of every operation on it.  Two more locks are
-   process wide: global_lock guards the one-time initialisation of the parameters and every
-   MORECORE call; mspace_list_lock guards the list of live mspaces.  Locks are never taken
+   Each heap has one lock, held for the whole of every operation on it.  Three more locks are
+   process wide: global_lock guards the one-time initialisation of the parameters, every
+   MORECORE call and the binding of threads to arenas; mspace_list_lock guards the list of
+   live mspaces; depot_lock the thread caches' depot (section 16).  Locks are never taken
    recursively, and always in this order (any of them may be skipped):
        mspace_list_lock  ->  heap locks (the global heap's first)  ->  global_lock
+                                                                  ->  depot_lock
+   and no thread holds two arenas' locks at once (section 16),
    so sys_alloc may call MORECORE with its heap locked, and malloc_prefork can take them all.
    (lock_destroy is needed only by destroy_mspace.)                                          */
 
@@ -1194,6 +1248,7 @@ struct params {
   size_t trim_threshold;
   flag_t default_flags;
   int thresholds_adapt; /* MMAP_THRESHOLD_MAX set and no mallopt of either threshold */
+  size_t arena_limit;   /* most arenas threads are spread over (MALLOC_ARENAS, M_ARENA_MAX) */
 };
 static struct params mparams;
 
@@ -1206,9 +1261,28 @@ static inline size_t direct_check(struct direct_region *r) {
 #define ensure_initialization() (void)(mparams.magic != 0 || init_mparams())
 
 #if !ONLY_MSPACES
-static heap_t global_heap;
-#define gm (&global_heap)
+/* The global heap, and with ARENAS the other arenas the global functions spread threads
+   over (section 16): static, so that they never go away and are found without a lock. */
+static heap_t heaps[HEAP_SLOTS];
+/* Arenas made: heaps[0 .. arena_count - 1].  Only grows (teardown keeps them, empty), so it is
+   read without a lock; a new arena is set up before the count that publishes it. */
+static volatile size_t arena_count = 1;
+#define gm (&heaps[0])
 #define is_global(m) ((m) == gm)
+/* Is m the global heap or another arena (not an mspace)?  Their segments are in the map. */
+#define is_arena(m) ((uintptr_t)(m) - (uintptr_t)heaps < sizeof(heaps))
+/* The segment map's name for arena m: its index + 1 (0: no heap's). */
+#define arena_map_id(m) ((unsigned)((m) - heaps) + 1u)
+
+/* Bytes every arena made has from the system, together.  Without a lock: each count may be
+   changing under its arena's lock, so while other threads grow or trim theirs the sum is a
+   close estimate. */
+static size_t arenas_footprint(void) {
+  size_t i, sum = 0, n = arena_count;
+  for (i = 0; i < n; ++i)
+    sum += *(volatile size_t *)&heaps[i].footprint;
+  return sum;
+}
 #endif /* !ONLY_MSPACES */
 
 #if MSPACES
@@ -1284,16 +1358,18 @@ static ALWAYS_INLINE size_t span_room(const char *base, size_t length, const voi
 #define span_holds_header(base, length, a) (span_room((base), (length), (a)) != 0)
 
 /* ---- The segment map (SEGMENT_MAP) ----
-   One bit per page-sized granule (2^SEGMENT_MAP_SHIFT bytes, aligned) of the address space,
-   set while the granule lies wholly inside a segment of the global heap.  Segments change
-   under the heap's lock, and so does the map; it is read without the lock (the thread
-   cache's free) and costs a few instructions wherever the address lies.  A set bit means the
-   memory is the heap's; a clear bit proves nothing: a segment that does not start or end on a
-   granule boundary (a MORECORE heap's first) has a partly covered granule at that end,
-   directly mapped regions are not in the map, and neither is memory beyond the windows.
-   Those addresses take the walk of the segment list and of the direct regions, under the
-   lock.  Bits are cleared before memory goes back to the system.
-   The bits live in SEGMENT_MAP_WINDOWS leaves, each covering one aligned window of the
+   One entry per page-sized granule (2^SEGMENT_MAP_SHIFT bytes, aligned) of the address space,
+   naming the arena (the global heap, or with ARENAS another arena of section 16) whose segment
+   holds the whole granule, or 0.  Segments change under their heap's lock, and so do their
+   entries; the map is read without a lock (the thread cache's free, the owner of a block) and
+   costs a few instructions wherever the address lies.  An entry names the heap whose memory it
+   is; a 0 entry proves nothing: a segment that does not start or end on a granule boundary (a
+   MORECORE heap's first) has a partly covered granule at that end, directly mapped regions are
+   not in the map, and neither is memory beyond the windows (segment_map.overflowed).  Those
+   addresses take the walk of the segment list and of the direct regions, under the lock.
+   Entries are cleared before memory goes back to the system.  An entry is one bit without
+   arenas (only the global heap is named) and one byte with them.
+   The entries live in SEGMENT_MAP_WINDOWS leaves, each covering one aligned window of the
    address space (1 GiB on 64-bit systems, 64 MiB on 32-bit ones), handed out when a segment
    first lands in the window and kept; a lookup tries the window it found last, then searches
    the others in order. */
@@ -1304,19 +1380,34 @@ static ALWAYS_INLINE size_t span_room(const char *base, size_t length, const voi
 #else
 #define SEGMENT_MAP_LEAF_BITS 14
 #endif
+#if ARENAS
+#define SEGMENT_MAP_ENTRY_BITS 8
+#else
+#define SEGMENT_MAP_ENTRY_BITS 1
+#endif
+#define SEGMENT_MAP_ENTRY_MASK (((size_t)1 << SEGMENT_MAP_ENTRY_BITS) - 1)
+#define SEGMENT_MAP_PER_WORD (SIZE_T_BITSIZE / SEGMENT_MAP_ENTRY_BITS)
 #define SEGMENT_MAP_WINDOW_SHIFT (SEGMENT_MAP_SHIFT + SEGMENT_MAP_LEAF_BITS)
-#define SEGMENT_MAP_LEAF_WORDS (((size_t)1 << SEGMENT_MAP_LEAF_BITS) / SIZE_T_BITSIZE)
+#define SEGMENT_MAP_LEAF_WORDS (((size_t)1 << SEGMENT_MAP_LEAF_BITS) / SEGMENT_MAP_PER_WORD)
 
 static struct {
   uintptr_t window[SEGMENT_MAP_WINDOWS]; /* address >> SEGMENT_MAP_WINDOW_SHIFT, of leaf i */
   size_t leaves[SEGMENT_MAP_WINDOWS][SEGMENT_MAP_LEAF_WORDS];
   unsigned used;                         /* leaves handed out */
-  /* The leaf a lookup found last: the blocks freed one after another mostly share a window.
-     Stored without the lock, by any thread: every value it takes is a leaf handed out, and
-     a handed-out leaf keeps its window.  (Its first value, 0, may name a leaf not handed out
-     yet: that leaf's bits are all clear.) */
-  unsigned last_found;
+  int overflowed; /* a segment fell outside every window: a 0 entry may hide an arena's */
 } segment_map;
+
+/* The leaf a lookup found last: the blocks freed one after another mostly share a window.
+   Stored without a lock: every value it takes is a leaf handed out, and a handed-out leaf
+   keeps its window.  (Its first value, 0, may name a leaf not handed out yet: that leaf's
+   entries are all 0.)  Per thread where threads have their own storage (the thread cache's
+   builds): threads whose blocks lie in different windows (the global heap's MORECORE memory,
+   the other arenas' mapped segments) would otherwise keep rewriting one shared word. */
+#if MALLOC_THREAD_CACHE && !ONLY_MSPACES
+static MALLOC_THREAD_LOCAL unsigned segment_map_last_found;
+#else
+static unsigned segment_map_last_found;
+#endif
 
 /* The index of the leaf of the window holding address a, or SEGMENT_MAP_WINDOWS if none (a
    new one if create and one is left). */
@@ -1333,26 +1424,32 @@ static ALWAYS_INLINE unsigned segment_map_leaf_index(uintptr_t a, int create) {
   return used;
 }
 
-/* Set (on) or clear the bits of the granules holding addresses first .. last - 1 (first
-   granule aligned).  A word of bits at a time: a heap that grows and trims its top often
-   changes many granules at once. */
-static void segment_map_set(uintptr_t first, uintptr_t last, int on) {
+/* Set the entries of the granules holding addresses first .. last - 1 (first granule
+   aligned) to id (0: clear them).  A word of entries at a time: a heap that grows and trims
+   its top often changes many granules at once. */
+static void segment_map_set(uintptr_t first, uintptr_t last, unsigned id) {
   const uintptr_t window_bytes = (uintptr_t)1 << SEGMENT_MAP_WINDOW_SHIFT;
+  const size_t pattern = (size_t)id * (~(size_t)0 / SEGMENT_MAP_ENTRY_MASK); /* id in each */
   while (first < last) {
     uintptr_t window_end = (first | (window_bytes - 1)) + 1; /* 0: the address space's end */
     uintptr_t end = (window_end != 0 && window_end < last) ? window_end : last;
-    unsigned i = segment_map_leaf_index(first, on);
+    unsigned i = segment_map_leaf_index(first, id != 0);
     size_t *leaf = i < SEGMENT_MAP_WINDOWS ? segment_map.leaves[i] : 0;
     size_t g = (size_t)(first >> SEGMENT_MAP_SHIFT) & (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
     size_t n = (size_t)((end - first + ((uintptr_t)1 << SEGMENT_MAP_SHIFT) - 1) >>
                         SEGMENT_MAP_SHIFT); /* granules, the last one perhaps partly */
+    if (leaf == 0 && id != 0)
+      segment_map.overflowed = 1;
     while (leaf != 0 && n != 0) {
-      size_t at = g % SIZE_T_BITSIZE, take = SIZE_T_BITSIZE - at, mask;
+      size_t at = g % SEGMENT_MAP_PER_WORD, take = SEGMENT_MAP_PER_WORD - at, mask;
+      size_t *word = &leaf[g / SEGMENT_MAP_PER_WORD];
       if (take > n)
         take = n;
-      mask = (take == SIZE_T_BITSIZE ? ~(size_t)0 : (((size_t)1 << take) - 1)) << at;
-      leaf[g / SIZE_T_BITSIZE] =
-          on ? (leaf[g / SIZE_T_BITSIZE] | mask) : (leaf[g / SIZE_T_BITSIZE] & ~mask);
+      mask = (take == SEGMENT_MAP_PER_WORD
+                  ? ~(size_t)0
+                  : (((size_t)1 << (take * SEGMENT_MAP_ENTRY_BITS)) - 1))
+             << (at * SEGMENT_MAP_ENTRY_BITS);
+      *word = (*word & ~mask) | (pattern & mask);
       g += take;
       n -= take;
     }
@@ -1364,70 +1461,86 @@ static void segment_map_set(uintptr_t first, uintptr_t last, int on) {
 
 #define SEGMENT_MAP_GRANULE_MASK (((uintptr_t)1 << SEGMENT_MAP_SHIFT) - 1)
 
-/* Segment [base, base + size) of heap m is the heap's: mark the granules wholly inside. */
+/* Segment [base, base + size) of heap m is the heap's: name m in the granules wholly inside
+   (an arena's; an mspace's memory is not mapped). */
 static void segment_map_note(heap_t *m, char *base, size_t size) {
-  if (is_global(m) && size != 0)
+  if (is_arena(m) && size != 0)
     segment_map_set(((uintptr_t)base + SEGMENT_MAP_GRANULE_MASK) & ~SEGMENT_MAP_GRANULE_MASK,
-                    ((uintptr_t)base + size) & ~SEGMENT_MAP_GRANULE_MASK, 1);
+                    ((uintptr_t)base + size) & ~SEGMENT_MAP_GRANULE_MASK, arena_map_id(m));
 }
 
 /* [base, base + size) is about to leave heap m: clear every granule it touches. */
 static void segment_map_forget(heap_t *m, char *base, size_t size) {
-  if (is_global(m) && size != 0)
+  if (is_arena(m) && size != 0)
     segment_map_set((uintptr_t)base & ~SEGMENT_MAP_GRANULE_MASK, (uintptr_t)base + size, 0);
 }
 
-/* The global heap forgets all its memory: an empty map (its leaves stay handed out). */
-static void segment_map_forget_all(void) {
+/* Arena m forgets all its memory (teardown, or after corruption): clear its entries.  Its
+   segment list may be gone or damaged, so the leaves are searched (the leaves stay handed
+   out). */
+static void segment_map_forget_heap(heap_t *m) {
+  const size_t id = arena_map_id(m);
   unsigned i;
-  for (i = 0; i < segment_map.used; ++i)
-    memset(segment_map.leaves[i], 0, sizeof(segment_map.leaves[i]));
+  for (i = 0; i < segment_map.used; ++i) {
+    size_t w;
+    for (w = 0; w < SEGMENT_MAP_LEAF_WORDS; ++w) {
+      size_t word = segment_map.leaves[i][w], e;
+      if (word == 0)
+        continue;
+      for (e = 0; e < SEGMENT_MAP_PER_WORD; ++e) {
+        unsigned shift = (unsigned)(e * SEGMENT_MAP_ENTRY_BITS);
+        if (((word >> shift) & SEGMENT_MAP_ENTRY_MASK) == id)
+          word &= ~(SEGMENT_MAP_ENTRY_MASK << shift);
+      }
+      segment_map.leaves[i][w] = word;
+    }
+  }
 }
 
-/* The bit of address a's granule in leaf i. */
-static ALWAYS_INLINE int segment_map_bit(unsigned i, uintptr_t a) {
+/* The entry of address a's granule in leaf i. */
+static ALWAYS_INLINE unsigned segment_map_entry(unsigned i, uintptr_t a) {
   size_t g = (size_t)(a >> SEGMENT_MAP_SHIFT) & (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
-  return (int)((((volatile size_t *)segment_map.leaves[i])[g / SIZE_T_BITSIZE] >>
-                (g % SIZE_T_BITSIZE)) & 1);
+  return (unsigned)((((volatile size_t *)segment_map.leaves[i])[g / SEGMENT_MAP_PER_WORD] >>
+                     ((g % SEGMENT_MAP_PER_WORD) * SEGMENT_MAP_ENTRY_BITS)) &
+                    SEGMENT_MAP_ENTRY_MASK);
 }
 
-/* segment_map_holds past the leaf found last: search the others, and remember the one found. */
-static NOINLINE int segment_map_search(uintptr_t a) {
+/* segment_map_owner past the leaf found last: search the others, and remember the one found. */
+static NOINLINE unsigned segment_map_search(uintptr_t a) {
   unsigned i = segment_map_leaf_index(a, 0);
   if (i == SEGMENT_MAP_WINDOWS)
     return 0;
-  *(volatile unsigned *)&segment_map.last_found = i;
-  return segment_map_bit(i, a);
+  *(volatile unsigned *)&segment_map_last_found = i;
+  return segment_map_entry(i, a);
 }
 
-/* Does a granule wholly inside a segment of the global heap hold address a?  No lock. */
-static ALWAYS_INLINE int segment_map_holds(const void *a) {
-  unsigned i = *(volatile unsigned *)&segment_map.last_found;
+/* The map's name for the arena whose segment holds address a's whole granule (0: none known).
+   No lock. */
+static ALWAYS_INLINE unsigned segment_map_owner(const void *a) {
+  unsigned i = *(volatile unsigned *)&segment_map_last_found;
   if (LIKELY(segment_map.window[i] == (uintptr_t)a >> SEGMENT_MAP_WINDOW_SHIFT))
-    return segment_map_bit(i, (uintptr_t)a);
+    return segment_map_entry(i, (uintptr_t)a);
   return segment_map_search((uintptr_t)a);
 }
+#define segment_map_holds(m, a) (is_arena(m) && segment_map_owner(a) == arena_map_id(m))
 #else
 #define segment_map_note(m, base, size) ((void)(m), (void)(base), (void)(size))
 #define segment_map_forget(m, base, size) ((void)(m), (void)(base), (void)(size))
-#define segment_map_forget_all() ((void)0)
-#define segment_map_holds(a) ((void)(a), 0)
+#define segment_map_forget_heap(m) ((void)(m))
+#define segment_map_owner(a) ((void)(a), 0u)
+#define segment_map_holds(m, a) ((void)(m), (void)(a), 0)
 #endif /* SEGMENT_MAP */
 
 /* The room after the chunk at a in the segment holding m's top (where most blocks lie). */
 #define top_segment_room(m, a) span_room((m)->seg.base, (m)->seg.size, (a))
 
 /* Lock-free: does heap m surely hold the header of the chunk at a, in the segment holding
-   top or, for the global heap, in a granule of the map?  0 proves nothing; the caller then
+   top or, for an arena, in a granule the map gives it?  0 proves nothing; the caller then
    walks, under the lock (heap_holds_header). */
 static ALWAYS_INLINE int heap_surely_holds(heap_t *m, const void *a) {
   if (LIKELY(top_segment_room(m, a) != 0))
     return 1;
-#if !ONLY_MSPACES
-  return is_global(m) && segment_map_holds(a);
-#else
-  return 0;
-#endif
+  return segment_map_holds(m, a);
 }
 
 /* Does one of the segments from sp on hold the header of the chunk at a?  The walk, for the
@@ -1473,11 +1586,12 @@ static int has_segment_link(heap_t *m, char *base, size_t size) {
 /* A link read from a free chunk (bin and tree links) is followed only to an aligned chunk
    header inside one of m's segments: the range of ok_address also spans the holes and the
    program's own mappings between the heap's regions, where a damaged link would make the
-   next read fault.  The segment holding top inline, the rest by heap_holds_header (lock
-   held).  The alignment is tested on integers: a may be 0. */
+   next read fault.  The segment holding top and the map inline (heap_surely_holds), the
+   other segments by their walk (lock held).  The alignment is tested on integers: a may be
+   0. */
 #define ok_link(m, a)                                                                      \
   ((((uintptr_t)(a) + TWO_SIZE_T_SIZES) & CHUNK_ALIGN_MASK) == 0 &&                       \
-   (LIKELY(top_segment_room((m), (a)) != 0) || heap_holds_header((m), (a))))
+   (LIKELY(heap_surely_holds((m), (a))) || segments_hold_header((m)->seg.next, (a))))
 #define ok_next(p, n) ((char *)(p) < (char *)(n))
 #define ok_inuse(p) is_inuse(p)
 #define ok_pinuse(p) pinuse(p)
@@ -1553,14 +1667,15 @@ static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *
    block racing each other exactly one finds CACHED_BIT clear and wins.  internal_free
    claims a block of the global heap the same way, so a free through the lock and one
    through a cache cannot both win either.
-   The generation changes whenever the global heap forgets its memory (teardown,
+   The generation changes whenever an arena forgets its memory (teardown,
    PROCEED_ON_ERROR), which makes every thread drop its cache, unread, at its next call; the
-   depot of batches between threads is emptied then too (thread_cache_forget_all). */
+   arena's depot of batches between threads and its remote frees are dropped then too
+   (thread_cache_forget). */
 #if MALLOC_THREAD_CACHE && !ONLY_MSPACES
 #define THREAD_CACHE 1
 static size_t thread_cache_generation = 1; /* 0 is never current: "no cache" */
 static size_t thread_cache_link_key;       /* set with mparams.magic; never 0 once set */
-static void thread_cache_forget_all(void);
+static void thread_cache_forget(heap_t *h);
 #define is_thread_cached(p) ((p)->head & CACHED_BIT)
 #define THREAD_CACHE_DOUBLE_FREE "double free (the block is in a thread cache)"
 /* Mark chunk p (in use, checked) as cached; 0 if it already was: a double free. */
@@ -1583,6 +1698,15 @@ static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
   return old;
 }
 #elif defined(__GNUC__) || defined(__clang__)
+/* Word operations for the arenas' lists of blocks freed by other threads (section 16):
+   *w = desired if it is still `seen` (1 if so), with release order so that the block's link,
+   written before, is seen with it; and *w = 0, returning the old value, with acquire order. */
+static inline int word_replace(void *volatile *w, void *seen, void *desired) {
+  return __atomic_compare_exchange_n(w, &seen, desired, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+static inline void *word_take(void *volatile *w) {
+  return __atomic_exchange_n(w, (void *)0, __ATOMIC_ACQUIRE);
+}
 static inline size_t head_set_bits(chunk_t *p, size_t bits) {
   return __atomic_fetch_or(&p->head, bits, __ATOMIC_RELAXED);
 }
@@ -1603,6 +1727,12 @@ typedef LONG64 head_word_t;
 #define HEAD_INTERLOCKED(op) op
 typedef LONG head_word_t;
 #endif
+static inline int word_replace(void *volatile *w, void *seen, void *desired) {
+  return InterlockedCompareExchangePointer((PVOID volatile *)w, desired, seen) == seen;
+}
+static inline void *word_take(void *volatile *w) {
+  return InterlockedExchangePointer((PVOID volatile *)w, (PVOID)0);
+}
 static inline size_t head_set_bits(chunk_t *p, size_t bits) {
   return (size_t)HEAD_INTERLOCKED(InterlockedOr)((volatile head_word_t *)&p->head,
                                                  (head_word_t)bits);
@@ -1717,6 +1847,13 @@ static int init_mparams(void) {
     lock_init(&gm->lock);
     init_heap_links(gm);
 #endif
+#if ARENAS
+    mparams.arena_limit = MALLOC_ARENAS != 0 ? (size_t)MALLOC_ARENAS : 2 * os_processors();
+    if (mparams.arena_limit > MALLOC_ARENAS_MAX)
+      mparams.arena_limit = MALLOC_ARENAS_MAX;
+#else
+    mparams.arena_limit = 1;
+#endif
     magic = choose_magic();
 #if THREAD_CACHE
     thread_cache_link_key = choose_link_key(magic);
@@ -1753,6 +1890,12 @@ static int change_mparam(int param, int value) {
     mparams.mmap_threshold = v;
     mparams.thresholds_adapt = 0;
     return 1;
+  case M_ARENA_MAX: /* arenas already made stay; no new ones past the limit */
+    if (v >= 1 && v <= (size_t)HEAP_SLOTS) {
+      mparams.arena_limit = v;
+      return 1;
+    }
+    return 0;
   default:
     return 0;
   }
@@ -2183,19 +2326,24 @@ static size_t stats_line(char *buf, size_t at, size_t cap, const char *label, si
 }
 #endif /* !NO_MALLOC_STATS */
 
-static void internal_malloc_stats(heap_t *m) {
+/* malloc_stats' three figures, summed over the heaps passed to add_heap_usage. */
+struct heap_usage {
+  size_t max_footprint, footprint, in_use;
+};
+
+/* Add heap m's figures to *u (m's lock taken). */
+static void add_heap_usage(heap_t *m, void *u_arg) {
 #if !NO_MALLOC_STATS
-  char text[160];
-  size_t at = 0;
-  size_t maxfp = 0, fp = 0, used = 0;
+  struct heap_usage *u = (struct heap_usage *)u_arg;
   ensure_initialization();
   if (!PREACTION(m)) {
+    size_t used = 0;
     check_heap(m);
     if (is_initialized(m)) {
       segment_t *s = &m->seg;
-      maxfp = m->max_footprint;
-      fp = m->footprint;
-      used = fp - (m->topsize + TOP_FOOT_SIZE);
+      u->max_footprint += m->max_footprint;
+      u->footprint += m->footprint;
+      used = m->footprint - (m->topsize + TOP_FOOT_SIZE);
       while (s != 0) {
         chunk_t *q = align_as_chunk(s->base);
         while (span_holds_header(s->base, s->size, q) && q != m->top &&
@@ -2210,14 +2358,26 @@ static void internal_malloc_stats(heap_t *m) {
       }
     }
   walked:
-    POSTACTION(m); /* print outside the lock */
-    at = stats_line(text, at, sizeof(text), "max system bytes = ", maxfp);
-    at = stats_line(text, at, sizeof(text), "system bytes     = ", fp);
-    at = stats_line(text, at, sizeof(text), "in use bytes     = ", used);
-    MALLOC_STATS_WRITE(text, at);
+    u->in_use += used;
+    POSTACTION(m);
   }
 #else
   (void)m;
+  (void)u_arg;
+#endif /* NO_MALLOC_STATS */
+}
+
+/* Print what add_heap_usage gathered (outside every lock). */
+static void print_heap_usage(const struct heap_usage *u) {
+#if !NO_MALLOC_STATS
+  char text[160];
+  size_t at = 0;
+  at = stats_line(text, at, sizeof(text), "max system bytes = ", u->max_footprint);
+  at = stats_line(text, at, sizeof(text), "system bytes     = ", u->footprint);
+  at = stats_line(text, at, sizeof(text), "in use bytes     = ", u->in_use);
+  MALLOC_STATS_WRITE(text, at);
+#else
+  (void)u;
 #endif /* NO_MALLOC_STATS */
 }
 
@@ -2505,10 +2665,18 @@ static void add_footprint(heap_t *m, size_t size) {
     m->max_footprint = m->footprint;
 }
 
-/* Would obtaining size more bytes break the footprint limit (or wrap)? */
+/* Would obtaining size more bytes break the footprint limit (or wrap)?  The global
+   functions' limit (the global heap's) counts every arena's memory. */
 static int exceeds_limit(heap_t *m, size_t size) {
-  size_t fp = m->footprint + size;
-  return m->footprint_limit != 0 && (fp <= m->footprint || fp > m->footprint_limit);
+  size_t footprint = m->footprint, limit = m->footprint_limit, fp;
+#if !ONLY_MSPACES
+  if (is_arena(m) && HEAP_SLOTS > 1) {
+    footprint = arenas_footprint();
+    limit = gm->footprint_limit;
+  }
+#endif
+  fp = footprint + size;
+  return limit != 0 && (fp <= footprint || fp > limit);
 }
 
 /* ---- Directly mapped chunks ---- */
@@ -2688,11 +2856,13 @@ static void forget_all_memory(heap_t *m) {
     *treebin_at(m, i) = 0;
   init_bins(m);
   init_heap_links(m);
-  if (is_global(m))
-    segment_map_forget_all();
+#if !ONLY_MSPACES
+  if (is_arena(m))
+    segment_map_forget_heap(m);
+#endif
 #if THREAD_CACHE
-  if (is_global(m)) /* the caches hold chunks of the memory forgotten here */
-    thread_cache_forget_all();
+  if (is_arena(m)) /* the caches hold chunks of the memory forgotten here */
+    thread_cache_forget(m);
 #endif
 }
 #endif
@@ -3398,14 +3568,12 @@ static NOINLINE MAYBE_UNUSED const char *mapped_chunk_problem(heap_t *m, chunk_t
 }
 
 /* Does m hold the header of the chunk at a: in [lo, lo + span] (where a header in the segment
-   holding top lies) or, for the global heap, in a granule of the map, both tested inline; or in
+   holding top lies) or, for an arena, in a granule the map gives it, both tested inline; or in
    another of its segments (the walk, out of line)?  heap_holds_header with its tests inline,
    each made once. */
 static ALWAYS_INLINE int header_in_heap(heap_t *m, uintptr_t lo, size_t span, const void *a) {
   return LIKELY((uintptr_t)a - lo <= span) ||
-#if !ONLY_MSPACES
-         (is_global(m) && segment_map_holds(a)) ||
-#endif
+         segment_map_holds(m, a) ||
          segments_hold_header(m->seg.next, a);
 }
 
@@ -3499,7 +3667,7 @@ static void internal_free(heap_t *m, chunk_t *p, const char *op) {
     return;
   }
 #if THREAD_CACHE
-  if (is_global(m) && !thread_cache_mark(p)) { /* a free into a cache won the race */
+  if (is_arena(m) && !thread_cache_mark(p)) { /* a free into a cache won the race */
     USAGE_ERROR(m, chunk2mem(p), op, THREAD_CACHE_DOUBLE_FREE);
     return;
   }
@@ -3683,8 +3851,18 @@ static int heap_holds_chunk(heap_t *h, chunk_t *p, int locked) {
 static heap_t *owner_of(chunk_t *p) {
   heap_t *found = 0;
 #if !ONLY_MSPACES
-  if (heap_holds_chunk(gm, p, 0))
+  size_t i, n = arena_count;
+  unsigned id = segment_map_owner(p);
+  if (id != 0 && heap_holds_chunk(&heaps[id - 1], p, 0)) /* the arena the map names */
+    return &heaps[id - 1];
+  if (heap_holds_chunk(gm, p, 0)) /* its directly mapped blocks, its MORECORE memory */
     return gm;
+#if SEGMENT_MAP
+  if (segment_map.overflowed) /* an arena's segment the map could not take */
+#endif
+    for (i = 1; i < n; ++i)
+      if (heap_holds_chunk(&heaps[i], p, 0))
+        return &heaps[i];
 #endif
 #if MSPACES
   {
@@ -3853,7 +4031,7 @@ static void *heap_memalign(heap_t *m, size_t alignment, size_t bytes) {
   return mem;
 }
 
-static int heap_trim(heap_t *m, size_t pad) {
+static MAYBE_UNUSED int heap_trim(heap_t *m, size_t pad) {
   int result = 0;
   ensure_initialization();
   if (!PREACTION(m)) {
@@ -4069,18 +4247,23 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
   return unfreed;
 }
 
-/* ==== 16. Per-thread cache (MALLOC_THREAD_CACHE) ============================================
+/* ==== 16. Threading layer: arenas and the per-thread cache (MALLOC_THREAD_CACHE) ==========
    One lock serialises every call on a heap; with many threads they queue on it.  With
-   MALLOC_THREAD_CACHE each thread keeps recently freed small blocks of the global heap in
-   lists of its own, one per chunk size up to MALLOC_THREAD_CACHE_MAX_SIZE, and serves
-   malloc from them without the lock.  The design decisions:
+   MALLOC_THREAD_CACHE the global functions go through this layer, which does two things:
+   - Arenas: several heaps (the global heap and up to mparams.arena_limit - 1 more, static
+     heap states set up like the global heap), each thread bound to one for its life; a block
+     goes back to the arena whose segment holds it, found from the segment map without a lock
+     (section 8).  The part under "---- Arenas ----" below says how.
+   - The cache: each thread keeps recently freed small blocks in lists of its own, one per
+     chunk size up to MALLOC_THREAD_CACHE_MAX_SIZE, and serves malloc from them without a
+     lock.  The design decisions:
    - Storage: the cache is a thread-local variable (MALLOC_THREAD_LOCAL, from the compiler).
      No port hook: every compiler that has threads has thread-local storage, and a port
      without threads (UEFI, bare metal) leaves the cache off and is not affected at all.
    - Thread exit: hosted builds register a pthread key (POSIX) or fiber-local-storage slot
-     (Win32) the first time a thread uses its cache; its destructor returns the cache to the
-     heap.  Other builds: the port or program calls malloc_thread_exit().  Either way the
-     thread's later calls bypass the cache.
+     (Win32) the first time a thread is bound; its destructor returns the cache to the heaps
+     and unbinds the thread from its arena.  Other builds: the port or program calls
+     malloc_thread_exit().  Either way the thread's later calls bypass the cache.
    - Accounting: a cached block is a chunk in use, with its boundary tags and footer
      unchanged, so check_heap, inspect_all, mallinfo and malloc_stats count it as in use
      (uordblks), and nothing in the heap changes when blocks enter or leave a cache.
@@ -4089,14 +4272,18 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
      (fewer for a size not asked for often: the batch grows with each refill of its list), a
      full list gives back a batch (MALLOC_THREAD_CACHE_BATCH blocks, or all of a list kept
      only to pass its blocks on: thread_cache_idle_limit), and a cache at its byte bound
-     gives back whole lists down to half the bound, each under one lock acquisition.  A refill carves only
-     from free chunks, never from top, and never asks the system for memory beyond the one
-     block requested.
-   - Between threads: while two threads or more have caches, a batch a full list gives back
-     goes to the depot whole, and an empty list takes one from there before carving: memory
-     that flows from the threads that free it to those that allocate moves a batch at a
-     time, with a few pointer writes under the lock.  While one thread alone has a cache,
-     a block with a free neighbour is merged into the heap at once instead of cached.
+     gives back whole lists down to half the bound, each under one lock acquisition.  A
+     refill carves only from free chunks of the thread's arena, never from top, and never
+     asks the system for memory beyond the one block requested.
+   - Between threads: a cache takes the blocks its thread frees whichever arena they belong
+     to (where the map names it), so memory a server's threads pass to each other is reused
+     by the thread that frees it; a cached block goes back to its own arena when the cache
+     gives it up (directly, or through that arena's remote list).  While two threads or
+     more are bound, a batch a full list gives back goes to the depot whole, and an empty
+     list takes one from there before carving: memory that flows from the threads that free
+     it to those that allocate moves a batch at a time, with a few pointer writes under
+     depot_lock.  While one thread alone is bound, a block with a free neighbour is merged
+     into the heap at once instead of cached.
    - Bounds: at most MALLOC_THREAD_CACHE_COUNT blocks per size and MALLOC_THREAD_CACHE_BYTES
      in all per thread; past either, blocks go back to the heap.  A size the thread does not
      allocate is held only to be passed on, a batch at most (thread_cache_idle_limit).
@@ -4109,23 +4296,14 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
      out or given back (thread_cache_check); blocks that leave the cache for the heap pass
      internal_free's checks again.
    - malloc_trim, and a malloc the heap fails (footprint limit, no memory), first give back
-     the calling thread's cache and the depot; teardown makes every cache stale
-     (thread_cache_generation) and empties the depot.  fork: the child keeps the forking
-     thread's cache and the depot, and counts only its own thread as a user; the other
+     the calling thread's cache and the depot (and malloc_trim every arena's remote frees);
+     teardown makes every cache stale (thread_cache_generation) and empties the depot.
+     fork: the child keeps the forking thread's cache, arena and the depot, and counts only
+     its own thread as bound (the other arenas are free for its new threads); the other
      threads' cached blocks stay in use in the child, as any block those threads held does.
    - realloc(NULL, n) bypasses the cache: it most likely starts a buffer that will grow, which it
      can do in place only where the heap put it, not inside a cached batch.
    - mspaces bypass the cache: their callers own their locking.                              */
-
-/* The heap that the global functions taking a block pass on: with FOOTERS, none (0), since
-   they accept a block of any heap and its footer names the owner. */
-#if !ONLY_MSPACES
-#if FOOTERS
-#define GLOBAL_BLOCK_HEAP ((heap_t *)0)
-#else
-#define GLOBAL_BLOCK_HEAP gm
-#endif
-#endif /* !ONLY_MSPACES */
 
 #if THREAD_CACHE
 
@@ -4149,8 +4327,9 @@ struct thread_cache {
   size_t generation; /* == thread_cache_generation while the lists are valid; 0: not in use */
   int ended;         /* the thread has ended: its calls bypass the cache */
   int registered;    /* the thread-exit destructor knows this thread */
-  int counted;       /* counted in thread_cache_depot.users */
-  int shared;        /* other threads had caches at the last locked call (count_user) */
+  int counted;       /* bound: counted in its arena's users */
+  int shared;        /* other threads shared the arena at the last locked call (count_user) */
+  heap_t *heap;      /* the arena the thread is bound to (0: not yet); its blocks only */
 };
 
 static MALLOC_THREAD_LOCAL struct thread_cache thread_cache;
@@ -4173,39 +4352,43 @@ static inline size_t thread_cache_link(void **mem, void *next) {
 /* A list or a batch is damaged (a write through a dangling pointer, most likely): report it,
    taking the lock unless the caller holds it.  Returns only with PROCEED_ON_ERROR, after the
    heap and every cache were forgotten (reset_on_error). */
-static NOINLINE void thread_cache_damaged(void *mem, const char *what, int locked, int line) {
-  int took_lock = !locked && !PREACTION(gm);
-  report_corruption(gm, mem, what, line);
+static NOINLINE void thread_cache_damaged(heap_t *h, void *mem, const char *what, int locked,
+                                          int line) {
+  int took_lock = !locked && !PREACTION(h);
+  report_corruption(h, mem, what, line);
   if (took_lock)
-    POSTACTION(gm);
+    POSTACTION(h);
 }
-#define thread_cache_report_damage(mem, what, locked)                                    \
-  thread_cache_damaged((mem), "heap corruption: " what, (locked), __LINE__)
+#define thread_cache_report_damage(h, mem, what, locked)                                 \
+  thread_cache_damaged((h), (mem), "heap corruption: " what, (locked), __LINE__)
 
 /* Does a segment of the heap hold the header of chunk p, read from a list or a batch, that
    heap_surely_holds cannot vouch for (an older segment outside the map)?  The walk, under the
    lock unless the caller holds it.  (The address range alone is not enough: it spans holes
    and the program's own mappings, where reading the header would fault.) */
-static NOINLINE int thread_cache_block_in_heap(const chunk_t *p, int locked) {
+static NOINLINE int thread_cache_block_in_heap(heap_t *h, const chunk_t *p, int locked) {
   int held;
-  if (!locked && PREACTION(gm))
+  if (!locked && PREACTION(h))
     return 0;
-  held = heap_holds_header(gm, p);
+  held = heap_holds_header(h, p);
   if (!locked)
-    POSTACTION(gm);
+    POSTACTION(h);
   return held;
 }
 
-/* Check block mem, read from a list or a batch of chunk size nb: 1 if it is an aligned address
-   of the heap whose chunk is in use, cached and of that size; else the damage is reported
-   and 0 returned.  take: the block leaves the cache, its CACHED_BIT is cleared.  (A free of
-   the block racing this one finds CACHED_BIT still set, so the plain read suffices.) */
-static inline int thread_cache_check(void **mem, size_t nb, int take, int locked) {
+/* Check block mem, read from a list or a batch of chunk size nb of a cache whose thread is
+   bound to arena h: 1 if it is an aligned address of h, or of any arena the segment map names
+   (a cache keeps the blocks of other arenas its thread frees: thread_cache_free_slow), whose
+   chunk is in use, cached and of that size; else the damage is reported and 0 returned.
+   take: the block leaves the cache, its CACHED_BIT is cleared.  (A free of the block racing
+   this one finds CACHED_BIT still set, so the plain read suffices.) */
+static inline int thread_cache_check(heap_t *h, void **mem, size_t nb, int take, int locked) {
   chunk_t *p = mem2chunk(mem);
   size_t head;
   if (UNLIKELY(((size_t)(uintptr_t)mem & CHUNK_ALIGN_MASK) != 0 ||
-               (!heap_surely_holds(gm, p) && !thread_cache_block_in_heap(p, locked)))) {
-    thread_cache_report_damage(mem, "thread cache link damaged (not a heap address)", locked);
+               (top_segment_room(h, p) == 0 && segment_map_owner(p) == 0 &&
+                !thread_cache_block_in_heap(h, p, locked)))) {
+    thread_cache_report_damage(h, mem, "thread cache link damaged (not a heap address)", locked);
     return 0;
   }
   head = p->head;
@@ -4214,8 +4397,8 @@ static inline int thread_cache_check(void **mem, size_t nb, int take, int locked
       (void)head_clear_bits(p, CACHED_BIT);
     return 1;
   }
-  thread_cache_report_damage(mem, "thread cache link damaged (not a cached block of its size)",
-                             locked);
+  thread_cache_report_damage(h, mem,
+                             "thread cache link damaged (not a cached block of its size)", locked);
   return 0;
 }
 
@@ -4231,79 +4414,250 @@ static inline int thread_cache_check(void **mem, size_t nb, int take, int locked
 
 /* The depot: batches of THREAD_CACHE_BATCH cached blocks that one thread gave up (its list
    was full) and another can take whole (its list is empty), each move a few pointer writes
-   under gm's lock instead of a batch of heap operations.  It serves memory that flows
+   under depot_lock instead of a batch of heap operations.  It serves memory that flows
    between threads, a producer allocating what a consumer frees: so it is used only while
    two threads or more have caches, and drained into the heap when that stops.  Its blocks
    stay chunks in use, marked cached (a double free of one is still caught), and are
    bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all (as
    much as one thread's cache, which keeps the threaded workloads' speed at a lower peak;
-   bench/results/design-measurements.md).  Guarded by gm's lock. */
+   bench/results/design-measurements.md).  One for all arenas (a batch may hold blocks of
+   any: the caches do), guarded by depot_lock, which is taken inside an arena's lock and
+   never the other way round. */
 #define THREAD_CACHE_DEPOT_DEPTH 4
 #define THREAD_CACHE_DEPOT_BYTES MALLOC_THREAD_CACHE_BYTES
 struct thread_cache_depot {
   void *batch[THREAD_CACHE_LISTS][THREAD_CACHE_DEPOT_DEPTH]; /* chains, linked by word 0 */
   unsigned char depth[THREAD_CACHE_LISTS];
   size_t bytes; /* chunk bytes in all batches */
-  size_t users; /* threads whose cache is started and not ended */
 };
 static struct thread_cache_depot thread_cache_depot;
+static mlock_t depot_lock = MLOCK_INITIALIZER;
 
-/* The global heap forgot its memory: every cache and the depot with it (gm's lock held). */
-static void thread_cache_forget_all(void) {
+/* What an arena keeps beside its heap state (heaps[i] and arenas[i] go together).  users:
+   threads bound to it, under global_lock (read without it where an estimate is enough).
+   remote: blocks of the arena freed by threads bound to
+   other arenas, a stack pushed without a lock (arena_free_remote) and taken whole by whoever
+   holds the arena's lock (arena_drain_remote); remote_count counts them. */
+struct arena {
+  size_t users;
+  void *volatile remote;
+  volatile size_t remote_count;
+};
+static struct arena arenas[HEAP_SLOTS];
+static size_t threads_bound; /* the users of every arena together (global_lock) */
+#define arena_of(h) (&arenas[(h) - heaps])
+
+/* ---- Arenas ----
+   A thread is bound to one arena for its life (arena_bind, from thread_cache_start); the
+   global functions allocate from it, and its cache holds blocks of it only.  A free finds the
+   block's arena from the segment map (arena_owner); a block of another arena goes on that
+   arena's remote list without a lock (arena_free_remote), and the arena's next lock holder
+   frees it there (arena_acquire).  Chosen over taking the owner's lock for each such free
+   because in a relay of thread generations most frees cross arenas, and a lock per free was
+   the convoy the arenas remove; the list costs one compare-and-swap per free and one exchange
+   per batch.  Requests of the mmap threshold and up are the global heap's, mapped directly
+   as before: the other arenas never map blocks directly (arena_setup), so a block outside
+   every segment is always the global heap's to check and free. */
+
+/* Remote frees pending on an arena beyond which the thread pushing one frees them all itself,
+   under the arena's lock: an arena whose threads allocate no more must not keep what the
+   others freed.  (remote_count is an estimate: pushes count without atomics.) */
+#define ARENA_REMOTE_DRAIN 256
+
+/* Set up heaps[n] as a new arena (global_lock held): like the global heap, but never with
+   MORECORE (the global heap's) nor with directly mapped blocks (see above).  Its first
+   segment comes with its first malloc. */
+static void arena_setup(heap_t *h) {
+  h->flags = (mparams.default_flags | USE_NONCONTIGUOUS_BIT) & ~USE_MMAP_BIT;
+  lock_init(&h->lock);
+  init_heap_links(h);
+}
+
+/* Bind tc's thread to an arena (it has none): the first with no thread, else a new one while
+   fewer than mparams.arena_limit exist, else the one with the fewest threads. */
+static void arena_bind(struct thread_cache *tc) {
+  size_t i, n, best = 0;
+  lock_acquire(&global_lock);
+  n = arena_count;
+  for (i = 1; i < n; ++i)
+    if (arenas[i].users < arenas[best].users)
+      best = i;
+  if (arenas[best].users != 0 && n < mparams.arena_limit && n < HEAP_SLOTS) {
+    arena_setup(&heaps[n]);
+    best = n;
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_store_n(&arena_count, n + 1, __ATOMIC_RELEASE);
+#else
+    arena_count = n + 1;
+#endif
+  }
+  ++arenas[best].users;
+  ++threads_bound;
+  tc->heap = &heaps[best];
+  tc->counted = 1;
+  lock_release(&global_lock);
+}
+
+/* Free every block on arena h's remote list (h's lock held).  Each was checked and marked
+   cached when it was pushed; its link, mangled as a cache link, is checked before it is
+   followed, and internal_free checks the block again. */
+static NOINLINE void arena_drain_remote(heap_t *h) {
+  struct arena *a = arena_of(h);
+  void **mem = (void **)word_take(&a->remote);
+  a->remote_count = 0;
+  while (mem != 0) {
+    chunk_t *p = mem2chunk(mem);
+    void **next;
+    if (((size_t)(uintptr_t)mem & CHUNK_ALIGN_MASK) != 0 || !heap_holds_header(h, p) ||
+        (p->head & (CACHED_BIT | CINUSE_BIT)) != (CACHED_BIT | CINUSE_BIT)) {
+      report_corruption(h, mem, "heap corruption: remote free list damaged", __LINE__);
+      return;
+    }
+    next = thread_cache_next(mem);
+    (void)head_clear_bits(p, CACHED_BIT); /* internal_free claims it again */
+    internal_free(h, p, "free");
+    mem = next;
+  }
+}
+
+/* Take arena h's lock (0 on success, as PREACTION) and free what other threads left on its
+   remote list. */
+static inline int arena_acquire(heap_t *h) {
+  if (PREACTION(h))
+    return 1;
+  if (UNLIKELY(arena_of(h)->remote != 0))
+    arena_drain_remote(h);
+  return 0;
+}
+
+/* Put block mem (a block of arena h, in use and already marked cached: its free is decided)
+   on h's remote list; past ARENA_REMOTE_DRAIN pending blocks, free them all now, if the
+   caller holds no lock (may_lock: taking h's lock while holding another arena's could
+   deadlock with a thread doing the reverse). */
+static void arena_push_remote(heap_t *h, void *mem, int may_lock) {
+  struct arena *a = arena_of(h);
+  void *first;
+  do {
+    first = a->remote;
+    thread_cache_set_link((void **)mem, first);
+  } while (!word_replace(&a->remote, first, mem));
+  if (++a->remote_count >= ARENA_REMOTE_DRAIN && may_lock && !PREACTION(h)) {
+    arena_drain_remote(h);
+    POSTACTION(h);
+  }
+}
+
+/* The arena of cached block mem in a cache bound to arena h: the one the map names, else h
+   (a cache takes another arena's block only where the map names that arena). */
+static ALWAYS_INLINE heap_t *cached_block_owner(heap_t *h, void *mem) {
+  unsigned id = segment_map_owner(mem2chunk(mem));
+  return id != 0 ? &heaps[id - 1] : h;
+}
+
+/* arena_owner for an address the map names no arena for: a directly mapped block, MORECORE
+   memory at a segment's ragged end, or no heap's memory at all -- the global heap's locked
+   path knows its own and reports the rest.  Only when a segment fell outside the map's
+   windows may it be another arena's: then their segment lists are walked. */
+static NOINLINE heap_t *arena_owner_slow(const chunk_t *p) {
+#if ARENAS
+  size_t i, n = arena_count;
+  if (segment_map.overflowed)
+    for (i = 1; i < n; ++i) {
+      heap_t *h = &heaps[i];
+      int held = 0;
+      if (!PREACTION(h)) {
+        held = heap_holds_header(h, p);
+        POSTACTION(h);
+      }
+      if (held)
+        return h;
+    }
+#else
+  (void)p;
+#endif
+  return gm;
+}
+
+/* The arena block mem belongs to (not checked: the callers' paths check it).  No lock. */
+static ALWAYS_INLINE heap_t *arena_owner(const void *mem) {
+  unsigned id = segment_map_owner(mem2chunk(mem));
+  if (LIKELY(id != 0))
+    return &heaps[id - 1];
+  return arena_owner_slow(mem2chunk(mem));
+}
+
+/* Arena h forgot its memory: every cache and the depot (which of their blocks are h's is
+   not known here: they are forgotten, and what other arenas' blocks they held stays in use),
+   and h's remote frees.  (h's lock held.) */
+static void thread_cache_forget(heap_t *h) {
+  struct arena *a = arena_of(h);
   ++thread_cache_generation;
-  memset(thread_cache_depot.batch, 0, sizeof(thread_cache_depot.batch));
-  memset(thread_cache_depot.depth, 0, sizeof(thread_cache_depot.depth));
-  thread_cache_depot.bytes = 0;
+  lock_acquire(&depot_lock);
+  memset(&thread_cache_depot, 0, sizeof(thread_cache_depot));
+  lock_release(&depot_lock);
+  a->remote = 0;
+  a->remote_count = 0;
 }
 
 /* Give the first n blocks of the chain *chain (cached, chunk size nb) back to the heap:
    *chain is left at the rest, *bytes drops by their sizes.  Returns how many there were.  A
-   damaged chain ends where the damage is (PROCEED_ON_ERROR).  (gm's lock held.) */
-static unsigned thread_cache_release(void **chain, size_t nb, unsigned n, size_t *bytes) {
+   damaged chain ends where the damage is (PROCEED_ON_ERROR).  Blocks of other arenas go to
+   their remote lists.  (h's lock held.) */
+static unsigned thread_cache_release(heap_t *h, void **chain, size_t nb, unsigned n,
+                                     size_t *bytes) {
   void **mem = (void **)*chain;
   unsigned given = 0;
   for (; given < n && mem != 0; ++given) {
     void **next;
-    if (!thread_cache_check(mem, nb, 1, 1)) { /* taken: internal_free claims it again */
+    heap_t *owner = cached_block_owner(h, mem);
+    /* h's own: taken (internal_free claims it again); another arena's: stays marked, on to
+       that arena's remote list */
+    if (!thread_cache_check(h, mem, nb, owner == h, 1)) {
       mem = 0;
       break;
     }
     next = thread_cache_next(mem);
     *bytes -= nb;
-    internal_free(gm, mem2chunk(mem), "free");
+    if (owner == h)
+      internal_free(h, mem2chunk(mem), "free");
+    else
+      arena_push_remote(owner, mem, 0);
     mem = next;
   }
   *chain = mem;
   return given;
 }
 
-/* Give every batch in the depot back to the heap (gm's lock held). */
-static void thread_cache_depot_drain(void) {
-  struct thread_cache_depot *d = &thread_cache_depot;
+/* Give every batch in the depot back to the heaps, h's blocks to h, the others to their
+   arenas' remote lists (h's lock held; the batches are taken out under depot_lock, and given
+   back outside it). */
+static void thread_cache_depot_drain(heap_t *h) {
+  struct thread_cache_depot taken;
   size_t i;
+  lock_acquire(&depot_lock);
+  taken = thread_cache_depot;
+  memset(&thread_cache_depot, 0, sizeof(thread_cache_depot));
+  lock_release(&depot_lock);
   for (i = 0; i < THREAD_CACHE_LISTS; ++i)
-    while (d->depth[i] != 0)
-      (void)thread_cache_release(&d->batch[i][--d->depth[i]], i * MALLOC_ALIGNMENT,
-                                 THREAD_CACHE_BATCH, &d->bytes);
+    while (taken.depth[i] != 0)
+      (void)thread_cache_release(h, &taken.batch[i][--taken.depth[i]], i * MALLOC_ALIGNMENT,
+                                 THREAD_CACHE_BATCH, &taken.bytes);
 }
 
-/* Give back the n most recent blocks of list i (gm's lock held).  The most recent, because
-   they are reached without walking the list; the heap hands them out again first. */
+/* Give back the n most recent blocks of list i (the thread's arena's lock held).  The most
+   recent, because they are reached without walking the list; the heap hands them out again
+   first. */
 static void thread_cache_drain(struct thread_cache *tc, size_t i, unsigned n) {
-  unsigned given = thread_cache_release(&tc->first[i], i * MALLOC_ALIGNMENT, n, &tc->bytes);
+  unsigned given =
+      thread_cache_release(tc->heap, &tc->first[i], i * MALLOC_ALIGNMENT, n, &tc->bytes);
   tc->count[i] = (unsigned char)(tc->count[i] - given);
 }
 
-/* Count tc's thread among the depot's users, if it is not yet (dlmalloc_thread_exit: the
-   reverse), and note whether other threads have caches too (gm's lock held).  Called when
+/* Note whether other threads are bound (to any arena): they are who blocks pass to, through
+   the caches (each takes the blocks it frees, whichever arena's) and the depots.  Called when
    the cache starts, and again at each refill and overflow, as threads come and go. */
 static void thread_cache_count_user(struct thread_cache *tc) {
-  int shared;
-  if (!tc->counted) {
-    tc->counted = 1;
-    ++thread_cache_depot.users;
-  }
-  shared = thread_cache_depot.users >= 2;
+  int shared = *(volatile size_t *)&threads_bound >= 2;
   if (shared != tc->shared) {
     size_t i;
     tc->shared = shared;
@@ -4316,7 +4670,7 @@ static void thread_cache_count_user(struct thread_cache *tc) {
   }
 }
 
-/* Give back every block this thread caches (gm's lock held). */
+/* Give back every block this thread caches (its arena's lock held). */
 static void thread_cache_drain_all(struct thread_cache *tc) {
   size_t i;
   if (thread_cache_current(tc))
@@ -4324,25 +4678,26 @@ static void thread_cache_drain_all(struct thread_cache *tc) {
       thread_cache_drain(tc, i, tc->count[i]);
 }
 
-/* Before an operation that wants all free memory in the heap: this thread's cache and the
-   depot (gm's lock held).  Other threads' caches stay: only their owners may touch them. */
+/* Before an operation that wants all free memory in the heap: this thread's cache and its
+   arena's depot (the arena's lock held).  Other threads' caches stay: only their owners may
+   touch them. */
 static void thread_cache_give_back(struct thread_cache *tc) {
   thread_cache_drain_all(tc);
-  thread_cache_depot_drain();
+  thread_cache_depot_drain(tc->heap);
 }
-#define thread_cache_holds(tc) ((tc)->bytes != 0 || thread_cache_depot.bytes != 0) /* locked */
+#define thread_cache_holds(tc) ((tc)->bytes != 0 || thread_cache_depot.bytes != 0) /* estimate */
 
 #if DEBUG
-/* Every block of the chain at mem: a chunk of gm in use, of list i's size, cached.  Returns
-   how many there are; *bytes grows by their sizes. */
-static unsigned do_check_cached_chain(void **mem, size_t i, size_t *bytes) {
+/* Every block of the chain at mem: a chunk of arena h in use, of list i's size, cached.
+   Returns how many there are; *bytes grows by their sizes. */
+static unsigned do_check_cached_chain(heap_t *h, void **mem, size_t i, size_t *bytes) {
   unsigned n = 0;
   for (; mem != 0; mem = thread_cache_next(mem)) {
     chunk_t *p = mem2chunk(mem);
-    if (!thread_cache_check(mem, i * MALLOC_ALIGNMENT, 0, 1)) /* reported; not followed */
+    if (!thread_cache_check(h, mem, i * MALLOC_ALIGNMENT, 0, 1)) /* reported; not followed */
       break;
     dl_assert(!is_mmapped(p));
-    do_check_inuse_chunk(gm, p);
+    do_check_inuse_chunk(cached_block_owner(h, mem), p);
     *bytes += chunksize(p);
     ++n;
   }
@@ -4352,24 +4707,27 @@ static unsigned do_check_cached_chain(void **mem, size_t i, size_t *bytes) {
 /* Every cached block of tc and of the depot passes do_check_cached_chain; the counts add up. */
 static void do_check_thread_cache(struct thread_cache *tc) {
   size_t i, bytes = 0;
+  struct thread_cache_depot *d = &thread_cache_depot;
   if (!thread_cache_current(tc))
     return;
   for (i = 0; i < THREAD_CACHE_LISTS; ++i) {
-    unsigned n = do_check_cached_chain((void **)tc->first[i], i, &bytes);
+    unsigned n = do_check_cached_chain(tc->heap, (void **)tc->first[i], i, &bytes);
     dl_assert(n == tc->count[i] && n <= tc->limit[i] && n <= MALLOC_THREAD_CACHE_COUNT);
     dl_assert(tc->limit[i] == MALLOC_THREAD_CACHE_COUNT ||
               tc->limit[i] == thread_cache_idle_limit(tc));
   }
   dl_assert(bytes == tc->bytes && bytes <= MALLOC_THREAD_CACHE_BYTES);
   bytes = 0; /* the depot: whole batches of its lists' sizes */
+  lock_acquire(&depot_lock);
   for (i = 0; i < THREAD_CACHE_LISTS; ++i) {
     unsigned b;
-    dl_assert(thread_cache_depot.depth[i] <= THREAD_CACHE_DEPOT_DEPTH);
-    for (b = 0; b < thread_cache_depot.depth[i]; ++b)
-      dl_assert(do_check_cached_chain((void **)thread_cache_depot.batch[i][b], i, &bytes) ==
+    dl_assert(d->depth[i] <= THREAD_CACHE_DEPOT_DEPTH);
+    for (b = 0; b < d->depth[i]; ++b)
+      dl_assert(do_check_cached_chain(tc->heap, (void **)d->batch[i][b], i, &bytes) ==
                 THREAD_CACHE_BATCH);
   }
-  dl_assert(bytes == thread_cache_depot.bytes && bytes <= THREAD_CACHE_DEPOT_BYTES);
+  dl_assert(bytes == d->bytes && bytes <= THREAD_CACHE_DEPOT_BYTES);
+  lock_release(&depot_lock);
 }
 #define check_thread_cache(tc) do_check_thread_cache(tc)
 #else
@@ -4411,10 +4769,32 @@ static int thread_cache_register(struct thread_cache *tc) {
 #endif
 #endif /* MALLOC_THREAD_CACHE_EXIT */
 
-/* Make tc usable: drop a stale cache (its memory was forgotten) and, the first time, arrange
-   for it to be returned at thread exit.  0: this thread does without its cache. */
-static NOINLINE int thread_cache_start(struct thread_cache *tc) {
+
+/* The first time: arrange for the thread's binding and cache to end with it, and bind it to
+   an arena.  0: this thread does without both (and allocates from the global heap). */
+static NOINLINE int thread_attach(struct thread_cache *tc) {
   if (tc->ended)
+    return 0;
+  if (tc->heap != 0)
+    return 1;
+#if MALLOC_THREAD_CACHE_EXIT
+  if (!tc->registered) {
+    tc->registered = 1;
+    if (!thread_cache_register(tc)) { /* nobody would end them: do without */
+      tc->generation = 0;
+      tc->ended = 1;
+      return 0;
+    }
+  }
+#endif
+  arena_bind(tc);
+  return 1;
+}
+
+/* Make tc usable: attach the thread the first time, and drop a stale cache (its memory was
+   forgotten).  0: this thread does without its cache. */
+static NOINLINE int thread_cache_start(struct thread_cache *tc) {
+  if (!thread_attach(tc))
     return 0;
   memset(tc->first, 0, sizeof(tc->first));
   memset(tc->count, 0, sizeof(tc->count));
@@ -4422,21 +4802,36 @@ static NOINLINE int thread_cache_start(struct thread_cache *tc) {
   memset(tc->limit, thread_cache_idle_limit(tc), sizeof(tc->limit));
   tc->bytes = 0;
   tc->generation = thread_cache_generation;
-#if MALLOC_THREAD_CACHE_EXIT
-  if (!tc->registered) {
-    tc->registered = 1;
-    if (!thread_cache_register(tc)) { /* nobody would return it: do without */
-      tc->generation = 0;
-      tc->ended = 1;
-      return 0;
-    }
-  }
-#endif
-  if (!PREACTION(gm)) { /* a thread that only frees needs to know about the others too */
+  if (!PREACTION(tc->heap)) { /* a thread that only frees needs to know about the others too */
     thread_cache_count_user(tc);
-    POSTACTION(gm);
+    POSTACTION(tc->heap);
   }
   return 1;
+}
+
+/* The calling thread's arena: the one it is bound to (binding it on first use, without
+   starting its cache), or the global heap for a thread that cannot be attached. */
+static inline heap_t *thread_heap(void) {
+  struct thread_cache *tc = &thread_cache;
+  if (LIKELY(tc->heap != 0) || thread_attach(tc))
+    return tc->heap;
+  return gm;
+}
+
+/* The heap a request of `bytes` is served from: the mmap threshold and up, the global heap
+   (which maps such blocks directly); anything smaller, the calling thread's arena. */
+static inline heap_t *heap_for_request(size_t bytes) {
+  return bytes >= mparams.mmap_threshold ? gm : thread_heap();
+}
+
+/* malloc on arena h, freeing its remote frees first. */
+static void *arena_malloc(heap_t *h, size_t bytes) {
+  void *mem = 0;
+  if (!arena_acquire(h)) {
+    mem = internal_malloc(h, bytes);
+    POSTACTION(h);
+  }
+  return mem;
 }
 
 /* Put block mem (chunk size `size`, marked cached) at the front of its list. */
@@ -4448,12 +4843,12 @@ static inline void thread_cache_link_in(struct thread_cache *tc, void *mem, size
   tc->bytes += size;
 }
 
-/* A free of mem found, as it marked the block cached, that another free had come first: the
-   head was `old` (cold path of thread_cache_push). */
-static NOINLINE void thread_cache_lost_race(void *mem, size_t old) {
+/* A free of mem (a block of arena h) found, as it marked the block cached, that another free
+   had come first: the head was `old` (cold path of thread_cache_push). */
+static NOINLINE void thread_cache_lost_race(heap_t *h, void *mem, size_t old) {
   if ((old & CACHED_BIT) == 0) /* not ours to keep: the block is back in the heap */
     (void)head_clear_bits(mem2chunk(mem), CACHED_BIT);
-  USAGE_ERROR(gm, mem, "free",
+  USAGE_ERROR(h, mem, "free",
               (old & CACHED_BIT) != 0 ? THREAD_CACHE_DOUBLE_FREE
                                       : "double free (another thread freed the block meanwhile)");
 }
@@ -4464,33 +4859,62 @@ static NOINLINE void thread_cache_lost_race(void *mem, size_t old) {
 static inline void thread_cache_push(struct thread_cache *tc, void *mem, size_t size) {
   size_t old = head_set_bits(mem2chunk(mem), CACHED_BIT);
   if (UNLIKELY((old & ~PINUSE_BIT) != (size | CINUSE_BIT))) {
-    thread_cache_lost_race(mem, old);
+    thread_cache_lost_race(tc->heap, mem, old);
     return;
   }
   thread_cache_link_in(tc, mem, size);
 }
 
+/* free(mem) of a block of arena h by a thread bound to another arena.  The cheap checks of
+   the thread cache's free, without h's lock: p lies in a granule of h (arena_owner), its
+   head says in use and not cached, and the next chunk, also in h, says p is in use.  Then
+   CACHED_BIT goes in (a second free of the block, racing or later, is caught) and the block
+   goes on h's remote list.  Anything else takes h's locked path, which decides and
+   reports. */
+static NOINLINE void arena_free_remote(heap_t *h, void *mem) {
+  chunk_t *p = mem2chunk(mem);
+  size_t head = p->head, size = head & ~FLAG_BITS;
+  chunk_t *next = (chunk_t *)((uintptr_t)p + size); /* formed in integers: size may be bad */
+  if (((size_t)(uintptr_t)mem & CHUNK_ALIGN_MASK) == 0 &&
+      (head & (CINUSE_BIT | CACHED_BIT)) == CINUSE_BIT && (size & CHUNK_ALIGN_MASK) == 0 &&
+      size >= MIN_CHUNK_SIZE && ok_next(p, next) && heap_surely_holds(h, next) &&
+#if FOOTERS
+      heap_holds_chunk(h, p, 0) &&
+#endif
+      pinuse(next)) {
+    if (UNLIKELY(!head_replace(p, head, head | CACHED_BIT))) {
+      /* changed since it was read (another free, or a neighbour's P bit): the lock decides */
+      heap_free(FOOTERS ? 0 : h, mem, "free");
+      return;
+    }
+    arena_push_remote(h, mem, 1);
+    return;
+  }
+  heap_free(FOOTERS ? 0 : h, mem, "free");
+}
+
 /* Carve up to a batch of blocks of chunk size nb (list i, empty) for the list, after the
-   caller's own block, while the heap has free chunks to serve them from: not top, so that a
+   caller's own block, while the arena has free chunks to serve them from: not top, so that a
    refill reuses memory the program freed instead of spreading cached blocks over fresh
    pages, never grows the footprint, and never fails (and sets errno) on the caller's
    behalf.  (Carving from top too made a producer/consumer program slower;
    bench/results/design-measurements.md.)  The batch
    starts empty and grows with every refill of the list (0, 1, 3, 7, ...): sizes a thread
    allocates again and again soon take whole batches, while a size asked for once in a
-   while costs no blocks that would sit unused.  (gm's lock held.) */
+   while costs no blocks that would sit unused.  (The arena's lock held.) */
 static void thread_cache_carve(struct thread_cache *tc, size_t i, size_t nb, size_t bytes) {
+  heap_t *h = tc->heap;
   void **tail = 0;
   unsigned n = 0, want = tc->batch[i];
   tc->batch[i] = (unsigned char)(want * 2 + 1 < THREAD_CACHE_BATCH ? want * 2 + 1
                                                                      : THREAD_CACHE_BATCH);
   while (n < want && tc->bytes + nb <= MALLOC_THREAD_CACHE_BYTES &&
-         (gm->dvsize >= nb || (is_small(nb) && (gm->smallmap >> small_index(nb)) != 0))) {
-    void **extra = (void **)internal_malloc(gm, bytes);
+         (h->dvsize >= nb || (is_small(nb) && (h->smallmap >> small_index(nb)) != 0))) {
+    void **extra = (void **)internal_malloc(h, bytes);
     if (extra == 0)
       break;
     if (chunksize(mem2chunk(extra)) != nb) { /* an unsplit larger chunk: not this list */
-      internal_free(gm, mem2chunk(extra), "malloc");
+      internal_free(h, mem2chunk(extra), "malloc");
       break;
     }
     /* Appended, so that the blocks come out in address order. */
@@ -4507,18 +4931,22 @@ static void thread_cache_carve(struct thread_cache *tc, size_t i, size_t nb, siz
   tc->count[i] = (unsigned char)n;
 }
 
-/* Take a batch from the depot for list i (empty; chunk size nb): its first block for the
-   caller, the rest the list.  0 if the depot has none, or the cache has no room for them.
-   (gm's lock held.) */
+/* Take a batch from the arena's depot for list i (empty; chunk size nb): its first block for
+   the caller, the rest the list.  0 if the depot has none, or the cache has no room for them.
+   (The arena's lock held: the blocks of the batch may be the arena's.) */
 static void *thread_cache_take_batch(struct thread_cache *tc, size_t i, size_t nb) {
   struct thread_cache_depot *d = &thread_cache_depot;
-  void **batch;
-  if (d->depth[i] == 0 ||
+  void **batch = 0;
+  if (*(volatile unsigned char *)&d->depth[i] == 0 || /* (an estimate: saves the lock) */
       tc->bytes + (THREAD_CACHE_BATCH - 1) * nb > MALLOC_THREAD_CACHE_BYTES)
     return 0;
-  batch = (void **)d->batch[i][--d->depth[i]];
-  d->bytes -= THREAD_CACHE_BATCH * nb;
-  if (!thread_cache_check(batch, nb, 1, 1))
+  lock_acquire(&depot_lock);
+  if (d->depth[i] != 0) {
+    batch = (void **)d->batch[i][--d->depth[i]];
+    d->bytes -= THREAD_CACHE_BATCH * nb;
+  }
+  lock_release(&depot_lock);
+  if (batch == 0 || !thread_cache_check(tc->heap, batch, nb, 1, 1))
     return 0;
   tc->first[i] = thread_cache_next(batch);
   tc->count[i] = (unsigned char)(THREAD_CACHE_BATCH - 1);
@@ -4528,29 +4956,31 @@ static void *thread_cache_take_batch(struct thread_cache *tc, size_t i, size_t n
 }
 
 /* malloc(bytes) when the list for its size is empty or stale: one block for the caller and
-   more of the same size for the list (a batch from the depot, or carved from the heap),
+   more of the same size for the list (a batch from the depot, or carved from the arena),
    under one lock acquisition. */
 static NOINLINE void *thread_cache_refill(struct thread_cache *tc, size_t bytes) {
   void *mem = 0;
   size_t nb = request2size(bytes);
   size_t i = thread_cache_list(nb);
+  heap_t *h;
   if (!thread_cache_current(tc) && !thread_cache_start(tc))
     return heap_malloc(gm, bytes);
-  if (!PREACTION(gm)) {
+  h = tc->heap;
+  if (!arena_acquire(h)) {
     thread_cache_count_user(tc);
     tc->limit[i] = MALLOC_THREAD_CACHE_COUNT; /* asked for */
     if (tc->first[i] == 0 && (mem = thread_cache_take_batch(tc, i, nb)) != 0) {
       /* served by the depot */
-    } else if ((mem = internal_malloc(gm, bytes)) == 0) {
+    } else if ((mem = internal_malloc(h, bytes)) == 0) {
       if (thread_cache_holds(tc)) { /* the caches may hold what the heap needs */
         thread_cache_give_back(tc);
-        mem = internal_malloc(gm, bytes);
+        mem = internal_malloc(h, bytes);
       }
     } else if (tc->first[i] == 0 && !is_mmapped(mem2chunk(mem))) {
       thread_cache_carve(tc, i, nb, bytes);
     }
     check_thread_cache(tc);
-    POSTACTION(gm);
+    POSTACTION(h);
   }
   return mem;
 }
@@ -4561,7 +4991,7 @@ static inline void *thread_cache_malloc(size_t bytes) {
   size_t i = thread_cache_list(nb);
   void **mem = (void **)tc->first[i];
   if (LIKELY(mem != 0) && LIKELY(thread_cache_current(tc)) &&
-      LIKELY(thread_cache_check(mem, nb, 1, 0))) {
+      LIKELY(thread_cache_check(tc->heap, mem, nb, 1, 0))) {
     tc->first[i] = thread_cache_next(mem);
     --tc->count[i];
     tc->bytes -= nb;
@@ -4572,24 +5002,36 @@ static inline void *thread_cache_malloc(size_t bytes) {
 }
 
 /* List i or the cache is full: move the list's THREAD_CACHE_BATCH most recent blocks, still
-   cached, to the depot, if the list has that many, other threads may take them and the depot
-   has room.  1 if done.  (gm's lock held.) */
+   cached, to the depot, if the list has that many, other threads may take them and the
+   depot has room.  1 if done.  (The arena's lock held.) */
 static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
   struct thread_cache_depot *d = &thread_cache_depot;
   size_t size = i * MALLOC_ALIGNMENT; /* the list's chunk size */
   void **last = (void **)tc->first[i];
   unsigned n;
-  if (tc->count[i] < THREAD_CACHE_BATCH || d->users < 2 ||
-      d->depth[i] == THREAD_CACHE_DEPOT_DEPTH ||
-      d->bytes + THREAD_CACHE_BATCH * size > THREAD_CACHE_DEPOT_BYTES)
+  int room;
+  if (tc->count[i] < THREAD_CACHE_BATCH || !tc->shared ||
+      *(volatile unsigned char *)&d->depth[i] == THREAD_CACHE_DEPOT_DEPTH) /* (estimate) */
     return 0;
-  if (!thread_cache_check(last, size, 0, 1))
+  /* Each block must be one the map names an arena for: a thread of another arena takes the
+     batch, and finds each block's arena from the map (cached_block_owner) */
+  if (!thread_cache_check(tc->heap, last, size, 0, 1) ||
+      segment_map_owner(mem2chunk(last)) == 0)
     return 0;
   for (n = 1; n < THREAD_CACHE_BATCH; ++n)
-    if (!thread_cache_check(last = thread_cache_next(last), size, 0, 1))
+    if (!thread_cache_check(tc->heap, last = thread_cache_next(last), size, 0, 1) ||
+        segment_map_owner(mem2chunk(last)) == 0)
       return 0;
-  d->batch[i][d->depth[i]++] = tc->first[i];
-  d->bytes += THREAD_CACHE_BATCH * size;
+  lock_acquire(&depot_lock);
+  room = d->depth[i] < THREAD_CACHE_DEPOT_DEPTH &&
+         d->bytes + THREAD_CACHE_BATCH * size <= THREAD_CACHE_DEPOT_BYTES;
+  if (room) {
+    d->batch[i][d->depth[i]++] = tc->first[i];
+    d->bytes += THREAD_CACHE_BATCH * size;
+  }
+  lock_release(&depot_lock);
+  if (!room)
+    return 0;
   tc->first[i] = thread_cache_next(last);
   thread_cache_set_link(last, 0);
   tc->count[i] = (unsigned char)(tc->count[i] - THREAD_CACHE_BATCH);
@@ -4597,12 +5039,15 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
   return 1;
 }
 
-/* free(mem) of a cacheable block when its list or the cache is full, under one lock
-   acquisition: a full list gives back a batch; a full cache gives back whole lists,
+/* free(mem) of a cacheable block (of arena owner) when its list or the cache is full, under
+   one lock acquisition: a full list gives back a batch; a full cache gives back whole lists,
    the largest sizes first, down to half the byte bound, so that the next overflow is as far
    away as the next refill. */
-static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, size_t size) {
-  if (!PREACTION(gm)) {
+static NOINLINE void thread_cache_overflow(struct thread_cache *tc, heap_t *owner, void *mem,
+                                           size_t size) {
+  heap_t *h = tc->heap;
+  int elsewhere = 0; /* mem, another arena's block, is to be freed there */
+  if (!arena_acquire(h)) {
     size_t i = thread_cache_list(size), j;
     thread_cache_count_user(tc);
     if (tc->count[i] >= tc->limit[i] && !thread_cache_give_batch(tc, i))
@@ -4618,69 +5063,99 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, void *mem, s
         }
     if (tc->count[i] < tc->limit[i]) /* (the thread may have found itself alone) */
       thread_cache_push(tc, mem, size);
+    else if (owner == h)
+      internal_free(h, mem2chunk(mem), "free");
     else
-      internal_free(gm, mem2chunk(mem), "free");
+      elsewhere = 1;
     check_thread_cache(tc);
-    POSTACTION(gm);
+    POSTACTION(h);
   }
+  if (elsewhere) /* outside h's lock: it may take the owner's */
+    arena_free_remote(owner, mem);
 }
 
-/* free(mem) of a block of the global heap on the paths thread_cache_free leaves aside: the
-   cache not started, a neighbour free, a list or the cache full, or a check failing.  A
-   block the cache is to take is checked in full first (inuse_chunk_problem, the owner with
-   FOOTERS); any other goes to the locked path, which checks it there, then frees it or
-   reports the problem.  So does a
-   block with a free neighbour (or top) while this thread is the only one with a cache: the
-   lock is not contended then, and merging at once keeps the heap compact (a lower peak;
-   bench/results/design-measurements.md), and a block of a size this
-   lone thread does not allocate (thread_cache_idle_limit).  With other threads about, the
-   lock is what they queue for, and the block is cached like any other. */
+/* free(mem) on the paths thread_cache_free leaves aside: the cache not started, a block
+   outside the arena's top segment (another arena's among them), a neighbour free, a list or
+   the cache full, or a check failing.  A block the cache is to take is checked in full first
+   (inuse_chunk_problem, the owner with FOOTERS); it may be another arena's (where the map
+   names that arena), which the thread's next malloc of its size reuses, as a server's
+   threads do with the requests they pass on; it goes back to its arena when the cache gives
+   it up.  Another arena's block the cache does not take goes to that arena's remote list
+   (arena_free_remote) while threads use that arena, or under its lock, which nobody else
+   wants, when none does (a relay's successor freeing its predecessor's blocks).  Any other
+   goes to the locked path, which checks it there, then frees it or reports the problem.  So
+   does a block with a free neighbour (or top) while this thread is the only one of its
+   arena: the lock is not contended then, and merging at once keeps the heap compact (a lower
+   peak; bench/results/design-measurements.md), and a block of a size this lone thread does
+   not allocate (thread_cache_idle_limit).  With other threads about, the lock is what they
+   queue for, and the block is cached like any other. */
 static NOINLINE void thread_cache_free_slow(void *mem) {
   struct thread_cache *tc = &thread_cache;
   chunk_t *p = mem2chunk(mem), *next;
-  if ((thread_cache_current(tc) || thread_cache_start(tc)) &&
+  heap_t *h = arena_owner(mem);
+  if (thread_cache_current(tc) || thread_cache_start(tc)) {
+    int own = h == tc->heap, mapped = segment_map_holds(h, p); /* (mapped: no header read) */
+    if ((own ? heap_surely_holds(h, p) : mapped) &&
 #if FOOTERS
-      heap_holds_chunk(gm, p, 0) &&
+        heap_holds_chunk(h, p, 0) &&
 #endif
-      heap_surely_holds(gm, p) && heap_surely_holds(gm, (next = next_chunk(p))) && /* or locked */
-      !is_mmapped(p) && chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE) {
-    size_t size = chunksize(p), i = thread_cache_list(size);
-    /* heap_free checks the blocks it gets under the lock: checking those here too would
-       read every word twice. */
-    if ((tc->shared || (pinuse(p) && cinuse(next) && tc->limit[i] != 0)) &&
-        inuse_chunk_problem_inline(gm, p, next) == 0) {
-      if (tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)
-        thread_cache_push(tc, mem, size);
-      else
-        thread_cache_overflow(tc, mem, size);
+        (own ? heap_surely_holds(h, (next = next_chunk(p))) /* or locked */
+             : segment_map_holds(h, (next = next_chunk(p)))) &&
+        !is_mmapped(p) && chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE) {
+      size_t size = chunksize(p), i = thread_cache_list(size);
+      /* heap_free checks the blocks it gets under the lock: checking those here too would
+         read every word twice. */
+      if ((tc->shared || (pinuse(p) && cinuse(next) && tc->limit[i] != 0)) &&
+          inuse_chunk_problem_inline(h, p, next) == 0) {
+        if (tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)
+          thread_cache_push(tc, mem, size);
+        else
+          thread_cache_overflow(tc, h, mem, size);
+        return;
+      }
+    }
+    if (!own && mapped && ((size_t)(uintptr_t)mem & CHUNK_ALIGN_MASK) == 0 &&
+        *(volatile size_t *)&arena_of(h)->users != 0) {
+      arena_free_remote(h, mem);
       return;
     }
   }
-  heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
+  heap_free(FOOTERS ? 0 : h, mem, "free");
 }
 
-/* free(mem), mem not 0.  The common case: a block of the global heap in use between two
-   chunks in use, with room in its list.  These are inuse_chunk_problem's checks for that case,
-   in its order; anything else takes thread_cache_free_slow.  Every call is in tail position,
-   so this path saves no registers. */
+/* free(mem), mem not 0.  The common case: a block of the thread's arena in its top segment,
+   or of any arena in granules the map names for it, in use between two chunks in use, with
+   room in its list.  These are inuse_chunk_problem's checks for that case, in its order;
+   anything else takes thread_cache_free_slow.  Every call is in tail position, so this path
+   saves no registers. */
 static inline void thread_cache_free(void *mem) {
   struct thread_cache *tc = &thread_cache;
   chunk_t *p = mem2chunk(mem);
-  size_t room; /* readable bytes from p on: p lies in top's segment (others: the slow path) */
+  size_t room = 0; /* readable bytes from p on, when p lies in top's segment */
+  unsigned id = 0;  /* else the map's arena for p's granule */
   if (LIKELY(thread_cache_current(tc)) &&
 #if FOOTERS
-      heap_holds_chunk(gm, p, 0) &&
+      heap_holds_chunk(tc->heap, p, 0) &&
 #endif
-      ((size_t)mem & CHUNK_ALIGN_MASK) == 0 && (room = top_segment_room(gm, p)) != 0) {
+      ((size_t)mem & CHUNK_ALIGN_MASK) == 0 &&
+      ((room = top_segment_room(tc->heap, p)) != 0 ||
+       (!FOOTERS && (id = segment_map_owner(p)) != 0))) {
     size_t head = p->head;
     size_t size = head & ~FLAG_BITS;
     chunk_t *next = chunk_plus_offset(p, size);
     size_t next_head, i = thread_cache_list(size);
+    int own = room != 0; /* in the thread's arena's top segment */
     if (size > MALLOC_THREAD_CACHE_MAX_SIZE) { /* never cached: straight to the heap */
-      heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
+      if (own)
+        heap_free(FOOTERS ? 0 : tc->heap, mem, "free");
+      else
+        thread_cache_free_slow(mem);
       return;
     }
-    next_head = (size + TWO_SIZE_T_SIZES <= room) ? next->head : 0;
+    if (own)
+      next_head = (size + TWO_SIZE_T_SIZES <= room) ? next->head : 0;
+    else /* next in a granule of the same arena (so readable), or not a block to cache here */
+      next_head = segment_map_owner(next) == id ? next->head : 0;
     /* size - MIN_CHUNK_SIZE wraps for a size below the minimum */
     if ((head & FLAG_BITS) == INUSE_BITS && /* in use, the previous one too, not cached */
         size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
@@ -4694,50 +5169,55 @@ static inline void thread_cache_free(void *mem) {
         thread_cache_free_slow(mem);
       return;
     }
-    if (!tc->shared && (next_head & PINUSE_BIT) != 0 &&
+    if (own && !tc->shared && (next_head & PINUSE_BIT) != 0 &&
         ((head & PINUSE_BIT) == 0 || (next_head & CINUSE_BIT) == 0 ||
          tc->limit[i] == 0)) {
       /* No other thread, and a free neighbour or a size this thread does not allocate:
          to the heap at once (see thread_cache_free_slow); heap_free checks it in full. */
-      heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
+      heap_free(FOOTERS ? 0 : tc->heap, mem, "free");
       return;
     }
   }
   thread_cache_free_slow(mem);
 }
 
-/* malloc(bytes) of a block the cache does not keep, after the heap failed it (footprint limit,
-   no memory): again, once the calling thread's cache is back in the heap. */
-static NOINLINE void *thread_cache_retry(size_t bytes) {
+/* malloc(bytes) of a block the cache does not keep, after its heap h failed it (footprint
+   limit, no memory): again, once the calling thread's cache is back in its arena. */
+static NOINLINE void *thread_cache_retry(heap_t *h, size_t bytes) {
   struct thread_cache *tc = &thread_cache;
   void *mem = 0;
-  if (bytes < MAX_REQUEST && !PREACTION(gm)) {
+  if (bytes < MAX_REQUEST && thread_cache_current(tc) && !arena_acquire(tc->heap)) {
     if (thread_cache_holds(tc)) {
       thread_cache_give_back(tc);
-      mem = internal_malloc(gm, bytes);
+      if (h == tc->heap)
+        mem = internal_malloc(h, bytes);
     }
-    POSTACTION(gm);
+    POSTACTION(tc->heap);
+    if (mem == 0 && h != tc->heap)
+      mem = heap_malloc(h, bytes);
   }
   return mem;
 }
 
-/* malloc(bytes) from the heap, past the cache's lists (a block the cache does not keep, or one
-   that should not come from a cached batch): a failure is retried by thread_cache_retry. */
+/* malloc(bytes) past the cache's lists (a block the cache does not keep, or one that should
+   not come from a cached batch): from the thread's arena, or the global heap for a request
+   it maps directly; a failure is retried by thread_cache_retry. */
 static inline void *thread_cache_bypass(size_t bytes) {
-  void *mem = heap_malloc(gm, bytes);
-  return LIKELY(mem != 0) ? mem : thread_cache_retry(bytes);
+  heap_t *h = heap_for_request(bytes);
+  void *mem = arena_malloc(h, bytes);
+  return LIKELY(mem != 0) ? mem : thread_cache_retry(h, bytes);
 }
 
 /* Give back the calling thread's cache before an operation that wants all free memory in the
-   heap (malloc_trim).  1 if that alone released memory to the system (internal_free may). */
+   heaps (malloc_trim).  1 if that alone released memory to the system (internal_free may). */
 static int thread_cache_flush(void) {
   struct thread_cache *tc = &thread_cache;
   int released = 0;
-  if (!PREACTION(gm)) {
-    size_t footprint = gm->footprint;
+  if (thread_cache_current(tc) && !PREACTION(tc->heap)) {
+    size_t footprint = tc->heap->footprint;
     thread_cache_give_back(tc);
-    released = gm->footprint < footprint;
-    POSTACTION(gm);
+    released = tc->heap->footprint < footprint;
+    POSTACTION(tc->heap);
   }
   return released;
 }
@@ -4755,25 +5235,62 @@ static void thread_cache_report(struct mallinfo *info) {
 }
 #endif /* !NO_MALLINFO */
 
-#endif /* THREAD_CACHE */
-
-#if !ONLY_MSPACES
-void dlmalloc_thread_exit(void) {
-#if THREAD_CACHE
-  struct thread_cache *tc = &thread_cache;
-  if ((thread_cache_current(tc) || tc->counted) && !PREACTION(gm)) {
+/* The thread is ending: its cache goes back to its arena, and the arena is free for another
+   thread once no thread is bound to it. */
+static void thread_cache_end(struct thread_cache *tc) {
+  heap_t *h = tc->heap;
+  if (h != 0 && thread_cache_current(tc) && !PREACTION(h)) {
     thread_cache_drain_all(tc);
-    if (tc->counted) {
-      tc->counted = 0;
-      if (--thread_cache_depot.users < 2) /* nobody left to pass batches to */
-        thread_cache_depot_drain();
+    POSTACTION(h);
+  }
+  if (tc->counted) {
+    size_t left;
+    tc->counted = 0;
+    lock_acquire(&global_lock);
+    --arena_of(h)->users;
+    left = --threads_bound;
+    lock_release(&global_lock);
+    if (left < 2 && !arena_acquire(h)) { /* nobody left to pass batches to */
+      thread_cache_depot_drain(h);
+      POSTACTION(h);
     }
-    POSTACTION(gm);
   }
   tc->generation = 0;
   tc->ended = 1;
+}
+
+#else /* !THREAD_CACHE: one heap */
+#define thread_heap() gm
+#define heap_for_request(bytes) ((void)(bytes), gm)
+#endif /* THREAD_CACHE */
+
+/* ---- The interface the global functions use ----
+   thread_heap() and heap_for_request(bytes): where an allocation comes from (above).
+   block_heap(mem): the heap a call on block mem works on (0 with FOOTERS: the footer names
+   it, heap_for_block).  for_each_arena: every arena made, the global heap first. */
+#if !ONLY_MSPACES
+#if THREAD_CACHE && !FOOTERS
+#define block_heap(mem) arena_owner(mem)
+#elif FOOTERS
+#define block_heap(mem) ((void)(mem), (heap_t *)0)
+#else
+#define block_heap(mem) ((void)(mem), gm)
+#endif
+
+/* Apply fn to every arena made (none is ever unmade), in order. */
+static void for_each_arena(void (*fn)(heap_t *, void *), void *arg) {
+  size_t i, n = arena_count;
+  for (i = 0; i < n; ++i)
+    fn(&heaps[i], arg);
+}
+
+void dlmalloc_thread_exit(void) {
+#if THREAD_CACHE
+  thread_cache_end(&thread_cache);
 #endif
 }
+
+size_t dlmalloc_arenas(void) { return arena_count; }
 #endif /* !ONLY_MSPACES */
 
 /* ==== 17. The global heap's public functions ================================================
@@ -4799,7 +5316,7 @@ void dlfree(void *mem) DLMALLOC_NOTHROW {
   if (mem != 0)
     thread_cache_free(mem);
 #else
-  heap_free(GLOBAL_BLOCK_HEAP, mem, "free");
+  heap_free(block_heap(mem), mem, "free");
 #endif
 }
 
@@ -4829,7 +5346,10 @@ void *dlcalloc(size_t n_elements, size_t elem_size) DLMALLOC_NOTHROW {
     }
   }
 #endif
-  return heap_calloc(gm, n_elements, elem_size);
+  return heap_calloc(heap_for_request(n_elements > 0 && elem_size > MAX_SIZE_T / n_elements
+                                          ? MAX_SIZE_T
+                                          : n_elements * elem_size),
+                     n_elements, elem_size);
 }
 
 void *dlrealloc(void *oldmem, size_t bytes) DLMALLOC_NOTHROW {
@@ -4844,7 +5364,7 @@ void *dlrealloc(void *oldmem, size_t bytes) DLMALLOC_NOTHROW {
     return dlmalloc(bytes);
 #endif
   }
-  return heap_realloc(GLOBAL_BLOCK_HEAP, oldmem, bytes, "realloc");
+  return heap_realloc(block_heap(oldmem), oldmem, bytes, "realloc");
 }
 
 void *dlreallocarray(void *oldmem, size_t count, size_t size) DLMALLOC_NOTHROW {
@@ -4856,7 +5376,8 @@ void *dlreallocarray(void *oldmem, size_t count, size_t size) DLMALLOC_NOTHROW {
 }
 
 void *dlrealloc_in_place(void *oldmem, size_t bytes) DLMALLOC_NOTHROW {
-  return heap_realloc_in_place(GLOBAL_BLOCK_HEAP, oldmem, bytes, "realloc_in_place");
+  return heap_realloc_in_place(oldmem != 0 ? block_heap(oldmem) : gm, oldmem, bytes,
+                               "realloc_in_place");
 }
 
 void *dlmemalign(size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
@@ -4865,7 +5386,9 @@ void *dlmemalign(size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
   if (alignment <= MALLOC_ALIGNMENT) /* every block is aligned that much */
     return dlmalloc(bytes);
 #endif
-  return heap_memalign(gm, alignment, bytes);
+  return heap_memalign(heap_for_request(bytes > MAX_SIZE_T - alignment ? MAX_SIZE_T
+                                                                       : bytes + alignment),
+                       alignment, bytes);
 }
 
 int dlposix_memalign(void **pp, size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
@@ -4915,10 +5438,18 @@ void *dlpvalloc(size_t bytes) DLMALLOC_NOTHROW {
 
 int dlmallopt(int param, int value) DLMALLOC_NOTHROW { return change_mparam(param, value); }
 
-size_t dlmalloc_footprint(void) DLMALLOC_NOTHROW { return gm->footprint; }
+size_t dlmalloc_footprint(void) DLMALLOC_NOTHROW { return arenas_footprint(); }
 
-size_t dlmalloc_max_footprint(void) DLMALLOC_NOTHROW { return gm->max_footprint; }
+/* The sum of each arena's largest footprint: at least the process's largest, and equal to it
+   while there is one arena. */
+size_t dlmalloc_max_footprint(void) DLMALLOC_NOTHROW {
+  size_t i, sum = 0, n = arena_count;
+  for (i = 0; i < n; ++i)
+    sum += heaps[i].max_footprint;
+  return sum;
+}
 
+/* The limit applies to all arenas together (exceeds_limit). */
 size_t dlmalloc_footprint_limit(void) DLMALLOC_NOTHROW { return heap_footprint_limit(gm); }
 
 size_t dlmalloc_set_footprint_limit(size_t bytes) DLMALLOC_NOTHROW {
@@ -4926,19 +5457,46 @@ size_t dlmalloc_set_footprint_limit(size_t bytes) DLMALLOC_NOTHROW {
 }
 
 #if MALLOC_INSPECT_ALL
+struct inspect_request {
+  inspect_handler handler;
+  void *arg;
+};
+
+static void inspect_arena(heap_t *h, void *request) {
+  struct inspect_request *r = (struct inspect_request *)request;
+  if (!PREACTION(h)) {
+    internal_inspect_all(h, r->handler, r->arg);
+    POSTACTION(h);
+  }
+}
+
 void dlmalloc_inspect_all(void (*handler)(void *, void *, size_t, void *),
                           void *arg) DLMALLOC_NOTHROW {
+  struct inspect_request r;
   ensure_initialization();
-  if (!PREACTION(gm)) {
-    internal_inspect_all(gm, handler, arg);
-    POSTACTION(gm);
-  }
+  r.handler = handler;
+  r.arg = arg;
+  for_each_arena(inspect_arena, &r);
 }
 #endif /* MALLOC_INSPECT_ALL */
 
 #if !NO_MALLINFO
+/* Add arena h's mallinfo to *sum (DEBUG: h's full check runs here). */
+static void add_arena_mallinfo(heap_t *h, void *sum_arg) {
+  struct mallinfo *sum = (struct mallinfo *)sum_arg, one = internal_mallinfo(h);
+  sum->arena += one.arena;
+  sum->ordblks += one.ordblks;
+  sum->hblkhd += one.hblkhd;
+  sum->usmblks += one.usmblks;
+  sum->uordblks += one.uordblks;
+  sum->fordblks += one.fordblks;
+  sum->keepcost += one.keepcost;
+}
+
 struct mallinfo dlmallinfo(void) DLMALLOC_NOTHROW {
-  struct mallinfo info = internal_mallinfo(gm);
+  struct mallinfo info;
+  memset(&info, 0, sizeof(info));
+  for_each_arena(add_arena_mallinfo, &info);
 #if THREAD_CACHE
   thread_cache_report(&info);
 #endif
@@ -4949,40 +5507,85 @@ struct mallinfo dlmallinfo(void) DLMALLOC_NOTHROW {
 void **dlindependent_calloc(size_t n_elements, size_t elem_size,
                             void *chunks[]) DLMALLOC_NOTHROW {
   size_t sz = elem_size;
-  return ialloc(gm, n_elements, &sz, IALLOC_SAME_SIZE | IALLOC_CLEAR, chunks);
+  ensure_initialization();
+  return ialloc(thread_heap(), n_elements, &sz, IALLOC_SAME_SIZE | IALLOC_CLEAR, chunks);
 }
 
 void **dlindependent_comalloc(size_t n_elements, size_t sizes[],
                               void *chunks[]) DLMALLOC_NOTHROW {
-  return ialloc(gm, n_elements, sizes, 0, chunks);
+  ensure_initialization();
+  return ialloc(thread_heap(), n_elements, sizes, 0, chunks);
 }
 
+/* Each run of blocks of one arena is freed under that arena's lock. */
 size_t dlbulk_free(void *array[], size_t nelem) DLMALLOC_NOTHROW {
+  size_t unfreed = 0, start = 0;
   ensure_initialization();
-  return internal_bulk_free(gm, array, nelem);
+  while (start < nelem) {
+    size_t end = start + 1;
+#if THREAD_CACHE
+    if (array[start] != 0) {
+      heap_t *h = arena_owner(array[start]);
+      while (end < nelem && (array[end] == 0 || arena_owner(array[end]) == h))
+        ++end;
+      unfreed += internal_bulk_free(h, array + start, end - start);
+    }
+#else
+    end = nelem;
+    unfreed += internal_bulk_free(gm, array, nelem);
+#endif
+    start = end;
+  }
+  return unfreed;
+}
+
+/* Trim arena h, once what other threads freed into it is back (THREAD_CACHE). */
+static void trim_arena(heap_t *h, void *pad_and_result) {
+  size_t *pr = (size_t *)pad_and_result;
+#if THREAD_CACHE
+  if (!arena_acquire(h)) {
+#else
+  if (!PREACTION(h)) {
+#endif
+    if (sys_trim(h, pr[0]))
+      pr[1] = 1;
+    POSTACTION(h);
+  }
 }
 
 int dlmalloc_trim(size_t pad) DLMALLOC_NOTHROW {
+  size_t pad_and_result[2];
+  ensure_initialization();
+  pad_and_result[0] = pad;
+  pad_and_result[1] = 0;
 #if THREAD_CACHE
-  int released = thread_cache_flush(); /* its blocks may be what keeps top from shrinking */
-  return heap_trim(gm, pad) | released;
-#else
-  return heap_trim(gm, pad);
+  pad_and_result[1] = (size_t)thread_cache_flush(); /* its blocks may keep top from shrinking */
 #endif
+  for_each_arena(trim_arena, pad_and_result);
+  return (int)pad_and_result[1];
 }
 
-void dlmalloc_stats(void) DLMALLOC_NOTHROW { internal_malloc_stats(gm); }
+void dlmalloc_stats(void) DLMALLOC_NOTHROW {
+  struct heap_usage u = {0, 0, 0};
+  for_each_arena(add_heap_usage, &u);
+  print_heap_usage(&u);
+}
 
 size_t dlmalloc_usable_size(const void *mem) DLMALLOC_NOTHROW { return usable_size(mem); }
+
+/* Release arena h's memory and forget it; *freed grows by the bytes released. */
+static void tear_down_arena(heap_t *h, void *freed) {
+  if (!PREACTION(h)) {
+    *(size_t *)freed += release_all_memory(h);
+    forget_all_memory(h);
+    POSTACTION(h);
+  }
+}
 
 size_t dlmalloc_teardown(void) {
   size_t freed = 0;
   ensure_initialization();
-  if (!PREACTION(gm)) {
-    freed = release_all_memory(gm);
-    forget_all_memory(gm);
-    POSTACTION(gm);
-  }
+  for_each_arena(tear_down_arena, &freed);
   return freed;
 }
 
@@ -5219,7 +5822,11 @@ size_t mspace_usable_size(const void *mem) { return usable_size(mem); }
 void mspace_malloc_stats(mspace msp) {
   heap_t *m = checked_mspace(msp, "mspace_malloc_stats");
   if (m != 0)
-    internal_malloc_stats(m);
+  {
+    struct heap_usage u = {0, 0, 0};
+    add_heap_usage(m, &u);
+    print_heap_usage(&u);
+  }
 }
 
 int mspace_trim(mspace msp, size_t pad) {
@@ -5281,47 +5888,88 @@ void mspace_inspect_all(mspace msp, void (*handler)(void *, void *, size_t, void
    other threads are gone, resets them.  The drop-in library registers these with
    pthread_atfork.                                                                           */
 
-/* Apply action to every heap lock: the global heap's, then each mspace's in list order
-   (the caller holds mspace_list_lock). */
-static void for_each_heap_lock(void (*action)(mlock_t *)) {
-#if MSPACES
-  heap_t *h;
-#endif
+/* Apply action to the locks of arenas from .. to - 1, in order. */
+static void arena_locks(void (*action)(mlock_t *), size_t from, size_t to) {
 #if !ONLY_MSPACES
-  if (use_lock(gm))
-    action(&gm->lock);
-#endif
-#if MSPACES
-  for (h = mspace_list; h != 0; h = h->next_heap)
-    if (use_lock(h))
-      action(&h->lock);
+  for (; from < to; ++from)
+    if (use_lock(&heaps[from]))
+      action(&heaps[from].lock);
+#else
+  (void)action;
+  (void)from;
+  (void)to;
 #endif
 }
 
+/* Apply action to every mspace's lock, in list order (the caller holds mspace_list_lock). */
+static void mspace_locks(void (*action)(mlock_t *)) {
+#if MSPACES
+  heap_t *h;
+  for (h = mspace_list; h != 0; h = h->next_heap)
+    if (use_lock(h))
+      action(&h->lock);
+#else
+  (void)action;
+#endif
+}
+
+#if !ONLY_MSPACES
+#define arenas_to_lock() arena_count
+#else
+#define arenas_to_lock() ((size_t)0)
+#endif
+
+/* The order: mspace_list_lock, the arenas' locks (the global heap's first), the mspaces',
+   global_lock, then depot_lock.  An arena made meanwhile (arena_bind holds global_lock to
+   make one) is locked after global_lock: nothing takes global_lock while holding an arena's
+   lock other than the global heap's (its MORECORE), so taking those after it cannot
+   deadlock. */
 void dlmalloc_prefork(void) {
+  size_t arenas_locked;
   ensure_initialization();
 #if MSPACES
   lock_acquire(&mspace_list_lock);
 #endif
-  for_each_heap_lock(lock_acquire);
+  arenas_locked = arenas_to_lock();
+  arena_locks(lock_acquire, 0, arenas_locked);
+  mspace_locks(lock_acquire);
   lock_acquire(&global_lock);
+  arena_locks(lock_acquire, arenas_locked, arenas_to_lock());
+#if THREAD_CACHE
+  lock_acquire(&depot_lock);
+#endif
 }
 
 void dlmalloc_postfork_parent(void) {
+#if THREAD_CACHE
+  lock_release(&depot_lock);
+#endif
   lock_release(&global_lock);
-  for_each_heap_lock(lock_release);
+  arena_locks(lock_release, 0, arenas_to_lock());
+  mspace_locks(lock_release);
 #if MSPACES
   lock_release(&mspace_list_lock); /* last: the walk above read the list */
 #endif
 }
 
 void dlmalloc_postfork_child(void) {
+#if THREAD_CACHE
+  lock_init(&depot_lock);
+#endif
   lock_init(&global_lock);
-  for_each_heap_lock(lock_init);
+  arena_locks(lock_init, 0, arenas_to_lock());
+  mspace_locks(lock_init);
 #if MSPACES
   lock_init(&mspace_list_lock);
 #endif
 #if THREAD_CACHE
-  thread_cache_depot.users = (size_t)thread_cache.counted; /* the child's one thread */
+  { /* the child's one thread is all that is bound: the other arenas are free */
+    size_t i;
+    for (i = 0; i < arena_count; ++i)
+      arenas[i].users = 0;
+    threads_bound = (size_t)thread_cache.counted;
+    if (thread_cache.counted)
+      arena_of(thread_cache.heap)->users = 1;
+  }
 #endif
 }

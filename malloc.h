@@ -73,6 +73,7 @@ extern "C" {
 #define M_TRIM_THRESHOLD (-1)
 #define M_GRANULARITY (-2)
 #define M_MMAP_THRESHOLD (-3)
+#define M_ARENA_MAX (-8) /* glibc's number for the same setting */
 
 #if !NO_MALLINFO
 #ifndef STRUCT_MALLINFO_DECLARED
@@ -126,6 +127,7 @@ struct mallinfo {
 #define dlbulk_free bulk_free
 #define dlmalloc_teardown malloc_teardown
 #define dlmalloc_thread_exit malloc_thread_exit
+#define dlmalloc_arenas malloc_arenas
 #define dlmalloc_prefork malloc_prefork
 #define dlmalloc_postfork_parent malloc_postfork_parent
 #define dlmalloc_postfork_child malloc_postfork_child
@@ -206,7 +208,9 @@ DLMALLOC_EXPORT void *dlvalloc(size_t n) DLMALLOC_NOTHROW;
 DLMALLOC_EXPORT void *dlpvalloc(size_t n) DLMALLOC_NOTHROW;
 
 /* mallopt(param, value): set M_TRIM_THRESHOLD, M_GRANULARITY (a power of two, at least the page
-   size) or M_MMAP_THRESHOLD; returns 1 on success and 0 for an unknown parameter or bad value. */
+   size), M_MMAP_THRESHOLD or M_ARENA_MAX (the most heaps threads are spread over, 1 up to
+   malloc.c's MALLOC_ARENAS_MAX; arenas already made stay); returns 1 on success and 0 for an
+   unknown parameter or bad value. */
 DLMALLOC_EXPORT int dlmallopt(int param, int value) DLMALLOC_NOTHROW;
 
 /* malloc_footprint(): bytes currently obtained from the system (segments + mmapped chunks).
@@ -279,6 +283,12 @@ DLMALLOC_EXPORT size_t dlmalloc_teardown(void);
    port with the cache calls it from its thread-exit path.  Without the cache it does nothing,
    so a port may call it unconditionally. */
 DLMALLOC_EXPORT void dlmalloc_thread_exit(void);
+
+/* malloc_arenas(): how many heaps (arenas) the global functions have spread threads over so
+   far, the global heap included: 1 until a second thread allocates while the first is bound,
+   and never more than M_ARENA_MAX allowed when each was made.  Builds without arenas (no
+   thread cache, no locks) always return 1. */
+DLMALLOC_EXPORT size_t dlmalloc_arenas(void);
 
 #endif /* !ONLY_MSPACES */
 

@@ -226,13 +226,17 @@ static void fork_calls(void) {
   tp_get_stats(&s);
   {
     /* Every allocator lock is held now, and no other: the internal global lock, the global
-       heap's, the mspace list's and the locked mspace's (the unlocked one has none to take). */
+       heap's, the mspace list's and the locked mspace's (the unlocked one has none to take),
+       and with the thread cache its depot's. */
     long every_lock = 1;
 #if !ONLY_MSPACES
     every_lock += 1;
 #endif
 #if MSPACES
     every_lock += 2;
+#endif
+#if MALLOC_THREAD_CACHE && !ONLY_MSPACES
+    every_lock += 1; /* the thread caches' depot */
 #endif
     CHECK_EQ(s.locks_held, every_lock);
   }

@@ -12,13 +12,17 @@ pub const M_GRANULARITY: core::ffi::c_int = -2;
 /// `mallopt` parameter: requests of at least this many bytes get a region of their own from
 /// `custom_direct_mmap`.
 pub const M_MMAP_THRESHOLD: core::ffi::c_int = -3;
+/// `mallopt` parameter: the most heaps (arenas) the global functions spread threads over;
+/// only builds with the C thread cache have more than one.
+pub const M_ARENA_MAX: core::ffi::c_int = -8;
 
 /// The mallopt parameters as (C name, value), for build.rs.
 #[allow(dead_code)]
-pub const MALLOPT_PARAMS: [(&str, core::ffi::c_int); 3] = [
+pub const MALLOPT_PARAMS: [(&str, core::ffi::c_int); 4] = [
     ("M_TRIM_THRESHOLD", M_TRIM_THRESHOLD),
     ("M_GRANULARITY", M_GRANULARITY),
     ("M_MMAP_THRESHOLD", M_MMAP_THRESHOLD),
+    ("M_ARENA_MAX", M_ARENA_MAX),
 ];
 
 macro_rules! mallinfo_record {

@@ -87,8 +87,8 @@ unsafe extern "C" {
     pub fn dlvalloc(n: usize) -> *mut c_void;
     /// `dlvalloc` with `n` rounded up to whole pages.
     pub fn dlpvalloc(n: usize) -> *mut c_void;
-    /// Set [`M_TRIM_THRESHOLD`], [`M_GRANULARITY`] or [`M_MMAP_THRESHOLD`]: 1 on success, 0
-    /// for an unknown parameter or a bad value.
+    /// Set [`M_TRIM_THRESHOLD`], [`M_GRANULARITY`], [`M_MMAP_THRESHOLD`] or [`M_ARENA_MAX`]:
+    /// 1 on success, 0 for an unknown parameter or a bad value.
     pub fn dlmallopt(param: c_int, value: c_int) -> c_int;
     /// Bytes the global heap holds from the system now.
     pub fn dlmalloc_footprint() -> usize;
@@ -132,6 +132,9 @@ unsafe extern "C" {
     /// (`MALLOC_THREAD_CACHE`, off in this crate's build) its cached blocks go back to the
     /// heap; without the cache it does nothing, so a port may call it unconditionally.
     pub fn dlmalloc_thread_exit();
+    /// How many heaps (arenas) the global functions have spread threads over so far, the
+    /// global heap included; always 1 without the C build's thread cache (this crate's build).
+    pub fn dlmalloc_arenas() -> usize;
     /// Take every lock of the allocator (before `fork`).
     pub fn dlmalloc_prefork();
     /// Release the locks [`dlmalloc_prefork`] took (in the parent after `fork`).

@@ -1,0 +1,507 @@
+/*
+  test_arenas.c -- several heaps behind the global functions (arenas, malloc.c section 16):
+  built for the variants with the thread cache, which bind each thread to an arena.
+
+  - Binding: a thread that allocates while another is bound gets an arena of its own, up to
+    M_ARENA_MAX (whose bad values mallopt refuses); with M_ARENA_MAX 1 every thread shares the
+    global heap.
+  - Cross-arena frees: blocks one thread allocated -- cached sizes, larger ones, directly
+    mapped ones -- freed by another thread while the first is alive and after it ended; each
+    block's pattern is checked first, and once the threads are gone and malloc_trim ran, the
+    bytes in use are back where they started (nothing was lost on the way to its arena).
+  - The statistics see every arena: mallinfo counts and malloc_inspect_all reports the blocks
+    a parked thread holds in its arena.
+  - Reuse: thousands of short threads one after another use at most two arenas (a thread's
+    arena is free for the next once it ends); many threads at once no more than M_ARENA_MAX;
+    afterwards malloc_trim gives the memory back (the footprint returns near its start).
+  - The footprint limit counts every arena: threads allocating in their own arenas together
+    stop at it.
+  - fork while other threads allocate in their arenas: the child allocates and frees in every
+    size class, from its one thread and from a new one.
+  - malloc_teardown while other threads are bound to arenas and hold blocks: every arena's
+    memory goes, and those threads allocate again afterwards.
+  With DEBUG (tcachedebugfooters) every mallinfo call runs the full heap check of every arena.
+
+  Death cases (argument = case name): cross_arena_double_free (a block another thread freed
+  into its cache, freed again), remote_double_free (a block waiting on its arena's list of
+  frees from other threads, freed again), remote_link_damaged (a word written into such a
+  block's link: the arena's next locked call finds it).
+
+  Usage: test_arenas [death-case]
+*/
+#define _DEFAULT_SOURCE 1
+#include "malloc.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "heaps.h"
+
+#define CACHED_SIZE 48
+#define TREE_SIZE 3000
+#define MAPPED_SIZE (1024 * 1024)
+#define KINDS 3
+static const size_t kind_size[KINDS] = {CACHED_SIZE, TREE_SIZE, MAPPED_SIZE};
+#define PER_KIND 200
+
+/* ---- A thread that does one step at a time when told --------------------------------- */
+
+/* A helper thread runs fn(arg) once per step main asks for (step() returns when it is done),
+   until main stops it; it ends with malloc_thread_exit, as a PORTABLE port's threads do. */
+struct helper {
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  void (*fn)(struct helper *, int);
+  int asked, done, stop;
+  void *blocks[KINDS * PER_KIND];
+  size_t n;
+};
+
+static void *helper_main(void *arg) {
+  struct helper *h = (struct helper *)arg;
+  pthread_mutex_lock(&h->lock);
+  for (;;) {
+    while (h->asked == h->done && !h->stop)
+      pthread_cond_wait(&h->cond, &h->lock);
+    if (h->asked == h->done)
+      break;
+    pthread_mutex_unlock(&h->lock);
+    h->fn(h, h->done);
+    pthread_mutex_lock(&h->lock);
+    ++h->done;
+    pthread_cond_broadcast(&h->cond);
+  }
+  pthread_mutex_unlock(&h->lock);
+  dlmalloc_thread_exit();
+  return NULL;
+}
+
+static int helper_start(struct helper *h, void (*fn)(struct helper *, int)) {
+  memset(h, 0, sizeof(*h));
+  h->fn = fn;
+  pthread_mutex_init(&h->lock, NULL);
+  pthread_cond_init(&h->cond, NULL);
+  return pthread_create(&h->thread, NULL, helper_main, h);
+}
+
+/* Run the helper's next step and wait for it. */
+static void helper_step(struct helper *h) {
+  pthread_mutex_lock(&h->lock);
+  ++h->asked;
+  pthread_cond_broadcast(&h->cond);
+  while (h->done != h->asked)
+    pthread_cond_wait(&h->cond, &h->lock);
+  pthread_mutex_unlock(&h->lock);
+}
+
+static int helper_stop(struct helper *h) {
+  int rc;
+  pthread_mutex_lock(&h->lock);
+  h->stop = 1;
+  pthread_cond_broadcast(&h->cond);
+  pthread_mutex_unlock(&h->lock);
+  rc = pthread_join(h->thread, NULL);
+  pthread_mutex_destroy(&h->lock);
+  pthread_cond_destroy(&h->cond);
+  return rc;
+}
+
+/* Step 0 of an allocating helper: PER_KIND blocks of each kind, each stamped. */
+static void allocate_blocks(struct helper *h, int step) {
+  size_t k, i;
+  (void)step;
+  for (k = 0; k < KINDS; k++)
+    for (i = 0; i < PER_KIND; i++) {
+      size_t n = kind_size[k] + i % 7;
+      void *p = dlmalloc(n);
+      if (p == NULL)
+        continue;
+      stamp_sampled(p, n, (uint32_t)(k * PER_KIND + i));
+      h->blocks[h->n++] = p;
+    }
+}
+
+/* Frees what another helper allocated (step 0: the first half, step 1: the rest). */
+struct freeing {
+  struct helper *owner;
+  size_t damaged;
+};
+static struct freeing freeing;
+
+static void free_blocks(struct helper *h, int step) {
+  struct helper *o = freeing.owner;
+  size_t i, from = step == 0 ? 0 : o->n / 2, to = step == 0 ? o->n / 2 : o->n;
+  (void)h;
+  for (i = from; i < to; i++) {
+    size_t k = i / PER_KIND, n = kind_size[k] + (i % PER_KIND) % 7;
+    if (!sampled_intact(o->blocks[i], n, n, (uint32_t)i))
+      freeing.damaged++;
+    dlfree(o->blocks[i]);
+  }
+}
+
+static size_t in_use(void) { return (size_t)dlmallinfo().uordblks; }
+
+/* ---- Binding and M_ARENA_MAX ---------------------------------------------------------- */
+
+static void t_binding(void) {
+  struct helper a, b;
+  th_section("binding");
+  CHECK_EQ(dlmallopt(M_ARENA_MAX, 0), 0);
+  CHECK_EQ(dlmallopt(M_ARENA_MAX, 256), 0);
+  CHECK_EQ(dlmallopt(M_ARENA_MAX, 4), 1);
+  dlfree(dlmalloc(16)); /* this thread is bound (to the global heap, the first) */
+  CHECK_GE(dlmalloc_arenas(), 1);
+  if (!CHECK_EQ(helper_start(&a, allocate_blocks), 0))
+    return;
+  if (!CHECK_EQ(helper_start(&b, allocate_blocks), 0))
+    return;
+  helper_step(&a);
+  helper_step(&b);
+  /* three threads allocate at once: three arenas (the limit is four) */
+  CHECK_GE(dlmalloc_arenas(), 3);
+  CHECK_LE(dlmalloc_arenas(), 4);
+  freeing.owner = &a;
+  free_blocks(NULL, 0);
+  free_blocks(NULL, 1);
+  freeing.owner = &b;
+  free_blocks(NULL, 0);
+  free_blocks(NULL, 1);
+  CHECK_EQ(freeing.damaged, 0);
+  CHECK_EQ(helper_stop(&a), 0);
+  CHECK_EQ(helper_stop(&b), 0);
+}
+
+/* ---- Cross-arena frees ----------------------------------------------------------------- */
+
+static void t_cross_arena_frees(void) {
+  struct helper owner, freer;
+  size_t before, footprint;
+  th_section("cross-arena frees");
+  dlmalloc_trim(0);
+  before = in_use();
+  footprint = dlmalloc_footprint();
+  if (!CHECK_EQ(helper_start(&owner, allocate_blocks), 0) ||
+      !CHECK_EQ(helper_start(&freer, free_blocks), 0))
+    return;
+  helper_step(&owner);
+  CHECK_EQ(owner.n, KINDS * PER_KIND);
+  CHECK_GE(in_use(), before + PER_KIND * (CACHED_SIZE + TREE_SIZE + MAPPED_SIZE));
+  freeing.owner = &owner;
+  freeing.damaged = 0;
+  helper_step(&freer); /* the first half, while the owner is alive and bound */
+  CHECK_EQ(helper_stop(&owner), 0);
+  helper_step(&freer); /* the rest, after the owner ended */
+  CHECK_EQ(helper_stop(&freer), 0);
+  CHECK_EQ(freeing.damaged, 0);
+  dlmalloc_trim(0);
+  /* every block went back to its arena: nothing stays in use but the new arenas' segment
+     records (a leak of the cached blocks alone would be some 10 KiB) */
+  CHECK_LE(in_use(), before + 2048);
+  CHECK_LE(dlmalloc_footprint(), footprint + 4 * 1024 * 1024);
+}
+
+/* ---- Statistics over every arena ------------------------------------------------------ */
+
+struct inspected {
+  struct helper *h;
+  size_t found;
+};
+
+static void count_helper_blocks(void *start, void *end, size_t used, void *arg) {
+  struct inspected *s = (struct inspected *)arg;
+  size_t i;
+  if (used == 0)
+    return;
+  for (i = 0; i < s->h->n; i++)
+    if ((char *)s->h->blocks[i] >= (char *)start && (char *)s->h->blocks[i] < (char *)end)
+      s->found++;
+}
+
+static void t_statistics(void) {
+  struct helper h;
+  struct inspected s;
+  size_t before;
+  th_section("statistics cover every arena");
+  dlmalloc_trim(0);
+  before = in_use();
+  if (!CHECK_EQ(helper_start(&h, allocate_blocks), 0))
+    return;
+  helper_step(&h); /* the helper holds its blocks in its arena and waits */
+  CHECK_GE(in_use(), before + PER_KIND * (CACHED_SIZE + TREE_SIZE + MAPPED_SIZE));
+  s.h = &h;
+  s.found = 0;
+  dlmalloc_inspect_all(count_helper_blocks, &s);
+  CHECK_EQ(s.found, h.n);
+  freeing.owner = &h;
+  freeing.damaged = 0;
+  free_blocks(NULL, 0); /* this thread frees them: cross-arena */
+  free_blocks(NULL, 1);
+  CHECK_EQ(freeing.damaged, 0);
+  CHECK_EQ(helper_stop(&h), 0);
+}
+
+/* ---- Reuse: many short threads -------------------------------------------------------- */
+
+static void *short_thread(void *arg) {
+  void *p[64];
+  size_t i;
+  (void)arg;
+  for (i = 0; i < 64; i++)
+    p[i] = dlmalloc(16 + i * 40);
+  for (i = 0; i < 64; i++)
+    dlfree(p[i]);
+  dlmalloc_thread_exit();
+  return NULL;
+}
+
+static void *burst_thread(void *arg) {
+  size_t r;
+  for (r = 0; r < 20; r++)
+    short_thread(arg);
+  return NULL;
+}
+
+static void t_reuse(void) {
+  size_t i, footprint;
+  pthread_t t[8];
+  th_section("arena reuse after thread exit");
+  dlmalloc_trim(0);
+  footprint = dlmalloc_footprint();
+  CHECK_EQ(dlmallopt(M_ARENA_MAX, 4), 1);
+  for (i = 0; i < 2000; i++) {
+    pthread_t one;
+    if (!CHECK_EQ(pthread_create(&one, NULL, short_thread, NULL), 0))
+      break;
+    CHECK_EQ(pthread_join(one, NULL), 0);
+  }
+  CHECK_LE(dlmalloc_arenas(), 4); /* those made by earlier sections, and no more */
+  for (i = 0; i < 100; i++) {
+    size_t j;
+    for (j = 0; j < 8; j++)
+      CHECK_EQ(pthread_create(&t[j], NULL, burst_thread, NULL), 0);
+    for (j = 0; j < 8; j++)
+      CHECK_EQ(pthread_join(t[j], NULL), 0);
+  }
+  CHECK_LE(dlmalloc_arenas(), 4);
+  dlmalloc_trim(0);
+  CHECK_LE(dlmalloc_footprint(), footprint + 4 * 1024 * 1024);
+}
+
+/* ---- The footprint limit counts every arena ------------------------------------------ */
+
+#define LIMIT_BLOCK 8192
+#define LIMIT_BLOCKS 4096
+
+struct limit_run {
+  void *blocks[LIMIT_BLOCKS];
+  size_t n;
+};
+
+static void *fill_to_limit(void *arg) {
+  struct limit_run *r = (struct limit_run *)arg;
+  while (r->n < LIMIT_BLOCKS && (r->blocks[r->n] = dlmalloc(LIMIT_BLOCK)) != NULL)
+    r->n++;
+  return NULL;
+}
+
+static void t_footprint_limit(void) {
+  static struct limit_run runs[2];
+  pthread_t t[2];
+  size_t limit, i, j;
+  th_section("the footprint limit counts every arena");
+  dlmalloc_trim(0);
+  limit = dlmalloc_set_footprint_limit(dlmalloc_footprint() + 4 * 1024 * 1024);
+  for (i = 0; i < 2; i++)
+    CHECK_EQ(pthread_create(&t[i], NULL, fill_to_limit, &runs[i]), 0);
+  for (i = 0; i < 2; i++)
+    CHECK_EQ(pthread_join(t[i], NULL), 0);
+  CHECK_LT(runs[0].n, LIMIT_BLOCKS); /* each stopped at the limit */
+  CHECK_LT(runs[1].n, LIMIT_BLOCKS);
+  /* the two threads' arenas together stay within it (one granule of slack for a race) */
+  CHECK_LE(dlmalloc_footprint(), limit + 256 * 1024);
+  for (i = 0; i < 2; i++)
+    for (j = 0; j < runs[i].n; j++)
+      dlfree(runs[i].blocks[j]);
+  dlmalloc_set_footprint_limit(0);
+  dlmalloc_trim(0);
+}
+
+/* ---- fork while other threads allocate in their arenas -------------------------------- */
+
+static volatile int churning;
+
+static void *churn_thread(void *arg) {
+  void *p[32] = {0};
+  size_t i = 0;
+  (void)arg;
+  while (churning) {
+    size_t k = i % 32;
+    dlfree(p[k]);
+    p[k] = dlmalloc(16 + (i * 97) % 5000);
+    i++;
+  }
+  for (i = 0; i < 32; i++)
+    dlfree(p[i]);
+  dlmalloc_thread_exit();
+  return NULL;
+}
+
+static void child_work(void) {
+  size_t k, i;
+  for (k = 0; k < KINDS; k++)
+    for (i = 0; i < 20; i++) {
+      void *p = dlmalloc(kind_size[k]);
+      if (p == NULL)
+        _exit(3);
+      memset(p, 0x5a, kind_size[k]);
+      dlfree(p);
+    }
+}
+
+static void *child_thread(void *arg) {
+  (void)arg;
+  child_work();
+  return NULL;
+}
+
+static void t_fork(void) {
+  pthread_t t[3];
+  int i, status;
+  th_section("fork while other arenas are in use");
+  churning = 1;
+  for (i = 0; i < 3; i++)
+    CHECK_EQ(pthread_create(&t[i], NULL, churn_thread, NULL), 0);
+  for (i = 0; i < 20; i++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      pthread_t c;
+      child_work();
+      if (pthread_create(&c, NULL, child_thread, NULL) != 0 || pthread_join(c, NULL) != 0)
+        _exit(4);
+      _exit(0);
+    }
+    if (!CHECK(pid > 0))
+      break;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  churning = 0;
+  for (i = 0; i < 3; i++)
+    CHECK_EQ(pthread_join(t[i], NULL), 0);
+}
+
+/* ---- malloc_teardown while other threads are bound ------------------------------------ */
+
+static void allocate_again(struct helper *h, int step) {
+  size_t i;
+  if (step == 0) {
+    allocate_blocks(h, 0);
+    return;
+  }
+  /* after the teardown: the old blocks are gone; new ones work */
+  h->n = 0;
+  for (i = 0; i < 100; i++) {
+    void *p = dlmalloc(CACHED_SIZE + i * 20);
+    if (p == NULL)
+      continue;
+    memset(p, 0xa5, CACHED_SIZE + i * 20);
+    h->blocks[h->n++] = p;
+  }
+  for (i = 0; i < h->n; i++)
+    dlfree(h->blocks[i]);
+}
+
+static void t_teardown(void) {
+  struct helper h[2];
+  size_t i;
+  th_section("teardown while other threads are bound");
+  for (i = 0; i < 2; i++) {
+    if (!CHECK_EQ(helper_start(&h[i], allocate_again), 0))
+      return;
+    helper_step(&h[i]);
+  }
+  CHECK_GT(dlmalloc_teardown(), 2 * PER_KIND * (size_t)MAPPED_SIZE);
+  CHECK_EQ(dlmalloc_footprint(), 0);
+  for (i = 0; i < 2; i++) {
+    helper_step(&h[i]);
+    CHECK_EQ(h[i].n, 100);
+    CHECK_EQ(helper_stop(&h[i]), 0);
+  }
+  child_work(); /* and this thread too */
+}
+
+/* ---- Death cases ----------------------------------------------------------------------- */
+
+/* The owner's steps: a block of a cached size, a larger one, then a call that takes its
+   arena's lock (a request the cache does not keep, below the mmap threshold). */
+static void one_block(struct helper *h, int step) {
+  if (step < 2) {
+    h->blocks[step] = dlmalloc(step == 0 ? CACHED_SIZE : TREE_SIZE);
+    h->n = (size_t)step + 1;
+  } else {
+    dlfree(dlmalloc(5000));
+  }
+}
+
+static void free_first(struct helper *h, int step) {
+  (void)h;
+  dlfree(freeing.owner->blocks[step]);
+}
+
+static int death(const char *name) {
+  static const char *const cases[] = {"cross_arena_double_free", "remote_double_free",
+                                      "remote_link_damaged"};
+  struct helper owner, freer;
+  int c = 0;
+  while (c < 3 && strcmp(name, cases[c]) != 0)
+    c++;
+  if (c == 3) {
+    printf("unknown death case %s\n", name);
+    return 2;
+  }
+  if (helper_start(&owner, one_block) != 0 || helper_start(&freer, free_first) != 0)
+    return 2;
+  helper_step(&owner); /* blocks[0]: a cached size */
+  helper_step(&owner); /* blocks[1]: a larger one */
+  freeing.owner = &owner;
+  helper_step(&freer); /* blocks[0]: into the freer's cache */
+  if (c == 0) {
+    dlfree(owner.blocks[0]);
+  } else {
+    helper_step(&freer); /* blocks[1]: onto the owner's arena's remote list */
+    if (c == 1) {
+      dlfree(owner.blocks[1]);
+    } else {
+      static size_t target[8];
+      void *forged = target;
+      memcpy(owner.blocks[1], &forged, sizeof forged); /* the list's link */
+      helper_step(&owner); /* the owner's next locked call frees the list */
+    }
+  }
+  printf("the usage error went unnoticed\n");
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1)
+    return death(argv[1]);
+  CHECK_EQ(pthread_atfork(dlmalloc_prefork, dlmalloc_postfork_parent, dlmalloc_postfork_child),
+           0);
+  t_binding();
+  t_cross_arena_frees();
+  t_statistics();
+  t_reuse();
+  t_footprint_limit();
+  t_fork();
+  t_teardown(); /* last: every earlier block is gone after it */
+  return th_finish();
+}
