@@ -1410,26 +1410,36 @@ static unsigned segment_map_last_found;
 #endif
 
 /* The index of the leaf of the window holding address a, or SEGMENT_MAP_WINDOWS if none (a
-   new one if create and one is left). */
+   new one if create and one is left).  Leaves are handed out under global_lock: arenas add
+   segments under their own locks, perhaps at the same moment. */
+static NOINLINE unsigned segment_map_new_leaf(uintptr_t window) {
+  unsigned i, used;
+  lock_acquire(&global_lock);
+  used = segment_map.used;
+  for (i = 0; i < used && segment_map.window[i] != window; ++i)
+    continue;
+  if (i == used && used < SEGMENT_MAP_WINDOWS) {
+    segment_map.window[used] = window; /* written before the count that publishes it */
+    *(volatile unsigned *)&segment_map.used = used + 1;
+  }
+  lock_release(&global_lock);
+  return i < SEGMENT_MAP_WINDOWS ? i : SEGMENT_MAP_WINDOWS;
+}
+
 static ALWAYS_INLINE unsigned segment_map_leaf_index(uintptr_t a, int create) {
   uintptr_t window = a >> SEGMENT_MAP_WINDOW_SHIFT;
   unsigned i, used = *(volatile unsigned *)&segment_map.used;
   for (i = 0; i < used; ++i)
     if (segment_map.window[i] == window)
       return i;
-  if (!create || used == SEGMENT_MAP_WINDOWS)
-    return SEGMENT_MAP_WINDOWS;
-  segment_map.window[used] = window; /* written before the count that publishes it */
-  *(volatile unsigned *)&segment_map.used = used + 1;
-  return used;
+  return create ? segment_map_new_leaf(window) : SEGMENT_MAP_WINDOWS;
 }
 
 /* Set the entries of the granules holding addresses first .. last - 1 (first granule
-   aligned) to id (0: clear them).  A word of entries at a time: a heap that grows and trims
-   its top often changes many granules at once. */
+   aligned) to id (0: clear them).  Many at a time: a heap that grows and trims its top often
+   changes many granules at once. */
 static void segment_map_set(uintptr_t first, uintptr_t last, unsigned id) {
   const uintptr_t window_bytes = (uintptr_t)1 << SEGMENT_MAP_WINDOW_SHIFT;
-  const size_t pattern = (size_t)id * (~(size_t)0 / SEGMENT_MAP_ENTRY_MASK); /* id in each */
   while (first < last) {
     uintptr_t window_end = (first | (window_bytes - 1)) + 1; /* 0: the address space's end */
     uintptr_t end = (window_end != 0 && window_end < last) ? window_end : last;
@@ -1440,6 +1450,13 @@ static void segment_map_set(uintptr_t first, uintptr_t last, unsigned id) {
                         SEGMENT_MAP_SHIFT); /* granules, the last one perhaps partly */
     if (leaf == 0 && id != 0)
       segment_map.overflowed = 1;
+#if SEGMENT_MAP_ENTRY_BITS == 8
+    /* One byte per granule: arenas changing their own granules under their own locks never
+       write the same byte (a word written whole could undo a neighbour's change). */
+    if (leaf != 0)
+      memset((unsigned char *)leaf + g, (int)id, n);
+#else
+    const size_t pattern = (size_t)id * (~(size_t)0 / SEGMENT_MAP_ENTRY_MASK); /* id in each */
     while (leaf != 0 && n != 0) {
       size_t at = g % SEGMENT_MAP_PER_WORD, take = SEGMENT_MAP_PER_WORD - at, mask;
       size_t *word = &leaf[g / SEGMENT_MAP_PER_WORD];
@@ -1453,6 +1470,7 @@ static void segment_map_set(uintptr_t first, uintptr_t last, unsigned id) {
       g += take;
       n -= take;
     }
+#endif
     if (window_end == 0)
       break;
     first = end;
@@ -1481,6 +1499,15 @@ static void segment_map_forget(heap_t *m, char *base, size_t size) {
 static void segment_map_forget_heap(heap_t *m) {
   const size_t id = arena_map_id(m);
   unsigned i;
+#if SEGMENT_MAP_ENTRY_BITS == 8
+  for (i = 0; i < segment_map.used; ++i) {
+    unsigned char *entry = (unsigned char *)segment_map.leaves[i];
+    size_t g;
+    for (g = 0; g < ((size_t)1 << SEGMENT_MAP_LEAF_BITS); ++g)
+      if (entry[g] == id)
+        entry[g] = 0;
+  }
+#else
   for (i = 0; i < segment_map.used; ++i) {
     size_t w;
     for (w = 0; w < SEGMENT_MAP_LEAF_WORDS; ++w) {
@@ -1495,14 +1522,19 @@ static void segment_map_forget_heap(heap_t *m) {
       segment_map.leaves[i][w] = word;
     }
   }
+#endif
 }
 
 /* The entry of address a's granule in leaf i. */
 static ALWAYS_INLINE unsigned segment_map_entry(unsigned i, uintptr_t a) {
   size_t g = (size_t)(a >> SEGMENT_MAP_SHIFT) & (((size_t)1 << SEGMENT_MAP_LEAF_BITS) - 1);
+#if SEGMENT_MAP_ENTRY_BITS == 8
+  return ((volatile unsigned char *)segment_map.leaves[i])[g];
+#else
   return (unsigned)((((volatile size_t *)segment_map.leaves[i])[g / SEGMENT_MAP_PER_WORD] >>
                      ((g % SEGMENT_MAP_PER_WORD) * SEGMENT_MAP_ENTRY_BITS)) &
                     SEGMENT_MAP_ENTRY_MASK);
+#endif
 }
 
 /* segment_map_owner past the leaf found last: search the others, and remember the one found. */
@@ -5007,7 +5039,7 @@ static inline void *thread_cache_malloc(size_t bytes) {
 static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
   struct thread_cache_depot *d = &thread_cache_depot;
   size_t size = i * MALLOC_ALIGNMENT; /* the list's chunk size */
-  void **last = (void **)tc->first[i];
+  void **last = (void **)tc->first[i], **rest;
   unsigned n;
   int room;
   if (tc->count[i] < THREAD_CACHE_BATCH || !tc->shared ||
@@ -5022,6 +5054,10 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
     if (!thread_cache_check(tc->heap, last = thread_cache_next(last), size, 0, 1) ||
         segment_map_owner(mem2chunk(last)) == 0)
       return 0;
+  /* The batch is cut from the list before it is published: once in the depot, another
+     thread may take it and hand its blocks out. */
+  rest = thread_cache_next(last);
+  thread_cache_set_link(last, 0);
   lock_acquire(&depot_lock);
   room = d->depth[i] < THREAD_CACHE_DEPOT_DEPTH &&
          d->bytes + THREAD_CACHE_BATCH * size <= THREAD_CACHE_DEPOT_BYTES;
@@ -5030,10 +5066,11 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
     d->bytes += THREAD_CACHE_BATCH * size;
   }
   lock_release(&depot_lock);
-  if (!room)
+  if (!room) {
+    thread_cache_set_link(last, rest); /* not published: the list as it was */
     return 0;
-  tc->first[i] = thread_cache_next(last);
-  thread_cache_set_link(last, 0);
+  }
+  tc->first[i] = rest;
   tc->count[i] = (unsigned char)(tc->count[i] - THREAD_CACHE_BATCH);
   tc->bytes -= THREAD_CACHE_BATCH * size;
   return 1;

@@ -11,6 +11,8 @@
     bytes in use are back where they started (nothing was lost on the way to its arena).
   - The statistics see every arena: mallinfo counts and malloc_inspect_all reports the blocks
     a parked thread holds in its arena.
+  - Hand-off: producers allocate blocks that consumers bound to other arenas check and free,
+    the traffic that moves blocks through the caches, the depot and the remote lists.
   - Reuse: thousands of short threads one after another use at most two arenas (a thread's
     arena is free for the next once it ends); many threads at once no more than M_ARENA_MAX;
     afterwards malloc_trim gives the memory back (the footprint returns near its start).
@@ -296,6 +298,108 @@ static void t_reuse(void) {
   CHECK_LE(dlmalloc_footprint(), footprint + 4 * 1024 * 1024);
 }
 
+/* ---- Hand-off: producers allocate, consumers check and free -------------------------- */
+
+/* Blocks flow from the threads that allocate them to threads bound to other arenas, which
+   check every block's pattern and free them, at full speed on both sides, a batch of blocks
+   at a time (as in the xmalloc benchmark): the traffic that moves blocks through the caches,
+   the depot and the remote lists, with segments added by several arenas at once.  A block
+   handed out twice, written by the allocator while in use, or freed into the wrong arena
+   shows up as a damaged pattern (or an abort). */
+#define HANDOFF_PAIRS 2
+#define HANDOFF_RING 4
+#define HANDOFF_BATCH 256
+#define HANDOFF_ROUNDS 400
+
+struct handoff_batch {
+  void *p[HANDOFF_BATCH];
+  size_t n[HANDOFF_BATCH];
+  int full; /* 1: the producer filled it, the consumer has not emptied it yet */
+};
+
+struct handoff_pair {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  struct handoff_batch ring[HANDOFF_RING];
+  size_t damaged;
+};
+
+static struct handoff_pair handoff[HANDOFF_PAIRS];
+
+/* Wait until ring slot b of pair h is full (want 1) or empty (want 0). */
+static void handoff_wait(struct handoff_pair *h, size_t b, int want) {
+  pthread_mutex_lock(&h->lock);
+  while (h->ring[b].full != want)
+    pthread_cond_wait(&h->cond, &h->lock);
+  pthread_mutex_unlock(&h->lock);
+}
+
+static void handoff_set(struct handoff_pair *h, size_t b, int full) {
+  pthread_mutex_lock(&h->lock);
+  h->ring[b].full = full;
+  pthread_cond_broadcast(&h->cond);
+  pthread_mutex_unlock(&h->lock);
+}
+
+static void *producer(void *arg) {
+  struct handoff_pair *h = (struct handoff_pair *)arg;
+  size_t round, i;
+  uint32_t x = (uint32_t)(uintptr_t)arg;
+  for (round = 0; round < HANDOFF_ROUNDS; round++) {
+    struct handoff_batch *b = &h->ring[round % HANDOFF_RING];
+    handoff_wait(h, round % HANDOFF_RING, 0);
+    for (i = 0; i < HANDOFF_BATCH; i++) {
+      x = x * 1103515245u + 12345u;
+      b->n[i] = 8 + (x >> 8) % (i == 0 ? 20000 : 120);
+      b->p[i] = dlmalloc(b->n[i]);
+      if (b->p[i] != NULL)
+        stamp_sampled(b->p[i], b->n[i], (uint32_t)(uintptr_t)b->p[i]);
+    }
+    handoff_set(h, round % HANDOFF_RING, 1);
+  }
+  dlmalloc_thread_exit();
+  return NULL;
+}
+
+static void *consumer(void *arg) {
+  struct handoff_pair *h = (struct handoff_pair *)arg;
+  size_t round, i;
+  for (round = 0; round < HANDOFF_ROUNDS; round++) {
+    struct handoff_batch *b = &h->ring[round % HANDOFF_RING];
+    handoff_wait(h, round % HANDOFF_RING, 1);
+    for (i = 0; i < HANDOFF_BATCH; i++) {
+      if (b->p[i] == NULL ||
+          !sampled_intact(b->p[i], b->n[i], b->n[i], (uint32_t)(uintptr_t)b->p[i]))
+        h->damaged++;
+      dlfree(b->p[i]);
+    }
+    handoff_set(h, round % HANDOFF_RING, 0);
+  }
+  dlmalloc_thread_exit();
+  return NULL;
+}
+
+static void t_handoff(void) {
+  pthread_t t[2 * HANDOFF_PAIRS];
+  size_t i, damaged = 0;
+  th_section("blocks handed from producers to consumers in other arenas");
+  CHECK_EQ(dlmallopt(M_ARENA_MAX, 8), 1);
+  for (i = 0; i < HANDOFF_PAIRS; i++) {
+    pthread_mutex_init(&handoff[i].lock, NULL);
+    pthread_cond_init(&handoff[i].cond, NULL);
+  }
+  for (i = 0; i < HANDOFF_PAIRS; i++) {
+    CHECK_EQ(pthread_create(&t[2 * i], NULL, producer, &handoff[i]), 0);
+    CHECK_EQ(pthread_create(&t[2 * i + 1], NULL, consumer, &handoff[i]), 0);
+  }
+  for (i = 0; i < 2 * HANDOFF_PAIRS; i++)
+    CHECK_EQ(pthread_join(t[i], NULL), 0);
+  for (i = 0; i < HANDOFF_PAIRS; i++)
+    damaged += handoff[i].damaged;
+  CHECK_EQ(damaged, 0);
+  CHECK_EQ(dlmallopt(M_ARENA_MAX, 4), 1);
+}
+
 /* ---- The footprint limit counts every arena ------------------------------------------ */
 
 #define LIMIT_BLOCK 8192
@@ -500,6 +604,7 @@ int main(int argc, char **argv) {
   t_cross_arena_frees();
   t_statistics();
   t_reuse();
+  t_handoff();
   t_footprint_limit();
   t_fork();
   t_teardown(); /* last: every earlier block is gone after it */
