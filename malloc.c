@@ -69,8 +69,9 @@
                           or shrink.
     Thread safety:        with USE_LOCKS, one lock per heap (and one global lock for
                           initialisation and for the list of mspaces); with
-                          MALLOC_THREAD_CACHE, small blocks of the global heap also pass
-                          through a per-thread cache that needs no lock.
+                          MALLOC_THREAD_CACHE, the global functions spread threads over
+                          several heaps (arenas), and small blocks also pass through a
+                          per-thread cache that needs no lock.
 
   ==== 2. Configuration options ===============================================================
   Every option is a macro with a default; define it on the command line (or in a header given
@@ -194,9 +195,10 @@
   MALLOC_INSPECT_ALL      default: 1 (h)  (dlmalloc's default is 0; this project builds the
     heap walker by default so that every declared function links)
   MALLOC_THREAD_CACHE     default: 0
-    1: give every thread a small cache of free blocks in front of the global heap's lock
-    (section 16).  malloc and free of blocks up to MALLOC_THREAD_CACHE_MAX_SIZE then take no
-    lock; the cache refills and empties in batches under one lock acquisition.  Needs
+    1: give every thread a small cache of free blocks in front of the heaps' locks, and bind
+    each thread to one of several heaps (arenas: MALLOC_ARENAS) with SEGMENT_MAP (section
+    16).  malloc and free of blocks up to MALLOC_THREAD_CACHE_MAX_SIZE then take no lock; the
+    cache refills and empties in batches under one lock acquisition.  Needs
     thread-local storage from the compiler (MALLOC_THREAD_LOCAL).  mspaces never use it.
     The drop-in library turns it on; PORTABLE ports that do should call malloc_thread_exit()
     when a thread ends (MALLOC_THREAD_CACHE_EXIT).  A cached block is marked in its header,
@@ -4361,7 +4363,7 @@ struct thread_cache {
   int registered;    /* the thread-exit destructor knows this thread */
   int counted;       /* bound: counted in its arena's users */
   int shared;        /* other threads shared the arena at the last locked call (count_user) */
-  heap_t *heap;      /* the arena the thread is bound to (0: not yet); its blocks only */
+  heap_t *heap;      /* the arena the thread is bound to (0: not yet) */
 };
 
 static MALLOC_THREAD_LOCAL struct thread_cache thread_cache;
@@ -4480,16 +4482,19 @@ static size_t threads_bound; /* the users of every arena together (global_lock) 
 #define arena_of(h) (&arenas[(h) - heaps])
 
 /* ---- Arenas ----
-   A thread is bound to one arena for its life (arena_bind, from thread_cache_start); the
-   global functions allocate from it, and its cache holds blocks of it only.  A free finds the
-   block's arena from the segment map (arena_owner); a block of another arena goes on that
-   arena's remote list without a lock (arena_free_remote), and the arena's next lock holder
-   frees it there (arena_acquire).  Chosen over taking the owner's lock for each such free
-   because in a relay of thread generations most frees cross arenas, and a lock per free was
-   the convoy the arenas remove; the list costs one compare-and-swap per free and one exchange
-   per batch.  Requests of the mmap threshold and up are the global heap's, mapped directly
-   as before: the other arenas never map blocks directly (arena_setup), so a block outside
-   every segment is always the global heap's to check and free. */
+   A thread is bound to one arena for its life (arena_bind, from thread_attach); the global
+   functions allocate from it.  A free finds the block's arena from the segment map
+   (arena_owner).  Another arena's block is taken by the freeing thread's cache like its own
+   (where the map names the arena), and goes back to its arena when the cache lets it go; one
+   the cache does not take goes on that arena's remote list without a lock
+   (arena_free_remote), and the arena's next lock holder frees it there (arena_acquire), or,
+   while no thread is bound to that arena, straight into it under its uncontended lock.  The
+   list was chosen over taking the owner's lock for each such free because a lock per free
+   was the convoy the arenas remove (docs/threads-design.md); it costs one compare-and-swap
+   per free and one exchange per batch.  No thread ever holds two arenas' locks at once.
+   Requests of the mmap threshold and up are the global heap's, mapped directly as before:
+   the other arenas never map blocks directly (arena_setup), so a block outside every segment
+   is always the global heap's to check and free. */
 
 /* Remote frees pending on an arena beyond which the thread pushing one frees them all itself,
    under the arena's lock: an arena whose threads allocate no more must not keep what the

@@ -334,10 +334,16 @@ void release_lock(void **lock) {
 /* ---- Abort ------------------------------------------------------------------------------- */
 
 #if !TP_WRAPS_PORT
+static int tp_abort_signal; /* tp_abort_by_signal */
+
+void tp_abort_by_signal(int on) { tp_abort_signal = on; }
+
 void custom_abort(void) {
   tp_os_write_error("custom_abort: ");
   tp_os_write_error(malloc_abort_reason());
   tp_os_write_error("\n");
+  if (tp_abort_signal)
+    abort();
   _exit(TP_ABORT_EXIT_CODE);
 }
 #endif

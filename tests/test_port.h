@@ -64,6 +64,9 @@ void tp_fail_all_maps(int on);       /* custom_mmap and custom_direct_mmap fail 
 void tp_fail_direct(int on);         /* custom_direct_mmap fails while on */
 void tp_refuse_munmap(int on);       /* custom_munmap returns -1 while on */
 void tp_clear_failures(void);        /* disarm everything above */
+/* on: custom_abort ends the process with abort() (SIGABRT) instead of exit status 86, so that
+   a fuzzer's crash handler keeps the input that led there. */
+void tp_abort_by_signal(int on);
 
 /* 1 if [p, p + n) lies inside one live region, else 0. */
 int tp_is_mapped(const void *p, size_t n);

@@ -84,6 +84,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
   atexit(print_operations);
+  tp_abort_by_signal(1); /* an abort in the fuzzer's own process keeps its input */
   return 0;
 }
 
@@ -291,6 +292,7 @@ static int misuse_in_child(struct slot *s, unsigned kind, struct input *in) {
     if (child_log >= 0)
       dup2(child_log, 2);
     misuse_child = 1;
+    tp_abort_by_signal(0); /* here custom_abort is an expected end: status 86 */
     commit_misuse(s, kind, in);
     return 1;
   }
