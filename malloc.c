@@ -4725,8 +4725,10 @@ static void thread_cache_give_back(struct thread_cache *tc) {
 #define thread_cache_holds(tc) ((tc)->bytes != 0 || thread_cache_depot.bytes != 0) /* estimate */
 
 #if DEBUG
-/* Every block of the chain at mem: a chunk of arena h in use, of list i's size, cached.
-   Returns how many there are; *bytes grows by their sizes. */
+/* Every block of the chain at mem: a chunk in use, of list i's size, cached; a block of arena
+   h (whose lock the caller holds) passes the full in-use check.  (Another arena's block is
+   checked only as far as its own header goes: its neighbours change under its arena's lock,
+   which is not held here.)  Returns how many there are; *bytes grows by their sizes. */
 static unsigned do_check_cached_chain(heap_t *h, void **mem, size_t i, size_t *bytes) {
   unsigned n = 0;
   for (; mem != 0; mem = thread_cache_next(mem)) {
@@ -4734,7 +4736,8 @@ static unsigned do_check_cached_chain(heap_t *h, void **mem, size_t i, size_t *b
     if (!thread_cache_check(h, mem, i * MALLOC_ALIGNMENT, 0, 1)) /* reported; not followed */
       break;
     dl_assert(!is_mmapped(p));
-    do_check_inuse_chunk(cached_block_owner(h, mem), p);
+    if (cached_block_owner(h, mem) == h)
+      do_check_inuse_chunk(h, p);
     *bytes += chunksize(p);
     ++n;
   }
