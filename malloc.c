@@ -106,8 +106,9 @@
     1: build only the mspace API; no global heap.
   FOOTERS                 default: 0
     1: every in-use chunk carries a footer tying it to its heap and to its size (the heap's
-    address xor the chunk size xor a secret magic).  free() then finds the owning mspace itself and detects blocks from another heap.
-    Costs S bytes per block.
+    address xor the chunk size xor a secret magic).  free() then finds the owning heap (an
+    mspace or an arena) itself and detects blocks from another heap.  Costs S bytes per
+    block.
   INSECURE                default: 0
     1: skip the run-time checks on addresses and boundary tags (faster, unsafe).
   SEGMENT_MAP             default: 1 (0 with INSECURE or ONLY_MSPACES, and on wasm)
@@ -4469,9 +4470,9 @@ static mlock_t depot_lock = MLOCK_INITIALIZER;
 
 /* What an arena keeps beside its heap state (heaps[i] and arenas[i] go together).  users:
    threads bound to it, under global_lock (read without it where an estimate is enough).
-   remote: blocks of the arena freed by threads bound to
-   other arenas, a stack pushed without a lock (arena_free_remote) and taken whole by whoever
-   holds the arena's lock (arena_drain_remote); remote_count counts them. */
+   remote: blocks of the arena freed by threads bound to other arenas, a stack pushed without
+   a lock (arena_push_remote) and taken whole by whoever holds the arena's lock
+   (arena_drain_remote); remote_count counts them. */
 struct arena {
   size_t users;
   void *volatile remote;
