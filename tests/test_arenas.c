@@ -566,6 +566,8 @@ static int death(const char *name) {
                                       "remote_link_damaged"};
   struct helper owner, freer;
   int c = 0;
+  if (!dlmallopt(M_ARENA_MAX, 4)) /* the owner and the freer in arenas of their own */
+    return 2;
   while (c < 3 && strcmp(name, cases[c]) != 0)
     c++;
   if (c == 3) {
