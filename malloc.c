@@ -1509,20 +1509,9 @@ static void segment_map_forget_heap(heap_t *m) {
         entry[g] = 0;
   }
 #else
-  for (i = 0; i < segment_map.used; ++i) {
-    size_t w;
-    for (w = 0; w < SEGMENT_MAP_LEAF_WORDS; ++w) {
-      size_t word = segment_map.leaves[i][w], e;
-      if (word == 0)
-        continue;
-      for (e = 0; e < SEGMENT_MAP_PER_WORD; ++e) {
-        unsigned shift = (unsigned)(e * SEGMENT_MAP_ENTRY_BITS);
-        if (((word >> shift) & SEGMENT_MAP_ENTRY_MASK) == id)
-          word &= ~(SEGMENT_MAP_ENTRY_MASK << shift);
-      }
-      segment_map.leaves[i][w] = word;
-    }
-  }
+  (void)id; /* one-bit entries name the global heap alone: every entry is its */
+  for (i = 0; i < segment_map.used; ++i)
+    memset(segment_map.leaves[i], 0, sizeof(segment_map.leaves[i]));
 #endif
 }
 
