@@ -98,6 +98,12 @@
   USE_SPIN_LOCKS          default: 1
     With USE_LOCKS 1: 1 uses a small spin-then-yield lock, 0 uses pthread_mutex_t (POSIX) or
     SRWLOCK (Win32).
+  SINGLE_THREAD_HINT      default: __libc_single_threaded with glibc 2.32 and later (not
+                          PORTABLE), else 0
+    An expression that is nonzero only while the calling thread is the process's only one,
+    and that no other thread can turn to zero meanwhile (only the caller, by starting a
+    thread).  While it is nonzero the core takes no lock and changes chunk heads with plain
+    writes instead of atomic ones (sections 3, 4 and 9).  0: always lock.
   USE_DL_PREFIX           default: not defined (h)
     Defined: export dlmalloc, dlfree, ... instead of malloc, free, ...
   MSPACES                 default: 0, or 1 with ONLY_MSPACES (h)
@@ -587,6 +593,22 @@ void *memset(void *dest, int c, size_t n);
 #endif /* DL_WIN32 */
 #endif /* PORTABLE */
 
+/* SINGLE_THREAD_HINT (section 2): glibc's __libc_single_threaded, which is true only while
+   the process has one thread and is cleared by pthread_create in the creating thread before
+   the new one exists.  So a thread that reads it true inside malloc is alone until it
+   returns, and plain writes and no locks are safe for the whole operation (glibc's own
+   malloc relies on the same rule).  A thread made behind the C library's back (a raw clone)
+   is not seen: such a program must define SINGLE_THREAD_HINT 0. */
+#ifndef SINGLE_THREAD_HINT
+#if !PORTABLE && defined(__GLIBC__) &&                                                    \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+#include <sys/single_threaded.h>
+#define SINGLE_THREAD_HINT (__libc_single_threaded != 0)
+#else
+#define SINGLE_THREAD_HINT 0
+#endif
+#endif /* SINGLE_THREAD_HINT */
+
 #define MAX_SIZE_T (~(size_t)0)
 #define SIZE_T_SIZE (sizeof(size_t))
 #define SIZE_T_BITSIZE (sizeof(size_t) << 3)
@@ -781,13 +803,13 @@ typedef void *mlock_t;
 #include PORT_LOCK_HEADER
 static inline void lock_init(mlock_t *l) { port_lock_init(l); }
 MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { port_lock_final(l); }
-static inline void lock_acquire(mlock_t *l) { port_lock_acquire(l); }
-static inline void lock_release(mlock_t *l) { port_lock_release(l); }
+static inline void lock_take(mlock_t *l) { port_lock_acquire(l); }
+static inline void lock_give(mlock_t *l) { port_lock_release(l); }
 #else
 static inline void lock_init(mlock_t *l) { init_lock(l); }
 MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { final_lock(l); }
-static inline void lock_acquire(mlock_t *l) { acquire_lock(l); }
-static inline void lock_release(mlock_t *l) { release_lock(l); }
+static inline void lock_take(mlock_t *l) { acquire_lock(l); }
+static inline void lock_give(mlock_t *l) { release_lock(l); }
 #endif /* PORT_LOCK_HEADER */
 
 #elif USE_LOCKS == 1 && USE_SPIN_LOCKS
@@ -797,7 +819,7 @@ typedef volatile long mlock_t;
 #if DL_WIN32
 static inline void lock_init(mlock_t *l) { *l = 0; }
 MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { (void)l; }
-static inline void lock_acquire(mlock_t *l) {
+static inline void lock_take(mlock_t *l) {
   unsigned spins = 0;
   while (InterlockedExchange(l, 1) != 0) {
     if ((++spins & 63U) == 0)
@@ -806,11 +828,11 @@ static inline void lock_acquire(mlock_t *l) {
       YieldProcessor();
   }
 }
-static inline void lock_release(mlock_t *l) { InterlockedExchange(l, 0); }
+static inline void lock_give(mlock_t *l) { InterlockedExchange(l, 0); }
 #else
 static inline void lock_init(mlock_t *l) { *l = 0; }
 MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { (void)l; }
-static inline void lock_acquire(mlock_t *l) {
+static inline void lock_take(mlock_t *l) {
   unsigned spins = 0;
   while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) != 0) {
     while (__atomic_load_n(l, __ATOMIC_RELAXED) != 0) {
@@ -819,7 +841,7 @@ static inline void lock_acquire(mlock_t *l) {
     }
   }
 }
-static inline void lock_release(mlock_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+static inline void lock_give(mlock_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
 #endif
 
 #elif USE_LOCKS == 1
@@ -828,15 +850,15 @@ typedef SRWLOCK mlock_t;
 #define MLOCK_INITIALIZER SRWLOCK_INIT
 static inline void lock_init(mlock_t *l) { InitializeSRWLock(l); }
 MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { (void)l; }
-static inline void lock_acquire(mlock_t *l) { AcquireSRWLockExclusive(l); }
-static inline void lock_release(mlock_t *l) { ReleaseSRWLockExclusive(l); }
+static inline void lock_take(mlock_t *l) { AcquireSRWLockExclusive(l); }
+static inline void lock_give(mlock_t *l) { ReleaseSRWLockExclusive(l); }
 #else
 typedef pthread_mutex_t mlock_t;
 #define MLOCK_INITIALIZER PTHREAD_MUTEX_INITIALIZER
 static inline void lock_init(mlock_t *l) { pthread_mutex_init(l, 0); }
 MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { pthread_mutex_destroy(l); }
-static inline void lock_acquire(mlock_t *l) { pthread_mutex_lock(l); }
-static inline void lock_release(mlock_t *l) { pthread_mutex_unlock(l); }
+static inline void lock_take(mlock_t *l) { pthread_mutex_lock(l); }
+static inline void lock_give(mlock_t *l) { pthread_mutex_unlock(l); }
 #endif
 
 #else /* USE_LOCKS == 0 */
@@ -844,9 +866,22 @@ typedef int mlock_t;
 #define MLOCK_INITIALIZER 0
 static inline void lock_init(mlock_t *l) { (void)l; }
 MAYBE_UNUSED static inline void lock_destroy(mlock_t *l) { (void)l; }
-static inline void lock_acquire(mlock_t *l) { (void)l; }
-static inline void lock_release(mlock_t *l) { (void)l; }
+static inline void lock_take(mlock_t *l) { (void)l; }
+static inline void lock_give(mlock_t *l) { (void)l; }
 #endif /* USE_LOCKS */
+
+/* Every lock the core takes goes through these.  While SINGLE_THREAD_HINT says the caller is
+   the process's only thread nothing can contend, and the lock word is left alone: no thread
+   can appear in the middle of the operation, since only the caller could start one (section
+   3).  The word is never changed then, so it is free whenever the hint turns. */
+static inline void lock_acquire(mlock_t *l) {
+  if (!SINGLE_THREAD_HINT)
+    lock_take(l);
+}
+static inline void lock_release(mlock_t *l) {
+  if (!SINGLE_THREAD_HINT)
+    lock_give(l);
+}
 
 static mlock_t global_lock = MLOCK_INITIALIZER;
 
@@ -1707,18 +1742,21 @@ static void thread_cache_forget(heap_t *h);
 #endif
 
 /* Set or clear bits of p->head; both return the head as it was.  Atomic where a thread cache
-   may touch the same word without the lock (see above). */
-#if !THREAD_CACHE
-static inline size_t head_set_bits(chunk_t *p, size_t bits) {
+   may touch the same word without the lock (see above), unless the caller is the process's
+   only thread (SINGLE_THREAD_HINT): then nobody else touches any head. */
+static inline size_t head_or_plain(chunk_t *p, size_t bits) {
   size_t old = p->head;
   p->head = old | bits;
   return old;
 }
-static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
+static inline size_t head_and_plain(chunk_t *p, size_t bits) {
   size_t old = p->head;
-  p->head = old & ~bits;
+  p->head = old & bits;
   return old;
 }
+#if !THREAD_CACHE
+#define head_set_bits(p, bits) head_or_plain((p), (bits))
+#define head_clear_bits(p, bits) head_and_plain((p), ~(size_t)(bits))
 #elif defined(__GNUC__) || defined(__clang__)
 /* Word operations for the arenas' lists of blocks freed by other threads (section 16):
    *w = desired if it is still `seen` (1 if so), with release order so that the block's link,
@@ -1730,13 +1768,23 @@ static inline void *word_take(void *volatile *w) {
   return __atomic_exchange_n(w, (void *)0, __ATOMIC_ACQUIRE);
 }
 static inline size_t head_set_bits(chunk_t *p, size_t bits) {
+  if (SINGLE_THREAD_HINT)
+    return head_or_plain(p, bits);
   return __atomic_fetch_or(&p->head, bits, __ATOMIC_RELAXED);
 }
 static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
+  if (SINGLE_THREAD_HINT)
+    return head_and_plain(p, ~bits);
   return __atomic_fetch_and(&p->head, ~bits, __ATOMIC_RELAXED);
 }
 /* p->head = desired if it is still `seen`; 1 if so. */
 static inline int head_replace(chunk_t *p, size_t seen, size_t desired) {
+  if (SINGLE_THREAD_HINT) {
+    if (p->head != seen)
+      return 0;
+    p->head = desired;
+    return 1;
+  }
   return __atomic_compare_exchange_n(&p->head, &seen, desired, 0, __ATOMIC_RELAXED,
                                      __ATOMIC_RELAXED);
 }
@@ -3604,13 +3652,16 @@ static ALWAYS_INLINE int header_in_heap(heap_t *m, uintptr_t lo, size_t span, co
    mapped regions) holds it: a forged chunk on the stack or in a foreign mapping between two
    of the heap's regions is refused before its header is trusted.  held_next, if not 0: the
    caller has shown that m holds the headers of p and of held_next, the chunk that followed p
-   when it looked (neither is looked up again while p's size still leads to held_next). */
+   when it looked (neither is looked up again while p's size still leads to held_next).
+   cached: CACHED_BIT for a block the caller took from a cache, which must be marked cached
+   (free_claimed), else 0: then a cached block is a double free. */
 static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *p,
-                                                            chunk_t *held_next) {
+                                                            chunk_t *held_next, size_t cached) {
 #if INSECURE
   (void)m;
   (void)p;
   (void)held_next;
+  (void)cached;
   return 0;
 #else
   chunk_t *next;
@@ -3628,8 +3679,10 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
   if (is_mmapped(p)) /* a directly mapped chunk never lies in a segment */
     return "invalid pointer or double free (mapped block)";
 #if THREAD_CACHE
-  if (is_thread_cached(p))
-    return THREAD_CACHE_DOUBLE_FREE;
+  if (UNLIKELY((p->head & CACHED_BIT) != cached))
+    return cached ? "heap corruption: a cached block lost its mark" : THREAD_CACHE_DOUBLE_FREE;
+#else
+  (void)cached;
 #endif
   /* Sizes read from headers are multiples of the alignment, or damaged: a damaged one would
      lead to a misaligned header. */
@@ -3661,7 +3714,7 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
 
 /* free() inlines the checks (internal_free); the colder callers share this copy. */
 static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
-  return inuse_chunk_problem_inline(m, p, 0);
+  return inuse_chunk_problem_inline(m, p, 0, 0);
 }
 
 /* free() left top above the trim point: give the excess back, and note it for sys_alloc's
@@ -3680,16 +3733,21 @@ static void adapt_thresholds(heap_t *m, size_t size) {
     raise_thresholds(m, size, size * 2);
 }
 
-/* Free block p of heap m (lock held). */
-static void internal_free(heap_t *m, chunk_t *p, const char *op) {
-  const char *problem = inuse_chunk_problem_inline(m, p, 0);
+/* Free block p of heap m (lock held): internal_free, or free_claimed for a block taken from
+   a thread cache or a remote list (section 16).  cached: as for inuse_chunk_problem_inline.
+   A block of an arena is claimed by setting CACHED_BIT atomically, so that a free through the
+   lock and one through a cache cannot both win; a block taken from a cache is claimed
+   already, and keeps the mark until it is merged into the heap (a free racing this one finds
+   it marked, and loses). */
+static ALWAYS_INLINE void free_chunk(heap_t *m, chunk_t *p, const char *op, size_t cached) {
+  const char *problem = inuse_chunk_problem_inline(m, p, 0, cached);
   size_t psize;
   if (problem != 0) {
     USAGE_ERROR(m, chunk2mem(p), op, problem);
     return;
   }
 #if THREAD_CACHE
-  if (is_arena(m) && !thread_cache_mark(p)) { /* a free into a cache won the race */
+  if (cached == 0 && is_arena(m) && !thread_cache_mark(p)) { /* a free into a cache won */
     USAGE_ERROR(m, chunk2mem(p), op, THREAD_CACHE_DOUBLE_FREE);
     return;
   }
@@ -3707,6 +3765,11 @@ static void internal_free(heap_t *m, chunk_t *p, const char *op) {
   else if (!is_small(psize) && --m->release_checks == 0)
     release_unused_segments(m);
 }
+
+static void internal_free(heap_t *m, chunk_t *p, const char *op) { free_chunk(m, p, op, 0); }
+#if THREAD_CACHE
+static void free_claimed(heap_t *m, chunk_t *p) { free_chunk(m, p, "free", CACHED_BIT); }
+#endif
 
 /* Resize in-use chunk p (validated) to nb bytes without moving it, if possible: shrink in
    place, or grow into a free successor, dv or top; directly mapped chunks via mmap_resize
@@ -4525,7 +4588,7 @@ static void arena_bind(struct thread_cache *tc) {
 
 /* Free every block on arena h's remote list (h's lock held).  Each was checked and marked
    cached when it was pushed; its link, mangled as a cache link, is checked before it is
-   followed, and internal_free checks the block again. */
+   followed, and free_claimed checks the block again. */
 static NOINLINE void arena_drain_remote(heap_t *h) {
   struct arena *a = arena_of(h);
   void **mem = (void **)word_take(&a->remote);
@@ -4539,8 +4602,7 @@ static NOINLINE void arena_drain_remote(heap_t *h) {
       return;
     }
     next = thread_cache_next(mem);
-    (void)head_clear_bits(p, CACHED_BIT); /* internal_free claims it again */
-    internal_free(h, p, "free");
+    free_claimed(h, p);
     mem = next;
   }
 }
@@ -4635,16 +4697,15 @@ static unsigned thread_cache_release(heap_t *h, void **chain, size_t nb, unsigne
   for (; given < n && mem != 0; ++given) {
     void **next;
     heap_t *owner = cached_block_owner(h, mem);
-    /* h's own: taken (internal_free claims it again); another arena's: stays marked, on to
-       that arena's remote list */
-    if (!thread_cache_check(h, mem, nb, owner == h, 1)) {
+    /* marked cached until its arena takes it: h now, another arena from its remote list */
+    if (!thread_cache_check(h, mem, nb, 0, 1)) {
       mem = 0;
       break;
     }
     next = thread_cache_next(mem);
     *bytes -= nb;
     if (owner == h)
-      internal_free(h, mem2chunk(mem), "free");
+      free_claimed(h, mem2chunk(mem));
     else
       arena_push_remote(owner, mem, 0);
     mem = next;
@@ -4946,7 +5007,8 @@ static void thread_cache_carve(struct thread_cache *tc, size_t i, size_t nb, siz
       break;
     }
     /* Appended, so that the blocks come out in address order. */
-    (void)thread_cache_mark(mem2chunk(extra)); /* just allocated: not cached before */
+    /* Just allocated: no cache holds it, and only the lock holder changes its P bit. */
+    (void)head_or_plain(mem2chunk(extra), CACHED_BIT);
     thread_cache_set_link(extra, 0);
     if (tail != 0)
       thread_cache_set_link(tail, extra);
@@ -5139,7 +5201,7 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
       /* heap_free checks the blocks it gets under the lock: checking those here too would
          read every word twice. */
       if ((tc->shared || (pinuse(p) && cinuse(next) && tc->limit[i] != 0)) &&
-          inuse_chunk_problem_inline(h, p, next) == 0) {
+          inuse_chunk_problem_inline(h, p, next, 0) == 0) {
         if (tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)
           thread_cache_push(tc, mem, size);
         else
