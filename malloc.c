@@ -221,9 +221,12 @@
   MALLOC_THREAD_CACHE_BATCH     default: 16 (at most half of MALLOC_THREAD_CACHE_COUNT)
     Most blocks a refill or a flush of one list moves under one lock acquisition, and the
     size of the batches threads pass to each other through the depot.
-  MALLOC_THREAD_CACHE_BYTES     default: 64 KiB
+  MALLOC_THREAD_CACHE_BYTES     default: 256 KiB
     Most bytes (whole chunks) a thread's cache holds; resident memory grows by at most this
-    much per thread that allocates.
+    much per thread that allocates.  Programs that keep a few hundred blocks of spread-out
+    sizes in flight (the server-like bench workloads) churn a smaller cache through the
+    heap: 64 KiB cost them 10 to 35 % more instructions and no less peak memory
+    (bench/results/design-measurements.md).
   MALLOC_ARENAS_MAX             default: 64 (1 .. 255)
     With the thread cache (and locks and SEGMENT_MAP): the most heaps ("arenas") the global
     functions may spread threads over (section 16), the global heap included; static storage
@@ -448,7 +451,7 @@
 #endif /* MALLOC_THREAD_CACHE_BATCH */
 
 #ifndef MALLOC_THREAD_CACHE_BYTES
-#define MALLOC_THREAD_CACHE_BYTES ((size_t)64U * (size_t)1024U)
+#define MALLOC_THREAD_CACHE_BYTES ((size_t)256U * (size_t)1024U)
 #endif /* MALLOC_THREAD_CACHE_BYTES */
 
 #ifndef MALLOC_THREAD_CACHE_EXIT
@@ -4503,13 +4506,14 @@ static inline int thread_cache_check(heap_t *h, void **mem, size_t nb, int take,
    between threads, a producer allocating what a consumer frees: so it is used only while
    two threads or more have caches, and drained into the heap when that stops.  Its blocks
    stay chunks in use, marked cached (a double free of one is still caught), and are
-   bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all (as
-   much as one thread's cache, which keeps the threaded workloads' speed at a lower peak;
-   bench/results/design-measurements.md).  One for all arenas (a batch may hold blocks of
+   bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all (64
+   KiB, or one thread's cache if that is less: the threaded workloads kept their speed with
+   it at a lower peak; bench/results/design-measurements.md).  One for all arenas (a batch may hold blocks of
    any: the caches do), guarded by depot_lock, which is taken inside an arena's lock and
    never the other way round. */
 #define THREAD_CACHE_DEPOT_DEPTH 4
-#define THREAD_CACHE_DEPOT_BYTES MALLOC_THREAD_CACHE_BYTES
+#define THREAD_CACHE_DEPOT_BYTES                                                          \
+  (MALLOC_THREAD_CACHE_BYTES < (size_t)65536U ? MALLOC_THREAD_CACHE_BYTES : (size_t)65536U)
 struct thread_cache_depot {
   void *batch[THREAD_CACHE_LISTS][THREAD_CACHE_DEPOT_DEPTH]; /* chains, linked by word 0 */
   unsigned char depth[THREAD_CACHE_LISTS];

@@ -47,7 +47,7 @@
   (MALLOC_THREAD_CACHE_COUNT / 2 < 16 ? MALLOC_THREAD_CACHE_COUNT / 2 : 16)
 #endif
 #ifndef MALLOC_THREAD_CACHE_BYTES
-#define MALLOC_THREAD_CACHE_BYTES ((size_t)64U * (size_t)1024U)
+#define MALLOC_THREAD_CACHE_BYTES ((size_t)256U * (size_t)1024U)
 #endif
 
 typedef void (*heap_walker)(void *start, void *end, size_t used_bytes, void *arg);
