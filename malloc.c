@@ -4526,11 +4526,12 @@ static mlock_t depot_lock = MLOCK_INITIALIZER;
    threads bound to it, under global_lock (read without it where an estimate is enough).
    remote: blocks of the arena freed by threads bound to other arenas, a stack pushed without
    a lock (arena_push_remote) and taken whole by whoever holds the arena's lock
-   (arena_drain_remote); remote_count counts them. */
+   (arena_drain_remote); remote_count counts them, remote_bytes their chunk bytes. */
 struct arena {
   size_t users;
   void *volatile remote;
   volatile size_t remote_count;
+  volatile size_t remote_bytes;
 };
 static struct arena arenas[HEAP_SLOTS];
 static size_t threads_bound; /* the users of every arena together (global_lock) */
@@ -4553,8 +4554,13 @@ static size_t threads_bound; /* the users of every arena together (global_lock) 
 
 /* Remote frees pending on an arena beyond which the thread pushing one frees them all itself,
    under the arena's lock: an arena whose threads allocate no more must not keep what the
-   others freed.  (remote_count is an estimate: pushes count without atomics.) */
+   others freed.  In blocks, and in bytes (as much as one thread's cache): a count alone let a
+   few large blocks wait there, a megabyte and more on an arena whose only thread had stopped
+   allocating (integration.threads_fork's main thread, whose final in-use check failed about
+   once in 100 runs).  (remote_count and remote_bytes are estimates: pushes count without
+   atomics.) */
 #define ARENA_REMOTE_DRAIN 256
+#define ARENA_REMOTE_DRAIN_BYTES MALLOC_THREAD_CACHE_BYTES
 
 /* Set up heaps[n] as a new arena (global_lock held): like the global heap, but never with
    MORECORE (the global heap's) nor with directly mapped blocks (see above).  Its first
@@ -4597,6 +4603,7 @@ static NOINLINE void arena_drain_remote(heap_t *h) {
   struct arena *a = arena_of(h);
   void **mem = (void **)word_take(&a->remote);
   a->remote_count = 0;
+  a->remote_bytes = 0;
   while (mem != 0) {
     chunk_t *p = mem2chunk(mem);
     void **next;
@@ -4622,17 +4629,20 @@ static inline int arena_acquire(heap_t *h) {
 }
 
 /* Put block mem (a block of arena h, in use and already marked cached: its free is decided)
-   on h's remote list; past ARENA_REMOTE_DRAIN pending blocks, free them all now, if the
-   caller holds no lock (may_lock: taking h's lock while holding another arena's could
-   deadlock with a thread doing the reverse). */
+   on h's remote list; past ARENA_REMOTE_DRAIN pending blocks or ARENA_REMOTE_DRAIN_BYTES,
+   free them all now, if the caller holds no lock (may_lock: taking h's lock while holding
+   another arena's could deadlock with a thread doing the reverse). */
 static void arena_push_remote(heap_t *h, void *mem, int may_lock) {
   struct arena *a = arena_of(h);
+  size_t size = chunksize(mem2chunk(mem)); /* read first: once pushed, the block is h's */
   void *first;
   do {
     first = a->remote;
     thread_cache_set_link((void **)mem, first);
   } while (!word_replace(&a->remote, first, mem));
-  if (++a->remote_count >= ARENA_REMOTE_DRAIN && may_lock && !PREACTION(h)) {
+  a->remote_bytes += size;
+  if ((++a->remote_count >= ARENA_REMOTE_DRAIN ||
+       a->remote_bytes >= ARENA_REMOTE_DRAIN_BYTES) && may_lock && !PREACTION(h)) {
     arena_drain_remote(h);
     POSTACTION(h);
   }
@@ -4688,6 +4698,7 @@ static void thread_cache_forget(heap_t *h) {
   lock_release(&depot_lock);
   a->remote = 0;
   a->remote_count = 0;
+  a->remote_bytes = 0;
 }
 
 /* Give the first n blocks of the chain *chain (cached, chunk size nb) back to the heap:
@@ -6020,9 +6031,14 @@ static void mspace_locks(void (*action)(mlock_t *)) {
 
 /* The order: mspace_list_lock, the arenas' locks (the global heap's first), the mspaces',
    global_lock, then depot_lock.  An arena made meanwhile (arena_bind holds global_lock to
-   make one) is locked after global_lock: nothing takes global_lock while holding an arena's
-   lock other than the global heap's (its MORECORE), so taking those after it cannot
-   deadlock. */
+   make one) is locked before global_lock too, as section 4's order says: a thread holding an
+   arena's lock may be waiting for global_lock (its MORECORE, a new leaf of the segment map),
+   so taking an arena's lock with global_lock held could deadlock.  Once global_lock is held
+   no arena is made; if one was made since the count was read, global_lock is let go, the new
+   arenas are locked, and it is taken again (at most MALLOC_ARENAS_MAX times).  Every arena
+   below arena_count is then locked, and stays so until the postfork handlers: they find
+   arena_count unchanged, as global_lock is held until they have released (or reset) the
+   arenas' locks. */
 void dlmalloc_prefork(void) {
   size_t arenas_locked;
   ensure_initialization();
@@ -6032,19 +6048,31 @@ void dlmalloc_prefork(void) {
   arenas_locked = arenas_to_lock();
   arena_locks(lock_acquire, 0, arenas_locked);
   mspace_locks(lock_acquire);
-  lock_acquire(&global_lock);
-  arena_locks(lock_acquire, arenas_locked, arenas_to_lock());
+  for (;;) {
+    size_t made;
+    lock_acquire(&global_lock);
+    made = arenas_to_lock();
+    if (made == arenas_locked)
+      break;
+    lock_release(&global_lock);
+    arena_locks(lock_acquire, arenas_locked, made);
+    arenas_locked = made;
+  }
 #if THREAD_CACHE
   lock_acquire(&depot_lock);
 #endif
 }
 
+/* The arenas' locks go before global_lock: the moment global_lock is free, a thread that
+   waited in arena_bind during the fork may make an arena and take its lock, which a release
+   reading the new count would take away from it -- two threads in one heap, and a SIGSEGV
+   (integration.threads_fork, about 1 run in 100). */
 void dlmalloc_postfork_parent(void) {
 #if THREAD_CACHE
   lock_release(&depot_lock);
 #endif
-  lock_release(&global_lock);
   arena_locks(lock_release, 0, arenas_to_lock());
+  lock_release(&global_lock);
   mspace_locks(lock_release);
 #if MSPACES
   lock_release(&mspace_list_lock); /* last: the walk above read the list */

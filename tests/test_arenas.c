@@ -20,6 +20,9 @@
     stop at it.
   - fork while other threads allocate in their arenas: the child allocates and frees in every
     size class, from its one thread and from a new one.
+  - With the instrumented port: a thread that binds while the fork handlers hold the locks
+    makes its arena the moment global_lock is free; the parent's handler still releases only
+    the locks the prepare handler took.
   - malloc_teardown while other threads are bound to arenas and hold blocks: every arena's
     memory goes, and those threads allocate again afterwards.
   With DEBUG (tcachedebugfooters) every mallinfo call runs the full heap check of every arena.
@@ -45,6 +48,9 @@
 
 #include "harness.h"
 #include "heaps.h"
+#ifdef TEST_WITH_PORT
+#include "test_port.h"
+#endif
 
 #define CACHED_SIZE 48
 #define TREE_SIZE 3000
@@ -503,6 +509,76 @@ static void t_fork(void) {
     CHECK_EQ(pthread_join(t[i], NULL), 0);
 }
 
+/* ---- An arena made while the fork handlers let the locks go ---------------------------- */
+#ifdef TEST_WITH_PORT
+/* A thread's first malloc waits in arena_bind for global_lock while malloc_prefork holds it,
+   and makes an arena as soon as malloc_postfork_parent lets global_lock go.  The instrumented
+   port holds the parent handler back after each release (tp_after_release) until that arena
+   is there, or for 50 ms: what a preempted forking thread sees.  The handler must still
+   release exactly the locks prefork took -- not the new arena's, which its thread may hold by
+   then (two threads in one heap: the SIGSEGV of integration.threads_fork). */
+#define OCCUPANTS 16
+static size_t arenas_at_fork;
+static volatile int late_bound, late_stop;
+
+static void wait_for_new_arena(void) {
+  int ms;
+  for (ms = 0; ms < 50 && dlmalloc_arenas() == arenas_at_fork; ms++)
+    usleep(1000);
+}
+
+static void *late_binder(void *arg) {
+  (void)arg;
+  dlfree(dlmalloc(CACHED_SIZE)); /* binds: a new arena, every other one has a thread */
+  late_bound = 1;
+  while (!late_stop)
+    usleep(1000);
+  dlmalloc_thread_exit();
+  return NULL;
+}
+
+static void bind_step(struct helper *h, int step) {
+  (void)h;
+  (void)step;
+  dlfree(dlmalloc(CACHED_SIZE));
+}
+
+static void t_fork_while_binding(void) {
+  static struct helper occupant[OCCUPANTS];
+  pthread_t t;
+  size_t n = 0, start, errors;
+  int ms;
+  th_section("an arena made while the fork handlers let the locks go");
+  CHECK_EQ(dlmallopt(M_ARENA_MAX, OCCUPANTS + 8), 1);
+  /* a thread in every arena made so far: the next thread to bind makes a new one */
+  start = dlmalloc_arenas();
+  while (n < OCCUPANTS && dlmalloc_arenas() == start) {
+    if (!CHECK_EQ(helper_start(&occupant[n], bind_step), 0))
+      break;
+    helper_step(&occupant[n++]);
+  }
+  if (CHECK_GT(dlmalloc_arenas(), start)) {
+    arenas_at_fork = dlmalloc_arenas();
+    errors = tp_lock_errors();
+    dlmalloc_prefork();
+    CHECK_EQ(pthread_create(&t, NULL, late_binder, NULL), 0);
+    tp_after_release(wait_for_new_arena);
+    dlmalloc_postfork_parent();
+    tp_after_release(NULL);
+    for (ms = 0; ms < 10000 && !late_bound; ms++)
+      usleep(1000);
+    CHECK(late_bound);
+    CHECK_EQ(dlmalloc_arenas(), arenas_at_fork + 1);
+    CHECK_EQ(tp_lock_errors(), errors); /* no lock released that prefork did not take */
+    late_stop = 1;
+    CHECK_EQ(pthread_join(t, NULL), 0);
+  }
+  while (n > 0)
+    CHECK_EQ(helper_stop(&occupant[--n]), 0);
+  CHECK_EQ(dlmallopt(M_ARENA_MAX, 4), 1);
+}
+#endif /* TEST_WITH_PORT */
+
 /* ---- malloc_teardown while other threads are bound ------------------------------------ */
 
 static void allocate_again(struct helper *h, int step) {
@@ -609,6 +685,9 @@ int main(int argc, char **argv) {
   t_handoff();
   t_footprint_limit();
   t_fork();
+#ifdef TEST_WITH_PORT
+  t_fork_while_binding();
+#endif
   t_teardown(); /* last: every earlier block is gone after it */
   return th_finish();
 }

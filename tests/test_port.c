@@ -319,6 +319,10 @@ void acquire_lock(void **lock) {
   __atomic_fetch_add(&tp_held, 1, __ATOMIC_RELAXED);
 }
 
+/* tp_after_release: the hook and the thread (its token) whose releases run it. */
+static void (*volatile tp_release_hook)(void);
+static void *volatile tp_release_hook_thread;
+
 void release_lock(void **lock) {
   void *me = &tp_thread_token;
   if (__atomic_load_n(lock, __ATOMIC_RELAXED) != me) {
@@ -329,6 +333,13 @@ void release_lock(void **lock) {
   __atomic_fetch_sub(&tp_held, 1, __ATOMIC_RELAXED);
   __atomic_fetch_add(&tp_releases, 1, __ATOMIC_RELAXED);
   __atomic_store_n(lock, NULL, __ATOMIC_RELEASE);
+  if (tp_release_hook != NULL && tp_release_hook_thread == me)
+    tp_release_hook();
+}
+
+void tp_after_release(void (*fn)(void)) {
+  tp_release_hook_thread = &tp_thread_token;
+  tp_release_hook = fn;
 }
 
 /* ---- Abort ------------------------------------------------------------------------------- */

@@ -16,7 +16,8 @@
     (re-entry), releasing one that the thread does not hold, or finalising a held lock are
     counted as lock errors (and printed), and the number of locks currently held is tracked;
     init_lock on a held lock resets it (that is what malloc_postfork_child does) and is
-    counted separately;
+    counted separately; a test may have a function run after a thread's releases
+    (tp_after_release);
   - custom_abort writes "custom_abort: <malloc_abort_reason()>\n" to stderr and calls _exit(86)
     (on a host; in front of a real port, that port's custom_abort runs).
   Nothing here calls malloc.
@@ -67,6 +68,11 @@ void tp_clear_failures(void);        /* disarm everything above */
 /* on: custom_abort ends the process with abort() (SIGABRT) instead of exit status 86, so that
    a fuzzer's crash handler keeps the input that led there. */
 void tp_abort_by_signal(int on);
+
+/* fn (0: none) runs after each release_lock the calling thread makes from now on, once the
+   lock is free, until cleared: a test stretches the moment between two of the allocator's
+   releases (what other threads may do there) to as long as fn takes.  fn must not allocate. */
+void tp_after_release(void (*fn)(void));
 
 /* 1 if [p, p + n) lies inside one live region, else 0. */
 int tp_is_mapped(const void *p, size_t n);
