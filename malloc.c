@@ -231,14 +231,13 @@
     With the thread cache (and locks and SEGMENT_MAP): the most heaps ("arenas") the global
     functions may spread threads over (section 16), the global heap included; static storage
     for that many heap states.  1: one heap, every thread shares it.
-  MALLOC_ARENAS                 default: 1 (one heap for every thread)
+  MALLOC_ARENAS                 default: 0 (twice the processors online)
     How many arenas threads may be spread over, at most MALLOC_ARENAS_MAX; 0: twice the
-    processors online (found at run time; 4 in PORTABLE builds).  Also set at run time with
-    mallopt(M_ARENA_MAX, n) before the second thread allocates.  One by default for now: the
-    drop-in's fork-while-threads-allocate test (integration.threads_fork) crashed in about 1
-    run in 100 with arenas on, for a reason not found yet (docs/threads-design.md).  A thread is bound
-    to an arena at its first call: one no thread uses, else a new one while there are fewer
-    than this, else the one with the fewest threads; the binding ends with the thread.
+    processors online (found at run time; 4 in PORTABLE builds); 1: one heap for every
+    thread.  Also set at run time with mallopt(M_ARENA_MAX, n) before the second thread
+    allocates.  A thread is bound to an arena at its first call: one no thread uses, else a
+    new one while there are fewer than this, else the one with the fewest threads; the
+    binding ends with the thread.
   MALLOC_THREAD_LOCAL           default: __thread (GNU C; initial-exec on ELF), __declspec(thread)
                                 (MSVC), else _Thread_local
     The storage class of the per-thread cache.  A port whose compiler reaches thread-local
@@ -467,7 +466,7 @@
 #endif /* MALLOC_ARENAS_MAX */
 
 #ifndef MALLOC_ARENAS
-#define MALLOC_ARENAS 1 /* one heap unless asked: see the option's text */
+#define MALLOC_ARENAS 0
 #endif /* MALLOC_ARENAS */
 
 /* Several heaps (arenas, section 16) need the thread cache (its thread-local state binds a
@@ -4508,9 +4507,9 @@ static inline int thread_cache_check(heap_t *h, void **mem, size_t nb, int take,
    stay chunks in use, marked cached (a double free of one is still caught), and are
    bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all (64
    KiB, or one thread's cache if that is less: the threaded workloads kept their speed with
-   it at a lower peak; bench/results/design-measurements.md).  One for all arenas (a batch may hold blocks of
-   any: the caches do), guarded by depot_lock, which is taken inside an arena's lock and
-   never the other way round. */
+   it at a lower peak; bench/results/design-measurements.md).  One for all arenas (a batch
+   may hold blocks of any: the caches do), guarded by depot_lock, which is taken inside an
+   arena's lock and never the other way round. */
 #define THREAD_CACHE_DEPOT_DEPTH 4
 #define THREAD_CACHE_DEPOT_BYTES                                                          \
   (MALLOC_THREAD_CACHE_BYTES < (size_t)65536U ? MALLOC_THREAD_CACHE_BYTES : (size_t)65536U)
@@ -4554,13 +4553,13 @@ static size_t threads_bound; /* the users of every arena together (global_lock) 
 
 /* Remote frees pending on an arena beyond which the thread pushing one frees them all itself,
    under the arena's lock: an arena whose threads allocate no more must not keep what the
-   others freed.  In blocks, and in bytes (as much as one thread's cache): a count alone let a
+   others freed.  In blocks, and in bytes (64 KiB, as much as the depot): a count alone let a
    few large blocks wait there, a megabyte and more on an arena whose only thread had stopped
    allocating (integration.threads_fork's main thread, whose final in-use check failed about
    once in 100 runs).  (remote_count and remote_bytes are estimates: pushes count without
    atomics.) */
 #define ARENA_REMOTE_DRAIN 256
-#define ARENA_REMOTE_DRAIN_BYTES MALLOC_THREAD_CACHE_BYTES
+#define ARENA_REMOTE_DRAIN_BYTES ((size_t)64U * (size_t)1024U)
 
 /* Set up heaps[n] as a new arena (global_lock held): like the global heap, but never with
    MORECORE (the global heap's) nor with directly mapped blocks (see above).  Its first

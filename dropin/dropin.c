@@ -279,12 +279,12 @@ void *memalign(size_t alignment, size_t size) {
 size_t malloc_usable_size(void *p) { return dlmalloc_usable_size(p); }
 
 /* mallopt(param, value) with glibc's <malloc.h> numbering, which is what programs calling
-   the standard name were compiled with.  M_TRIM_THRESHOLD (-1) and M_MMAP_THRESHOLD (-3)
-   mean the same here; glibc's M_TOP_PAD (-2) is not dlmalloc's M_GRANULARITY (-2) and has no
-   counterpart, nor have glibc's arena, fastbin and debugging knobs: those return 0 ("not
-   done"), as glibc does for a parameter it does not know.  dlmallopt keeps dlmalloc's
-   numbering, M_GRANULARITY included. */
-enum { GLIBC_M_TRIM_THRESHOLD = -1, GLIBC_M_MMAP_THRESHOLD = -3 };
+   the standard name were compiled with.  M_TRIM_THRESHOLD (-1), M_MMAP_THRESHOLD (-3) and
+   M_ARENA_MAX (-8) mean the same here; glibc's M_TOP_PAD (-2) is not dlmalloc's M_GRANULARITY
+   (-2) and has no counterpart, nor have glibc's other arena, fastbin and debugging knobs:
+   those return 0 ("not done"), as glibc does for a parameter it does not know.  dlmallopt
+   keeps dlmalloc's numbering, M_GRANULARITY included. */
+enum { GLIBC_M_TRIM_THRESHOLD = -1, GLIBC_M_MMAP_THRESHOLD = -3, GLIBC_M_ARENA_MAX = -8 };
 
 int mallopt(int param, int value) {
   switch (param) {
@@ -292,6 +292,8 @@ int mallopt(int param, int value) {
     return dlmallopt(M_TRIM_THRESHOLD, value);
   case GLIBC_M_MMAP_THRESHOLD:
     return dlmallopt(M_MMAP_THRESHOLD, value);
+  case GLIBC_M_ARENA_MAX:
+    return dlmallopt(M_ARENA_MAX, value);
   default:
     return 0;
   }

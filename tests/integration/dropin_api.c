@@ -362,9 +362,13 @@ static void test_mallopt(void) {
   free(p);
   CHECK(mallopt(M_MMAP_THRESHOLD, 256 * 1024) == 1);
   CHECK(mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024) == 1);
+  /* M_ARENA_MAX bounds the arenas, 1 .. MALLOC_ARENAS_MAX (64) */
+  CHECK(mallopt(M_ARENA_MAX, 0) == 0);
+  CHECK(mallopt(M_ARENA_MAX, 65) == 0);
+  CHECK(mallopt(M_ARENA_MAX, 1) == 1);
+  CHECK(mallopt(M_ARENA_MAX, 4) == 1);
   /* glibc-only knobs are reported as not done. */
   CHECK(mallopt(M_TOP_PAD, 0) == 0);
-  CHECK(mallopt(M_ARENA_MAX, 1) == 0);
   CHECK(mallopt(M_MXFAST, 0) == 0);
 }
 
