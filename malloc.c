@@ -599,8 +599,10 @@ void *memset(void *dest, int c, size_t n);
    the process has one thread and is cleared by pthread_create in the creating thread before
    the new one exists.  So a thread that reads it true inside malloc is alone until it
    returns, and plain writes and no locks are safe for the whole operation (glibc's own
-   malloc relies on the same rule).  A thread made behind the C library's back (a raw clone)
-   is not seen: such a program must define SINGLE_THREAD_HINT 0. */
+   malloc relies on the same rule).  glibc may set it again only in the caller's own calls
+   (fork's child, joining its last thread), never while the caller is inside malloc, so a
+   lock taken with the hint clear is released with it clear.  A thread made behind the C
+   library's back (a raw clone) is not seen: such a program must define SINGLE_THREAD_HINT 0. */
 #ifndef SINGLE_THREAD_HINT
 #if !PORTABLE && defined(__GLIBC__) &&                                                    \
     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
