@@ -1753,14 +1753,14 @@ static inline size_t head_or_plain(chunk_t *p, size_t bits) {
   p->head = old | bits;
   return old;
 }
-static inline size_t head_and_plain(chunk_t *p, size_t bits) {
+static inline size_t head_clear_plain(chunk_t *p, size_t bits) {
   size_t old = p->head;
-  p->head = old & bits;
+  p->head = old & ~bits;
   return old;
 }
 #if !THREAD_CACHE
 #define head_set_bits(p, bits) head_or_plain((p), (bits))
-#define head_clear_bits(p, bits) head_and_plain((p), ~(size_t)(bits))
+#define head_clear_bits(p, bits) head_clear_plain((p), (bits))
 #elif defined(__GNUC__) || defined(__clang__)
 /* Word operations for the arenas' lists of blocks freed by other threads (section 16):
    *w = desired if it is still `seen` (1 if so), with release order so that the block's link,
@@ -1778,7 +1778,7 @@ static inline size_t head_set_bits(chunk_t *p, size_t bits) {
 }
 static inline size_t head_clear_bits(chunk_t *p, size_t bits) {
   if (SINGLE_THREAD_HINT)
-    return head_and_plain(p, ~bits);
+    return head_clear_plain(p, bits);
   return __atomic_fetch_and(&p->head, ~bits, __ATOMIC_RELAXED);
 }
 /* p->head = desired if it is still `seen`; 1 if so. */
