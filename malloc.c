@@ -1583,12 +1583,31 @@ static ALWAYS_INLINE unsigned segment_map_owner(const void *a) {
     return segment_map_entry(i, (uintptr_t)a);
   return segment_map_search((uintptr_t)a);
 }
+#if MALLOC_THREAD_CACHE && !ONLY_MSPACES
+/* segment_map_owner without a call, for the thread cache's fast paths: programs whose
+   threads pass blocks between the global heap's MORECORE memory and the other arenas' mapped
+   segments alternate between two leaves at every call. */
+static ALWAYS_INLINE unsigned segment_map_owner_quick(const void *a) {
+  uintptr_t window = (uintptr_t)a >> SEGMENT_MAP_WINDOW_SHIFT;
+  unsigned i = *(volatile unsigned *)&segment_map_last_found;
+  if (UNLIKELY(segment_map.window[i] != window)) {
+    unsigned used = *(volatile unsigned *)&segment_map.used;
+    for (i = 0; i < used && segment_map.window[i] != window; ++i)
+      continue;
+    if (i == used)
+      return 0;
+    *(volatile unsigned *)&segment_map_last_found = i;
+  }
+  return segment_map_entry(i, (uintptr_t)a);
+}
+#endif
 #define segment_map_holds(m, a) (is_arena(m) && segment_map_owner(a) == arena_map_id(m))
 #else
 #define segment_map_note(m, base, size) ((void)(m), (void)(base), (void)(size))
 #define segment_map_forget(m, base, size) ((void)(m), (void)(base), (void)(size))
 #define segment_map_forget_heap(m) ((void)(m))
 #define segment_map_owner(a) ((void)(a), 0u)
+#define segment_map_owner_quick(a) ((void)(a), 0u)
 #define segment_map_holds(m, a) ((void)(m), (void)(a), 0)
 #endif /* SEGMENT_MAP */
 
@@ -5091,20 +5110,59 @@ static NOINLINE void *thread_cache_refill(struct thread_cache *tc, size_t bytes)
   return mem;
 }
 
+/* Unlink block mem (checked, its CACHED_BIT cleared) from the front of list i. */
+static inline void *thread_cache_pop(struct thread_cache *tc, void **mem, size_t i, size_t nb) {
+  tc->first[i] = thread_cache_next(mem);
+  --tc->count[i];
+  tc->bytes -= nb;
+  mem[0] = 0; /* the caller's block keeps no link */
+  return mem;
+}
+
+static void *thread_cache_bypass(size_t bytes);
+
+/* malloc(bytes) on every path but thread_cache_malloc's: before initialisation, a request
+   the cache does not keep, a stale or empty list, or a block outside the arena's top
+   segment (thread_cache_check, with its reports). */
+static NOINLINE void *thread_cache_malloc_slow(size_t bytes) {
+  struct thread_cache *tc = &thread_cache;
+  size_t nb, i;
+  void **mem;
+  ensure_initialization();
+  if (bytes > THREAD_CACHE_MAX_REQUEST)
+    return thread_cache_bypass(bytes);
+  nb = request2size(bytes);
+  i = thread_cache_list(nb);
+  mem = (void **)tc->first[i];
+  if (mem != 0 && thread_cache_current(tc) && thread_cache_check(tc->heap, mem, nb, 1, 0))
+    return thread_cache_pop(tc, mem, i, nb);
+  return thread_cache_refill(tc, bytes);
+}
+
+/* malloc(bytes): the front block of its list, when that block lies in the arena's top
+   segment or in a granule the map names, and its head says cached, in use and of the list's
+   size (thread_cache_check's checks for that case).  Everything else is
+   thread_cache_malloc_slow's, reached by a tail call, so that this path saves no registers
+   (the atomic clear of CACHED_BIT is most of its time). */
 static inline void *thread_cache_malloc(size_t bytes) {
   struct thread_cache *tc = &thread_cache;
-  size_t nb = request2size(bytes);
-  size_t i = thread_cache_list(nb);
-  void **mem = (void **)tc->first[i];
-  if (LIKELY(mem != 0) && LIKELY(thread_cache_current(tc)) &&
-      LIKELY(thread_cache_check(tc->heap, mem, nb, 1, 0))) {
-    tc->first[i] = thread_cache_next(mem);
-    --tc->count[i];
-    tc->bytes -= nb;
-    mem[0] = 0; /* the caller's block keeps no link */
-    return mem;
+  if (LIKELY(bytes <= THREAD_CACHE_MAX_REQUEST)) {
+    size_t nb = request2size(bytes);
+    size_t i = thread_cache_list(nb);
+    void **mem = (void **)tc->first[i];
+    if (LIKELY(mem != 0) && LIKELY(thread_cache_current(tc)) &&
+        LIKELY(((size_t)(uintptr_t)mem & CHUNK_ALIGN_MASK) == 0) &&
+        LIKELY(top_segment_room(tc->heap, mem2chunk(mem)) != 0 ||
+               segment_map_owner_quick(mem2chunk(mem)) != 0)) {
+      chunk_t *p = mem2chunk(mem);
+      size_t head = p->head;
+      if (LIKELY((head & ~PINUSE_BIT) == (nb | CACHED_BIT | CINUSE_BIT))) {
+        (void)head_clear_bits(p, CACHED_BIT);
+        return thread_cache_pop(tc, mem, i, nb);
+      }
+    }
   }
-  return thread_cache_refill(tc, bytes);
+  return thread_cache_malloc_slow(bytes);
 }
 
 /* List i or the cache is full: move the list's THREAD_CACHE_BATCH most recent blocks, still
@@ -5237,9 +5295,8 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
 /* free(mem), mem not 0.  The common case: a block of the thread's arena in its top segment,
    or of any arena in granules the map names for it, in use between two chunks in use, with
    room in its list.  These are inuse_chunk_problem's checks for that case, in its order;
-   anything else takes thread_cache_free_slow.  Every call is in tail position, so this path
-   saves no registers. */
-static inline void thread_cache_free(void *mem) {
+   anything else takes thread_cache_free_slow. */
+static NOINLINE void thread_cache_free_general(void *mem) {
   struct thread_cache *tc = &thread_cache;
   chunk_t *p = mem2chunk(mem);
   size_t room = 0; /* readable bytes from p on, when p lies in top's segment */
@@ -5292,6 +5349,37 @@ static inline void thread_cache_free(void *mem) {
   thread_cache_free_slow(mem);
 }
 
+/* free(mem), mem not 0: the commonest case of thread_cache_free_general alone (a block of the
+   thread's arena in its top segment, or of any arena in granules the map names, in use
+   between two chunks in use, with room in its list), with the same checks.  Anything else
+   is the general path's, reached by a tail call, so that this path saves (almost) no
+   registers. */
+static inline void thread_cache_free(void *mem) {
+#if !FOOTERS
+  struct thread_cache *tc = &thread_cache;
+  chunk_t *p = mem2chunk(mem);
+  size_t room = 0; /* readable bytes from p on, when p lies in top's segment */
+  unsigned id = 0;  /* else the map's arena for p's granule */
+  if (LIKELY(thread_cache_current(tc)) && ((size_t)mem & CHUNK_ALIGN_MASK) == 0 &&
+      ((room = top_segment_room(tc->heap, p)) != 0 || (id = segment_map_owner_quick(p)) != 0)) {
+    size_t head = p->head;
+    size_t size = head & ~FLAG_BITS, i = thread_cache_list(size);
+    chunk_t *next = chunk_plus_offset(p, size);
+    /* size - MIN_CHUNK_SIZE wraps for a size below the minimum */
+    if ((head & FLAG_BITS) == INUSE_BITS && /* in use, the previous one too, not cached */
+        size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
+        (room != 0 ? size + TWO_SIZE_T_SIZES <= room : segment_map_owner_quick(next) == id) &&
+        (next->head & INUSE_BITS) == INUSE_BITS &&
+        LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES) &&
+        LIKELY(head_replace(p, head, head | CACHED_BIT))) {
+      thread_cache_link_in(tc, mem, size);
+      return;
+    }
+  }
+#endif /* !FOOTERS */
+  thread_cache_free_general(mem);
+}
+
 /* malloc(bytes) of a block the cache does not keep, after its heap h failed it (footprint
    limit, no memory): again, once the calling thread's cache is back in its arena. */
 static NOINLINE void *thread_cache_retry(heap_t *h, size_t bytes) {
@@ -5313,7 +5401,7 @@ static NOINLINE void *thread_cache_retry(heap_t *h, size_t bytes) {
 /* malloc(bytes) past the cache's lists (a block the cache does not keep, or one that should
    not come from a cached batch): from the thread's arena, or the global heap for a request
    it maps directly; a failure is retried by thread_cache_retry. */
-static inline void *thread_cache_bypass(size_t bytes) {
+static void *thread_cache_bypass(size_t bytes) {
   heap_t *h = heap_for_request(bytes);
   void *mem = arena_malloc(h, bytes);
   return LIKELY(mem != 0) ? mem : thread_cache_retry(h, bytes);
@@ -5412,10 +5500,7 @@ size_t dlmalloc_arenas(void) { return arena_count; }
 
 void *dlmalloc(size_t bytes) DLMALLOC_NOTHROW {
 #if THREAD_CACHE
-  ensure_initialization();
-  if (bytes <= THREAD_CACHE_MAX_REQUEST)
-    return thread_cache_malloc(bytes);
-  return thread_cache_bypass(bytes);
+  return thread_cache_malloc(bytes); /* (initialises on its slow path) */
 #else
   ensure_initialization();
   return heap_malloc(gm, bytes);
