@@ -215,9 +215,10 @@
   MALLOC_THREAD_CACHE_MAX_SIZE  default: 1040 (requests up to 1024 bytes)
     Largest chunk (request + overhead, rounded) the cache keeps; a multiple of
     MALLOC_ALIGNMENT.  One list per chunk size up to it.
-  MALLOC_THREAD_CACHE_COUNT     default: 128 (at most 255)
-    Most blocks a thread keeps of one size, so that a program that allocates a few dozen
-    blocks of one size before freeing them stays within its cache.
+  MALLOC_THREAD_CACHE_COUNT     default: 512 (at most 65535)
+    Most blocks a thread keeps of one size, so that a program that allocates a few hundred
+    blocks of one size before freeing them stays within its cache (a batch of 400 overflowed
+    128 and churned through the heap: bench/results/design-measurements.md).
   MALLOC_THREAD_CACHE_BATCH     default: 16 (at most half of MALLOC_THREAD_CACHE_COUNT)
     Most blocks a refill or a flush of one list moves under one lock acquisition, and the
     size of the batches threads pass to each other through the depot.
@@ -441,7 +442,7 @@
 #endif /* MALLOC_THREAD_CACHE_MAX_SIZE */
 
 #ifndef MALLOC_THREAD_CACHE_COUNT
-#define MALLOC_THREAD_CACHE_COUNT 128
+#define MALLOC_THREAD_CACHE_COUNT 512
 #endif /* MALLOC_THREAD_CACHE_COUNT */
 
 #ifndef MALLOC_THREAD_CACHE_BATCH
@@ -522,7 +523,7 @@
 #if HAVE_MORECORE && DL_WIN32
 #error "Win32 has no MORECORE"
 #endif
-#if MALLOC_THREAD_CACHE && (MALLOC_THREAD_CACHE_COUNT < 2 || MALLOC_THREAD_CACHE_COUNT > 255)
+#if MALLOC_THREAD_CACHE && (MALLOC_THREAD_CACHE_COUNT < 2 || MALLOC_THREAD_CACHE_COUNT > 65535)
 #error "MALLOC_THREAD_CACHE_COUNT must be 2 to 255"
 #endif
 #if MALLOC_THREAD_CACHE && \
@@ -4424,13 +4425,14 @@ typedef char assert_cache_sizes_are_chunk_sizes[
     (MALLOC_THREAD_CACHE_MAX_SIZE % MALLOC_ALIGNMENT) == 0 &&
     MALLOC_THREAD_CACHE_MAX_SIZE >= MIN_CHUNK_SIZE ? 1 : -1];
 
+typedef unsigned short thread_cache_count_t;
 /* A cached block's first word links to the next block of its list (most recent first),
    mangled: thread_cache_set_link, thread_cache_next. */
 struct thread_cache {
   void *first[THREAD_CACHE_LISTS];
-  unsigned char count[THREAD_CACHE_LISTS];
+  thread_cache_count_t count[THREAD_CACHE_LISTS];
   unsigned char batch[THREAD_CACHE_LISTS]; /* blocks the next refill adds to the list */
-  unsigned char limit[THREAD_CACHE_LISTS]; /* blocks the list may hold (thread_cache_idle_limit) */
+  thread_cache_count_t limit[THREAD_CACHE_LISTS]; /* blocks it may hold (thread_cache_idle_limit) */
   size_t bytes;      /* chunk bytes held, all lists */
   size_t generation; /* == thread_cache_generation while the lists are valid; 0: not in use */
   int ended;         /* the thread has ended: its calls bypass the cache */
@@ -4518,7 +4520,8 @@ static inline int thread_cache_check(heap_t *h, void **mem, size_t nb, int take,
    block goes back to the heap at once, where a request of another size can reuse it (a
    program that frees sizes it never allocates through the cache keeps a lower peak;
    bench/results/design-measurements.md). */
-#define thread_cache_idle_limit(tc) ((unsigned char)((tc)->shared ? THREAD_CACHE_BATCH : 0))
+#define thread_cache_idle_limit(tc)                                                       \
+  ((thread_cache_count_t)((tc)->shared ? THREAD_CACHE_BATCH : 0))
 
 /* The depot: batches of THREAD_CACHE_BATCH cached blocks that one thread gave up (its list
    was full) and another can take whole (its list is empty), each move a few pointer writes
@@ -4771,7 +4774,7 @@ static void thread_cache_depot_drain(heap_t *h) {
 static void thread_cache_drain(struct thread_cache *tc, size_t i, unsigned n) {
   unsigned given =
       thread_cache_release(tc->heap, &tc->first[i], i * MALLOC_ALIGNMENT, n, &tc->bytes);
-  tc->count[i] = (unsigned char)(tc->count[i] - given);
+  tc->count[i] = (thread_cache_count_t)(tc->count[i] - given);
 }
 
 /* Note whether other threads are bound (to any arena): they are who blocks pass to, through
@@ -4918,12 +4921,14 @@ static NOINLINE int thread_attach(struct thread_cache *tc) {
 /* Make tc usable: attach the thread the first time, and drop a stale cache (its memory was
    forgotten).  0: this thread does without its cache. */
 static NOINLINE int thread_cache_start(struct thread_cache *tc) {
+  size_t i;
   if (!thread_attach(tc))
     return 0;
   memset(tc->first, 0, sizeof(tc->first));
   memset(tc->count, 0, sizeof(tc->count));
   memset(tc->batch, 0, sizeof(tc->batch));
-  memset(tc->limit, thread_cache_idle_limit(tc), sizeof(tc->limit));
+  for (i = 0; i < THREAD_CACHE_LISTS; ++i)
+    tc->limit[i] = thread_cache_idle_limit(tc);
   tc->bytes = 0;
   tc->generation = thread_cache_generation;
   if (!PREACTION(tc->heap)) { /* a thread that only frees needs to know about the others too */
@@ -5053,7 +5058,7 @@ static void thread_cache_carve(struct thread_cache *tc, size_t i, size_t nb, siz
     ++n;
     tc->bytes += nb;
   }
-  tc->count[i] = (unsigned char)n;
+  tc->count[i] = (thread_cache_count_t)n;
 }
 
 /* Take a batch from the arena's depot for list i (empty; chunk size nb): its first block for
@@ -5074,7 +5079,7 @@ static void *thread_cache_take_batch(struct thread_cache *tc, size_t i, size_t n
   if (batch == 0 || !thread_cache_check(tc->heap, batch, nb, 1, 1))
     return 0;
   tc->first[i] = thread_cache_next(batch);
-  tc->count[i] = (unsigned char)(THREAD_CACHE_BATCH - 1);
+  tc->count[i] = (thread_cache_count_t)(THREAD_CACHE_BATCH - 1);
   tc->bytes += (THREAD_CACHE_BATCH - 1) * nb;
   batch[0] = 0; /* the caller's block keeps no link */
   return batch;
@@ -5203,7 +5208,7 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
     return 0;
   }
   tc->first[i] = rest;
-  tc->count[i] = (unsigned char)(tc->count[i] - THREAD_CACHE_BATCH);
+  tc->count[i] = (thread_cache_count_t)(tc->count[i] - THREAD_CACHE_BATCH);
   tc->bytes -= THREAD_CACHE_BATCH * size;
   return 1;
 }
