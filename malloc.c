@@ -4529,14 +4529,14 @@ static inline int thread_cache_check(heap_t *h, void **mem, size_t nb, int take,
    between threads, a producer allocating what a consumer frees: so it is used only while
    two threads or more have caches, and drained into the heap when that stops.  Its blocks
    stay chunks in use, marked cached (a double free of one is still caught), and are
-   bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all (64
-   KiB, or one thread's cache if that is less: the threaded workloads kept their speed with
-   it at a lower peak; bench/results/design-measurements.md).  One for all arenas (a batch
+   bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all (one
+   thread's cache: a producer that runs ahead of its consumer by more than a 64 KiB depot
+   held its blocks in the heap instead, and every one of them made a round trip through the
+   bins; bench/results/design-measurements.md).  One for all arenas (a batch
    may hold blocks of any: the caches do), guarded by depot_lock, which is taken inside an
    arena's lock and never the other way round. */
-#define THREAD_CACHE_DEPOT_DEPTH 4
-#define THREAD_CACHE_DEPOT_BYTES                                                          \
-  (MALLOC_THREAD_CACHE_BYTES < (size_t)65536U ? MALLOC_THREAD_CACHE_BYTES : (size_t)65536U)
+#define THREAD_CACHE_DEPOT_DEPTH 32
+#define THREAD_CACHE_DEPOT_BYTES MALLOC_THREAD_CACHE_BYTES
 struct thread_cache_depot {
   void *batch[THREAD_CACHE_LISTS][THREAD_CACHE_DEPOT_DEPTH]; /* chains, linked by word 0 */
   unsigned char depth[THREAD_CACHE_LISTS];
@@ -4753,19 +4753,24 @@ static unsigned thread_cache_release(heap_t *h, void **chain, size_t nb, unsigne
 }
 
 /* Give every batch in the depot back to the heaps, h's blocks to h, the others to their
-   arenas' remote lists (h's lock held; the batches are taken out under depot_lock, and given
+   arenas' remote lists (h's lock held; each batch is taken out under depot_lock, and given
    back outside it). */
 static void thread_cache_depot_drain(heap_t *h) {
-  struct thread_cache_depot taken;
-  size_t i;
-  lock_acquire(&depot_lock);
-  taken = thread_cache_depot;
-  memset(&thread_cache_depot, 0, sizeof(thread_cache_depot));
-  lock_release(&depot_lock);
+  struct thread_cache_depot *d = &thread_cache_depot;
+  size_t i, nb;
   for (i = 0; i < THREAD_CACHE_LISTS; ++i)
-    while (taken.depth[i] != 0)
-      (void)thread_cache_release(h, &taken.batch[i][--taken.depth[i]], i * MALLOC_ALIGNMENT,
-                                 THREAD_CACHE_BATCH, &taken.bytes);
+    while (*(volatile unsigned char *)&d->depth[i] != 0) { /* (an estimate: saves the lock) */
+      void *batch = 0;
+      size_t bytes = THREAD_CACHE_BATCH * (nb = i * MALLOC_ALIGNMENT);
+      lock_acquire(&depot_lock);
+      if (d->depth[i] != 0) {
+        batch = d->batch[i][--d->depth[i]];
+        d->bytes -= bytes;
+      }
+      lock_release(&depot_lock);
+      if (batch != 0)
+        (void)thread_cache_release(h, &batch, nb, THREAD_CACHE_BATCH, &bytes);
+    }
 }
 
 /* Give back the n most recent blocks of list i (the thread's arena's lock held).  The most
