@@ -223,10 +223,12 @@
     Most blocks a refill or a flush of one list moves under one lock acquisition, and the
     size of the batches threads pass to each other through the depot.
   MALLOC_THREAD_CACHE_BYTES     default: 256 KiB
-    Most bytes (whole chunks) a thread's cache holds; resident memory grows by at most this
-    much per thread that allocates.  Programs that keep a few hundred blocks of spread-out
-    sizes in flight (the server-like bench workloads) churn a smaller cache through the
-    heap: 64 KiB cost them 10 to 35 % more instructions and no less peak memory
+    Most bytes (whole chunks) a thread's cache holds at first; a thread whose blocks keep
+    making round trips through the heap (its working set is larger) may double it, once
+    (section 16, thread_cache_adapt); resident memory grows by at most twice this much per
+    thread that allocates.  Programs that keep a few hundred blocks of spread-out sizes in
+    flight (the server-like bench workloads) churn a smaller cache through the heap: 64 KiB
+    cost them 10 to 35 % more instructions and no less peak memory
     (bench/results/design-measurements.md).
   MALLOC_ARENAS_MAX             default: 64 (1 .. 255)
     With the thread cache (and locks and SEGMENT_MAP): the most heaps ("arenas") the global
@@ -247,7 +249,7 @@
     1: the cache registers itself to be returned to the heap when its thread ends (a
     pthread key destructor on POSIX, a fiber-local-storage callback on Win32).  0: the port
     or the program calls malloc_thread_exit() at the end of every thread that allocated; a
-    thread that ends without it leaves its cached blocks counted as in use (at most
+    thread that ends without it leaves its cached blocks counted as in use (at most twice
     MALLOC_THREAD_CACHE_BYTES).
   REALLOC_ZERO_BYTES_FREES default: 1
     1: realloc(p, 0) frees p and returns NULL.
@@ -4420,6 +4422,8 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
 /* The largest request whose chunk fits the cache. */
 #define THREAD_CACHE_MAX_REQUEST (MALLOC_THREAD_CACHE_MAX_SIZE - CHUNK_OVERHEAD)
 #define THREAD_CACHE_BATCH MALLOC_THREAD_CACHE_BATCH
+/* The most a thread's cache may grow to (thread_cache_adapt). */
+#define THREAD_CACHE_BYTES_MAX (2 * MALLOC_THREAD_CACHE_BYTES)
 #define thread_cache_list(size) ((size) / MALLOC_ALIGNMENT)
 typedef char assert_cache_sizes_are_chunk_sizes[
     (MALLOC_THREAD_CACHE_MAX_SIZE % MALLOC_ALIGNMENT) == 0 &&
@@ -4434,6 +4438,10 @@ struct thread_cache {
   unsigned char batch[THREAD_CACHE_LISTS]; /* blocks the next refill adds to the list */
   thread_cache_count_t limit[THREAD_CACHE_LISTS]; /* blocks it may hold (thread_cache_idle_limit) */
   size_t bytes;      /* chunk bytes held, all lists */
+  size_t bound;      /* bytes it may hold (thread_cache_adapt) */
+  size_t refilled;   /* refills the heap served since the byte bound was last reached */
+  size_t hits;       /* mallocs the lists served since then */
+  size_t given;      /* blocks given back when the byte bound was last reached */
   size_t generation; /* == thread_cache_generation while the lists are valid; 0: not in use */
   int ended;         /* the thread has ended: its calls bypass the cache */
   int registered;    /* the thread-exit destructor knows this thread */
@@ -4813,6 +4821,10 @@ static void thread_cache_drain_all(struct thread_cache *tc) {
 static void thread_cache_give_back(struct thread_cache *tc) {
   thread_cache_drain_all(tc);
   thread_cache_depot_drain(tc->heap);
+  tc->bound = MALLOC_THREAD_CACHE_BYTES; /* grown again if the thread keeps churning */
+  tc->refilled = 0;
+  tc->hits = 0;
+  tc->given = 0;
 }
 #define thread_cache_holds(tc) ((tc)->bytes != 0 || thread_cache_depot.bytes != 0) /* estimate */
 
@@ -4848,7 +4860,8 @@ static void do_check_thread_cache(struct thread_cache *tc) {
     dl_assert(tc->limit[i] == MALLOC_THREAD_CACHE_COUNT ||
               tc->limit[i] == thread_cache_idle_limit(tc));
   }
-  dl_assert(bytes == tc->bytes && bytes <= MALLOC_THREAD_CACHE_BYTES);
+  dl_assert(bytes == tc->bytes && bytes <= tc->bound);
+  dl_assert(tc->bound >= MALLOC_THREAD_CACHE_BYTES && tc->bound <= THREAD_CACHE_BYTES_MAX);
   bytes = 0; /* the depot: whole batches of its lists' sizes */
   lock_acquire(&depot_lock);
   for (i = 0; i < THREAD_CACHE_LISTS; ++i) {
@@ -4935,6 +4948,10 @@ static NOINLINE int thread_cache_start(struct thread_cache *tc) {
   for (i = 0; i < THREAD_CACHE_LISTS; ++i)
     tc->limit[i] = thread_cache_idle_limit(tc);
   tc->bytes = 0;
+  tc->bound = MALLOC_THREAD_CACHE_BYTES;
+  tc->refilled = 0;
+  tc->hits = 0;
+  tc->given = 0;
   tc->generation = thread_cache_generation;
   if (!PREACTION(tc->heap)) { /* a thread that only frees needs to know about the others too */
     thread_cache_count_user(tc);
@@ -5042,7 +5059,7 @@ static void thread_cache_carve(struct thread_cache *tc, size_t i, size_t nb, siz
   unsigned n = 0, want = tc->batch[i];
   tc->batch[i] = (unsigned char)(want * 2 + 1 < THREAD_CACHE_BATCH ? want * 2 + 1
                                                                      : THREAD_CACHE_BATCH);
-  while (n < want && tc->bytes + nb <= MALLOC_THREAD_CACHE_BYTES &&
+  while (n < want && tc->bytes + nb <= tc->bound &&
          (h->dvsize >= nb || (is_small(nb) && (h->smallmap >> small_index(nb)) != 0))) {
     void **extra = (void **)internal_malloc(h, bytes);
     if (extra == 0)
@@ -5073,7 +5090,7 @@ static void *thread_cache_take_batch(struct thread_cache *tc, size_t i, size_t n
   struct thread_cache_depot *d = &thread_cache_depot;
   void **batch = 0;
   if (*(volatile unsigned char *)&d->depth[i] == 0 || /* (an estimate: saves the lock) */
-      tc->bytes + (THREAD_CACHE_BATCH - 1) * nb > MALLOC_THREAD_CACHE_BYTES)
+      tc->bytes + (THREAD_CACHE_BATCH - 1) * nb > tc->bound)
     return 0;
   lock_acquire(&depot_lock);
   if (d->depth[i] != 0) {
@@ -5111,8 +5128,10 @@ static NOINLINE void *thread_cache_refill(struct thread_cache *tc, size_t bytes)
         thread_cache_give_back(tc);
         mem = internal_malloc(h, bytes);
       }
-    } else if (tc->first[i] == 0 && !is_mmapped(mem2chunk(mem))) {
-      thread_cache_carve(tc, i, nb, bytes);
+    } else {
+      ++tc->refilled;
+      if (tc->first[i] == 0 && !is_mmapped(mem2chunk(mem)))
+        thread_cache_carve(tc, i, nb, bytes);
     }
     check_thread_cache(tc);
     POSTACTION(h);
@@ -5122,6 +5141,7 @@ static NOINLINE void *thread_cache_refill(struct thread_cache *tc, size_t bytes)
 
 /* Unlink block mem (checked, its CACHED_BIT cleared) from the front of list i. */
 static inline void *thread_cache_pop(struct thread_cache *tc, void **mem, size_t i, size_t nb) {
+  ++tc->hits;
   tc->first[i] = thread_cache_next(mem);
   --tc->count[i];
   tc->bytes -= nb;
@@ -5218,6 +5238,25 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
   return 1;
 }
 
+/* The cache is at its byte bound.  If the heap had to serve at least half as many refills
+   since the bound was last reached as there were blocks given back then, and at least one
+   malloc in nine, those blocks were wanted again: the thread's working set is larger than
+   the bound, and the difference makes round trips through the heap (its bins, its lock).
+   The bound doubles then, up to THREAD_CACHE_BYTES_MAX; when few were wanted again (an
+   eighth as many, or one malloc in 65), it halves, down to MALLOC_THREAD_CACHE_BYTES.  A
+   thread that frees what others allocate, or allocates what others free, never refills
+   after reaching the bound, or never reaches it; one that misses rarely gains little from
+   more: both keep the smallest bound, and the memory (bench/results/design-measurements.md). */
+static void thread_cache_adapt(struct thread_cache *tc) {
+  if (tc->given != 0 && tc->refilled >= tc->given / 2 && tc->refilled >= tc->hits / 8) {
+    if (tc->bound < THREAD_CACHE_BYTES_MAX)
+      tc->bound *= 2;
+  } else if ((tc->refilled < tc->given / 8 || tc->refilled < tc->hits / 64) &&
+             tc->bound > MALLOC_THREAD_CACHE_BYTES) {
+    tc->bound /= 2;
+  }
+}
+
 /* free(mem) of a cacheable block (of arena owner) when its list or the cache is full, under
    one lock acquisition: a full list gives back a batch; a full cache gives back whole lists,
    the largest sizes first, down to half the byte bound, so that the next overflow is as far
@@ -5231,15 +5270,22 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, heap_t *owne
     thread_cache_count_user(tc);
     if (tc->count[i] >= tc->limit[i] && !thread_cache_give_batch(tc, i))
       thread_cache_drain(tc, i, THREAD_CACHE_BATCH);
-    if (tc->bytes + size > MALLOC_THREAD_CACHE_BYTES)
-      for (j = THREAD_CACHE_LISTS; j-- > 0 && tc->bytes + size > MALLOC_THREAD_CACHE_BYTES / 2;)
+    if (tc->bytes + size > tc->bound) {
+      size_t given = 0;
+      thread_cache_adapt(tc);
+      for (j = THREAD_CACHE_LISTS; j-- > 0 && tc->bytes + size > tc->bound / 2;)
         if (tc->count[j] != 0) {
+          given += tc->count[j];
           while (thread_cache_give_batch(tc, j))
             continue;
           thread_cache_drain(tc, j, tc->count[j]);
           tc->batch[j] /= 2; /* its blocks were not asked for: smaller refills */
           tc->limit[j] = thread_cache_idle_limit(tc);
         }
+      tc->given = given;
+      tc->refilled = 0;
+      tc->hits = 0;
+    }
     if (tc->count[i] < tc->limit[i]) /* (the thread may have found itself alone) */
       thread_cache_push(tc, mem, size);
     else if (owner == h)
@@ -5286,7 +5332,7 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
          read every word twice. */
       if ((tc->shared || (pinuse(p) && cinuse(next) && tc->limit[i] != 0)) &&
           inuse_chunk_problem_inline(h, p, next, 0) == 0) {
-        if (tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)
+        if (tc->count[i] < tc->limit[i] && tc->bytes + size <= tc->bound)
           thread_cache_push(tc, mem, size);
         else
           thread_cache_overflow(tc, h, mem, size);
@@ -5338,7 +5384,7 @@ static NOINLINE void thread_cache_free_general(void *mem) {
     if ((head & FLAG_BITS) == INUSE_BITS && /* in use, the previous one too, not cached */
         size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
         (next_head & INUSE_BITS) == INUSE_BITS &&
-        LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES)) {
+        LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= tc->bound)) {
       /* Marked cached only if the head is still the one checked; else (a neighbour changed
          its P bit, or another free of the block came first) the slow path decides. */
       if (LIKELY(head_replace(p, head, head | CACHED_BIT)))
@@ -5380,7 +5426,7 @@ static inline void thread_cache_free(void *mem) {
         size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
         (room != 0 ? size + TWO_SIZE_T_SIZES <= room : segment_map_owner_quick(next) == id) &&
         (next->head & INUSE_BITS) == INUSE_BITS &&
-        LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= MALLOC_THREAD_CACHE_BYTES) &&
+        LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= tc->bound) &&
         LIKELY(head_replace(p, head, head | CACHED_BIT))) {
       thread_cache_link_in(tc, mem, size);
       return;

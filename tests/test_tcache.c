@@ -6,7 +6,8 @@
   - accounting: a cached block counts as in use in mallinfo and inspect_all; smblks/fsmblks
     report the calling thread's cache; malloc_trim gives the cache back;
   - bounds: at most MALLOC_THREAD_CACHE_COUNT blocks of a size, MALLOC_THREAD_CACHE_BYTES in
-    all, and nothing above MALLOC_THREAD_CACHE_MAX_SIZE;
+    all, and nothing above MALLOC_THREAD_CACHE_MAX_SIZE; a thread whose working set is
+    larger than the byte bound gets twice the bound, and gives it up when that stops;
   - batches: with the instrumented port (TEST_WITH_PORT), a refill and a flush take the lock
     once each, and the blocks in between none; a warm loop of a hundred blocks of one size
     allocated then freed takes no lock at all;
@@ -360,6 +361,72 @@ static void t_round_trips(void) {
   dlfree(guard);
 }
 #endif
+
+/* ---- The byte bound follows the working set ------------------------------------------ */
+
+/* Spread-out sizes (every list up to a kilobyte), in blocks whose chunks add up to `bytes`. */
+static size_t alloc_spread(void **blocks, size_t max, size_t bytes) {
+  size_t n = 0, total = 0;
+  while (total < bytes && n < max) {
+    size_t size = 16 + (n * 16) % 1000;
+    if ((blocks[n] = dlmalloc(size)) == NULL)
+      break;
+    total += chunk_of(blocks[n++]);
+  }
+  return n;
+}
+
+struct adapt_result {
+  size_t set, reserve;     /* blocks allocated for each */
+  size_t grown;            /* the cache's bytes after the last round */
+  size_t after_reserve;    /* and after the reserve was freed */
+};
+
+#define ADAPT_MAX 4096
+
+/* In a thread of its own (a fresh cache): a reserve of three times the bound is allocated
+   and kept; then rounds of allocating a working set of one and a half times the bound and
+   freeing it.  What each overflow gives back is wanted again in the next round: the bound
+   doubles, and the cache then holds the whole set.  Freeing the reserve afterwards reaches
+   the bound with hardly a refill since: it halves back. */
+static void *adapt_thread(void *arg) {
+  struct adapt_result *r = (struct adapt_result *)arg;
+  void **set = (void **)dlmalloc(ADAPT_MAX * sizeof(void *));
+  void **reserve = (void **)dlmalloc(2 * ADAPT_MAX * sizeof(void *));
+  size_t round, i;
+  if (set == NULL || reserve == NULL)
+    return NULL;
+  r->reserve = alloc_spread(reserve, 2 * ADAPT_MAX, 3 * MALLOC_THREAD_CACHE_BYTES);
+  for (round = 0; round < 8; round++) {
+    r->set = alloc_spread(set, ADAPT_MAX, MALLOC_THREAD_CACHE_BYTES / 2 * 3);
+    for (i = 0; i < r->set; i++)
+      dlfree(set[i]);
+  }
+  r->grown = (size_t)dlmallinfo().fsmblks;
+  for (i = 0; i < r->reserve; i++)
+    dlfree(reserve[i]);
+  r->after_reserve = (size_t)dlmallinfo().fsmblks;
+  dlfree(set);
+  dlfree(reserve);
+  dlmalloc_thread_exit(); /* (PORTABLE builds have no thread-exit hook) */
+  return NULL;
+}
+
+static void t_bound_adapts(void) {
+  pthread_t t;
+  struct adapt_result r = {0, 0, 0, 0};
+  th_section("the byte bound grows for a working set larger than it, and shrinks back");
+  dlmalloc_trim(0);
+  if (!CHECK_EQ(pthread_create(&t, NULL, adapt_thread, &r), 0))
+    return;
+  CHECK_EQ(pthread_join(t, NULL), 0);
+  CHECK_LT(r.set, ADAPT_MAX);
+  CHECK_LT(r.reserve, 2 * ADAPT_MAX);
+  CHECK_GT(r.grown, MALLOC_THREAD_CACHE_BYTES);     /* grown: it holds more than the bound */
+  CHECK_LE(r.grown, 2 * MALLOC_THREAD_CACHE_BYTES); /* at most twice */
+  CHECK_LE(r.after_reserve, MALLOC_THREAD_CACHE_BYTES);
+  CHECK_GT(r.after_reserve, 0);
+}
 
 /* ---- Thread exit --------------------------------------------------------------------- */
 
@@ -887,6 +954,7 @@ int main(int argc, char **argv) {
   t_batches();
   t_round_trips();
 #endif
+  t_bound_adapts();
   t_depot(); /* before t_thread_exit, which in PORTABLE builds leaves a thread counted */
   t_thread_exit();
   t_footprint_limit();
