@@ -4396,8 +4396,10 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
      depot_lock.  While one thread alone is bound, a block with a free neighbour is merged
      into the heap at once instead of cached.
    - Bounds: at most MALLOC_THREAD_CACHE_COUNT blocks per size and MALLOC_THREAD_CACHE_BYTES
-     in all per thread; past either, blocks go back to the heap.  A size the thread does not
-     allocate is held only to be passed on, a batch at most (thread_cache_idle_limit).
+     in all per thread, twice that for a thread whose blocks keep making round trips through
+     the heap (thread_cache_adapt); past either, blocks go back to the heap.  A size the
+     thread does not allocate is held only to be passed on, a batch at most
+     (thread_cache_idle_limit).
    - Checks: free runs the same block checks as without the cache (inuse_chunk_problem's, and
      with FOOTERS the owner check), only without the lock: a check that fails, possibly
      because a neighbour changed meanwhile, sends the block down the locked path, which
