@@ -1697,7 +1697,9 @@ static int has_segment_link(heap_t *m, char *base, size_t size) {
    walk is not a fast path, and a size of 0 would never end it.) */
 static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *q) {
   size_t room = span_room(s->base, s->size, q), sz = chunksize(q);
-  if (LIKELY(sz >= MIN_CHUNK_SIZE && room >= TWO_SIZE_T_SIZES && sz <= room - TWO_SIZE_T_SIZES))
+  /* Top may be smaller than a chunk: what is left once a request has been carved from it. */
+  size_t least = q == m->top ? MALLOC_ALIGNMENT : MIN_CHUNK_SIZE;
+  if (LIKELY(sz >= least && room >= TWO_SIZE_T_SIZES && sz <= room - TWO_SIZE_T_SIZES))
     return 1;
   CORRUPTION(m, q, "chunk size damaged (found walking the heap)");
   return 0;

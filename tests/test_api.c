@@ -643,6 +643,41 @@ static void t_teardown(void) {
 #endif /* !ONLY_MSPACES */
 
 /* ---- mspaces only ------------------------------------------------------------------------ */
+#if MSPACES && MALLOC_INSPECT_ALL && !NO_MALLINFO
+/* What is left of top once a request has been carved from it may be smaller than any chunk,
+   one alignment unit: inspect_all walks it like any top (fuzz.tcache found the walk refusing
+   it as a damaged chunk). */
+static void t_inspect_small_top(void) {
+  mspace m = create_mspace(0, 0);
+  struct walk w0, w;
+#if FOOTERS
+  const size_t over = 2 * sizeof(size_t);
+#else
+  const size_t over = sizeof(size_t);
+#endif
+  size_t top;
+  void *q;
+  th_section("inspect_all with top smaller than a chunk");
+  if (!CHECK(m != NULL))
+    return;
+  top = (size_t)mspace_mallinfo(m).keepcost; /* top's size, in a fresh mspace all of it */
+  if (CHECK_GT(top, 4 * MALLOC_ALIGNMENT)) {
+    memset(&w0, 0, sizeof w0);
+    mspace_inspect_all(m, walker, &w0); /* (the mspace's own state is a chunk in use) */
+    q = mspace_malloc(m, top - MALLOC_ALIGNMENT - over);
+    CHECK(q != NULL);
+    CHECK_EQ(mspace_mallinfo(m).keepcost, MALLOC_ALIGNMENT);
+    memset(&w, 0, sizeof w);
+    mspace_inspect_all(m, walker, &w);
+    CHECK_EQ(w.bad_ranges, 0);
+    CHECK_EQ(w.used_chunks, w0.used_chunks + 1);
+    CHECK_GE(w.used_bytes, w0.used_bytes + top - MALLOC_ALIGNMENT - over);
+    mspace_free(m, q);
+  }
+  destroy_mspace(m);
+}
+#endif
+
 #if MSPACES
 static unsigned char base_buffer[256 * 1024];
 
@@ -819,6 +854,9 @@ int main(void) {
   t_mspace_lifecycle();
   t_mspace_with_base();
   t_mspace_trim();
+#if MALLOC_INSPECT_ALL && !NO_MALLINFO
+  t_inspect_small_top();
+#endif
 #if FOOTERS
   t_mspace_footers();
 #endif
