@@ -27,7 +27,8 @@
   "in a thread cache"): cached_double_free, cross_thread_double_free, depot_double_free,
   realloc_cached, tag_overwritten_double_free; and with the reason naming a damaged thread
   cache: forged_link_static, forged_link_live, forged_depot_link (a use-after-free write of one
-  word into cached blocks' links).
+  word into cached blocks' links); and with corrupted free chunk links: forged_free_neighbour
+  (a cached block's forged free predecessor, caught when the block leaves the cache).
 
   Usage: test_tcache [death-case]
 */
@@ -907,6 +908,50 @@ static int death(const char *name) {
       printf("the forged link was not followed, nor noticed\n");
       return 3;
     }
+  } else if (strcmp(name, "forged_free_neighbour") == 0) {
+    /* The unsafe unlink of test_death.c on a block the cache keeps: while another thread is
+       about, free(q) caches q without reading its (forged) free predecessor; the forgery is
+       caught when q leaves the cache for the heap, before the merge would unlink it. */
+    size_t s = sizeof(size_t), fsize, qhead;
+    void **holder = (void **)dlmalloc(4 * sizeof(void *)), *w;
+    unsigned char *f = NULL, *q = NULL;
+    size_t *fake, tries, smblks;
+    pthread_t t;
+    pthread_mutex_lock(&hold);
+    if (holder == NULL || pthread_create(&t, NULL, free_and_wait, dlmalloc(16)) != 0)
+      return 2;
+    while (!__atomic_load_n(&freed_by_thread, __ATOMIC_ACQUIRE))
+      usleep(1000);
+    for (tries = 1; tries < 64; tries++) /* refills: this thread sees the other one */
+      dlfree(dlmalloc(tries * 16));
+    for (tries = 0; tries < 100; tries++) { /* f, then q right after it */
+      f = (unsigned char *)dlmalloc(1500);
+      q = (unsigned char *)dlmalloc(776);
+      if (f != NULL && q > f && (size_t)(q - f) == chunk_of(f))
+        break;
+    }
+    if (tries == 100 || (w = dlmalloc(100)) == NULL) /* q's successor stays in use */
+      return 2;
+    holder[0] = f;
+    fake = (size_t *)(void *)f;
+    fsize = (size_t)(q - f) - 2 * s;
+    fake[0] = 0;
+    fake[1] = fsize | 1u;
+    fake[2] = (size_t)(uintptr_t)(holder - 3);
+    fake[3] = (size_t)(uintptr_t)(holder - 2);
+    memcpy(f + fsize, &fsize, s);
+    memcpy(&qhead, q - s, s);
+    qhead &= ~(size_t)1;
+    memcpy(q - s, &qhead, s);
+    smblks = (size_t)dlmallinfo().smblks;
+    dlfree(q);
+    if ((size_t)dlmallinfo().smblks != smblks + 1) {
+      printf("q was not cached\n");
+      return 3;
+    }
+    dlmalloc_trim(0);
+    if (holder[0] == (void *)(holder - 3))
+      printf("unlinking the forged chunk redirected the program's pointer\n");
   } else if (strcmp(name, "forged_depot_link") == 0) {
     /* As depot_double_free; then every block in the depot's batches gets a forged link. */
     static void *blocks[DEPOT_BLOCKS];
