@@ -526,7 +526,7 @@
 #error "Win32 has no MORECORE"
 #endif
 #if MALLOC_THREAD_CACHE && (MALLOC_THREAD_CACHE_COUNT < 2 || MALLOC_THREAD_CACHE_COUNT > 65535)
-#error "MALLOC_THREAD_CACHE_COUNT must be 2 to 255"
+#error "MALLOC_THREAD_CACHE_COUNT must be 2 to 65535"
 #endif
 #if MALLOC_THREAD_CACHE && \
     (MALLOC_THREAD_CACHE_BATCH < 1 || MALLOC_THREAD_CACHE_BATCH > MALLOC_THREAD_CACHE_COUNT / 2)
@@ -1570,40 +1570,28 @@ static ALWAYS_INLINE unsigned segment_map_entry(unsigned i, uintptr_t a) {
 }
 
 /* segment_map_owner past the leaf found last: search the others, and remember the one found. */
-static NOINLINE unsigned segment_map_search(uintptr_t a) {
+static ALWAYS_INLINE unsigned segment_map_find(uintptr_t a) {
   unsigned i = segment_map_leaf_index(a, 0);
   if (i == SEGMENT_MAP_WINDOWS)
     return 0;
   *(volatile unsigned *)&segment_map_last_found = i;
   return segment_map_entry(i, a);
 }
+static NOINLINE unsigned segment_map_search(uintptr_t a) { return segment_map_find(a); }
 
 /* The map's name for the arena whose segment holds address a's whole granule (0: none known).
-   No lock. */
-static ALWAYS_INLINE unsigned segment_map_owner(const void *a) {
+   No lock.  search_inline: search the other leaves without a call (segment_map_owner_quick,
+   for the thread cache's fast paths, which make none: programs whose threads pass blocks
+   between the global heap's MORECORE memory and the other arenas' mapped segments alternate
+   between two leaves at every call). */
+static ALWAYS_INLINE unsigned segment_map_lookup(const void *a, int search_inline) {
   unsigned i = *(volatile unsigned *)&segment_map_last_found;
   if (LIKELY(segment_map.window[i] == (uintptr_t)a >> SEGMENT_MAP_WINDOW_SHIFT))
     return segment_map_entry(i, (uintptr_t)a);
-  return segment_map_search((uintptr_t)a);
+  return search_inline ? segment_map_find((uintptr_t)a) : segment_map_search((uintptr_t)a);
 }
-#if MALLOC_THREAD_CACHE && !ONLY_MSPACES
-/* segment_map_owner without a call, for the thread cache's fast paths: programs whose
-   threads pass blocks between the global heap's MORECORE memory and the other arenas' mapped
-   segments alternate between two leaves at every call. */
-static ALWAYS_INLINE unsigned segment_map_owner_quick(const void *a) {
-  uintptr_t window = (uintptr_t)a >> SEGMENT_MAP_WINDOW_SHIFT;
-  unsigned i = *(volatile unsigned *)&segment_map_last_found;
-  if (UNLIKELY(segment_map.window[i] != window)) {
-    unsigned used = *(volatile unsigned *)&segment_map.used;
-    for (i = 0; i < used && segment_map.window[i] != window; ++i)
-      continue;
-    if (i == used)
-      return 0;
-    *(volatile unsigned *)&segment_map_last_found = i;
-  }
-  return segment_map_entry(i, (uintptr_t)a);
-}
-#endif
+#define segment_map_owner(a) segment_map_lookup((a), 0)
+#define segment_map_owner_quick(a) segment_map_lookup((a), 1)
 #define segment_map_holds(m, a) (is_arena(m) && segment_map_owner(a) == arena_map_id(m))
 #else
 #define segment_map_note(m, base, size) ((void)(m), (void)(base), (void)(size))
@@ -4408,8 +4396,9 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
      decides and reports.  The fast path (thread_cache_free) leaves out those of a free
      neighbour's header, which matter only to a merge: they run when the block leaves the
      cache, before it is merged (one in eight of rptest's frees had a free neighbour, and
-     the slow path they took cost a tenth of its time).  A block enters a cache by setting CACHED_BIT atomically, so a
-     second free of a cached block, even one racing the first, is caught (section 9).  Links
+     the slow path they took cost a tenth of its time).  A block enters a cache by setting
+     CACHED_BIT atomically, so a second free of a cached block, even one racing the first,
+     is caught (section 9).  Links
      are mangled, and every block taken from a list or a batch is checked before it is handed
      out or given back (thread_cache_check); blocks that leave the cache for the heap pass
      internal_free's checks again.
@@ -4538,6 +4527,13 @@ static inline int thread_cache_check(heap_t *h, void **mem, size_t nb, int take,
 #define thread_cache_idle_limit(tc)                                                       \
   ((thread_cache_count_t)((tc)->shared ? THREAD_CACHE_BATCH : 0))
 
+/* Start thread_cache_adapt's counts afresh, `given` blocks having just been given back. */
+static inline void thread_cache_count_from(struct thread_cache *tc, size_t given) {
+  tc->given = given;
+  tc->refilled = 0;
+  tc->hits = 0;
+}
+
 /* The depot: batches of THREAD_CACHE_BATCH cached blocks that one thread gave up (its list
    was full) and another can take whole (its list is empty), each move a few pointer writes
    under depot_lock instead of a batch of heap operations.  It serves memory that flows
@@ -4547,9 +4543,9 @@ static inline int thread_cache_check(heap_t *h, void **mem, size_t nb, int take,
    bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all (one
    thread's cache: a producer that runs ahead of its consumer by more than a 64 KiB depot
    held its blocks in the heap instead, and every one of them made a round trip through the
-   bins; bench/results/design-measurements.md).  One for all arenas (a batch
-   may hold blocks of any: the caches do), guarded by depot_lock, which is taken inside an
-   arena's lock and never the other way round. */
+   bins; bench/results/design-measurements.md).  One for all arenas (a batch may hold blocks
+   of any: the caches do), guarded by depot_lock, which is taken inside an arena's lock and
+   never the other way round. */
 #define THREAD_CACHE_DEPOT_DEPTH 32
 #define THREAD_CACHE_DEPOT_BYTES MALLOC_THREAD_CACHE_BYTES
 struct thread_cache_depot {
@@ -4559,6 +4555,21 @@ struct thread_cache_depot {
 };
 static struct thread_cache_depot thread_cache_depot;
 static mlock_t depot_lock = MLOCK_INITIALIZER;
+
+/* The depot's most recent batch for list i (chunk size nb), taken out; 0 if it has none. */
+static void *thread_cache_depot_take(size_t i, size_t nb) {
+  struct thread_cache_depot *d = &thread_cache_depot;
+  void *batch = 0;
+  if (*(volatile unsigned char *)&d->depth[i] == 0) /* (an estimate: saves the lock) */
+    return 0;
+  lock_acquire(&depot_lock);
+  if (d->depth[i] != 0) {
+    batch = d->batch[i][--d->depth[i]];
+    d->bytes -= THREAD_CACHE_BATCH * nb;
+  }
+  lock_release(&depot_lock);
+  return batch;
+}
 
 /* What an arena keeps beside its heap state (heaps[i] and arenas[i] go together).  users:
    threads bound to it, under global_lock (read without it where an estimate is enough).
@@ -4771,21 +4782,13 @@ static unsigned thread_cache_release(heap_t *h, void **chain, size_t nb, unsigne
    arenas' remote lists (h's lock held; each batch is taken out under depot_lock, and given
    back outside it). */
 static void thread_cache_depot_drain(heap_t *h) {
-  struct thread_cache_depot *d = &thread_cache_depot;
-  size_t i, nb;
-  for (i = 0; i < THREAD_CACHE_LISTS; ++i)
-    while (*(volatile unsigned char *)&d->depth[i] != 0) { /* (an estimate: saves the lock) */
-      void *batch = 0;
-      size_t bytes = THREAD_CACHE_BATCH * (nb = i * MALLOC_ALIGNMENT);
-      lock_acquire(&depot_lock);
-      if (d->depth[i] != 0) {
-        batch = d->batch[i][--d->depth[i]];
-        d->bytes -= bytes;
-      }
-      lock_release(&depot_lock);
-      if (batch != 0)
-        (void)thread_cache_release(h, &batch, nb, THREAD_CACHE_BATCH, &bytes);
-    }
+  size_t i;
+  for (i = 0; i < THREAD_CACHE_LISTS; ++i) {
+    size_t nb = i * MALLOC_ALIGNMENT, bytes = THREAD_CACHE_BATCH * nb;
+    void *batch;
+    while ((batch = thread_cache_depot_take(i, nb)) != 0)
+      (void)thread_cache_release(h, (void **)&batch, nb, THREAD_CACHE_BATCH, &bytes);
+  }
 }
 
 /* Give back the n most recent blocks of list i (the thread's arena's lock held).  The most
@@ -4829,9 +4832,7 @@ static void thread_cache_give_back(struct thread_cache *tc) {
   thread_cache_drain_all(tc);
   thread_cache_depot_drain(tc->heap);
   tc->bound = MALLOC_THREAD_CACHE_BYTES; /* grown again if the thread keeps churning */
-  tc->refilled = 0;
-  tc->hits = 0;
-  tc->given = 0;
+  thread_cache_count_from(tc, 0);
 }
 #define thread_cache_holds(tc) ((tc)->bytes != 0 || thread_cache_depot.bytes != 0) /* estimate */
 
@@ -4956,9 +4957,7 @@ static NOINLINE int thread_cache_start(struct thread_cache *tc) {
     tc->limit[i] = thread_cache_idle_limit(tc);
   tc->bytes = 0;
   tc->bound = MALLOC_THREAD_CACHE_BYTES;
-  tc->refilled = 0;
-  tc->hits = 0;
-  tc->given = 0;
+  thread_cache_count_from(tc, 0);
   tc->generation = thread_cache_generation;
   if (!PREACTION(tc->heap)) { /* a thread that only frees needs to know about the others too */
     thread_cache_count_user(tc);
@@ -5094,17 +5093,10 @@ static void thread_cache_carve(struct thread_cache *tc, size_t i, size_t nb, siz
    the caller, the rest the list.  0 if the depot has none, or the cache has no room for them.
    (The arena's lock held: the blocks of the batch may be the arena's.) */
 static void *thread_cache_take_batch(struct thread_cache *tc, size_t i, size_t nb) {
-  struct thread_cache_depot *d = &thread_cache_depot;
-  void **batch = 0;
-  if (*(volatile unsigned char *)&d->depth[i] == 0 || /* (an estimate: saves the lock) */
-      tc->bytes + (THREAD_CACHE_BATCH - 1) * nb > tc->bound)
+  void **batch;
+  if (tc->bytes + (THREAD_CACHE_BATCH - 1) * nb > tc->bound)
     return 0;
-  lock_acquire(&depot_lock);
-  if (d->depth[i] != 0) {
-    batch = (void **)d->batch[i][--d->depth[i]];
-    d->bytes -= THREAD_CACHE_BATCH * nb;
-  }
-  lock_release(&depot_lock);
+  batch = (void **)thread_cache_depot_take(i, nb);
   if (batch == 0 || !thread_cache_check(tc->heap, batch, nb, 1, 1))
     return 0;
   tc->first[i] = thread_cache_next(batch);
@@ -5159,8 +5151,8 @@ static inline void *thread_cache_pop(struct thread_cache *tc, void **mem, size_t
 static void *thread_cache_bypass(size_t bytes);
 
 /* malloc(bytes) on every path but thread_cache_malloc's: before initialisation, a request
-   the cache does not keep, a stale or empty list, or a block outside the arena's top
-   segment (thread_cache_check, with its reports). */
+   the cache does not keep, a stale or empty list, or a front block the fast path's checks
+   do not vouch for (thread_cache_check decides, and reports). */
 static NOINLINE void *thread_cache_malloc_slow(size_t bytes) {
   struct thread_cache *tc = &thread_cache;
   size_t nb, i;
@@ -5289,9 +5281,7 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, heap_t *owne
           tc->batch[j] /= 2; /* its blocks were not asked for: smaller refills */
           tc->limit[j] = thread_cache_idle_limit(tc);
         }
-      tc->given = given;
-      tc->refilled = 0;
-      tc->hits = 0;
+      thread_cache_count_from(tc, given);
     }
     if (tc->count[i] < tc->limit[i]) /* (the thread may have found itself alone) */
       thread_cache_push(tc, mem, size);
@@ -5355,11 +5345,45 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
   heap_free(FOOTERS ? 0 : h, mem, "free");
 }
 
-/* free(mem), mem not 0.  The common case: a block of the thread's arena in its top segment,
-   or of any arena in granules the map names for it, in use between two chunks in use, with
-   room in its list.  These are inuse_chunk_problem's checks for that case, in its order;
-   anything else takes thread_cache_free_slow. */
-static NOINLINE void thread_cache_free_general(void *mem) {
+/* free(mem) of what thread_cache_free leaves: a block the cache never keeps (larger than its
+   largest size) of the thread's arena's top segment, straight to the heap; with no other
+   thread about, a block there with a free neighbour, or of a size this thread does not
+   allocate, merged at once (see thread_cache_free_slow; heap_free checks it in full);
+   anything else to thread_cache_free_slow, which checks it and decides. */
+static NOINLINE void thread_cache_free_other(void *mem) {
+  struct thread_cache *tc = &thread_cache;
+  chunk_t *p = mem2chunk(mem);
+  size_t room;
+  if (LIKELY(thread_cache_current(tc)) &&
+#if FOOTERS
+      heap_holds_chunk(tc->heap, p, 0) &&
+#endif
+      ((size_t)mem & CHUNK_ALIGN_MASK) == 0 && (room = top_segment_room(tc->heap, p)) != 0) {
+    size_t head = p->head, size = head & ~FLAG_BITS, next_head;
+    if (size > MALLOC_THREAD_CACHE_MAX_SIZE) {
+      heap_free(FOOTERS ? 0 : tc->heap, mem, "free");
+      return;
+    }
+    if (!tc->shared && size + TWO_SIZE_T_SIZES <= room &&
+        ((next_head = chunk_plus_offset(p, size)->head) & PINUSE_BIT) != 0 &&
+        ((head & PINUSE_BIT) == 0 || (next_head & CINUSE_BIT) == 0 ||
+         tc->limit[thread_cache_list(size)] == 0)) {
+      heap_free(FOOTERS ? 0 : tc->heap, mem, "free");
+      return;
+    }
+  }
+  thread_cache_free_slow(mem);
+}
+
+/* free(mem), mem not 0: the common case: a block of the thread's arena in its top segment,
+   or of any arena in granules the map names, in use, with room in its list, and between two
+   chunks in use or other threads about.  It checks the block's own header (with FOOTERS its
+   owner) and the next chunk's P bit (a second free of a block merged into a free chunk since
+   fails there); a free neighbour's header, which only a merge reads, is checked when the
+   block leaves the cache, by internal_free's checks, before any merge.  Anything else is
+   thread_cache_free_other's, reached by a tail call, so that this path saves (almost) no
+   registers. */
+static inline void thread_cache_free(void *mem) {
   struct thread_cache *tc = &thread_cache;
   chunk_t *p = mem2chunk(mem);
   size_t room = 0; /* readable bytes from p on, when p lies in top's segment */
@@ -5370,71 +5394,14 @@ static NOINLINE void thread_cache_free_general(void *mem) {
 #endif
       ((size_t)mem & CHUNK_ALIGN_MASK) == 0 &&
       ((room = top_segment_room(tc->heap, p)) != 0 ||
-       (!FOOTERS && (id = segment_map_owner(p)) != 0))) {
-    size_t head = p->head;
-    size_t size = head & ~FLAG_BITS;
-    chunk_t *next = chunk_plus_offset(p, size);
-    size_t next_head, i = thread_cache_list(size);
-    int own = room != 0; /* in the thread's arena's top segment */
-    if (size > MALLOC_THREAD_CACHE_MAX_SIZE) { /* never cached: straight to the heap */
-      if (own)
-        heap_free(FOOTERS ? 0 : tc->heap, mem, "free");
-      else
-        thread_cache_free_slow(mem);
-      return;
-    }
-    if (own)
-      next_head = (size + TWO_SIZE_T_SIZES <= room) ? next->head : 0;
-    else /* next in a granule of the same arena (so readable), or not a block to cache here */
-      next_head = segment_map_owner(next) == id ? next->head : 0;
-    /* size - MIN_CHUNK_SIZE wraps for a size below the minimum */
-    if ((head & FLAG_BITS) == INUSE_BITS && /* in use, the previous one too, not cached */
-        size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
-        (next_head & INUSE_BITS) == INUSE_BITS &&
-        LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= tc->bound)) {
-      /* Marked cached only if the head is still the one checked; else (a neighbour changed
-         its P bit, or another free of the block came first) the slow path decides. */
-      if (LIKELY(head_replace(p, head, head | CACHED_BIT)))
-        thread_cache_link_in(tc, mem, size);
-      else
-        thread_cache_free_slow(mem);
-      return;
-    }
-    if (own && !tc->shared && (next_head & PINUSE_BIT) != 0 &&
-        ((head & PINUSE_BIT) == 0 || (next_head & CINUSE_BIT) == 0 ||
-         tc->limit[i] == 0)) {
-      /* No other thread, and a free neighbour or a size this thread does not allocate:
-         to the heap at once (see thread_cache_free_slow); heap_free checks it in full. */
-      heap_free(FOOTERS ? 0 : tc->heap, mem, "free");
-      return;
-    }
-  }
-  thread_cache_free_slow(mem);
-}
-
-/* free(mem), mem not 0: the commonest case alone: a block of the thread's arena in its top
-   segment, or of any arena in granules the map names, in use, with room in its list, and
-   between two chunks in use or other threads about.  It checks the block's own header and
-   the next chunk's P bit (a second free of a block merged into a free chunk since fails
-   there); a free neighbour's header, which only a merge reads, is checked when the block
-   leaves the cache, by internal_free's checks, before any merge.  Anything else is
-   thread_cache_free_general's, reached by a tail call, so that this path saves (almost) no
-   registers. */
-static inline void thread_cache_free(void *mem) {
-#if !FOOTERS
-  struct thread_cache *tc = &thread_cache;
-  chunk_t *p = mem2chunk(mem);
-  size_t room = 0; /* readable bytes from p on, when p lies in top's segment */
-  unsigned id = 0;  /* else the map's arena for p's granule */
-  if (LIKELY(thread_cache_current(tc)) && ((size_t)mem & CHUNK_ALIGN_MASK) == 0 &&
-      ((room = top_segment_room(tc->heap, p)) != 0 || (id = segment_map_owner_quick(p)) != 0)) {
+       (!FOOTERS && (id = segment_map_owner_quick(p)) != 0))) {
     size_t head = p->head;
     size_t size = head & ~FLAG_BITS, i = thread_cache_list(size);
     chunk_t *next = chunk_plus_offset(p, size);
     size_t next_head;
     /* In use and not cached; size - MIN_CHUNK_SIZE wraps for a size below the minimum; the
        next chunk readable and saying p is in use; both neighbours in use unless other
-       threads are about (a lone thread merges the block instead: thread_cache_free_slow). */
+       threads are about (a lone thread merges the block instead: thread_cache_free_other). */
     if ((head & (CINUSE_BIT | CACHED_BIT)) == CINUSE_BIT &&
         size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
         (room != 0 ? size + TWO_SIZE_T_SIZES <= room : segment_map_owner_quick(next) == id) &&
@@ -5446,8 +5413,7 @@ static inline void thread_cache_free(void *mem) {
       return;
     }
   }
-#endif /* !FOOTERS */
-  thread_cache_free_general(mem);
+  thread_cache_free_other(mem);
 }
 
 /* malloc(bytes) of a block the cache does not keep, after its heap h failed it (footprint

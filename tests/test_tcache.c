@@ -912,10 +912,9 @@ static int death(const char *name) {
     /* The unsafe unlink of test_death.c on a block the cache keeps: while another thread is
        about, free(q) caches q without reading its (forged) free predecessor; the forgery is
        caught when q leaves the cache for the heap, before the merge would unlink it. */
-    size_t s = sizeof(size_t), fsize, qhead;
     void **holder = (void **)dlmalloc(4 * sizeof(void *)), *w;
     unsigned char *f = NULL, *q = NULL;
-    size_t *fake, tries, smblks;
+    size_t tries, smblks;
     pthread_t t;
     pthread_mutex_lock(&hold);
     if (holder == NULL || pthread_create(&t, NULL, free_and_wait, dlmalloc(16)) != 0)
@@ -932,17 +931,7 @@ static int death(const char *name) {
     }
     if (tries == 100 || (w = dlmalloc(100)) == NULL) /* q's successor stays in use */
       return 2;
-    holder[0] = f;
-    fake = (size_t *)(void *)f;
-    fsize = (size_t)(q - f) - 2 * s;
-    fake[0] = 0;
-    fake[1] = fsize | 1u;
-    fake[2] = (size_t)(uintptr_t)(holder - 3);
-    fake[3] = (size_t)(uintptr_t)(holder - 2);
-    memcpy(f + fsize, &fsize, s);
-    memcpy(&qhead, q - s, s);
-    qhead &= ~(size_t)1;
-    memcpy(q - s, &qhead, s);
+    forge_free_predecessor(holder, f, q);
     smblks = (size_t)dlmallinfo().smblks;
     dlfree(q);
     if ((size_t)dlmallinfo().smblks != smblks + 1) {
