@@ -204,17 +204,25 @@
   MALLOC_THREAD_CACHE     default: 0
     1: give every thread a small cache of free blocks in front of the heaps' locks, and bind
     each thread to one of several heaps (arenas: MALLOC_ARENAS) with SEGMENT_MAP (section
-    16).  malloc and free of blocks up to MALLOC_THREAD_CACHE_MAX_SIZE then take no lock; the
-    cache refills and empties in batches under one lock acquisition.  Needs
-    thread-local storage from the compiler (MALLOC_THREAD_LOCAL).  mspaces never use it.
+    16).  malloc and free of blocks up to 16 KiB (MALLOC_THREAD_CACHE_MAX_SIZE, then size
+    classes: MALLOC_THREAD_CACHE_CLASSES) then take no lock; the cache refills and empties
+    in batches under one lock acquisition.  Needs thread-local storage from the compiler
+    (MALLOC_THREAD_LOCAL).  mspaces never use it.
     The drop-in library turns it on; PORTABLE ports that do should call malloc_thread_exit()
     when a thread ends (MALLOC_THREAD_CACHE_EXIT).  A cached block is marked in its header,
     its link is mangled with a secret, and every block leaves a cache checked (section 9), so
     double frees (racing ones too) and damaged links end in an abort naming the thread cache.
     Needs atomic read-modify-write: GCC/Clang __atomic builtins or Win32 Interlocked calls.
   MALLOC_THREAD_CACHE_MAX_SIZE  default: 1040 (requests up to 1024 bytes)
-    Largest chunk (request + overhead, rounded) the cache keeps; a multiple of
-    MALLOC_ALIGNMENT.  One list per chunk size up to it.
+    Largest chunk (request + overhead, rounded) the cache keeps a list of its own for; a
+    multiple of MALLOC_ALIGNMENT.  One list per chunk size up to it, and size classes above
+    it (MALLOC_THREAD_CACHE_CLASSES).
+  MALLOC_THREAD_CACHE_CLASSES   default: 16 (a multiple of 4, at most 32)
+    Lists for blocks larger than MALLOC_THREAD_CACHE_MAX_SIZE: size classes, four per power
+    of two.  malloc rounds a request in their range up to its class (with the defaults:
+    1280, 1536, 1792, 2048, 2560, ... 16384 bytes), so that blocks of spread-out sizes hit
+    the cache, where one list per chunk size would rarely be asked for the same size twice;
+    the rounding costs at most a fifth of the block.  0: no classes.
   MALLOC_THREAD_CACHE_COUNT     default: 512 (at most 65535)
     Most blocks a thread keeps of one size, so that a program that allocates a few hundred
     blocks of one size before freeing them stays within its cache (a batch of 400 overflowed
@@ -442,6 +450,10 @@
 #ifndef MALLOC_THREAD_CACHE_MAX_SIZE
 #define MALLOC_THREAD_CACHE_MAX_SIZE 1040 /* a 1024-byte request, and a little more on 32-bit */
 #endif /* MALLOC_THREAD_CACHE_MAX_SIZE */
+
+#ifndef MALLOC_THREAD_CACHE_CLASSES
+#define MALLOC_THREAD_CACHE_CLASSES 16
+#endif /* MALLOC_THREAD_CACHE_CLASSES */
 
 #ifndef MALLOC_THREAD_CACHE_COUNT
 #define MALLOC_THREAD_CACHE_COUNT 512
@@ -1176,8 +1188,8 @@ static inline binmap_t bit_index(binmap_t x) {
 #endif
 }
 
-/* x != 0 and below 2^16 here, so an unsigned int scan suffices on every data model (long is
-   32 bits on Win64 and UEFI). */
+/* x != 0 and below 2^32 (2^16 for the tree bins, 2^24 for the thread cache's classes), so an
+   unsigned int scan suffices on every data model (long is 32 bits on Win64 and UEFI). */
 static inline unsigned highest_bit(unsigned x) {
 #if defined(__GNUC__) || defined(__clang__)
   return 31U - (unsigned)__builtin_clz(x);
@@ -4356,8 +4368,9 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
      goes back to the arena whose segment holds it, found from the segment map without a lock
      (section 8).  The part under "---- Arenas ----" below says how.
    - The cache: each thread keeps recently freed small blocks in lists of its own, one per
-     chunk size up to MALLOC_THREAD_CACHE_MAX_SIZE, and serves malloc from them without a
-     lock.  The design decisions:
+     chunk size up to MALLOC_THREAD_CACHE_MAX_SIZE and one per size class above it (up to
+     16 KiB: MALLOC_THREAD_CACHE_CLASSES), and serves malloc from them without a lock.  The
+     design decisions:
    - Storage: the cache is a thread-local variable (MALLOC_THREAD_LOCAL, from the compiler).
      No port hook: every compiler that has threads has thread-local storage, and a port
      without threads (UEFI, bare metal) leaves the cache off and is not affected at all.
@@ -4414,16 +4427,67 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
 
 #if THREAD_CACHE
 
-#define THREAD_CACHE_LISTS (MALLOC_THREAD_CACHE_MAX_SIZE / MALLOC_ALIGNMENT + 1)
-/* The largest request whose chunk fits the cache. */
+/* Lists 0 .. THREAD_CACHE_SMALL_LISTS - 1 keep one chunk size each (the list's index times
+   the alignment).  The MALLOC_THREAD_CACHE_CLASSES lists after them keep size classes, four
+   per power of two above the largest request those lists serve (CLASS_BASE is its highest
+   bit): class c serves the requests up to (5 + c % 4) << (CLASS_BASE + c / 4 - 2) bytes, and
+   keeps chunks of exactly that request's size.  The classes are steps of requests, not of
+   chunks, so that a request of a power of two (2048, 4096) is a class of its own, not the
+   start of the next one.  Four per power of two rather than eight: with eight, each class
+   had fewer blocks to hit, and alloc_test's peak rose by a tenth
+   (bench/results/design-measurements.md). */
+#define THREAD_CACHE_CLASS_BITS 2 /* 2^2 classes per power of two */
+#define THREAD_CACHE_CLASS_STEPS (1 << THREAD_CACHE_CLASS_BITS)
+#define THREAD_CACHE_SMALL_LISTS (MALLOC_THREAD_CACHE_MAX_SIZE / MALLOC_ALIGNMENT + 1)
+#define THREAD_CACHE_LISTS (THREAD_CACHE_SMALL_LISTS + MALLOC_THREAD_CACHE_CLASSES)
+#define THREAD_CACHE_CLASS_BASE highest_bit(THREAD_CACHE_MAX_REQUEST)
+/* The largest request whose chunk fits a chunk-size list, and a class; the class's chunk. */
 #define THREAD_CACHE_MAX_REQUEST (MALLOC_THREAD_CACHE_MAX_SIZE - CHUNK_OVERHEAD)
+#define THREAD_CACHE_CLASS_MAX_REQUEST                                                    \
+  (MALLOC_THREAD_CACHE_CLASSES == 0                                                      \
+       ? (size_t)THREAD_CACHE_MAX_REQUEST                                                \
+       : (size_t)1 << (THREAD_CACHE_CLASS_BASE +                                       \
+                       MALLOC_THREAD_CACHE_CLASSES / THREAD_CACHE_CLASS_STEPS))
+#define THREAD_CACHE_CLASS_MAX_SIZE request2size(THREAD_CACHE_CLASS_MAX_REQUEST)
 #define THREAD_CACHE_BATCH MALLOC_THREAD_CACHE_BATCH
 /* The most a thread's cache may grow to (thread_cache_adapt). */
 #define THREAD_CACHE_BYTES_MAX (2 * MALLOC_THREAD_CACHE_BYTES)
-#define thread_cache_list(size) ((size) / MALLOC_ALIGNMENT)
+#define thread_cache_list(size) ((size) / MALLOC_ALIGNMENT) /* size <= ..._MAX_SIZE */
 typedef char assert_cache_sizes_are_chunk_sizes[
     (MALLOC_THREAD_CACHE_MAX_SIZE % MALLOC_ALIGNMENT) == 0 &&
-    MALLOC_THREAD_CACHE_MAX_SIZE >= MIN_CHUNK_SIZE ? 1 : -1];
+    MALLOC_THREAD_CACHE_MAX_SIZE >= MIN_CHUNK_SIZE && MALLOC_THREAD_CACHE_MAX_SIZE < 65536 &&
+    MALLOC_THREAD_CACHE_CLASSES % THREAD_CACHE_CLASS_STEPS == 0 &&
+    MALLOC_THREAD_CACHE_CLASSES <= 32 ? 1 : -1];
+
+/* The chunk size list i keeps. */
+static inline size_t thread_cache_list_size(size_t i) {
+  const size_t steps = THREAD_CACHE_CLASS_STEPS, c = i - THREAD_CACHE_SMALL_LISTS;
+  if (i < THREAD_CACHE_SMALL_LISTS)
+    return i * MALLOC_ALIGNMENT;
+  return request2size((steps + 1 + c % steps)
+                      << (THREAD_CACHE_CLASS_BASE + c / steps - THREAD_CACHE_CLASS_BITS));
+}
+
+/* The class list for a request of `bytes` (THREAD_CACHE_MAX_REQUEST < bytes <=
+   THREAD_CACHE_CLASS_MAX_REQUEST): the smallest class that holds it. */
+static inline size_t thread_cache_class(size_t bytes) {
+  const size_t steps = THREAD_CACHE_CLASS_STEPS;
+  unsigned k = highest_bit((unsigned)(bytes - 1)); /* bytes - 1 has k + 1 bits */
+  return THREAD_CACHE_SMALL_LISTS + (k - THREAD_CACHE_CLASS_BASE) * steps +
+         (((bytes - 1) >> (k - THREAD_CACHE_CLASS_BITS)) & (steps - 1));
+}
+
+/* The list that keeps chunks of exactly `size` bytes, or THREAD_CACHE_LISTS if none does
+   (a block of a size between two classes, from realloc or memalign, goes to the heap). */
+static inline size_t thread_cache_list_of(size_t size) {
+  size_t i;
+  if (size <= MALLOC_THREAD_CACHE_MAX_SIZE)
+    return thread_cache_list(size);
+  if (size > THREAD_CACHE_CLASS_MAX_SIZE)
+    return THREAD_CACHE_LISTS;
+  i = thread_cache_class(size - CHUNK_OVERHEAD - (MALLOC_ALIGNMENT - 1)); /* its least request */
+  return thread_cache_list_size(i) == size ? i : THREAD_CACHE_LISTS;
+}
 
 typedef unsigned short thread_cache_count_t;
 /* A cached block's first word links to the next block of its list (most recent first),
@@ -4697,6 +4761,21 @@ static void arena_push_remote(heap_t *h, void *mem, int may_lock) {
   }
 }
 
+/* Free the remote lists that grew past ARENA_REMOTE_DRAIN or ARENA_REMOTE_DRAIN_BYTES: a
+   cache giving blocks back under its own arena's lock pushes other arenas' blocks without
+   draining (arena_push_remote's may_lock), and an arena that no thread is bound to would keep
+   them until one is (integration.threads_fork: over a megabyte of the size classes' blocks
+   left after its threads had ended).  The caller holds no lock. */
+static void arenas_drain_remote_excess(void) {
+  size_t i, n = arena_count;
+  for (i = 0; i < n; ++i) {
+    struct arena *a = &arenas[i];
+    if ((a->remote_count >= ARENA_REMOTE_DRAIN || a->remote_bytes >= ARENA_REMOTE_DRAIN_BYTES) &&
+        !arena_acquire(&heaps[i]))
+      POSTACTION(&heaps[i]);
+  }
+}
+
 /* The arena of cached block mem in a cache bound to arena h: the one the map names, else h
    (a cache takes another arena's block only where the map names that arena). */
 static ALWAYS_INLINE heap_t *cached_block_owner(heap_t *h, void *mem) {
@@ -4784,7 +4863,7 @@ static unsigned thread_cache_release(heap_t *h, void **chain, size_t nb, unsigne
 static void thread_cache_depot_drain(heap_t *h) {
   size_t i;
   for (i = 0; i < THREAD_CACHE_LISTS; ++i) {
-    size_t nb = i * MALLOC_ALIGNMENT, bytes = THREAD_CACHE_BATCH * nb;
+    size_t nb = thread_cache_list_size(i), bytes = THREAD_CACHE_BATCH * nb;
     void *batch;
     while ((batch = thread_cache_depot_take(i, nb)) != 0)
       (void)thread_cache_release(h, (void **)&batch, nb, THREAD_CACHE_BATCH, &bytes);
@@ -4796,7 +4875,7 @@ static void thread_cache_depot_drain(heap_t *h) {
    first. */
 static void thread_cache_drain(struct thread_cache *tc, size_t i, unsigned n) {
   unsigned given =
-      thread_cache_release(tc->heap, &tc->first[i], i * MALLOC_ALIGNMENT, n, &tc->bytes);
+      thread_cache_release(tc->heap, &tc->first[i], thread_cache_list_size(i), n, &tc->bytes);
   tc->count[i] = (thread_cache_count_t)(tc->count[i] - given);
 }
 
@@ -4845,7 +4924,7 @@ static unsigned do_check_cached_chain(heap_t *h, void **mem, size_t i, size_t *b
   unsigned n = 0;
   for (; mem != 0; mem = thread_cache_next(mem)) {
     chunk_t *p = mem2chunk(mem);
-    if (!thread_cache_check(h, mem, i * MALLOC_ALIGNMENT, 0, 1)) /* reported; not followed */
+    if (!thread_cache_check(h, mem, thread_cache_list_size(i), 0, 1)) /* reported; not followed */
       break;
     dl_assert(!is_mmapped(p));
     if (cached_block_owner(h, mem) == h)
@@ -4993,7 +5072,7 @@ static void *arena_malloc(heap_t *h, size_t bytes) {
 
 /* Put block mem (chunk size `size`, marked cached) at the front of its list. */
 static inline void thread_cache_link_in(struct thread_cache *tc, void *mem, size_t size) {
-  size_t i = thread_cache_list(size);
+  size_t i = thread_cache_list_of(size);
   thread_cache_set_link((void **)mem, tc->first[i]);
   tc->first[i] = mem;
   ++tc->count[i];
@@ -5112,7 +5191,7 @@ static void *thread_cache_take_batch(struct thread_cache *tc, size_t i, size_t n
 static NOINLINE void *thread_cache_refill(struct thread_cache *tc, size_t bytes) {
   void *mem = 0;
   size_t nb = request2size(bytes);
-  size_t i = thread_cache_list(nb);
+  size_t i = thread_cache_list_of(nb);
   heap_t *h;
   if (!thread_cache_current(tc) && !thread_cache_start(tc))
     return heap_malloc(gm, bytes);
@@ -5129,7 +5208,7 @@ static NOINLINE void *thread_cache_refill(struct thread_cache *tc, size_t bytes)
       }
     } else {
       ++tc->refilled;
-      if (tc->first[i] == 0 && !is_mmapped(mem2chunk(mem)))
+      if (tc->first[i] == 0 && !is_mmapped(mem2chunk(mem)) && i < THREAD_CACHE_SMALL_LISTS)
         thread_cache_carve(tc, i, nb, bytes);
     }
     check_thread_cache(tc);
@@ -5158,10 +5237,18 @@ static NOINLINE void *thread_cache_malloc_slow(size_t bytes) {
   size_t nb, i;
   void **mem;
   ensure_initialization();
-  if (bytes > THREAD_CACHE_MAX_REQUEST)
-    return thread_cache_bypass(bytes);
-  nb = request2size(bytes);
-  i = thread_cache_list(nb);
+  if (bytes <= THREAD_CACHE_MAX_REQUEST) {
+    nb = request2size(bytes);
+    i = thread_cache_list(nb);
+  } else { /* rounded up to its class */
+    if (bytes > THREAD_CACHE_CLASS_MAX_REQUEST)
+      return thread_cache_bypass(bytes);
+    i = thread_cache_class(bytes);
+    nb = thread_cache_list_size(i);
+    if (nb - CHUNK_OVERHEAD >= mparams.mmap_threshold) /* mapped directly, not rounded */
+      return thread_cache_bypass(bytes);
+    bytes = nb - CHUNK_OVERHEAD;
+  }
   mem = (void **)tc->first[i];
   if (mem != 0 && thread_cache_current(tc) && thread_cache_check(tc->heap, mem, nb, 1, 0))
     return thread_cache_pop(tc, mem, i, nb);
@@ -5199,7 +5286,7 @@ static inline void *thread_cache_malloc(size_t bytes) {
    depot has room.  1 if done.  (The arena's lock held.) */
 static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
   struct thread_cache_depot *d = &thread_cache_depot;
-  size_t size = i * MALLOC_ALIGNMENT; /* the list's chunk size */
+  size_t size = thread_cache_list_size(i);
   void **last = (void **)tc->first[i], **rest;
   unsigned n;
   int room;
@@ -5265,7 +5352,7 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, heap_t *owne
   heap_t *h = tc->heap;
   int elsewhere = 0; /* mem, another arena's block, is to be freed there */
   if (!arena_acquire(h)) {
-    size_t i = thread_cache_list(size), j;
+    size_t i = thread_cache_list_of(size), j;
     thread_cache_count_user(tc);
     if (tc->count[i] >= tc->limit[i] && !thread_cache_give_batch(tc, i))
       thread_cache_drain(tc, i, THREAD_CACHE_BATCH);
@@ -5294,6 +5381,7 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, heap_t *owne
   }
   if (elsewhere) /* outside h's lock: it may take the owner's */
     arena_free_remote(owner, mem);
+  arenas_drain_remote_excess();
 }
 
 /* free(mem) on the paths thread_cache_free leaves aside: the cache not started, a block
@@ -5323,8 +5411,8 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
 #endif
         (own ? heap_surely_holds(h, (next = next_chunk(p))) /* or locked */
              : segment_map_holds(h, (next = next_chunk(p)))) &&
-        !is_mmapped(p) && chunksize(p) <= MALLOC_THREAD_CACHE_MAX_SIZE) {
-      size_t size = chunksize(p), i = thread_cache_list(size);
+        !is_mmapped(p) && thread_cache_list_of(chunksize(p)) < THREAD_CACHE_LISTS) {
+      size_t size = chunksize(p), i = thread_cache_list_of(size);
       /* heap_free checks the blocks it gets under the lock: checking those here too would
          read every word twice. */
       if ((tc->shared || (pinuse(p) && cinuse(next) && tc->limit[i] != 0)) &&
@@ -5360,14 +5448,14 @@ static NOINLINE void thread_cache_free_other(void *mem) {
 #endif
       ((size_t)mem & CHUNK_ALIGN_MASK) == 0 && (room = top_segment_room(tc->heap, p)) != 0) {
     size_t head = p->head, size = head & ~FLAG_BITS, next_head;
-    if (size > MALLOC_THREAD_CACHE_MAX_SIZE) {
+    if (thread_cache_list_of(size) == THREAD_CACHE_LISTS) { /* not a size the cache keeps */
       heap_free(FOOTERS ? 0 : tc->heap, mem, "free");
       return;
     }
     if (!tc->shared && size + TWO_SIZE_T_SIZES <= room &&
         ((next_head = chunk_plus_offset(p, size)->head) & PINUSE_BIT) != 0 &&
         ((head & PINUSE_BIT) == 0 || (next_head & CINUSE_BIT) == 0 ||
-         tc->limit[thread_cache_list(size)] == 0)) {
+         tc->limit[thread_cache_list_of(size)] == 0)) {
       heap_free(FOOTERS ? 0 : tc->heap, mem, "free");
       return;
     }
@@ -5490,6 +5578,7 @@ static void thread_cache_end(struct thread_cache *tc) {
       POSTACTION(h);
     }
   }
+  arenas_drain_remote_excess();
   tc->generation = 0;
   tc->ended = 1;
 }

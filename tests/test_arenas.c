@@ -53,7 +53,7 @@
 #endif
 
 #define CACHED_SIZE 48
-#define TREE_SIZE 3000
+#define TREE_SIZE 20000 /* a tree chunk above the cache's largest class */
 #define MAPPED_SIZE (1024 * 1024)
 #define KINDS 3
 static const size_t kind_size[KINDS] = {CACHED_SIZE, TREE_SIZE, MAPPED_SIZE};

@@ -379,7 +379,7 @@ static int commit(const char *name) {
     unsigned char *p, *q;
     holder = (void **)dlmalloc(4 * sizeof(void *));
     p = (unsigned char *)dlmalloc(128);
-    q = (unsigned char *)dlmalloc(2000);
+    q = (unsigned char *)dlmalloc(20000);
     sink = dlmalloc(100); /* q's neighbour stays in use */
     if (before == NULL || holder == NULL || p == NULL || q == NULL ||
         (size_t)(q - p) < dlmalloc_usable_size(p) || (size_t)(q - p) > 256)
@@ -417,15 +417,16 @@ static int commit(const char *name) {
     return 1;
   }
   if (strcmp(name, "uaf_tree_link") == 0) {
-    /* Use after free: a freed 2000-byte block (a tree chunk: words fd, bk, child[0],
-       child[1]) gets a small number written over its child links; the next malloc of its
-       size takes it out of the tree and would follow them. */
-    size_t *p = (size_t *)dlmalloc(2000);
+    /* Use after free: a freed 20000-byte block (a tree chunk: words fd, bk, child[0],
+       child[1], and too large for a thread cache) gets a small number written over its
+       child links; the next malloc of its size takes it out of the tree and would follow
+       them. */
+    size_t *p = (size_t *)dlmalloc(20000);
     sink = dlmalloc(100); /* p does not merge into top */
     dlfree(p);
     p[2] = 0x40;
     p[3] = 0x40;
-    sink = dlmalloc(2000);
+    sink = dlmalloc(20000);
     return 1;
   }
   if (strcmp(name, "cache_tag_overwrite") == 0) {

@@ -179,6 +179,74 @@ static void t_realloc_null(void) {
   dlfree(p);
 }
 
+/* ---- Size classes above MALLOC_THREAD_CACHE_MAX_SIZE --------------------------------- */
+
+/* The largest request the cache's lists serve: four classes per power of two above the
+   largest request of the chunk-size lists (malloc.c, thread_cache_class). */
+static size_t largest_class_request(void) {
+  size_t max_request = MALLOC_THREAD_CACHE_MAX_SIZE - OVERHEAD;
+  unsigned bit = 0;
+  while ((max_request >> (bit + 1)) != 0)
+    bit++;
+  return MALLOC_THREAD_CACHE_CLASSES == 0 ? max_request
+                                          : (size_t)1 << (bit + MALLOC_THREAD_CACHE_CLASSES / 4);
+}
+
+static void t_classes(void) {
+  size_t n, largest = largest_class_request(), smblks, chunk, bad = 0;
+  void *before, *p, *q, *r, *after;
+  th_section("size classes");
+  /* Each request is rounded up by at most a quarter (a fifth of the block), and a power of
+     two is a class of its own. */
+  for (n = MALLOC_THREAD_CACHE_MAX_SIZE - OVERHEAD + 1; n <= largest; n += 61) {
+    size_t usable;
+    p = dlmalloc(n);
+    if (!CHECK(p != NULL))
+      return;
+    usable = dlmalloc_usable_size(p);
+    if (usable < n || usable - n > n / 4 + 2 * OVERHEAD)
+      bad++;
+    dlfree(p);
+  }
+  CHECK_EQ(bad, 0);
+  for (n = 2048; n <= largest; n *= 2) {
+    p = dlmalloc(n);
+    CHECK(p != NULL && dlmalloc_usable_size(p) < n + 2 * OVERHEAD);
+    dlfree(p);
+  }
+  if (MALLOC_THREAD_CACHE_CLASSES == 0 || largest < 3072)
+    return;
+  /* A freed block of a class serves the next request of its class from the cache. */
+  dlmalloc_trim(0);
+  before = dlmalloc(3000); /* p's neighbours, in use (between_blocks_in_use) */
+  p = dlmalloc(3000);
+  after = dlmalloc(3000);
+  if (!CHECK(before != NULL && p != NULL && after != NULL))
+    return;
+  smblks = (size_t)dlmallinfo().smblks;
+  dlfree(p);
+  CHECK_EQ(dlmallinfo().smblks, smblks + 1);
+  q = dlmalloc(2900); /* the same class: 3072 */
+  CHECK(q == p);
+  CHECK_EQ(dlmallinfo().smblks, smblks);
+  /* A block of a size between two classes (shrunk in place by realloc) goes to the heap,
+     even with both neighbours in use: the tail realloc cut off is taken again first. */
+  chunk = chunk_of(q);
+  q = dlrealloc(q, 2600);
+  if (!CHECK(q == p))
+    return;
+  r = dlmalloc(chunk - chunk_of(q) - OVERHEAD);
+  CHECK(r == (char *)q + chunk_of(q));
+  smblks = (size_t)dlmallinfo().smblks;
+  dlfree(q);
+  CHECK_EQ(dlmallinfo().smblks, smblks);
+  CHECK_EQ(heap_blocks_holding(&heap_global, q, 2600), 0); /* free in the heap */
+  dlfree(r);
+  dlfree(before);
+  dlfree(after);
+  dlmalloc_trim(0);
+}
+
 /* ---- Bounds -------------------------------------------------------------------------- */
 
 #define MANY (3 * MALLOC_THREAD_CACHE_COUNT)
@@ -223,9 +291,9 @@ static void t_bounds(void) {
   m = dlmallinfo();
   CHECK_GT(m.fsmblks, 0);
   CHECK_LE(m.fsmblks, MALLOC_THREAD_CACHE_BYTES);
-  /* Larger blocks never enter the cache. */
+  /* Blocks larger than the largest class never enter the cache. */
   dlmalloc_trim(0);
-  blocks[0] = dlmalloc(MALLOC_THREAD_CACHE_MAX_SIZE + 1);
+  blocks[0] = dlmalloc(largest_class_request() + 1);
   CHECK(blocks[0] != NULL);
   dlfree(blocks[0]);
   m = dlmallinfo();
@@ -983,6 +1051,7 @@ int main(int argc, char **argv) {
   t_merge_alone();
   t_idle_alone();
   t_realloc_null();
+  t_classes();
   t_bounds();
 #ifdef TEST_WITH_PORT
   t_batches();
