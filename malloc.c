@@ -4761,16 +4761,19 @@ static void arena_push_remote(heap_t *h, void *mem, int may_lock) {
   }
 }
 
-/* Free the remote lists that grew past ARENA_REMOTE_DRAIN or ARENA_REMOTE_DRAIN_BYTES: a
-   cache giving blocks back under its own arena's lock pushes other arenas' blocks without
-   draining (arena_push_remote's may_lock), and an arena that no thread is bound to would keep
-   them until one is (integration.threads_fork: over a megabyte of the size classes' blocks
-   left after its threads had ended).  The caller holds no lock. */
+/* Free the remote lists of arenas no thread is bound to that grew past ARENA_REMOTE_DRAIN or
+   ARENA_REMOTE_DRAIN_BYTES: a cache giving blocks back under its own arena's lock pushes other
+   arenas' blocks without draining (arena_push_remote's may_lock), and such an arena would
+   keep them until a thread is bound to it again (integration.threads_fork: over a megabyte
+   of the size classes' blocks left after its threads had ended).  An arena with threads
+   drains its list at their next locked call, without a second thread queueing for its lock
+   here.  The caller holds no lock. */
 static void arenas_drain_remote_excess(void) {
   size_t i, n = arena_count;
   for (i = 0; i < n; ++i) {
     struct arena *a = &arenas[i];
-    if ((a->remote_count >= ARENA_REMOTE_DRAIN || a->remote_bytes >= ARENA_REMOTE_DRAIN_BYTES) &&
+    if (a->users == 0 &&
+        (a->remote_count >= ARENA_REMOTE_DRAIN || a->remote_bytes >= ARENA_REMOTE_DRAIN_BYTES) &&
         !arena_acquire(&heaps[i]))
       POSTACTION(&heaps[i]);
   }
