@@ -5073,9 +5073,9 @@ static void *arena_malloc(heap_t *h, size_t bytes) {
   return mem;
 }
 
-/* Put block mem (chunk size `size`, marked cached) at the front of its list. */
-static inline void thread_cache_link_in(struct thread_cache *tc, void *mem, size_t size) {
-  size_t i = thread_cache_list_of(size);
+/* Put block mem (chunk size `size`, marked cached) at the front of its list, list i. */
+static inline void thread_cache_link_in(struct thread_cache *tc, void *mem, size_t size,
+                                        size_t i) {
   thread_cache_set_link((void **)mem, tc->first[i]);
   tc->first[i] = mem;
   ++tc->count[i];
@@ -5101,7 +5101,7 @@ static inline void thread_cache_push(struct thread_cache *tc, void *mem, size_t 
     thread_cache_lost_race(tc->heap, mem, old);
     return;
   }
-  thread_cache_link_in(tc, mem, size);
+  thread_cache_link_in(tc, mem, size, thread_cache_list_of(size));
 }
 
 /* free(mem) of a block of arena h by a thread bound to another arena.  The cheap checks of
@@ -5436,8 +5436,52 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
   heap_free(FOOTERS ? 0 : h, mem, "free");
 }
 
-/* free(mem) of what thread_cache_free leaves: a block the cache never keeps (larger than its
-   largest size) of the thread's arena's top segment, straight to the heap; with no other
+/* free(mem) into the cache, if mem is the common case: a block of the thread's arena in its
+   top segment, or of any arena in granules the map names, in use, with room in its list, and
+   between two chunks in use or other threads about; 1 if it went in.  It checks the block's
+   own header (with FOOTERS its owner) and the next chunk's P bit (a second free of a block
+   merged into a free chunk since fails there); a free neighbour's header, which only a merge
+   reads, is checked when the block leaves the cache, by internal_free's checks, before any
+   merge.  classes: the size classes too (thread_cache_free_other's second look), whose list
+   takes more instructions to find than the fast path spends on the chunk-size lists. */
+static ALWAYS_INLINE int thread_cache_free_quick(struct thread_cache *tc, void *mem,
+                                                 int classes) {
+  chunk_t *p = mem2chunk(mem);
+  size_t room = 0; /* readable bytes from p on, when p lies in top's segment */
+  unsigned id = 0;  /* else the map's arena for p's granule */
+  if (LIKELY(thread_cache_current(tc)) &&
+#if FOOTERS
+      heap_holds_chunk(tc->heap, p, 0) &&
+#endif
+      ((size_t)mem & CHUNK_ALIGN_MASK) == 0 &&
+      ((room = top_segment_room(tc->heap, p)) != 0 ||
+       (!FOOTERS && (id = segment_map_owner_quick(p)) != 0))) {
+    size_t head = p->head;
+    size_t size = head & ~FLAG_BITS;
+    size_t max = classes ? THREAD_CACHE_CLASS_MAX_SIZE : MALLOC_THREAD_CACHE_MAX_SIZE;
+    size_t i = classes ? thread_cache_list_of(size) : thread_cache_list(size);
+    chunk_t *next = chunk_plus_offset(p, size);
+    size_t next_head;
+    /* In use and not cached; size - MIN_CHUNK_SIZE wraps for a size below the minimum; the
+       next chunk readable and saying p is in use; both neighbours in use unless other
+       threads are about (a lone thread merges the block instead: thread_cache_free_other). */
+    if ((head & (CINUSE_BIT | CACHED_BIT)) == CINUSE_BIT &&
+        size - MIN_CHUNK_SIZE <= max - MIN_CHUNK_SIZE && i < THREAD_CACHE_LISTS &&
+        (room != 0 ? size + TWO_SIZE_T_SIZES <= room : segment_map_owner_quick(next) == id) &&
+        ((next_head = next->head) & PINUSE_BIT) != 0 &&
+        (tc->shared || ((head & PINUSE_BIT) != 0 && (next_head & CINUSE_BIT) != 0)) &&
+        LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= tc->bound) &&
+        LIKELY(head_replace(p, head, head | CACHED_BIT))) {
+      thread_cache_link_in(tc, mem, size, i);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* free(mem) of what thread_cache_free leaves: a block of a size class, into the cache by the
+   same checks; a block the cache never keeps (larger than its largest class, or between two
+   classes) of the thread's arena's top segment, straight to the heap; with no other
    thread about, a block there with a free neighbour, or of a size this thread does not
    allocate, merged at once (see thread_cache_free_slow; heap_free checks it in full);
    anything else to thread_cache_free_slow, which checks it and decides. */
@@ -5445,6 +5489,8 @@ static NOINLINE void thread_cache_free_other(void *mem) {
   struct thread_cache *tc = &thread_cache;
   chunk_t *p = mem2chunk(mem);
   size_t room;
+  if (MALLOC_THREAD_CACHE_CLASSES != 0 && thread_cache_free_quick(tc, mem, 1))
+    return; /* a block of a size class, as the fast path takes the smaller ones */
   if (LIKELY(thread_cache_current(tc)) &&
 #if FOOTERS
       heap_holds_chunk(tc->heap, p, 0) &&
@@ -5466,45 +5512,12 @@ static NOINLINE void thread_cache_free_other(void *mem) {
   thread_cache_free_slow(mem);
 }
 
-/* free(mem), mem not 0: the common case: a block of the thread's arena in its top segment,
-   or of any arena in granules the map names, in use, with room in its list, and between two
-   chunks in use or other threads about.  It checks the block's own header (with FOOTERS its
-   owner) and the next chunk's P bit (a second free of a block merged into a free chunk since
-   fails there); a free neighbour's header, which only a merge reads, is checked when the
-   block leaves the cache, by internal_free's checks, before any merge.  Anything else is
-   thread_cache_free_other's, reached by a tail call, so that this path saves (almost) no
-   registers. */
+/* free(mem), mem not 0: the common case into the cache (thread_cache_free_quick); anything
+   else is thread_cache_free_other's, reached by a tail call, so that this path saves (almost)
+   no registers. */
 static inline void thread_cache_free(void *mem) {
-  struct thread_cache *tc = &thread_cache;
-  chunk_t *p = mem2chunk(mem);
-  size_t room = 0; /* readable bytes from p on, when p lies in top's segment */
-  unsigned id = 0;  /* else the map's arena for p's granule */
-  if (LIKELY(thread_cache_current(tc)) &&
-#if FOOTERS
-      heap_holds_chunk(tc->heap, p, 0) &&
-#endif
-      ((size_t)mem & CHUNK_ALIGN_MASK) == 0 &&
-      ((room = top_segment_room(tc->heap, p)) != 0 ||
-       (!FOOTERS && (id = segment_map_owner_quick(p)) != 0))) {
-    size_t head = p->head;
-    size_t size = head & ~FLAG_BITS, i = thread_cache_list(size);
-    chunk_t *next = chunk_plus_offset(p, size);
-    size_t next_head;
-    /* In use and not cached; size - MIN_CHUNK_SIZE wraps for a size below the minimum; the
-       next chunk readable and saying p is in use; both neighbours in use unless other
-       threads are about (a lone thread merges the block instead: thread_cache_free_other). */
-    if ((head & (CINUSE_BIT | CACHED_BIT)) == CINUSE_BIT &&
-        size - MIN_CHUNK_SIZE <= MALLOC_THREAD_CACHE_MAX_SIZE - MIN_CHUNK_SIZE &&
-        (room != 0 ? size + TWO_SIZE_T_SIZES <= room : segment_map_owner_quick(next) == id) &&
-        ((next_head = next->head) & PINUSE_BIT) != 0 &&
-        (tc->shared || ((head & PINUSE_BIT) != 0 && (next_head & CINUSE_BIT) != 0)) &&
-        LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= tc->bound) &&
-        LIKELY(head_replace(p, head, head | CACHED_BIT))) {
-      thread_cache_link_in(tc, mem, size);
-      return;
-    }
-  }
-  thread_cache_free_other(mem);
+  if (!thread_cache_free_quick(&thread_cache, mem, 0))
+    thread_cache_free_other(mem);
 }
 
 /* malloc(bytes) of a block the cache does not keep, after its heap h failed it (footprint
