@@ -4386,7 +4386,8 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
      (fewer for a size not asked for often: the batch grows with each refill of its list), a
      full list gives back a batch (MALLOC_THREAD_CACHE_BATCH blocks, or all of a list kept
      only to pass its blocks on: thread_cache_idle_limit), and a cache at its byte bound
-     gives back whole lists down to half the bound, each under one lock acquisition.  A
+     gives back what no malloc reached since it was last there (each list's low-water
+     mark), then whole lists down to half the bound, each under one lock acquisition.  A
      refill carves only from free chunks of the thread's arena, never from top, and never
      asks the system for memory beyond the one block requested.
    - Between threads: a cache takes the blocks its thread frees whichever arena they belong
@@ -4497,6 +4498,7 @@ struct thread_cache {
   thread_cache_count_t count[THREAD_CACHE_LISTS];
   unsigned char batch[THREAD_CACHE_LISTS]; /* blocks the next refill adds to the list */
   thread_cache_count_t limit[THREAD_CACHE_LISTS]; /* blocks it may hold (thread_cache_idle_limit) */
+  thread_cache_count_t low[THREAD_CACHE_LISTS];   /* fewest it held since count_from */
   size_t bytes;      /* chunk bytes held, all lists */
   size_t bound;      /* bytes it may hold (thread_cache_adapt) */
   size_t refilled;   /* refills the heap served since the byte bound was last reached */
@@ -4593,9 +4595,12 @@ static inline int thread_cache_check(heap_t *h, void **mem, size_t nb, int take,
 
 /* Start thread_cache_adapt's counts afresh, `given` blocks having just been given back. */
 static inline void thread_cache_count_from(struct thread_cache *tc, size_t given) {
+  size_t i;
   tc->given = given;
   tc->refilled = 0;
   tc->hits = 0;
+  for (i = 0; i < THREAD_CACHE_LISTS; ++i)
+    tc->low[i] = tc->count[i];
 }
 
 /* The depot: batches of THREAD_CACHE_BATCH cached blocks that one thread gave up (its list
@@ -4880,6 +4885,8 @@ static void thread_cache_drain(struct thread_cache *tc, size_t i, unsigned n) {
   unsigned given =
       thread_cache_release(tc->heap, &tc->first[i], thread_cache_list_size(i), n, &tc->bytes);
   tc->count[i] = (thread_cache_count_t)(tc->count[i] - given);
+  if (tc->low[i] > tc->count[i])
+    tc->low[i] = tc->count[i];
 }
 
 /* Note whether other threads are bound (to any arena): they are who blocks pass to, through
@@ -5224,7 +5231,8 @@ static NOINLINE void *thread_cache_refill(struct thread_cache *tc, size_t bytes)
 static inline void *thread_cache_pop(struct thread_cache *tc, void **mem, size_t i, size_t nb) {
   ++tc->hits;
   tc->first[i] = thread_cache_next(mem);
-  --tc->count[i];
+  if (--tc->count[i] < tc->low[i])
+    tc->low[i] = tc->count[i];
   tc->bytes -= nb;
   mem[0] = 0; /* the caller's block keeps no link */
   return mem;
@@ -5323,6 +5331,8 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
   }
   tc->first[i] = rest;
   tc->count[i] = (thread_cache_count_t)(tc->count[i] - THREAD_CACHE_BATCH);
+  if (tc->low[i] > tc->count[i])
+    tc->low[i] = tc->count[i];
   tc->bytes -= THREAD_CACHE_BATCH * size;
   return 1;
 }
@@ -5347,9 +5357,14 @@ static void thread_cache_adapt(struct thread_cache *tc) {
 }
 
 /* free(mem) of a cacheable block (of arena owner) when its list or the cache is full, under
-   one lock acquisition: a full list gives back a batch; a full cache gives back whole lists,
-   the largest sizes first, down to half the byte bound, so that the next overflow is as far
-   away as the next refill. */
+   one lock acquisition: a full list gives back a batch.  A full cache gives back first, from
+   every list, the blocks no malloc reached since the byte bound was last reached (the list's
+   low-water mark, tc->low: they only waited), then whole lists, the largest sizes first,
+   down to half the byte bound, so that the next overflow is as far away as the next refill.
+   Without the first step, the lists of a thread whose sizes are spread out drifted apart:
+   some grew with blocks nobody asked for, and the largest, in use, were emptied at every
+   overflow and refilled through the heap after it (shbench: one malloc in five, in runs that
+   fell into it; bench/results/design-measurements.md). */
 static NOINLINE void thread_cache_overflow(struct thread_cache *tc, heap_t *owner, void *mem,
                                            size_t size) {
   heap_t *h = tc->heap;
@@ -5362,6 +5377,11 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, heap_t *owne
     if (tc->bytes + size > tc->bound) {
       size_t given = 0;
       thread_cache_adapt(tc);
+      for (j = 0; j < THREAD_CACHE_LISTS; ++j) /* blocks no malloc reached since last time */
+        if (tc->low[j] != 0) {
+          given += tc->low[j];
+          thread_cache_drain(tc, j, tc->low[j]);
+        }
       for (j = THREAD_CACHE_LISTS; j-- > 0 && tc->bytes + size > tc->bound / 2;)
         if (tc->count[j] != 0) {
           given += tc->count[j];

@@ -497,6 +497,64 @@ static void t_bound_adapts(void) {
   CHECK_GT(r.after_reserve, 0);
 }
 
+/* ---- An overflow gives back first what no malloc reached ------------------------------- */
+
+#define COLD_SIZE 200  /* a list filled once, then never asked for */
+#define COLD_BLOCKS 200
+#define HOT_SIZE 1000  /* a list in use, of a larger size */
+#define HOT_BLOCKS 300 /* 300 KB: more than the byte bound */
+
+/* Allocate 2n blocks of `size`, keeping them in `blocks`, and free every other one: each freed
+   block lies between two in use, so a thread alone caches it rather than merging it. */
+static int free_every_other(void **blocks, size_t n, size_t size) {
+  size_t i;
+  for (i = 0; i < 2 * n; i++)
+    if ((blocks[i] = dlmalloc(size)) == NULL)
+      return 0;
+  for (i = 0; i < 2 * n; i += 2)
+    dlfree(blocks[i]);
+  return 1;
+}
+
+/* A list that accumulated blocks no malloc took since the byte bound was last reached (its
+   low-water mark) gives them back at the next overflow, before the largest lists are
+   emptied: with the largest first alone, the cold list kept its blocks for good while the
+   list in use was emptied at every overflow. */
+static void t_low_water(void) {
+  static void *cold[2 * COLD_BLOCKS], *hot[2 * HOT_BLOCKS], *hot2[2 * HOT_BLOCKS];
+  size_t i, c = 0;
+  th_section("an overflow gives back first the blocks no malloc reached");
+  dlmalloc_trim(0);
+  if (!CHECK(free_every_other(cold, COLD_BLOCKS, COLD_SIZE)))
+    return;
+  /* a freed cold block whose neighbours are the blocks allocated before and after it */
+  for (i = 2; i + 1 < 2 * COLD_BLOCKS && c == 0; i += 2)
+    if ((char *)cold[i - 1] + chunk_of(cold[i - 1]) == (char *)cold[i] &&
+        (char *)cold[i] + chunk_of(cold[i - 1]) == (char *)cold[i + 1])
+      c = i;
+  if (!CHECK(c != 0))
+    return;
+  CHECK_EQ(heap_blocks_holding(&heap_global, cold[c], COLD_SIZE), 1); /* cached */
+  /* The first overflow empties the largest list (the hot one); the cold list's blocks have
+     now waited through one interval. */
+  if (!CHECK(free_every_other(hot, HOT_BLOCKS, HOT_SIZE)))
+    return;
+  CHECK_EQ(heap_blocks_holding(&heap_global, cold[c], COLD_SIZE), 1);
+  /* The hot list is asked for again and overflows again: no malloc took a cold block since the
+     first overflow, so they go back now. */
+  if (!CHECK(free_every_other(hot2, HOT_BLOCKS, HOT_SIZE)))
+    return;
+  CHECK_EQ(heap_blocks_holding(&heap_global, cold[c], COLD_SIZE), 0); /* free in the heap */
+  CHECK_GT(dlmallinfo().smblks, 0); /* the hot list's latest blocks stay */
+  for (i = 1; i < 2 * COLD_BLOCKS; i += 2)
+    dlfree(cold[i]);
+  for (i = 1; i < 2 * HOT_BLOCKS; i += 2) {
+    dlfree(hot[i]);
+    dlfree(hot2[i]);
+  }
+  dlmalloc_trim(0);
+}
+
 /* ---- Thread exit --------------------------------------------------------------------- */
 
 struct churn_arg {
@@ -1058,6 +1116,7 @@ int main(int argc, char **argv) {
   t_round_trips();
 #endif
   t_bound_adapts();
+  t_low_water();
   t_depot(); /* before t_thread_exit, which in PORTABLE builds leaves a thread counted */
   t_thread_exit();
   t_footprint_limit();
