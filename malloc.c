@@ -4498,7 +4498,8 @@ struct thread_cache {
   thread_cache_count_t count[THREAD_CACHE_LISTS];
   unsigned char batch[THREAD_CACHE_LISTS]; /* blocks the next refill adds to the list */
   thread_cache_count_t limit[THREAD_CACHE_LISTS]; /* blocks it may hold (thread_cache_idle_limit) */
-  thread_cache_count_t low[THREAD_CACHE_LISTS];   /* fewest it held since count_from */
+  thread_cache_count_t low[THREAD_CACHE_LISTS];   /* fewest it held since the byte bound was
+                                                     last reached (thread_cache_count_from) */
   size_t bytes;      /* chunk bytes held, all lists */
   size_t bound;      /* bytes it may hold (thread_cache_adapt) */
   size_t refilled;   /* refills the heap served since the byte bound was last reached */
