@@ -4594,6 +4594,13 @@ static inline int thread_cache_check(heap_t *h, void **mem, size_t nb, int take,
 #define thread_cache_idle_limit(tc)                                                       \
   ((thread_cache_count_t)((tc)->shared ? THREAD_CACHE_BATCH : 0))
 
+/* List i loses n blocks; its low-water mark follows it down. */
+static inline void thread_cache_count_down(struct thread_cache *tc, size_t i, unsigned n) {
+  tc->count[i] = (thread_cache_count_t)(tc->count[i] - n);
+  if (tc->count[i] < tc->low[i])
+    tc->low[i] = tc->count[i];
+}
+
 /* Start thread_cache_adapt's counts afresh, `given` blocks having just been given back. */
 static inline void thread_cache_count_from(struct thread_cache *tc, size_t given) {
   size_t i;
@@ -4881,13 +4888,12 @@ static void thread_cache_depot_drain(heap_t *h) {
 
 /* Give back the n most recent blocks of list i (the thread's arena's lock held).  The most
    recent, because they are reached without walking the list; the heap hands them out again
-   first. */
-static void thread_cache_drain(struct thread_cache *tc, size_t i, unsigned n) {
+   first.  Returns how many it gave (fewer where the list ends, or is damaged). */
+static unsigned thread_cache_drain(struct thread_cache *tc, size_t i, unsigned n) {
   unsigned given =
       thread_cache_release(tc->heap, &tc->first[i], thread_cache_list_size(i), n, &tc->bytes);
-  tc->count[i] = (thread_cache_count_t)(tc->count[i] - given);
-  if (tc->low[i] > tc->count[i])
-    tc->low[i] = tc->count[i];
+  thread_cache_count_down(tc, i, given);
+  return given;
 }
 
 /* Note whether other threads are bound (to any arena): they are who blocks pass to, through
@@ -5232,8 +5238,7 @@ static NOINLINE void *thread_cache_refill(struct thread_cache *tc, size_t bytes)
 static inline void *thread_cache_pop(struct thread_cache *tc, void **mem, size_t i, size_t nb) {
   ++tc->hits;
   tc->first[i] = thread_cache_next(mem);
-  if (--tc->count[i] < tc->low[i])
-    tc->low[i] = tc->count[i];
+  thread_cache_count_down(tc, i, 1);
   tc->bytes -= nb;
   mem[0] = 0; /* the caller's block keeps no link */
   return mem;
@@ -5331,9 +5336,7 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
     return 0;
   }
   tc->first[i] = rest;
-  tc->count[i] = (thread_cache_count_t)(tc->count[i] - THREAD_CACHE_BATCH);
-  if (tc->low[i] > tc->count[i])
-    tc->low[i] = tc->count[i];
+  thread_cache_count_down(tc, i, THREAD_CACHE_BATCH);
   tc->bytes -= THREAD_CACHE_BATCH * size;
   return 1;
 }
@@ -5379,10 +5382,8 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, heap_t *owne
       size_t given = 0;
       thread_cache_adapt(tc);
       for (j = 0; j < THREAD_CACHE_LISTS; ++j) /* blocks no malloc reached since last time */
-        if (tc->low[j] != 0) {
-          given += tc->low[j];
-          thread_cache_drain(tc, j, tc->low[j]);
-        }
+        if (tc->low[j] != 0)
+          given += thread_cache_drain(tc, j, tc->low[j]);
       for (j = THREAD_CACHE_LISTS; j-- > 0 && tc->bytes + size > tc->bound / 2;)
         if (tc->count[j] != 0) {
           given += tc->count[j];
@@ -5427,6 +5428,7 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
   struct thread_cache *tc = &thread_cache;
   chunk_t *p = mem2chunk(mem), *next;
   heap_t *h = arena_owner(mem);
+  size_t i; /* the list for p's size */
   if (thread_cache_current(tc) || thread_cache_start(tc)) {
     int own = h == tc->heap, mapped = segment_map_holds(h, p); /* (mapped: no header read) */
     if ((own ? heap_surely_holds(h, p) : mapped) &&
@@ -5435,8 +5437,8 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
 #endif
         (own ? heap_surely_holds(h, (next = next_chunk(p))) /* or locked */
              : segment_map_holds(h, (next = next_chunk(p)))) &&
-        !is_mmapped(p) && thread_cache_list_of(chunksize(p)) < THREAD_CACHE_LISTS) {
-      size_t size = chunksize(p), i = thread_cache_list_of(size);
+        !is_mmapped(p) && (i = thread_cache_list_of(chunksize(p))) < THREAD_CACHE_LISTS) {
+      size_t size = chunksize(p);
       /* heap_free checks the blocks it gets under the lock: checking those here too would
          read every word twice. */
       if ((tc->shared || (pinuse(p) && cinuse(next) && tc->limit[i] != 0)) &&
@@ -5517,15 +5519,15 @@ static NOINLINE void thread_cache_free_other(void *mem) {
       heap_holds_chunk(tc->heap, p, 0) &&
 #endif
       ((size_t)mem & CHUNK_ALIGN_MASK) == 0 && (room = top_segment_room(tc->heap, p)) != 0) {
-    size_t head = p->head, size = head & ~FLAG_BITS, next_head;
-    if (thread_cache_list_of(size) == THREAD_CACHE_LISTS) { /* not a size the cache keeps */
+    size_t head = p->head, size = head & ~FLAG_BITS, i = thread_cache_list_of(size), next_head;
+    if (i == THREAD_CACHE_LISTS) { /* not a size the cache keeps */
       heap_free(FOOTERS ? 0 : tc->heap, mem, "free");
       return;
     }
     if (!tc->shared && size + TWO_SIZE_T_SIZES <= room &&
         ((next_head = chunk_plus_offset(p, size)->head) & PINUSE_BIT) != 0 &&
         ((head & PINUSE_BIT) == 0 || (next_head & CINUSE_BIT) == 0 ||
-         tc->limit[thread_cache_list_of(size)] == 0)) {
+         tc->limit[i] == 0)) {
       heap_free(FOOTERS ? 0 : tc->heap, mem, "free");
       return;
     }
