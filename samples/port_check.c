@@ -358,11 +358,21 @@ static volatile unsigned long lock_rounds_made[2]; /* by each thread */
 
 /* Each thread goes on until both have made LOCK_ROUNDS rounds: a lock that lets two threads
    in shows only while both run, and on a loaded machine one thread could otherwise finish
-   its rounds before the other starts. */
+   its rounds before the other starts.  Past its own rounds a thread takes the lock once per
+   round of the other's and waits outside it in between: a correct lock need not be fair (a
+   plain spin lock is not), and one thread taking it back at once could keep the other out
+   until the time limit. */
 static void lock_rounds(int self) {
   unsigned long i;
-  for (i = 0; i < LOCK_ROUNDS || lock_rounds_made[1 - self] < LOCK_ROUNDS; ++i) {
+  for (i = 0;; ++i) {
     unsigned long v;
+    if (i >= LOCK_ROUNDS) {
+      unsigned long other_made = lock_rounds_made[1 - self];
+      if (other_made >= LOCK_ROUNDS)
+        break;
+      while (lock_rounds_made[1 - self] == other_made)
+        lock_thread_yield();
+    }
     ERRNO_SET();
     acquire_lock(&lock_slot);
     v = lock_counter;
