@@ -804,10 +804,10 @@ static int os_unmap(void *base, size_t length) { (void)base; (void)length; retur
    Each heap has one lock, held for the whole of every operation on it.  Three more locks are
    process wide: global_lock guards the one-time initialisation of the parameters, every
    MORECORE call and the binding of threads to arenas; mspace_list_lock guards the list of
-   live mspaces; depot_lock the thread caches' depot (section 16).  Locks are never taken
-   recursively, and always in this order (any of them may be skipped):
+   live mspaces; the depot's lock guards the thread caches' depot (section 16).  Locks are
+   never taken recursively, and always in this order (any of them may be skipped):
        mspace_list_lock  ->  heap locks (the global heap's first)  ->  global_lock
-                                                                  ->  depot_lock
+                                                                  ->  the depot's lock
    and no thread holds two arenas' locks at once (section 16),
    so sys_alloc may call MORECORE with its heap locked, and malloc_prefork can take them all.
    (lock_destroy is needed only by destroy_mspace.)                                          */
@@ -4397,8 +4397,8 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
      more are bound, a batch a full list gives back goes to the depot whole, and an empty
      list takes one from there before carving: memory that flows from the threads that free
      it to those that allocate moves a batch at a time, with a few pointer writes under
-     depot_lock.  While one thread alone is bound, a block with a free neighbour is merged
-     into the heap at once instead of cached.
+     the depot's lock.  While one thread alone is bound, a block with a free neighbour is
+     merged into the heap at once instead of cached.
    - Bounds: at most MALLOC_THREAD_CACHE_COUNT blocks per size and MALLOC_THREAD_CACHE_BYTES
      in all per thread, twice that for a thread whose blocks keep making round trips through
      the heap (thread_cache_adapt); past either, blocks go back to the heap.  A size the
@@ -4613,7 +4613,7 @@ static inline void thread_cache_count_from(struct thread_cache *tc, size_t given
 
 /* The depot: batches of THREAD_CACHE_BATCH cached blocks that one thread gave up (its list
    was full) and another can take whole (its list is empty), each move a few pointer writes
-   under depot_lock instead of a batch of heap operations.  It serves memory that flows
+   under the depot's lock instead of a batch of heap operations.  It serves memory that flows
    between threads, a producer allocating what a consumer frees: so it is used only while
    two threads or more have caches, and drained into the heap when that stops.  Its blocks
    stay chunks in use, marked cached (a double free of one is still caught), and are
@@ -4621,17 +4621,27 @@ static inline void thread_cache_count_from(struct thread_cache *tc, size_t given
    thread's cache: a producer that runs ahead of its consumer by more than a 64 KiB depot
    held its blocks in the heap instead, and every one of them made a round trip through the
    bins; bench/results/design-measurements.md).  One for all arenas (a batch may hold blocks
-   of any: the caches do), guarded by depot_lock, which is taken inside an arena's lock and
-   never the other way round. */
+   of any: the caches do), guarded by its lock, which is taken inside an arena's lock and
+   never the other way round.
+   The depot's lock and counts are written at every batch, by whichever threads pass them:
+   a cache line's worth of padding on either side keeps every other variable off their
+   lines.  The link key, read at every malloc and free, once shared a line with the count,
+   and every batch made the other cores' fast paths miss on it: xmalloc's time at 2 threads
+   fell by a seventh without it (bench/results/design-measurements.md). */
 #define THREAD_CACHE_DEPOT_DEPTH 32
 #define THREAD_CACHE_DEPOT_BYTES MALLOC_THREAD_CACHE_BYTES
+/* The cache line of x86-64 and of most ARM cores (where a line is longer, the padding below
+   still keeps the other variables off the first 64 bytes of its hot fields). */
+#define CACHE_LINE_SIZE 64
 struct thread_cache_depot {
-  void *batch[THREAD_CACHE_LISTS][THREAD_CACHE_DEPOT_DEPTH]; /* chains, linked by word 0 */
+  char line_before[CACHE_LINE_SIZE]; /* unused: see above */
+  mlock_t lock;
+  size_t bytes;                      /* chunk bytes in all batches */
   unsigned char depth[THREAD_CACHE_LISTS];
-  size_t bytes; /* chunk bytes in all batches */
+  void *batch[THREAD_CACHE_LISTS][THREAD_CACHE_DEPOT_DEPTH]; /* chains, linked by word 0 */
+  char line_after[CACHE_LINE_SIZE];  /* unused: see above */
 };
-static struct thread_cache_depot thread_cache_depot;
-static mlock_t depot_lock = MLOCK_INITIALIZER;
+static struct thread_cache_depot thread_cache_depot = {{0}, MLOCK_INITIALIZER, 0, {0}, {{0}}, {0}};
 
 /* The depot's most recent batch for list i (chunk size nb), taken out; 0 if it has none. */
 static void *thread_cache_depot_take(size_t i, size_t nb) {
@@ -4639,12 +4649,12 @@ static void *thread_cache_depot_take(size_t i, size_t nb) {
   void *batch = 0;
   if (*(volatile unsigned char *)&d->depth[i] == 0) /* (an estimate: saves the lock) */
     return 0;
-  lock_acquire(&depot_lock);
+  lock_acquire(&d->lock);
   if (d->depth[i] != 0) {
     batch = d->batch[i][--d->depth[i]];
     d->bytes -= THREAD_CACHE_BATCH * nb;
   }
-  lock_release(&depot_lock);
+  lock_release(&d->lock);
   return batch;
 }
 
@@ -4837,9 +4847,10 @@ static ALWAYS_INLINE heap_t *arena_owner(const void *mem) {
 static void thread_cache_forget(heap_t *h) {
   struct arena *a = arena_of(h);
   ++thread_cache_generation;
-  lock_acquire(&depot_lock);
-  memset(&thread_cache_depot, 0, sizeof(thread_cache_depot));
-  lock_release(&depot_lock);
+  lock_acquire(&thread_cache_depot.lock);
+  memset(thread_cache_depot.depth, 0, sizeof(thread_cache_depot.depth));
+  thread_cache_depot.bytes = 0;
+  lock_release(&thread_cache_depot.lock);
   a->remote = 0;
   a->remote_count = 0;
   a->remote_bytes = 0;
@@ -4874,8 +4885,8 @@ static unsigned thread_cache_release(heap_t *h, void **chain, size_t nb, unsigne
 }
 
 /* Give every batch in the depot back to the heaps, h's blocks to h, the others to their
-   arenas' remote lists (h's lock held; each batch is taken out under depot_lock, and given
-   back outside it). */
+   arenas' remote lists (h's lock held; each batch is taken out under the depot's lock, and
+   given back outside it). */
 static void thread_cache_depot_drain(heap_t *h) {
   size_t i;
   for (i = 0; i < THREAD_CACHE_LISTS; ++i) {
@@ -4967,7 +4978,7 @@ static void do_check_thread_cache(struct thread_cache *tc) {
   dl_assert(bytes == tc->bytes && bytes <= tc->bound);
   dl_assert(tc->bound >= MALLOC_THREAD_CACHE_BYTES && tc->bound <= THREAD_CACHE_BYTES_MAX);
   bytes = 0; /* the depot: whole batches of its lists' sizes */
-  lock_acquire(&depot_lock);
+  lock_acquire(&d->lock);
   for (i = 0; i < THREAD_CACHE_LISTS; ++i) {
     unsigned b;
     dl_assert(d->depth[i] <= THREAD_CACHE_DEPOT_DEPTH);
@@ -4976,7 +4987,7 @@ static void do_check_thread_cache(struct thread_cache *tc) {
                 THREAD_CACHE_BATCH);
   }
   dl_assert(bytes == d->bytes && bytes <= THREAD_CACHE_DEPOT_BYTES);
-  lock_release(&depot_lock);
+  lock_release(&d->lock);
 }
 #define check_thread_cache(tc) do_check_thread_cache(tc)
 #else
@@ -5323,14 +5334,14 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
      thread may take it and hand its blocks out. */
   rest = thread_cache_next(last);
   thread_cache_set_link(last, 0);
-  lock_acquire(&depot_lock);
+  lock_acquire(&d->lock);
   room = d->depth[i] < THREAD_CACHE_DEPOT_DEPTH &&
          d->bytes + THREAD_CACHE_BATCH * size <= THREAD_CACHE_DEPOT_BYTES;
   if (room) {
     d->batch[i][d->depth[i]++] = tc->first[i];
     d->bytes += THREAD_CACHE_BATCH * size;
   }
-  lock_release(&depot_lock);
+  lock_release(&d->lock);
   if (!room) {
     thread_cache_set_link(last, rest); /* not published: the list as it was */
     return 0;
@@ -6280,7 +6291,7 @@ static void mspace_locks(void (*action)(mlock_t *)) {
 #endif
 
 /* The order: mspace_list_lock, the arenas' locks (the global heap's first), the mspaces',
-   global_lock, then depot_lock.  An arena made meanwhile (arena_bind holds global_lock to
+   global_lock, then the depot's lock.  An arena made meanwhile (arena_bind holds global_lock to
    make one) is locked before global_lock too, as section 4's order says: a thread holding an
    arena's lock may be waiting for global_lock (its MORECORE, a new leaf of the segment map),
    so taking an arena's lock with global_lock held could deadlock.  Once global_lock is held
@@ -6309,7 +6320,7 @@ void dlmalloc_prefork(void) {
     arenas_locked = made;
   }
 #if THREAD_CACHE
-  lock_acquire(&depot_lock);
+  lock_acquire(&thread_cache_depot.lock);
 #endif
 }
 
@@ -6319,7 +6330,7 @@ void dlmalloc_prefork(void) {
    (integration.threads_fork, about 1 run in 100). */
 void dlmalloc_postfork_parent(void) {
 #if THREAD_CACHE
-  lock_release(&depot_lock);
+  lock_release(&thread_cache_depot.lock);
 #endif
   arena_locks(lock_release, 0, arenas_to_lock());
   lock_release(&global_lock);
@@ -6331,7 +6342,7 @@ void dlmalloc_postfork_parent(void) {
 
 void dlmalloc_postfork_child(void) {
 #if THREAD_CACHE
-  lock_init(&depot_lock);
+  lock_init(&thread_cache_depot.lock);
 #endif
   lock_init(&global_lock);
   arena_locks(lock_init, 0, arenas_to_lock());
