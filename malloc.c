@@ -5122,16 +5122,17 @@ static NOINLINE void thread_cache_lost_race(heap_t *h, void *mem, size_t old) {
                                       : "double free (another thread freed the block meanwhile)");
 }
 
-/* Push block mem (chunk size `size`, validated) onto its list.  The check was made on a
+/* Push block mem (chunk size `size`, validated) onto its list, list i.  The check was made on a
    head read earlier; the head as it was when CACHED_BIT went in decides: another free of the
    block may have come first since, into a cache (CACHED_BIT) or into the heap (not in use). */
-static inline void thread_cache_push(struct thread_cache *tc, void *mem, size_t size) {
+static inline void thread_cache_push(struct thread_cache *tc, void *mem, size_t size,
+                                     size_t i) {
   size_t old = head_set_bits(mem2chunk(mem), CACHED_BIT);
   if (UNLIKELY((old & ~PINUSE_BIT) != (size | CINUSE_BIT))) {
     thread_cache_lost_race(tc->heap, mem, old);
     return;
   }
-  thread_cache_link_in(tc, mem, size, thread_cache_list_of(size));
+  thread_cache_link_in(tc, mem, size, i);
 }
 
 /* free(mem) of a block of arena h by a thread bound to another arena.  The cheap checks of
@@ -5383,21 +5384,22 @@ static void thread_cache_adapt(struct thread_cache *tc) {
   }
 }
 
-/* free(mem) of a cacheable block (of arena owner) when its list or the cache is full, under
-   one lock acquisition: a full list gives back a batch.  A full cache gives back first, from
-   every list, the blocks no malloc reached since the byte bound was last reached (the list's
-   low-water mark, tc->low: they only waited), then whole lists, the largest sizes first,
-   down to half the byte bound, so that the next overflow is as far away as the next refill.
+/* free(mem) of a cacheable block (of arena owner, chunk size `size`, list i) when its list or
+   the cache is full, under one lock acquisition: a full list gives back a batch.  A full
+   cache gives back first, from every list, the blocks no malloc reached since the byte bound
+   was last reached (the list's low-water mark, tc->low: they only waited), then whole lists,
+   the largest sizes first, down to half the byte bound, so that the next overflow is as far
+   away as the next refill.
    Without the first step, the lists of a thread whose sizes are spread out drifted apart:
    some grew with blocks nobody asked for, and the largest, in use, were emptied at every
    overflow and refilled through the heap after it (shbench: one malloc in five, in runs that
    fell into it; bench/results/design-measurements.md). */
 static NOINLINE void thread_cache_overflow(struct thread_cache *tc, heap_t *owner, void *mem,
-                                           size_t size) {
+                                           size_t size, size_t i) {
   heap_t *h = tc->heap;
   int elsewhere = 0; /* mem, another arena's block, is to be freed there */
   if (!arena_acquire(h)) {
-    size_t i = thread_cache_list_of(size), j;
+    size_t j;
     thread_cache_count_user(tc);
     if (tc->count[i] >= tc->limit[i] && !thread_cache_give_batch(tc, i))
       thread_cache_drain(tc, i, THREAD_CACHE_BATCH);
@@ -5419,7 +5421,7 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, heap_t *owne
       thread_cache_count_from(tc, given);
     }
     if (tc->count[i] < tc->limit[i]) /* (the thread may have found itself alone) */
-      thread_cache_push(tc, mem, size);
+      thread_cache_push(tc, mem, size, i);
     else if (owner == h)
       internal_free(h, mem2chunk(mem), "free");
     else
@@ -5467,9 +5469,9 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
       if ((tc->shared || (pinuse(p) && cinuse(next) && tc->limit[i] != 0)) &&
           inuse_chunk_problem_inline(h, p, next, 0) == 0) {
         if (tc->count[i] < tc->limit[i] && tc->bytes + size <= tc->bound)
-          thread_cache_push(tc, mem, size);
+          thread_cache_push(tc, mem, size, i);
         else
-          thread_cache_overflow(tc, h, mem, size);
+          thread_cache_overflow(tc, h, mem, size, i);
         return;
       }
     }
