@@ -1308,7 +1308,8 @@ struct params {
   size_t trim_threshold;
   flag_t default_flags;
   int thresholds_adapt; /* MMAP_THRESHOLD_MAX set and no mallopt of either threshold */
-  size_t arena_limit;   /* most arenas threads are spread over (MALLOC_ARENAS, M_ARENA_MAX) */
+  size_t arena_limit;   /* most arenas threads are spread over (MALLOC_ARENAS, M_ARENA_MAX);
+                           0 until arena_limit() has counted the processors */
 };
 static struct params mparams;
 
@@ -1951,9 +1952,8 @@ static int init_mparams(void) {
     init_heap_links(gm);
 #endif
 #if ARENAS
-    mparams.arena_limit = MALLOC_ARENAS != 0 ? (size_t)MALLOC_ARENAS : 2 * os_processors();
-    if (mparams.arena_limit > MALLOC_ARENAS_MAX)
-      mparams.arena_limit = MALLOC_ARENAS_MAX;
+    /* 0: counted by arena_limit() when first needed */
+    mparams.arena_limit = MALLOC_ARENAS < MALLOC_ARENAS_MAX ? MALLOC_ARENAS : MALLOC_ARENAS_MAX;
 #else
     mparams.arena_limit = 1;
 #endif
@@ -4368,7 +4368,7 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
 /* ==== 16. Threading layer: arenas and the per-thread cache (MALLOC_THREAD_CACHE) ==========
    One lock serialises every call on a heap; with many threads they queue on it.  With
    MALLOC_THREAD_CACHE the global functions go through this layer, which does two things:
-   - Arenas: several heaps (the global heap and up to mparams.arena_limit - 1 more, static
+   - Arenas: several heaps (the global heap and up to arena_limit() - 1 more, static
      heap states set up like the global heap), each thread bound to one for its life; a block
      goes back to the arena whose segment holds it, found from the segment map without a lock
      (section 8).  The part under "---- Arenas ----" below says how.
@@ -4712,8 +4712,19 @@ static void arena_setup(heap_t *h) {
   init_heap_links(h);
 }
 
+/* The most arenas (global_lock held).  The default is counted here, when a second arena is
+   first wanted, not at start-up: counting the processors reads files under /sys, and the libc
+   code that does it is resident memory that a program with one thread would pay for nothing. */
+static size_t arena_limit(void) {
+  if (mparams.arena_limit == 0) {
+    size_t n = 2 * os_processors();
+    mparams.arena_limit = n < MALLOC_ARENAS_MAX ? n : MALLOC_ARENAS_MAX;
+  }
+  return mparams.arena_limit;
+}
+
 /* Bind tc's thread to an arena (it has none): the first with no thread, else a new one while
-   fewer than mparams.arena_limit exist, else the one with the fewest threads. */
+   fewer than arena_limit() exist, else the one with the fewest threads. */
 static void arena_bind(struct thread_cache *tc) {
   size_t i, n, best = 0;
   lock_acquire(&global_lock);
@@ -4721,7 +4732,7 @@ static void arena_bind(struct thread_cache *tc) {
   for (i = 1; i < n; ++i)
     if (arenas[i].users < arenas[best].users)
       best = i;
-  if (arenas[best].users != 0 && n < mparams.arena_limit && n < HEAP_SLOTS) {
+  if (arenas[best].users != 0 && n < HEAP_SLOTS && n < arena_limit()) {
     arena_setup(&heaps[n]);
     best = n;
 #if defined(__GNUC__) || defined(__clang__)
