@@ -38,6 +38,9 @@ ALLOCATORS = [
     ("tcmalloc", os.path.join(LIBDIR, "libtcmalloc_minimal.so.4"), "libtcmalloc-minimal4"),
 ]
 SINGLE = ["churn", "realloc_grow", "large", "frag", "aligned", "calloc_heavy", "glibc_simple"]
+# A program that only starts, mallocs once and ends: its peak RSS is each allocator's fixed
+# cost, shown as the first row of the RSS table and in no time table or geometric mean.
+STARTUP = "startup"
 MULTI = ["larson", "prodcons", "relay", "shbench", "alloc_test", "xmalloc", "rptest"]
 PINNED = "@cpu0"  # suffix of a case run under taskset -c 0
 
@@ -48,7 +51,7 @@ def make_cases(workloads, thread_counts, pinned):
     and its pinned twin has PINNED appended."""
     cases = {}
     for w in workloads:
-        if w in SINGLE:
+        if w in SINGLE or w == STARTUP:
             cases[w] = (w, None, False)
             continue
         for t in thread_counts:
@@ -230,13 +233,14 @@ def main():
     workloads = SINGLE + MULTI
     if args.only:
         workloads = [w for w in workloads if w in args.only.split(",")]
+    workloads = [STARTUP] + workloads
     thread_counts = [int(t) for t in args.threads.split(",") if t]
     pinned = not args.no_pinned and shutil.which("taskset") is not None
     if not args.no_pinned and not pinned:
         print("taskset not found: no runs pinned to one core", file=sys.stderr)
     cases = make_cases(workloads, thread_counts, pinned)
-    # The cases the time, RSS and cache tables show: all but the pinned twins.
-    shown = [c for c in cases if not c.endswith(PINNED)]
+    # The cases the time, RSS and cache tables show: all but the pinned twins and the start-up.
+    shown = [c for c in cases if not c.endswith(PINNED) and c != STARTUP]
     table = list(ALLOCATORS)
     if args.before:
         table.insert(1, ("dlmalloc-before", build_before(args.before), None))
@@ -364,9 +368,12 @@ def main():
             lines.append("| %s | %s |" % (case_label(c), " | ".join(cells)))
         lines.append("")
 
-    lines += ["## Peak RSS in MiB (median; in brackets the ratio to glibc)", ""]
+    lines += ["## Peak RSS in MiB (median; in brackets the ratio to glibc)", "",
+              "The first row is `startup`, a program that parses its arguments, mallocs one "
+              "block and ends: each allocator's fixed cost (its own code and data pages, and the "
+              "C library's pages it touches to start), which every other row includes.", ""]
     lines += ["| workload | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    for c in shown:
+    for c in [STARTUP] + shown:
         cells = []
         for a in names:
             m = median(rss[(c, a)])
