@@ -5378,7 +5378,7 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
 
 /* The cache is at its byte bound.  If the heap had to serve at least half as many refills
    since the bound was last reached as there were blocks given back then, and at least one
-   malloc in nine, those blocks were wanted again: the thread's working set is larger than
+   malloc in seventeen, those blocks were wanted again: the thread's working set is larger than
    the bound, and the difference makes round trips through the heap (its bins, its lock).
    The bound doubles then, up to THREAD_CACHE_BYTES_MAX; when few were wanted again (an
    eighth as many, or one malloc in 65), it halves, down to MALLOC_THREAD_CACHE_BYTES.  A
@@ -5386,7 +5386,7 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
    after reaching the bound, or never reaches it; one that misses rarely gains little from
    more: both keep the smallest bound, and the memory (bench/results/design-measurements.md). */
 static void thread_cache_adapt(struct thread_cache *tc) {
-  if (tc->given != 0 && tc->refilled >= tc->given / 2 && tc->refilled >= tc->hits / 8) {
+  if (tc->given != 0 && tc->refilled >= tc->given / 2 && tc->refilled >= tc->hits / 16) {
     if (tc->bound < THREAD_CACHE_BYTES_MAX)
       tc->bound *= 2;
   } else if ((tc->refilled < tc->given / 8 || tc->refilled < tc->hits / 64) &&
