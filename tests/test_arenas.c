@@ -2,6 +2,9 @@
   test_arenas.c -- several heaps behind the global functions (arenas, malloc.c section 16):
   built for the variants with the thread cache, which bind each thread to an arena.
 
+  - The default limit (twice the processors) is counted when a second arena is first wanted,
+    not by a program whose one thread allocates (the internal OS layer on glibc: its sysconf
+    calls are counted).
   - Binding: a thread that allocates while another is bound gets an arena of its own, up to
     M_ARENA_MAX (whose bad values mallopt refuses); with M_ARENA_MAX 1 every thread shares the
     global heap.
@@ -157,6 +160,46 @@ static void free_blocks(struct helper *h, int step) {
 }
 
 static size_t in_use(void) { return (size_t)dlmallinfo().uordblks; }
+
+/* ---- The default limit, counted when a second arena is wanted ------------------------ */
+
+#if !defined(TEST_WITH_PORT) && defined(__GLIBC__)
+/* The internal OS layer counts the processors for the default M_ARENA_MAX with sysconf; this
+   one counts those calls and lets glibc's own (__sysconf) answer. */
+#define COUNTS_PROCESSORS 1
+static int processor_counts; /* changed by the binding thread under global_lock */
+extern long __sysconf(int name);
+long sysconf(int name) {
+  if (name == _SC_NPROCESSORS_ONLN)
+    ++processor_counts;
+  return __sysconf(name);
+}
+#else
+#define COUNTS_PROCESSORS 0 /* a PORTABLE build assumes a number; no call to see */
+#endif
+
+static void t_limit_counted_late(void) {
+  struct helper a;
+  th_section("default limit counted late");
+  dlfree(dlmalloc(16)); /* this thread is bound, alone */
+  dlfree(dlmalloc(3000));
+#if COUNTS_PROCESSORS
+  /* one thread has nothing to spread: counting (files under /sys) would only cost it memory */
+  CHECK_EQ(processor_counts, 0);
+#endif
+  if (!CHECK_EQ(helper_start(&a, allocate_blocks), 0))
+    return;
+  helper_step(&a);
+  CHECK_EQ(dlmalloc_arenas(), 2); /* the default limit is twice the processors: 2 or more */
+#if COUNTS_PROCESSORS
+  CHECK_EQ(processor_counts, 1);
+#endif
+  freeing.owner = &a;
+  free_blocks(NULL, 0);
+  free_blocks(NULL, 1);
+  CHECK_EQ(freeing.damaged, 0);
+  CHECK_EQ(helper_stop(&a), 0);
+}
 
 /* ---- Binding and M_ARENA_MAX ---------------------------------------------------------- */
 
@@ -678,6 +721,7 @@ int main(int argc, char **argv) {
     return death(argv[1]);
   CHECK_EQ(pthread_atfork(dlmalloc_prefork, dlmalloc_postfork_parent, dlmalloc_postfork_child),
            0);
+  t_limit_counted_late(); /* first: before t_binding sets M_ARENA_MAX */
   t_binding();
   t_cross_arena_frees();
   t_statistics();
