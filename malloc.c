@@ -1309,7 +1309,7 @@ struct params {
   flag_t default_flags;
   int thresholds_adapt; /* MMAP_THRESHOLD_MAX set and no mallopt of either threshold */
   size_t arena_limit;   /* most arenas threads are spread over (MALLOC_ARENAS, M_ARENA_MAX);
-                           0 until arena_limit() has counted the processors */
+                           0 until arena_limit() or mallopt sets it */
 };
 static struct params mparams;
 
@@ -1952,8 +1952,7 @@ static int init_mparams(void) {
     init_heap_links(gm);
 #endif
 #if ARENAS
-    /* 0: counted by arena_limit() when first needed */
-    mparams.arena_limit = MALLOC_ARENAS < MALLOC_ARENAS_MAX ? MALLOC_ARENAS : MALLOC_ARENAS_MAX;
+    mparams.arena_limit = 0; /* set by arena_limit() when first needed */
 #else
     mparams.arena_limit = 1;
 #endif
@@ -4712,12 +4711,13 @@ static void arena_setup(heap_t *h) {
   init_heap_links(h);
 }
 
-/* The most arenas (global_lock held).  The default is counted here, when a second arena is
-   first wanted, not at start-up: counting the processors reads files under /sys, and the libc
-   code that does it is resident memory that a program with one thread would pay for nothing. */
+/* The most arenas (global_lock held): M_ARENA_MAX if set, else MALLOC_ARENAS, else twice the
+   processors, at most MALLOC_ARENAS_MAX.  Decided here, when a second arena is first wanted,
+   not at start-up: counting the processors reads files under /sys, and the libc code that
+   does it is resident memory that a program with one thread would pay for nothing. */
 static size_t arena_limit(void) {
   if (mparams.arena_limit == 0) {
-    size_t n = 2 * os_processors();
+    size_t n = MALLOC_ARENAS != 0 ? (size_t)MALLOC_ARENAS : 2 * os_processors();
     mparams.arena_limit = n < MALLOC_ARENAS_MAX ? n : MALLOC_ARENAS_MAX;
   }
   return mparams.arena_limit;
