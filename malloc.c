@@ -4621,19 +4621,22 @@ static inline void thread_cache_count_from(struct thread_cache *tc, size_t given
    between threads, a producer allocating what a consumer frees: so it is used only while
    two threads or more have caches, and drained into the heap when that stops.  Its blocks
    stay chunks in use, marked cached (a double free of one is still caught), and are
-   bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all (one
-   thread's cache: a producer that runs ahead of its consumer by more than a 64 KiB depot
-   held its blocks in the heap instead, and every one of them made a round trip through the
-   bins; bench/results/design-measurements.md).  One for all arenas (a batch may hold blocks
-   of any: the caches do), guarded by its lock, which is taken inside an arena's lock and
-   never the other way round.
+   bounded: THREAD_CACHE_DEPOT_DEPTH batches per list, THREAD_CACHE_DEPOT_BYTES in all
+   (sixteen threads' caches).  A producer that runs ahead of its consumer by more than the
+   depot holds gets its blocks back through the heap instead, each a round trip through the
+   remote list and the bins: a pipeline that hands over a megabyte or two at a time spent
+   most of its time there with a depot of one cache's size (bench/results/
+   design-measurements.md).  The batches are blocks the heap would otherwise hold free;
+   malloc_trim, and the last but one thread's end, give them back to it.  One for all arenas
+   (a batch may hold blocks of any: the caches do), guarded by its lock, which is taken
+   inside an arena's lock and never the other way round.
    The depot's lock and counts are written at every batch, by whichever threads pass them:
    a cache line's worth of padding on either side keeps every other variable off their
    lines.  The link key, read at every malloc and free, once shared a line with the count,
    and every batch made the other cores' fast paths miss on it: xmalloc's time at 2 threads
    fell by a seventh without it (bench/results/design-measurements.md). */
 #define THREAD_CACHE_DEPOT_DEPTH 32
-#define THREAD_CACHE_DEPOT_BYTES MALLOC_THREAD_CACHE_BYTES
+#define THREAD_CACHE_DEPOT_BYTES (16 * MALLOC_THREAD_CACHE_BYTES)
 /* The cache line of x86-64 and of most ARM cores (where a line is longer, the padding below
    still keeps the other variables off the first 64 bytes of its hot fields). */
 #define CACHE_LINE_SIZE 64
@@ -4694,11 +4697,10 @@ static size_t threads_bound; /* the users of every arena together (global_lock) 
 
 /* Remote frees pending on an arena beyond which the thread pushing one frees them all itself,
    under the arena's lock: an arena whose threads allocate no more must not keep what the
-   others freed.  In blocks, and in bytes (64 KiB, as much as the depot): a count alone let a
-   few large blocks wait there, a megabyte and more on an arena whose only thread had stopped
-   allocating (integration.threads_fork's main thread, whose final in-use check failed about
-   once in 100 runs).  (remote_count and remote_bytes are estimates: pushes count without
-   atomics.) */
+   others freed.  In blocks, and in bytes (64 KiB): a count alone let a few large blocks wait
+   there, a megabyte and more on an arena whose only thread had stopped allocating
+   (integration.threads_fork's main thread, whose final in-use check failed about once in 100
+   runs).  (remote_count and remote_bytes are estimates: pushes count without atomics.) */
 #define ARENA_REMOTE_DRAIN 256
 #define ARENA_REMOTE_DRAIN_BYTES ((size_t)64U * (size_t)1024U)
 
