@@ -41,7 +41,7 @@ SINGLE = ["churn", "realloc_grow", "large", "frag", "aligned", "calloc_heavy", "
 # A program that only starts, mallocs once and ends: its peak RSS is each allocator's fixed
 # cost, shown as the first row of the RSS table and in no time table or geometric mean.
 STARTUP = "startup"
-MULTI = ["larson", "prodcons", "relay", "shbench", "alloc_test", "xmalloc", "rptest"]
+MULTI = ["larson", "prodcons", "relay", "shbench", "alloc_test", "xmalloc", "rptest", "queue"]
 PINNED = "@cpu0"  # suffix of a case run under taskset -c 0
 
 
