@@ -1773,6 +1773,7 @@ static void thread_cache_forget(heap_t *h);
 #define thread_cache_mark(p) ((head_set_bits((p), CACHED_BIT) & CACHED_BIT) == 0)
 #else
 #define THREAD_CACHE 0
+#define thread_cache_forget(h) ((void)(h))
 #endif
 
 /* Set or clear bits of p->head; both return the head as it was.  Atomic where a thread cache
@@ -2959,12 +2960,10 @@ static void forget_all_memory(heap_t *m) {
   init_bins(m);
   init_heap_links(m);
 #if !ONLY_MSPACES
-  if (is_arena(m))
+  if (is_arena(m)) {
     segment_map_forget_heap(m);
-#endif
-#if THREAD_CACHE
-  if (is_arena(m)) /* the caches hold chunks of the memory forgotten here */
-    thread_cache_forget(m);
+    thread_cache_forget(m); /* the caches hold chunks of the memory forgotten here */
+  }
 #endif
 }
 #endif
@@ -5660,15 +5659,83 @@ static void thread_cache_end(struct thread_cache *tc) {
   tc->ended = 1;
 }
 
-#else /* !THREAD_CACHE: one heap */
+/* The rest of what the global functions need from the cache (the interface below). */
+
+/* calloc(n_elements, elem_size) for a request the cache keeps: 1 with *mem the zeroed block
+   (0 if none could be had), or 0: not such a request, the heap's calloc decides. */
+static inline int thread_cache_calloc(size_t n_elements, size_t elem_size, void **mem) {
+  /* both factors below the square root of the size range: the product cannot wrap */
+  size_t req = n_elements * elem_size;
+  if (((n_elements | elem_size) >> (SIZE_T_BITSIZE / 2)) != 0 || req > THREAD_CACHE_MAX_REQUEST)
+    return 0;
+  *mem = thread_cache_malloc(req);
+  if (*mem != 0)
+    memset(*mem, 0, req);
+  return 1;
+}
+
+/* The end of the run of array[start ..] that bulk_free frees under one arena's lock: the
+   blocks of array[start]'s arena (*h), and the nulls among them.  *h is 0 when array[start]
+   is null. */
+static size_t arena_run(void *array[], size_t start, size_t nelem, heap_t **h) {
+  size_t end = start + 1;
+  *h = 0;
+  if (array[start] != 0) {
+    *h = arena_owner(array[start]);
+    while (end < nelem && (array[end] == 0 || arena_owner(array[end]) == *h))
+      ++end;
+  }
+  return end;
+}
+
+/* The depot's lock, in fork's order (section 19): taken last, given back first. */
+#define thread_cache_depot_lock(action) action(&thread_cache_depot.lock)
+
+/* In a child of fork: its one thread is all that is bound, the other arenas are free. */
+static void thread_cache_after_fork(void) {
+  size_t i;
+  for (i = 0; i < arena_count; ++i)
+    arenas[i].users = 0;
+  threads_bound = (size_t)thread_cache.counted;
+  if (thread_cache.counted)
+    arena_of(thread_cache.heap)->users = 1;
+}
+
+#define thread_cache_exit() thread_cache_end(&thread_cache)
+
+#else /* !THREAD_CACHE: one heap, the global one, and no cache */
 #define thread_heap() gm
 #define heap_for_request(bytes) ((void)(bytes), gm)
+#define thread_cache_malloc(bytes) (ensure_initialization(), heap_malloc(gm, (bytes)))
+#define thread_cache_free(mem) heap_free(block_heap(mem), (mem), "free")
+#define thread_cache_bypass(bytes) heap_malloc(gm, (bytes))
+#define thread_cache_calloc(n_elements, elem_size, mem)                                      \
+  ((void)(n_elements), (void)(elem_size), (void)(mem), 0)
+#define arena_acquire(h) PREACTION(h)
+#define arena_run(array, start, nelem, h) ((void)(array), (void)(start), *(h) = gm, (nelem))
+#define thread_cache_flush() 0
+#define thread_cache_report(info) ((void)(info))
+#define thread_cache_depot_lock(action) ((void)0)
+#define thread_cache_after_fork() ((void)0)
+#define thread_cache_exit() ((void)0)
 #endif /* THREAD_CACHE */
 
 /* ---- The interface the global functions use ----
-   thread_heap() and heap_for_request(bytes): where an allocation comes from (above).
-   block_heap(mem): the heap a call on block mem works on (0 with FOOTERS: the footer names
-   it, heap_for_block).  for_each_arena: every arena made, the global heap first. */
+   Everything sections 17 and 19 ask of the threading layer, defined in both builds (without
+   THREAD_CACHE, for the one global heap), so that the public functions hold no #if of their
+   own:
+   - thread_heap() and heap_for_request(bytes): where an allocation comes from;
+   - block_heap(mem): the heap a call on block mem works on (0 with FOOTERS: the footer names
+     it, heap_for_block); for_each_arena: every arena made, the global heap first;
+   - thread_cache_malloc(bytes) and thread_cache_free(mem) (mem not 0): malloc and free;
+     thread_cache_calloc: calloc of a small request; thread_cache_bypass(bytes): a malloc
+     that does not come from a cached batch (realloc of a null pointer);
+   - arena_acquire(h): h's lock, with what other threads freed into h back in h first;
+     arena_run: bulk_free's runs of one arena's blocks;
+   - thread_cache_flush(), thread_cache_report(info): malloc_trim's and mallinfo's share of
+     the calling thread's cache;
+   - thread_cache_depot_lock(action), thread_cache_after_fork(): fork's part;
+   - thread_cache_exit(): the calling thread ends. */
 #if !ONLY_MSPACES
 #if THREAD_CACHE && !FOOTERS
 #define block_heap(mem) arena_owner(mem)
@@ -5685,11 +5752,7 @@ static void for_each_arena(void (*fn)(heap_t *, void *), void *arg) {
     fn(&heaps[i], arg);
 }
 
-void dlmalloc_thread_exit(void) {
-#if THREAD_CACHE
-  thread_cache_end(&thread_cache);
-#endif
-}
+void dlmalloc_thread_exit(void) { thread_cache_exit(); }
 
 size_t dlmalloc_arenas(void) { return arena_count; }
 #endif /* !ONLY_MSPACES */
@@ -5701,21 +5764,12 @@ size_t dlmalloc_arenas(void) { return arena_count; }
 #if !ONLY_MSPACES
 
 void *dlmalloc(size_t bytes) DLMALLOC_NOTHROW {
-#if THREAD_CACHE
   return thread_cache_malloc(bytes); /* (initialises on its slow path) */
-#else
-  ensure_initialization();
-  return heap_malloc(gm, bytes);
-#endif
 }
 
 void dlfree(void *mem) DLMALLOC_NOTHROW {
-#if THREAD_CACHE
   if (mem != 0)
     thread_cache_free(mem);
-#else
-  heap_free(block_heap(mem), mem, "free");
-#endif
 }
 
 /* The sizes are not needed: every chunk records its own. */
@@ -5731,19 +5785,10 @@ void dlfree_aligned_sized(void *mem, size_t alignment, size_t bytes) DLMALLOC_NO
 }
 
 void *dlcalloc(size_t n_elements, size_t elem_size) DLMALLOC_NOTHROW {
+  void *mem;
   ensure_initialization();
-#if THREAD_CACHE
-  { /* both factors below the square root of the size range: the product cannot wrap */
-    size_t req = n_elements * elem_size;
-    if (((n_elements | elem_size) >> (SIZE_T_BITSIZE / 2)) == 0 &&
-        req <= THREAD_CACHE_MAX_REQUEST) {
-      void *mem = thread_cache_malloc(req);
-      if (mem != 0)
-        memset(mem, 0, req);
-      return mem;
-    }
-  }
-#endif
+  if (thread_cache_calloc(n_elements, elem_size, &mem))
+    return mem;
   return heap_calloc(heap_for_request(n_elements > 0 && elem_size > MAX_SIZE_T / n_elements
                                           ? MAX_SIZE_T
                                           : n_elements * elem_size),
@@ -5752,15 +5797,11 @@ void *dlcalloc(size_t n_elements, size_t elem_size) DLMALLOC_NOTHROW {
 
 void *dlrealloc(void *oldmem, size_t bytes) DLMALLOC_NOTHROW {
   if (oldmem == 0) {
-#if THREAD_CACHE
     /* Most likely the start of a buffer that will grow: from the heap, where it can grow in
        place, not from a cached batch whose next block would box it in (a lower peak and
        fewer instructions; bench/results/design-measurements.md). */
     ensure_initialization();
     return thread_cache_bypass(bytes);
-#else
-    return dlmalloc(bytes);
-#endif
   }
   return heap_realloc(block_heap(oldmem), oldmem, bytes, "realloc");
 }
@@ -5780,10 +5821,8 @@ void *dlrealloc_in_place(void *oldmem, size_t bytes) DLMALLOC_NOTHROW {
 
 void *dlmemalign(size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
   ensure_initialization();
-#if THREAD_CACHE
   if (alignment <= MALLOC_ALIGNMENT) /* every block is aligned that much */
     return dlmalloc(bytes);
-#endif
   return heap_memalign(heap_for_request(bytes > MAX_SIZE_T - alignment ? MAX_SIZE_T
                                                                        : bytes + alignment),
                        alignment, bytes);
@@ -5895,9 +5934,7 @@ struct mallinfo dlmallinfo(void) DLMALLOC_NOTHROW {
   struct mallinfo info;
   memset(&info, 0, sizeof(info));
   for_each_arena(add_arena_mallinfo, &info);
-#if THREAD_CACHE
   thread_cache_report(&info);
-#endif
   return info;
 }
 #endif /* NO_MALLINFO */
@@ -5920,31 +5957,19 @@ size_t dlbulk_free(void *array[], size_t nelem) DLMALLOC_NOTHROW {
   size_t unfreed = 0, start = 0;
   ensure_initialization();
   while (start < nelem) {
-    size_t end = start + 1;
-#if THREAD_CACHE
-    if (array[start] != 0) {
-      heap_t *h = arena_owner(array[start]);
-      while (end < nelem && (array[end] == 0 || arena_owner(array[end]) == h))
-        ++end;
+    heap_t *h;
+    size_t end = arena_run(array, start, nelem, &h);
+    if (h != 0)
       unfreed += internal_bulk_free(h, array + start, end - start);
-    }
-#else
-    end = nelem;
-    unfreed += internal_bulk_free(gm, array, nelem);
-#endif
     start = end;
   }
   return unfreed;
 }
 
-/* Trim arena h, once what other threads freed into it is back (THREAD_CACHE). */
+/* Trim arena h, once what other threads freed into it is back. */
 static void trim_arena(heap_t *h, void *pad_and_result) {
   size_t *pr = (size_t *)pad_and_result;
-#if THREAD_CACHE
   if (!arena_acquire(h)) {
-#else
-  if (!PREACTION(h)) {
-#endif
     if (sys_trim(h, pr[0]))
       pr[1] = 1;
     POSTACTION(h);
@@ -5955,10 +5980,7 @@ int dlmalloc_trim(size_t pad) DLMALLOC_NOTHROW {
   size_t pad_and_result[2];
   ensure_initialization();
   pad_and_result[0] = pad;
-  pad_and_result[1] = 0;
-#if THREAD_CACHE
   pad_and_result[1] = (size_t)thread_cache_flush(); /* its blocks may keep top from shrinking */
-#endif
   for_each_arena(trim_arena, pad_and_result);
   return (int)pad_and_result[1];
 }
@@ -6346,9 +6368,7 @@ void dlmalloc_prefork(void) {
     arena_locks(lock_acquire, arenas_locked, made);
     arenas_locked = made;
   }
-#if THREAD_CACHE
-  lock_acquire(&thread_cache_depot.lock);
-#endif
+  thread_cache_depot_lock(lock_acquire);
 }
 
 /* The arenas' locks go before global_lock: the moment global_lock is free, a thread that
@@ -6356,9 +6376,7 @@ void dlmalloc_prefork(void) {
    reading the new count would take away from it -- two threads in one heap, and a SIGSEGV
    (integration.threads_fork, about 1 run in 100). */
 void dlmalloc_postfork_parent(void) {
-#if THREAD_CACHE
-  lock_release(&thread_cache_depot.lock);
-#endif
+  thread_cache_depot_lock(lock_release);
   arena_locks(lock_release, 0, arenas_to_lock());
   lock_release(&global_lock);
   mspace_locks(lock_release);
@@ -6368,23 +6386,12 @@ void dlmalloc_postfork_parent(void) {
 }
 
 void dlmalloc_postfork_child(void) {
-#if THREAD_CACHE
-  lock_init(&thread_cache_depot.lock);
-#endif
+  thread_cache_depot_lock(lock_init);
   lock_init(&global_lock);
   arena_locks(lock_init, 0, arenas_to_lock());
   mspace_locks(lock_init);
 #if MSPACES
   lock_init(&mspace_list_lock);
 #endif
-#if THREAD_CACHE
-  { /* the child's one thread is all that is bound: the other arenas are free */
-    size_t i;
-    for (i = 0; i < arena_count; ++i)
-      arenas[i].users = 0;
-    threads_bound = (size_t)thread_cache.counted;
-    if (thread_cache.counted)
-      arena_of(thread_cache.heap)->users = 1;
-  }
-#endif
+  thread_cache_after_fork();
 }
