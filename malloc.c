@@ -4364,8 +4364,9 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
 }
 
 /* ==== 16. Threading layer: arenas and the per-thread cache (MALLOC_THREAD_CACHE) ==========
-   One lock serialises every call on a heap; with many threads they queue on it.  With
-   MALLOC_THREAD_CACHE the global functions go through this layer, which does two things:
+   One lock serialises every call on a heap; with many threads they queue on it.  The global
+   functions go through this layer's interface (its last part, for every build); with
+   MALLOC_THREAD_CACHE the layer does two things:
    - Arenas: several heaps (the global heap and up to arena_limit() - 1 more, static
      heap states set up like the global heap), each thread bound to one for its life; a block
      goes back to the arena whose segment holds it, found from the segment map without a lock
@@ -5707,11 +5708,9 @@ static void thread_cache_after_fork(void) {
 #define thread_heap() gm
 #define heap_for_request(bytes) ((void)(bytes), gm)
 #define thread_cache_malloc(bytes) (ensure_initialization(), heap_malloc(gm, (bytes)))
-#define thread_cache_free(mem) heap_free(block_heap(mem), (mem), "free")
 #define thread_cache_bypass(bytes) heap_malloc(gm, (bytes))
 #define thread_cache_calloc(n_elements, elem_size, mem)                                      \
   ((void)(n_elements), (void)(elem_size), (void)(mem), 0)
-#define arena_acquire(h) PREACTION(h)
 #define arena_run(array, start, nelem, h) ((void)(array), (void)(start), *(h) = gm, (nelem))
 #define thread_cache_flush() 0
 #define thread_cache_report(info) ((void)(info))
@@ -5721,17 +5720,20 @@ static void thread_cache_after_fork(void) {
 #endif /* THREAD_CACHE */
 
 /* ---- The interface the global functions use ----
-   Everything sections 17 and 19 ask of the threading layer, defined in both builds (without
-   THREAD_CACHE, for the one global heap), so that the public functions hold no #if of their
-   own:
+   Everything the public functions (here and in sections 17 and 19) ask of the threading
+   layer, defined in both builds (without THREAD_CACHE, for the one global heap), so that
+   they hold no #if of their own:
    - thread_heap() and heap_for_request(bytes): where an allocation comes from;
    - block_heap(mem): the heap a call on block mem works on (0 with FOOTERS: the footer names
      it, heap_for_block); for_each_arena: every arena made, the global heap first;
-   - thread_cache_malloc(bytes) and thread_cache_free(mem) (mem not 0): malloc and free;
-     thread_cache_calloc: calloc of a small request; thread_cache_bypass(bytes): a malloc
-     that does not come from a cached batch (realloc of a null pointer);
-   - arena_acquire(h): h's lock, with what other threads freed into h back in h first;
-     arena_run: bulk_free's runs of one arena's blocks;
+   - thread_cache_malloc(bytes) and thread_cache_free(mem) (mem not 0): malloc and free, the
+     first initialising the library if need be; thread_cache_bypass(bytes), once it is
+     initialised: a malloc that does not come from a cached batch (realloc of a null
+     pointer); thread_cache_calloc(n, size, &mem): 1 with mem the zeroed block (or 0) if
+     the request was small enough for the cache, 0 if the heap's calloc is to serve it;
+   - arena_acquire(h): h's lock (0 once taken, as PREACTION), with what other threads freed
+     into h back in h first; arena_run(array, start, n, &h): the end of bulk_free's run of
+     one arena's blocks from array[start], h that arena (0 for a null entry);
    - thread_cache_flush(), thread_cache_report(info): malloc_trim's and mallinfo's share of
      the calling thread's cache;
    - thread_cache_depot_lock(action), thread_cache_after_fork(): fork's part;
@@ -5743,6 +5745,10 @@ static void thread_cache_after_fork(void) {
 #define block_heap(mem) ((void)(mem), (heap_t *)0)
 #else
 #define block_heap(mem) ((void)(mem), gm)
+#endif
+#if !THREAD_CACHE
+static inline void thread_cache_free(void *mem) { heap_free(block_heap(mem), mem, "free"); }
+static inline int arena_acquire(heap_t *h) { return PREACTION(h); }
 #endif
 
 /* Apply fn to every arena made (none is ever unmade), in order. */
@@ -5764,7 +5770,7 @@ size_t dlmalloc_arenas(void) { return arena_count; }
 #if !ONLY_MSPACES
 
 void *dlmalloc(size_t bytes) DLMALLOC_NOTHROW {
-  return thread_cache_malloc(bytes); /* (initialises on its slow path) */
+  return thread_cache_malloc(bytes); /* (initialises the library if need be) */
 }
 
 void dlfree(void *mem) DLMALLOC_NOTHROW {
