@@ -5826,9 +5826,9 @@ void *dlrealloc_in_place(void *oldmem, size_t bytes) DLMALLOC_NOTHROW {
 }
 
 void *dlmemalign(size_t alignment, size_t bytes) DLMALLOC_NOTHROW {
-  ensure_initialization();
   if (alignment <= MALLOC_ALIGNMENT) /* every block is aligned that much */
-    return dlmalloc(bytes);
+    return dlmalloc(bytes);          /* (which initialises the library if need be) */
+  ensure_initialization();
   return heap_memalign(heap_for_request(bytes > MAX_SIZE_T - alignment ? MAX_SIZE_T
                                                                        : bytes + alignment),
                        alignment, bytes);
