@@ -260,6 +260,96 @@ static void t_cross_arena_frees(void) {
   CHECK_LE(dlmalloc_footprint(), footprint + 4 * 1024 * 1024);
 }
 
+/* ---- bulk_free of blocks of several arenas -------------------------------------------- */
+
+/* Step 1 of a helper whose first batch bulk_free gave back: allocate as many again, stamped
+   (with another seed), so that a block handed out twice would show in the stamps. */
+static void allocate_again_stamped(struct helper *h, int step) {
+  size_t i, k;
+  (void)step;
+  h->n = 0;
+  for (k = 0; k < KINDS; k++)
+    for (i = 0; i < PER_KIND; i++) {
+      size_t n = kind_size[k] + i % 7;
+      void *p = dlmalloc(n);
+      if (p == NULL)
+        continue;
+      stamp_sampled(p, n, (uint32_t)(7777 + k * PER_KIND + i));
+      h->blocks[h->n++] = p;
+    }
+}
+
+static void allocate_then_again(struct helper *h, int step) {
+  if (step == 0)
+    allocate_blocks(h, step);
+  else
+    allocate_again_stamped(h, step);
+}
+
+/* One array holding this thread's blocks and a helper's (another arena's), in runs of each
+   and alternating, with nulls: bulk_free frees each run under its own arena's lock.  Each
+   arena then hands out blocks again; a block freed into the wrong arena would be handed out
+   by both, and the stamps would show it. */
+static void t_cross_arena_bulk_free(void) {
+  struct helper h;
+  static void *array[4 * KINDS * PER_KIND];
+  static void *mine[KINDS * PER_KIND];
+  size_t n = 0, m = 0, i, k, before, damaged = 0;
+  th_section("bulk_free across arenas");
+  dlmalloc_trim(0);
+  before = in_use();
+  if (!CHECK_EQ(helper_start(&h, allocate_then_again), 0))
+    return;
+  helper_step(&h); /* the helper's blocks, in its arena */
+  CHECK_EQ(h.n, KINDS * PER_KIND);
+  for (k = 0; k < KINDS; k++)
+    for (i = 0; i < PER_KIND; i++)
+      if ((mine[m] = dlmalloc(kind_size[k] + i % 7)) != NULL)
+        ++m;
+  for (i = 0; i < h.n || i < m; i++) {
+    int alternate = (i / 50) % 2 == 0; /* runs of 50 of one arena, then mixed */
+    if (alternate) {
+      if (i < h.n)
+        array[n++] = h.blocks[i];
+      if (i < m)
+        array[n++] = mine[i];
+    } else {
+      if (i < m)
+        array[n++] = mine[i];
+      array[n++] = NULL;
+      if (i < h.n)
+        array[n++] = h.blocks[i];
+    }
+  }
+  CHECK_EQ(dlbulk_free(array, n), 0);
+  for (i = 0; i < n; i++)
+    if (array[i] != NULL)
+      ++damaged; /* a block bulk_free did not free */
+  CHECK_EQ(damaged, 0);
+  helper_step(&h); /* the helper allocates again, in its arena */
+  for (i = 0; i < m; i++) {
+    k = i / PER_KIND;
+    if ((mine[i] = dlmalloc(kind_size[k] + (i % PER_KIND) % 7)) != NULL)
+      stamp_sampled(mine[i], kind_size[k] + (i % PER_KIND) % 7, (uint32_t)(9999 + i));
+  }
+  for (i = 0; i < h.n; i++) {
+    size_t sz = kind_size[i / PER_KIND] + (i % PER_KIND) % 7;
+    if (!sampled_intact(h.blocks[i], sz, sz, (uint32_t)(7777 + i)))
+      ++damaged;
+  }
+  for (i = 0; i < m; i++) {
+    size_t sz = kind_size[i / PER_KIND] + (i % PER_KIND) % 7;
+    if (mine[i] != NULL && !sampled_intact(mine[i], sz, sz, (uint32_t)(9999 + i)))
+      ++damaged;
+  }
+  CHECK_EQ(damaged, 0); /* no block handed out twice */
+  CHECK_EQ(dlbulk_free(h.blocks, h.n), 0);
+  CHECK_EQ(dlbulk_free(mine, m), 0);
+  CHECK_EQ(helper_stop(&h), 0);
+  dlmalloc_trim(0);
+  CHECK_LE(in_use(), before + 2048);
+}
+
 /* ---- Statistics over every arena ------------------------------------------------------ */
 
 struct inspected {
@@ -724,6 +814,7 @@ int main(int argc, char **argv) {
   t_limit_counted_late(); /* first: before t_binding sets M_ARENA_MAX */
   t_binding();
   t_cross_arena_frees();
+  t_cross_arena_bulk_free();
   t_statistics();
   t_reuse();
   t_handoff();
