@@ -125,19 +125,24 @@ static int helper_stop(struct helper *h) {
   return rc;
 }
 
-/* Step 0 of an allocating helper: PER_KIND blocks of each kind, each stamped. */
-static void allocate_blocks(struct helper *h, int step) {
+/* PER_KIND blocks of each kind added to h's, block j stamped with seed + j. */
+static void allocate_stamped(struct helper *h, uint32_t seed) {
   size_t k, i;
-  (void)step;
   for (k = 0; k < KINDS; k++)
     for (i = 0; i < PER_KIND; i++) {
       size_t n = kind_size[k] + i % 7;
       void *p = dlmalloc(n);
       if (p == NULL)
         continue;
-      stamp_sampled(p, n, (uint32_t)(k * PER_KIND + i));
+      stamp_sampled(p, n, seed + (uint32_t)(k * PER_KIND + i));
       h->blocks[h->n++] = p;
     }
+}
+
+/* Step 0 of an allocating helper: PER_KIND blocks of each kind, each stamped. */
+static void allocate_blocks(struct helper *h, int step) {
+  (void)step;
+  allocate_stamped(h, 0);
 }
 
 /* Frees what another helper allocated (step 0: the first half, step 1: the rest). */
@@ -262,28 +267,11 @@ static void t_cross_arena_frees(void) {
 
 /* ---- bulk_free of blocks of several arenas -------------------------------------------- */
 
-/* Step 1 of a helper whose first batch bulk_free gave back: allocate as many again, stamped
-   (with another seed), so that a block handed out twice would show in the stamps. */
-static void allocate_again_stamped(struct helper *h, int step) {
-  size_t i, k;
-  (void)step;
-  h->n = 0;
-  for (k = 0; k < KINDS; k++)
-    for (i = 0; i < PER_KIND; i++) {
-      size_t n = kind_size[k] + i % 7;
-      void *p = dlmalloc(n);
-      if (p == NULL)
-        continue;
-      stamp_sampled(p, n, (uint32_t)(7777 + k * PER_KIND + i));
-      h->blocks[h->n++] = p;
-    }
-}
-
+/* Step 0 as allocate_blocks; step 1, once bulk_free gave that batch back, as many again with
+   another seed, so that a block handed out twice would show in the stamps. */
 static void allocate_then_again(struct helper *h, int step) {
-  if (step == 0)
-    allocate_blocks(h, step);
-  else
-    allocate_again_stamped(h, step);
+  h->n = 0;
+  allocate_stamped(h, step == 0 ? 0 : 7777);
 }
 
 /* One array holding this thread's blocks and a helper's (another arena's), in runs of each
