@@ -12,6 +12,9 @@
     mapped ones -- freed by another thread while the first is alive and after it ended; each
     block's pattern is checked first, and once the threads are gone and malloc_trim ran, the
     bytes in use are back where they started (nothing was lost on the way to its arena).
+  - Frees into an idle arena: blocks no cache keeps, freed by another thread while their
+    arena's thread is alive but allocates no more, stop counting as in use without
+    malloc_trim (the freeing thread frees the arena's remote list once it passes 64 KiB).
   - The statistics see every arena: mallinfo counts and malloc_inspect_all reports the blocks
     a parked thread holds in its arena.
   - Hand-off: producers allocate blocks that consumers bound to other arenas check and free,
@@ -263,6 +266,48 @@ static void t_cross_arena_frees(void) {
      records (a leak of the cached blocks alone would be some 10 KiB) */
   CHECK_LE(in_use(), before + 2048);
   CHECK_LE(dlmalloc_footprint(), footprint + 4 * 1024 * 1024);
+}
+
+/* ---- Frees into an arena whose thread allocates no more -------------------------------- */
+
+/* Step 0: PER_KIND blocks of a size no cache keeps, each stamped; then the helper idles. */
+static void allocate_uncached(struct helper *h, int step) {
+  size_t i;
+  (void)step;
+  for (i = 0; i < PER_KIND; i++) {
+    void *p = dlmalloc(TREE_SIZE);
+    if (p == NULL)
+      continue;
+    stamp_sampled(p, TREE_SIZE, (uint32_t)i);
+    h->blocks[h->n++] = p;
+  }
+}
+
+/* Another arena's block that no cache keeps goes on that arena's remote list, which the
+   arena's next locked call frees; past 64 KiB (ARENA_REMOTE_DRAIN_BYTES) the freeing thread
+   frees the list itself, so an arena whose thread is alive but allocates no more does not
+   keep what others freed.  Nothing here takes the owner's lock (mallinfo counts the blocks
+   on the list as in use); without that rule 4 MB would stay in use. */
+static void t_idle_arena_remote_frees(void) {
+  struct helper owner;
+  size_t before, i, damaged = 0;
+  th_section("frees into an idle arena");
+  dlmalloc_trim(0);
+  before = in_use();
+  if (!CHECK_EQ(helper_start(&owner, allocate_uncached), 0))
+    return;
+  helper_step(&owner);
+  CHECK_EQ(owner.n, PER_KIND);
+  CHECK_GE(in_use(), before + PER_KIND * TREE_SIZE);
+  for (i = 0; i < owner.n; i++) {
+    if (!sampled_intact(owner.blocks[i], TREE_SIZE, TREE_SIZE, (uint32_t)i))
+      damaged++;
+    dlfree(owner.blocks[i]);
+  }
+  CHECK_EQ(damaged, 0);
+  /* what may still wait on the list: under 64 KiB and the block that crossed it */
+  CHECK_LE(in_use(), before + 64 * 1024 + TREE_SIZE + 2048);
+  CHECK_EQ(helper_stop(&owner), 0);
 }
 
 /* ---- bulk_free of blocks of several arenas -------------------------------------------- */
@@ -802,6 +847,7 @@ int main(int argc, char **argv) {
   t_limit_counted_late(); /* first: before t_binding sets M_ARENA_MAX */
   t_binding();
   t_cross_arena_frees();
+  t_idle_arena_remote_frees();
   t_cross_arena_bulk_free();
   t_statistics();
   t_reuse();
