@@ -15,6 +15,8 @@
   - Frees into an idle arena: blocks no cache keeps, freed by another thread while their
     arena's thread is alive but allocates no more, stop counting as in use without
     malloc_trim (the freeing thread frees the arena's remote list once it passes 64 KiB).
+  - Frees into an arena no thread is bound to: blocks of an ended thread, freed through
+    another thread's cache, stop counting as in use once that thread has ended too.
   - The statistics see every arena: mallinfo counts and malloc_inspect_all reports the blocks
     a parked thread holds in its arena.
   - Hand-off: producers allocate blocks that consumers bound to other arenas check and free,
@@ -308,6 +310,66 @@ static void t_idle_arena_remote_frees(void) {
   /* what may still wait on the list: under 64 KiB and the block that crossed it */
   CHECK_LE(in_use(), before + 64 * 1024 + TREE_SIZE + 2048);
   CHECK_EQ(helper_stop(&owner), 0);
+}
+
+/* ---- Frees into an arena no thread is bound to ------------------------------------------ */
+
+#define ORPHANS 4000
+static void *orphans[ORPHANS];
+static size_t orphans_n;
+
+/* The owner's step: ORPHANS blocks of a cached size, each stamped. */
+static void allocate_orphans(struct helper *h, int step) {
+  (void)h;
+  (void)step;
+  for (orphans_n = 0; orphans_n < ORPHANS; orphans_n++) {
+    void *p = dlmalloc(CACHED_SIZE);
+    if (p == NULL)
+      break;
+    stamp_sampled(p, CACHED_SIZE, (uint32_t)orphans_n);
+    orphans[orphans_n] = p;
+  }
+}
+
+/* The freer's steps: 0 binds it to an arena of its own, 1 checks and frees the orphans. */
+static void free_orphans(struct helper *h, int step) {
+  size_t i;
+  (void)h;
+  if (step == 0) {
+    dlfree(dlmalloc(16));
+    return;
+  }
+  for (i = 0; i < orphans_n; i++) {
+    if (!sampled_intact(orphans[i], CACHED_SIZE, CACHED_SIZE, (uint32_t)i))
+      freeing.damaged++;
+    dlfree(orphans[i]);
+  }
+}
+
+/* Blocks of an arena whose thread has ended, freed by another thread: its cache takes them
+   and passes them on through the depot, or back to their arena's remote list without
+   freeing it (it holds its own arena's lock then), and no thread of that arena will take
+   its lock; so whoever gives such blocks back frees an orphaned arena's list once it passes
+   256 blocks or 64 KiB (arenas_drain_remote_excess).  Once the freeing thread has ended
+   too, no more than that stays in use; without the rule it would be some 256 KiB. */
+static void t_orphan_arena_remote_frees(void) {
+  struct helper owner, freer;
+  size_t before;
+  th_section("frees into an arena no thread is bound to");
+  dlmalloc_trim(0);
+  before = in_use();
+  if (!CHECK_EQ(helper_start(&owner, allocate_orphans), 0) ||
+      !CHECK_EQ(helper_start(&freer, free_orphans), 0))
+    return;
+  helper_step(&freer); /* bound while the owner is: the two arenas differ */
+  helper_step(&owner);
+  CHECK_EQ(orphans_n, ORPHANS);
+  CHECK_EQ(helper_stop(&owner), 0); /* its arena has no thread now */
+  freeing.damaged = 0;
+  helper_step(&freer);
+  CHECK_EQ(helper_stop(&freer), 0);
+  CHECK_EQ(freeing.damaged, 0);
+  CHECK_LE(in_use(), before + 64 * 1024 + 2048);
 }
 
 /* ---- bulk_free of blocks of several arenas -------------------------------------------- */
@@ -848,6 +910,7 @@ int main(int argc, char **argv) {
   t_binding();
   t_cross_arena_frees();
   t_idle_arena_remote_frees();
+  t_orphan_arena_remote_frees();
   t_cross_arena_bulk_free();
   t_statistics();
   t_reuse();
