@@ -272,17 +272,29 @@ static void t_cross_arena_frees(void) {
 
 /* ---- Frees into an arena whose thread allocates no more -------------------------------- */
 
-/* Step 0: PER_KIND blocks of a size no cache keeps, each stamped; then the helper idles. */
-static void allocate_uncached(struct helper *h, int step) {
+/* Up to n blocks of `size` into blocks[], block i stamped with seed i; how many it got. */
+static size_t allocate_run(void **blocks, size_t n, size_t size) {
   size_t i;
-  (void)step;
-  for (i = 0; i < PER_KIND; i++) {
-    void *p = dlmalloc(TREE_SIZE);
-    if (p == NULL)
-      continue;
-    stamp_sampled(p, TREE_SIZE, (uint32_t)i);
-    h->blocks[h->n++] = p;
+  for (i = 0; i < n && (blocks[i] = dlmalloc(size)) != NULL; i++)
+    stamp_sampled(blocks[i], size, (uint32_t)i);
+  return i;
+}
+
+/* Free allocate_run's n blocks, each checked first; how many were damaged. */
+static size_t free_run(void **blocks, size_t n, size_t size) {
+  size_t i, damaged = 0;
+  for (i = 0; i < n; i++) {
+    if (!sampled_intact(blocks[i], size, size, (uint32_t)i))
+      damaged++;
+    dlfree(blocks[i]);
   }
+  return damaged;
+}
+
+/* Step 0: PER_KIND blocks of a size no cache keeps; then the helper idles. */
+static void allocate_uncached(struct helper *h, int step) {
+  (void)step;
+  h->n = allocate_run(h->blocks, PER_KIND, TREE_SIZE);
 }
 
 /* Another arena's block that no cache keeps goes on that arena's remote list, which the
@@ -292,7 +304,7 @@ static void allocate_uncached(struct helper *h, int step) {
    on the list as in use); without that rule 4 MB would stay in use. */
 static void t_idle_arena_remote_frees(void) {
   struct helper owner;
-  size_t before, i, damaged = 0;
+  size_t before;
   th_section("frees into an idle arena");
   dlmalloc_trim(0);
   before = in_use();
@@ -301,12 +313,7 @@ static void t_idle_arena_remote_frees(void) {
   helper_step(&owner);
   CHECK_EQ(owner.n, PER_KIND);
   CHECK_GE(in_use(), before + PER_KIND * TREE_SIZE);
-  for (i = 0; i < owner.n; i++) {
-    if (!sampled_intact(owner.blocks[i], TREE_SIZE, TREE_SIZE, (uint32_t)i))
-      damaged++;
-    dlfree(owner.blocks[i]);
-  }
-  CHECK_EQ(damaged, 0);
+  CHECK_EQ(free_run(owner.blocks, owner.n, TREE_SIZE), 0);
   /* what may still wait on the list: under 64 KiB and the block that crossed it */
   CHECK_LE(in_use(), before + 64 * 1024 + TREE_SIZE + 2048);
   CHECK_EQ(helper_stop(&owner), 0);
@@ -318,32 +325,20 @@ static void t_idle_arena_remote_frees(void) {
 static void *orphans[ORPHANS];
 static size_t orphans_n;
 
-/* The owner's step: ORPHANS blocks of a cached size, each stamped. */
+/* The owner's step: ORPHANS blocks of a cached size. */
 static void allocate_orphans(struct helper *h, int step) {
   (void)h;
   (void)step;
-  for (orphans_n = 0; orphans_n < ORPHANS; orphans_n++) {
-    void *p = dlmalloc(CACHED_SIZE);
-    if (p == NULL)
-      break;
-    stamp_sampled(p, CACHED_SIZE, (uint32_t)orphans_n);
-    orphans[orphans_n] = p;
-  }
+  orphans_n = allocate_run(orphans, ORPHANS, CACHED_SIZE);
 }
 
 /* The freer's steps: 0 binds it to an arena of its own, 1 checks and frees the orphans. */
 static void free_orphans(struct helper *h, int step) {
-  size_t i;
   (void)h;
-  if (step == 0) {
+  if (step == 0)
     dlfree(dlmalloc(16));
-    return;
-  }
-  for (i = 0; i < orphans_n; i++) {
-    if (!sampled_intact(orphans[i], CACHED_SIZE, CACHED_SIZE, (uint32_t)i))
-      freeing.damaged++;
-    dlfree(orphans[i]);
-  }
+  else
+    freeing.damaged += free_run(orphans, orphans_n, CACHED_SIZE);
 }
 
 /* Blocks of an arena whose thread has ended, freed by another thread: its cache takes them
