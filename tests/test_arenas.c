@@ -356,7 +356,7 @@ static void t_orphan_arena_remote_frees(void) {
   if (!CHECK_EQ(helper_start(&owner, allocate_orphans), 0) ||
       !CHECK_EQ(helper_start(&freer, free_orphans), 0))
     return;
-  helper_step(&freer); /* bound while the owner is: the two arenas differ */
+  helper_step(&freer); /* bound first, so the owner binds to another arena */
   helper_step(&owner);
   CHECK_EQ(orphans_n, ORPHANS);
   CHECK_EQ(helper_stop(&owner), 0); /* its arena has no thread now */
