@@ -5792,9 +5792,9 @@ void dlfree_aligned_sized(void *mem, size_t alignment, size_t bytes) DLMALLOC_NO
 
 void *dlcalloc(size_t n_elements, size_t elem_size) DLMALLOC_NOTHROW {
   void *mem;
-  ensure_initialization();
-  if (thread_cache_calloc(n_elements, elem_size, &mem))
+  if (thread_cache_calloc(n_elements, elem_size, &mem)) /* (its malloc initialises) */
     return mem;
+  ensure_initialization();
   return heap_calloc(heap_for_request(n_elements > 0 && elem_size > MAX_SIZE_T / n_elements
                                           ? MAX_SIZE_T
                                           : n_elements * elem_size),
