@@ -4752,7 +4752,10 @@ static void arena_bind(struct thread_cache *tc) {
 
 /* Free every block on arena h's remote list (h's lock held).  Each was checked and marked
    cached when it was pushed; its link, mangled as a cache link, is checked before it is
-   followed, and free_claimed checks the block again. */
+   followed, its size against the copy the pusher kept behind the link (a list holds blocks
+   of every size, so unlike a cache list it has no size of its own to check against: a size
+   word rewritten while the block waited, flags kept, would otherwise merge a live neighbour
+   into the free chunk), and free_claimed checks the block again. */
 static NOINLINE void arena_drain_remote(heap_t *h) {
   struct arena *a = arena_of(h);
   void **mem = (void **)word_take(&a->remote);
@@ -4762,7 +4765,8 @@ static NOINLINE void arena_drain_remote(heap_t *h) {
     chunk_t *p = mem2chunk(mem);
     void **next;
     if (((size_t)(uintptr_t)mem & CHUNK_ALIGN_MASK) != 0 || !heap_holds_header(h, p) ||
-        (p->head & (CACHED_BIT | CINUSE_BIT)) != (CACHED_BIT | CINUSE_BIT)) {
+        (p->head & (CACHED_BIT | CINUSE_BIT)) != (CACHED_BIT | CINUSE_BIT) ||
+        chunksize(p) != ((size_t *)mem)[1]) {
       report_corruption(h, mem, "heap corruption: remote free list damaged", __LINE__);
       return;
     }
@@ -4790,6 +4794,7 @@ static void arena_push_remote(heap_t *h, void *mem, int may_lock) {
   struct arena *a = arena_of(h);
   size_t size = chunksize(mem2chunk(mem)); /* read first: once pushed, the block is h's */
   void *first;
+  ((size_t *)mem)[1] = size; /* for arena_drain_remote's check */
   do {
     first = a->remote;
     thread_cache_set_link((void **)mem, first);

@@ -39,7 +39,8 @@
   Death cases (argument = case name): cross_arena_double_free (a block another thread freed
   into its cache, freed again), remote_double_free (a block waiting on its arena's list of
   frees from other threads, freed again), remote_link_damaged (a word written into such a
-  block's link: the arena's next locked call finds it).
+  block's link: the arena's next locked call finds it), remote_size_forged (such a block's
+  size word rewritten to take in the live block after it, flag bits kept: found there too).
 
   Usage: test_arenas [death-case]
 */
@@ -850,12 +851,15 @@ static void t_teardown(void) {
 
 /* ---- Death cases ----------------------------------------------------------------------- */
 
-/* The owner's steps: a block of a cached size, a larger one, then a call that takes its
-   arena's lock (a request the cache does not keep, below the mmap threshold). */
+/* The owner's steps: a block of a cached size, two larger ones (the second only a live
+   neighbour of the first), then a call that takes its arena's lock (a request the cache does
+   not keep, below the mmap threshold). */
 static void one_block(struct helper *h, int step) {
   if (step < 2) {
     h->blocks[step] = dlmalloc(step == 0 ? CACHED_SIZE : TREE_SIZE);
-    h->n = (size_t)step + 1;
+    if (step == 1)
+      h->blocks[2] = dlmalloc(TREE_SIZE);
+    h->n = step == 0 ? 1 : 3;
   } else {
     dlfree(dlmalloc(5000));
   }
@@ -868,14 +872,14 @@ static void free_first(struct helper *h, int step) {
 
 static int death(const char *name) {
   static const char *const cases[] = {"cross_arena_double_free", "remote_double_free",
-                                      "remote_link_damaged"};
+                                      "remote_link_damaged", "remote_size_forged"};
   struct helper owner, freer;
   int c = 0;
   if (!dlmallopt(M_ARENA_MAX, 4)) /* the owner and the freer in arenas of their own */
     return 2;
-  while (c < 3 && strcmp(name, cases[c]) != 0)
+  while (c < 4 && strcmp(name, cases[c]) != 0)
     c++;
-  if (c == 3) {
+  if (c == 4) {
     printf("unknown death case %s\n", name);
     return 2;
   }
@@ -891,6 +895,16 @@ static int death(const char *name) {
     helper_step(&freer); /* blocks[1]: onto the owner's arena's remote list */
     if (c == 1) {
       dlfree(owner.blocks[1]);
+    } else if (c == 3) {
+      /* the size word just before the block, as an overflow of the block in front writes it:
+         the chunk now ends where the live one after it (blocks[2]) ends, whose successor says
+         it is in use, so the in-use checks alone pass it and the merge would free blocks[2] */
+      size_t *head = (size_t *)owner.blocks[1] - 1;
+      size_t size = *head & ~(size_t)7;
+      size_t next_size = *(size_t *)((char *)owner.blocks[1] - sizeof(size_t) + size) &
+                         ~(size_t)7;
+      *head += next_size;
+      helper_step(&owner); /* the owner's next locked call frees the list */
     } else {
       static size_t target[8];
       void *forged = target;
