@@ -4175,13 +4175,68 @@ static size_t heap_footprint_limit(heap_t *m) {
   return limit == 0 ? MAX_SIZE_T : limit;
 }
 
-static size_t usable_size(const void *mem) {
-  if (mem != 0) {
-    chunk_t *p = mem2chunk(mem);
-    if (is_inuse(p))
-      return chunksize(p) - overhead_for(p);
-  }
+#if !INSECURE
+/* Take heap m's lock and keep it if m holds the header of chunk p, in a segment or a live
+   directly mapped region: 1 then, else 0 (the lock released). */
+static int lock_if_holds(heap_t *m, const chunk_t *p) {
+  if (PREACTION(m))
+    return 0;
+  if (heap_holds_header(m, p) || direct_region_holding(m, p) != 0)
+    return 1;
+  POSTACTION(m);
   return 0;
+}
+
+/* The heap whose memory holds the header of chunk p, returned locked; 0 if none does.  Only
+   the heaps' own records are read, never p: the heap the segment map names first, then the
+   other arenas, then the user's mspaces. */
+static heap_t *lock_heap_holding(const chunk_t *p) {
+  heap_t *found = 0;
+#if !ONLY_MSPACES
+  size_t i, n = arena_count;
+  unsigned id = segment_map_owner(p);
+  heap_t *named = id != 0 ? &heaps[id - 1] : gm;
+  if (lock_if_holds(named, p))
+    return named;
+  for (i = 0; i < n; ++i)
+    if (&heaps[i] != named && lock_if_holds(&heaps[i], p))
+      return &heaps[i];
+#endif
+#if MSPACES
+  {
+    heap_t *h;
+    lock_acquire(&mspace_list_lock);
+    for (h = mspace_list; h != 0 && found == 0; h = h->next_heap)
+      if (lock_if_holds(h, p))
+        found = h;
+    lock_release(&mspace_list_lock);
+  }
+#endif
+  return found;
+}
+#endif /* !INSECURE */
+
+/* malloc_usable_size: the bytes block mem can hold, or 0 for a null pointer and for anything
+   that is not a block in use: a freed block (in a bin or a thread cache), or a pointer into
+   no heap's memory, whose words are never read (a directly mapped block already freed is
+   unmapped: reading its header was a fault). */
+static size_t usable_size(const void *mem) {
+  size_t usable = 0;
+  if (mem != 0 && ((size_t)mem & CHUNK_ALIGN_MASK) == 0) {
+    chunk_t *p = mem2chunk(mem);
+#if INSECURE
+    if (is_inuse(p))
+      usable = chunksize(p) - overhead_for(p);
+#else
+    heap_t *h = lock_heap_holding(p);
+    if (h != 0) {
+      if (is_inuse(p) && (!THREAD_CACHE || (p->head & CACHED_BIT) == 0))
+        usable = chunksize(p) - overhead_for(p);
+      POSTACTION(h);
+    }
+#endif
+  }
+  return usable;
 }
 
 /* ==== 15. Bulk allocation (independent_calloc / comalloc / bulk_free) ======================

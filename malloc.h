@@ -264,7 +264,8 @@ DLMALLOC_EXPORT int dlmalloc_trim(size_t pad) DLMALLOC_NOTHROW;
    builds: to MALLOC_STATS_WRITE when the port defines it; see malloc.c). */
 DLMALLOC_EXPORT void dlmalloc_stats(void) DLMALLOC_NOTHROW;
 
-/* malloc_usable_size(p): the bytes usable in block p (at least what was requested); 0 for NULL. */
+/* malloc_usable_size(p): the bytes usable in block p (at least what was requested); 0 for NULL
+   and for a pointer that is not a block in use (freed, or in no heap's memory: not read). */
 DLMALLOC_EXPORT size_t dlmalloc_usable_size(const void *p) DLMALLOC_NOTHROW;
 
 /* ==== 4. Extensions =========================================================================

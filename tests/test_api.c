@@ -200,6 +200,41 @@ static void t_memalign(const struct heap *h) {
   }
 }
 
+/* A pointer that is not a block in use answers 0.  The words in front of the foreign ones
+   claim a huge block in use (all bits set): read, they would give a size.  The freed mapped
+   block is unmapped: read, its header was a fault.  (INSECURE reads every header unchecked,
+   as the original did.) */
+static void t_usable_size_not_in_use(const struct heap *h) {
+#ifdef TEST_INSECURE
+  (void)h;
+#else
+  static size_t global_words[8];
+  size_t stack_words[8], i;
+  size_t *in_global = (size_t *)(((uintptr_t)&global_words[4]) & ~(uintptr_t)15);
+  size_t *in_stack = (size_t *)(((uintptr_t)&stack_words[4]) & ~(uintptr_t)15);
+  unsigned char *before = (unsigned char *)h->malloc(200);
+  unsigned char *p = (unsigned char *)h->malloc(200);
+  unsigned char *after = (unsigned char *)h->malloc(200);
+  void *big;
+  for (i = 0; i < 8; i++)
+    global_words[i] = stack_words[i] = ~(size_t)0;
+  CHECK_EQ(h->usable_size(in_global), 0);
+  CHECK_EQ(h->usable_size(in_stack), 0);
+  if (!CHECK(before != NULL && p != NULL && after != NULL))
+    return;
+  h->free(p); /* between two blocks in use: its header says free (or cached) */
+  CHECK_EQ(h->usable_size(p), 0);
+  big = h->malloc(4 * TEST_MMAP_THRESHOLD);
+  if (CHECK(big != NULL)) {
+    CHECK_GE(h->usable_size(big), 4 * TEST_MMAP_THRESHOLD);
+    h->free(big);
+    CHECK_EQ(h->usable_size(big), 0);
+  }
+  h->free(before);
+  h->free(after);
+#endif
+}
+
 static void t_usable_size(const struct heap *h) {
   size_t n;
   th_section("usable_size");
@@ -219,6 +254,7 @@ static void t_usable_size(const struct heap *h) {
     h->free(p);
     h->free(q);
   }
+  t_usable_size_not_in_use(h);
 }
 
 static void t_independent(const struct heap *h) {

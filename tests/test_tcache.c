@@ -80,6 +80,7 @@ static void *between_blocks_in_use(size_t n) {
 static void t_accounting(void) {
   struct mallinfo m1, m2, m3;
   void *p, *q;
+  size_t chunk;
   th_section("accounting");
   dlmalloc_trim(0);
   m1 = dlmallinfo();
@@ -90,12 +91,14 @@ static void t_accounting(void) {
     return;
   m1 = dlmallinfo();
   CHECK_LE(m1.smblks, MALLOC_THREAD_CACHE_COUNT); /* the refill's batch */
+  chunk = chunk_of(p);
   dlfree(p);
+  CHECK_EQ(dlmalloc_usable_size(p), 0); /* freed, if cached */
   m2 = dlmallinfo();
   CHECK_EQ(m2.uordblks, m1.uordblks); /* a cached block is still in use */
   CHECK_EQ(m2.fordblks, m1.fordblks);
   CHECK_EQ(m2.smblks, m1.smblks + 1);
-  CHECK_EQ(m2.fsmblks, m1.fsmblks + chunk_of(p));
+  CHECK_EQ(m2.fsmblks, m1.fsmblks + chunk);
   CHECK_MALLINFO_ADDS_UP(&heap_global);
   CHECK_GT(heap_blocks_holding(&heap_global, p, 100), 0); /* inspect_all: in use too */
   q = dlmalloc(100);
@@ -1016,9 +1019,10 @@ static int death(const char *name) {
     p = dlrealloc(p, 80);
   } else if (strcmp(name, "tag_overwritten_double_free") == 0) {
     /* Everything past the link rewritten after the free, then a second free. */
-    memset((char *)p + sizeof(void *), 0, dlmalloc_usable_size(p) - sizeof(void *));
+    size_t rest = dlmalloc_usable_size(p) - sizeof(void *); /* (a freed block's is 0) */
+    memset((char *)p + sizeof(void *), 0, rest);
     dlfree(p);
-    memset((char *)p + sizeof(void *), 0, dlmalloc_usable_size(p) - sizeof(void *));
+    memset((char *)p + sizeof(void *), 0, rest);
     dlfree(p);
   } else if (strcmp(name, "forged_link_static") == 0 || strcmp(name, "forged_link_live") == 0) {
     /* A use-after-free write of one word, the address the next mallocs should return: a
