@@ -507,6 +507,23 @@ static int commit(const char *name) {
     dlfree(sink);
     return 1;
   }
+  if (strcmp(name, "forged_interior_chunk") == 0) {
+    /* "House of spirit": the program's own bytes inside a live block look like a chunk in
+       use (a header, and a next header saying it is in use too), and the address just past
+       that header is freed.  Every cheap check of the default build sees a consistent chunk
+       in the heap's memory (a known gap); with FOOTERS it has no footer with the secret. */
+    unsigned char *p = (unsigned char *)dlmalloc(200), *guard = (unsigned char *)dlmalloc(100);
+    size_t fake_size = 48, head = fake_size | 3; /* PINUSE and CINUSE */
+    if (p == 0)
+      return 2;
+    memset(p, 0, 200);
+    memcpy(p + 16 - sizeof(size_t), &head, sizeof head);
+    memcpy(p + 16 - sizeof(size_t) + fake_size, &head, sizeof head);
+    sink = guard;
+    sink = p + 16;
+    dlfree(sink);
+    return 1;
+  }
   if (strcmp(name, "realloc_freed") == 0) {
     void *p = dlmalloc(100), *guard = dlmalloc(100);
     sink = guard;
