@@ -219,3 +219,20 @@ size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n) {
   return w.found;
 }
 #endif /* MALLOC_INSPECT_ALL */
+
+size_t stats_line_value(const char *text, const char *label) {
+  size_t n = strlen(label), value = 0;
+  const char *line = text, *d;
+  while (strncmp(line, label, n) != 0) {
+    line = strchr(line, '\n');
+    if (line == NULL)
+      return (size_t)-1;
+    line++;
+  }
+  d = line + n;
+  if (*d < '0' || *d > '9')
+    return (size_t)-1;
+  while (*d >= '0' && *d <= '9')
+    value = value * 10 + (size_t)(*d++ - '0');
+  return *d == '\n' ? value : (size_t)-1;
+}

@@ -162,6 +162,10 @@ int all_zero(const void *p, size_t n);
 size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n);
 #endif
 
+/* In malloc_stats' text, the number that ends the line starting with label, or (size_t)-1
+   when no line matches. */
+size_t stats_line_value(const char *text, const char *label);
+
 /* Bytes of segment bookkeeping a test lets the heap add (records and fenceposts of new
    segments count as in use). */
 #define BOOKKEEPING_SLACK 1024

@@ -518,25 +518,6 @@ static void t_trim(const struct heap *h) {
 #ifdef MALLOC_STATS_WRITE
 #include "test_port.h"
 
-#if !NO_MALLOC_STATS
-/* The number that ends the line starting with label, or (size_t)-1 when no line matches. */
-static size_t stats_value(const char *text, const char *label) {
-  size_t n = strlen(label), value = 0;
-  const char *line = text, *d;
-  while (strncmp(line, label, n) != 0) {
-    line = strchr(line, '\n');
-    if (line == NULL)
-      return (size_t)-1;
-    line++;
-  }
-  d = line + n;
-  if (*d < '0' || *d > '9')
-    return (size_t)-1;
-  while (*d >= '0' && *d <= '9')
-    value = value * 10 + (size_t)(*d++ - '0');
-  return *d == '\n' ? value : (size_t)-1;
-}
-#endif
 
 static void check_stats_text(const struct heap *h, size_t footprint) {
   const char *text = tp_stats_text();
@@ -545,9 +526,9 @@ static void check_stats_text(const struct heap *h, size_t footprint) {
   (void)footprint;
   CHECK_EQ(strlen(text), 0);
 #else
-  size_t in_use = stats_value(text, "in use bytes     = ");
-  CHECK_EQ(stats_value(text, "max system bytes = "), h->max_footprint());
-  CHECK_EQ(stats_value(text, "system bytes     = "), footprint);
+  size_t in_use = stats_line_value(text, "in use bytes     = ");
+  CHECK_EQ(stats_line_value(text, "max system bytes = "), h->max_footprint());
+  CHECK_EQ(stats_line_value(text, "system bytes     = "), footprint);
   CHECK(in_use >= 500 && in_use <= footprint);
 #if !NO_MALLINFO
   CHECK_EQ(in_use, h->mallinfo().uordblks); /* both count every chunk not free */

@@ -474,6 +474,15 @@ static void t_statistics(void) {
   s.found = 0;
   dlmalloc_inspect_all(count_helper_blocks, &s);
   CHECK_EQ(s.found, h.n);
+  /* each sums every arena's largest footprint, on a path of its own */
+  CHECK_EQ((size_t)dlmallinfo().usmblks, dlmalloc_max_footprint());
+#if defined(TEST_WITH_PORT) && defined(MALLOC_STATS_WRITE)
+  tp_stats_clear();
+  dlmalloc_stats();
+  CHECK_EQ(stats_line_value(tp_stats_text(), "system bytes     = "), dlmalloc_footprint());
+  CHECK_EQ(stats_line_value(tp_stats_text(), "max system bytes = "), dlmalloc_max_footprint());
+  CHECK_EQ(stats_line_value(tp_stats_text(), "in use bytes     = "), in_use());
+#endif
   freeing.owner = &h;
   freeing.damaged = 0;
   free_blocks(NULL, 0); /* this thread frees them: cross-arena */

@@ -26,8 +26,8 @@
   Death cases (argument = case name; each must end in custom_abort or abort with the reason
   "in a thread cache"): cached_double_free, cross_thread_double_free, depot_double_free,
   realloc_cached, tag_overwritten_double_free; and with the reason naming a damaged thread
-  cache: forged_link_static, forged_link_live, forged_depot_link (a use-after-free write of one
-  word into cached blocks' links); and with corrupted free chunk links: forged_free_neighbour
+  cache: forged_link_static, forged_link_live, forged_depot_link, forged_link_given (a
+  use-after-free write of one word into cached blocks' links); and with corrupted free chunk links: forged_free_neighbour
   (a cached block's forged free predecessor, caught when the block leaves the cache).
 
   Usage: test_tcache [death-case]
@@ -988,6 +988,21 @@ static void *free_and_wait(void *p) {
   return NULL;
 }
 
+/* Start a thread that frees a block into its cache and stays alive, and make this thread's
+   cache see it (refills count the threads about).  1 on success. */
+static int other_thread_about(void) {
+  pthread_t t;
+  size_t i;
+  pthread_mutex_lock(&hold);
+  if (pthread_create(&t, NULL, free_and_wait, dlmalloc(16)) != 0)
+    return 0;
+  while (!__atomic_load_n(&freed_by_thread, __ATOMIC_ACQUIRE))
+    usleep(1000);
+  for (i = 1; i < 64; i++)
+    dlfree(dlmalloc(i * 16));
+  return 1;
+}
+
 static int death(const char *name) {
   void *p = between_blocks_in_use(40);
   if (strcmp(name, "cached_double_free") == 0) {
@@ -1038,6 +1053,22 @@ static int death(const char *name) {
       printf("the forged link was not followed, nor noticed\n");
       return 3;
     }
+  } else if (strcmp(name, "forged_link_given") == 0) {
+    /* While another thread is about, a full list gives its most recent blocks to the depot as
+       a batch, walking their links: each freed block's link is overwritten after the next
+       free, so the walk meets one at once (it must check it before following it). */
+    static void *blocks[MALLOC_THREAD_CACHE_COUNT + 64];
+    size_t i;
+    if (!other_thread_about())
+      return 2;
+    for (i = 0; i < MALLOC_THREAD_CACHE_COUNT + 64; i++)
+      if ((blocks[i] = dlmalloc(DEPOT_SIZE)) == NULL)
+        return 2;
+    for (i = 0; i < MALLOC_THREAD_CACHE_COUNT + 64; i++) {
+      dlfree(blocks[i]);
+      if (i > 0)
+        memset(blocks[i - 1], 0x5a, sizeof(void *));
+    }
   } else if (strcmp(name, "forged_free_neighbour") == 0) {
     /* The unsafe unlink of test_death.c on a block the cache keeps: while another thread is
        about, free(q) caches q without reading its (forged) free predecessor; the forgery is
@@ -1045,14 +1076,8 @@ static int death(const char *name) {
     void **holder = (void **)dlmalloc(4 * sizeof(void *)), *w;
     unsigned char *f = NULL, *q = NULL;
     size_t tries, smblks;
-    pthread_t t;
-    pthread_mutex_lock(&hold);
-    if (holder == NULL || pthread_create(&t, NULL, free_and_wait, dlmalloc(16)) != 0)
+    if (holder == NULL || !other_thread_about())
       return 2;
-    while (!__atomic_load_n(&freed_by_thread, __ATOMIC_ACQUIRE))
-      usleep(1000);
-    for (tries = 1; tries < 64; tries++) /* refills: this thread sees the other one */
-      dlfree(dlmalloc(tries * 16));
     for (tries = 0; tries < 100; tries++) { /* f, then q right after it */
       f = (unsigned char *)dlmalloc(1500);
       q = (unsigned char *)dlmalloc(776);
