@@ -221,15 +221,19 @@ size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n) {
 #endif /* MALLOC_INSPECT_ALL */
 
 size_t stats_line_value(const char *text, const char *label) {
-  size_t n = strlen(label), value = 0;
   const char *line = text, *d;
-  while (strncmp(line, label, n) != 0) {
-    line = strchr(line, '\n');
-    if (line == NULL)
+  size_t value = 0, i;
+  for (;;) { /* (no strncmp or strchr: the freestanding builds have only the mem* calls) */
+    for (i = 0; label[i] != '\0' && line[i] == label[i]; i++)
+      continue;
+    if (label[i] == '\0')
+      break;
+    while (*line != '\0' && *line != '\n')
+      line++;
+    if (*line++ == '\0')
       return (size_t)-1;
-    line++;
   }
-  d = line + n;
+  d = line + i;
   if (*d < '0' || *d > '9')
     return (size_t)-1;
   while (*d >= '0' && *d <= '9')
