@@ -376,8 +376,15 @@ static void lock_rounds(int self) {
     ERRNO_SET();
     acquire_lock(&lock_slot);
     v = lock_counter;
-    if ((i & 7) == 0)
-      lock_thread_yield(); /* invite the other thread in, which a real lock keeps out */
+    if ((i & 7) == 0) { /* invite the other thread in, which a real lock keeps out */
+      unsigned long other_made = lock_rounds_made[1 - self];
+      int k;
+      /* a few turns, or until it makes a round in here: one yield alone was not enough on a
+         loaded machine, where the turn went to another program (CI: a lock that locked nothing
+         passed) */
+      for (k = 0; k < 32 && lock_rounds_made[1 - self] == other_made; ++k)
+        lock_thread_yield();
+    }
     lock_counter = v + 1;
     release_lock(&lock_slot);
     if (!ERRNO_KEPT())
