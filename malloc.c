@@ -1762,18 +1762,22 @@ static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *
    PROCEED_ON_ERROR), which makes every thread drop its cache, unread, at its next call; the
    arena's depot of batches between threads and its remote frees are dropped then too
    (thread_cache_forget). */
+#define THREAD_CACHE_DOUBLE_FREE "double free (the block is in a thread cache)"
 #if MALLOC_THREAD_CACHE && !ONLY_MSPACES
 #define THREAD_CACHE 1
 static size_t thread_cache_generation = 1; /* 0 is never current: "no cache" */
 static size_t thread_cache_link_key;       /* set with mparams.magic; never 0 once set */
 static void thread_cache_forget(heap_t *h);
 #define is_thread_cached(p) ((p)->head & CACHED_BIT)
-#define THREAD_CACHE_DOUBLE_FREE "double free (the block is in a thread cache)"
 /* Mark chunk p (in use, checked) as cached; 0 if it already was: a double free. */
 #define thread_cache_mark(p) ((head_set_bits((p), CACHED_BIT) & CACHED_BIT) == 0)
+/* Claim block p (in use, checked) of heap m for a free under m's lock: an arena's block by
+   marking it (free_chunk); 0 if a free into a cache won it first. */
+#define heap_claim(m, p) (!is_arena(m) || thread_cache_mark(p))
 #else
 #define THREAD_CACHE 0
 #define thread_cache_forget(h) ((void)(h))
+#define heap_claim(m, p) 1
 #endif
 
 /* Set or clear bits of p->head; both return the head as it was.  Atomic where a thread cache
@@ -3777,12 +3781,10 @@ static ALWAYS_INLINE void free_chunk(heap_t *m, chunk_t *p, const char *op, size
     USAGE_ERROR(m, chunk2mem(p), op, problem);
     return;
   }
-#if THREAD_CACHE
-  if (cached == 0 && is_arena(m) && !thread_cache_mark(p)) { /* a free into a cache won */
+  if (cached == 0 && !heap_claim(m, p)) { /* a free into a cache won */
     USAGE_ERROR(m, chunk2mem(p), op, THREAD_CACHE_DOUBLE_FREE);
     return;
   }
-#endif
   check_inuse_chunk(m, p);
   psize = chunksize(p);
   if (is_mmapped(p)) {
@@ -4378,6 +4380,8 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
         if (problem == 0 && !heap_holds_chunk(m, p, 1))
           problem = "invalid pointer or damaged footer";
 #endif
+        if (problem == 0 && !heap_claim(m, p))
+          problem = THREAD_CACHE_DOUBLE_FREE;
         if (problem != 0) {
           USAGE_ERROR(m, mem, "bulk_free", problem);
           break;
@@ -4391,9 +4395,13 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
           void **b = a + 1;
           chunk_t *next = next_chunk(p);
           if (b != fence && *b == chunk2mem(next) && !is_mmapped(next) &&
-              inuse_chunk_problem(m, next) == 0) {
-            /* next is freed with p: let its slot carry the merged block */
+              inuse_chunk_problem(m, next) == 0 && heap_claim(m, next)) {
+            /* next is freed with p: let its slot carry the merged block.  next's header, now
+               inside it, is made to say "free": the array may name next again further on,
+               and its old header would pass for a block in use (the merged block freed
+               twice). */
             set_inuse(m, p, psize + chunksize(next));
+            next->head = PINUSE_BIT;
             *b = chunk2mem(p);
           } else
             merge_and_file(m, p, psize);

@@ -58,6 +58,7 @@ static const struct hostile_case cases[] = {
     {"bulk_free_duplicate", "bulk_free of an array holding a pointer twice"},
     {"bulk_free_freed", "bulk_free of an array holding a freed block"},
     {"bulk_free_stack", "bulk_free of an array holding a stack address"},
+    {"bulk_free_merged_duplicate", "bulk_free of three neighbours, then the middle one again"},
     {"unsafe_unlink", "forged free chunk in a live block + one word past it, free the next"},
     {"overflow1x63_next", "one byte 0x63 past a block (dlmalloc's flags kept); free next"},
     {"overflow1x61_next", "one byte 0x61 past a block (glibc's flags kept); free next"},

@@ -444,6 +444,25 @@ static int commit(const char *name) {
       th_write("malloc handed out the same block twice\n");
     return 1;
   }
+  if (strcmp(name, "bulk_free_merged_duplicate") == 0) {
+    /* Three neighbours from independent_comalloc (neighbours by construction) and the middle
+       one again: bulk_free merges each block with the next in the array in one step, so the
+       second and third lie inside the first's free block when the middle one comes again. */
+    size_t sizes[4] = {40, 40, 40, 40}; /* the fourth stays in use after them */
+    void *chunks[4], *array[4];
+    comalloc_fn comalloc = EXTENSION(comalloc_fn, independent_comalloc);
+    bulk_free_fn bulk = EXTENSION(bulk_free_fn, bulk_free);
+    if (comalloc == NULL || bulk == NULL || comalloc(4, sizes, chunks) == NULL)
+      return 2;
+    array[0] = chunks[0];
+    array[1] = chunks[1];
+    array[2] = chunks[2];
+    array[3] = chunks[1];
+    sink = (void *)(uintptr_t)bulk(array, 4);
+    if (dlmalloc(130) == chunks[0] && dlmalloc(40) == chunks[1])
+      th_write("malloc handed out the same memory twice\n");
+    return 1;
+  }
   if (strncmp(name, "bulk_free_", 10) == 0) {
     /* bulk_free given a pointer twice, one already freed, or one it never handed out. */
     unsigned char buf[64];
