@@ -6214,13 +6214,33 @@ mspace create_mspace(size_t capacity, int locked) {
   return (mspace)m;
 }
 
+/* Does a live mspace keep its state inside [base, base + size)?  (Making a new one there would
+   overwrite it, and put it on the list of live mspaces twice: a list that loops.) */
+static int holds_live_mspace(const char *base, size_t size) {
+  heap_t *h;
+  int found = 0;
+  lock_acquire(&mspace_list_lock);
+  for (h = mspace_list; h != 0 && !found; h = h->next_heap)
+    found = (uintptr_t)h - (uintptr_t)base < size;
+  lock_release(&mspace_list_lock);
+  return found;
+}
+
+/* The buffer's end is rounded down to the alignment, as a system segment's end is: the top
+   chunk's size, and the fenceposts a growing mspace writes at the end of the buffer, are whole
+   multiples of it (an odd capacity made top's size carry flag bits, and the fenceposts run
+   past the buffer). */
 mspace create_mspace_with_base(void *base, size_t capacity, int locked) {
   heap_t *m = 0;
   ensure_initialization();
-  if (base != 0 && capacity >= MIN_MSPACE_CAPACITY &&
-      capacity < (size_t)-(MSPACE_STATE_SIZE + TOP_FOOT_SIZE + mparams.page_size) &&
-      capacity <= UINTPTR_MAX - (uintptr_t)base) /* the buffer must not run past the end */
-    m = init_user_heap((char *)base, capacity, SEG_EXTERN, locked);
+  if (base != 0 && capacity <= UINTPTR_MAX - (uintptr_t)base) { /* not past the end */
+    capacity = (size_t)((((uintptr_t)base + capacity) & ~(uintptr_t)CHUNK_ALIGN_MASK) -
+                        (uintptr_t)base);
+    if (capacity >= MIN_MSPACE_CAPACITY &&
+        capacity < (size_t)-(MSPACE_STATE_SIZE + TOP_FOOT_SIZE + mparams.page_size) &&
+        !holds_live_mspace((char *)base, capacity))
+      m = init_user_heap((char *)base, capacity, SEG_EXTERN, locked);
+  }
   return (mspace)m;
 }
 

@@ -156,11 +156,13 @@ struct mallinfo {
 #if !ONLY_MSPACES
 
 /* ==== 3. Standard API =======================================================================
-   Failure: every allocating call returns NULL (and sets errno to ENOMEM where errno exists)
-   when the request cannot be met, including sizes so close to SIZE_MAX that padding them would
-   wrap.  A NULL argument to free() is ignored.  Passing a pointer this allocator did not hand
-   out, or one already freed, is detected where cheaply possible and reported through
-   USAGE_ERROR_ACTION (by default: custom_abort()/abort() with malloc_abort_reason() set).     */
+   Failure: every allocating call returns NULL (and sets errno to ENOMEM in the hosted build,
+   the drop-in and wasm32-wasi; a PORTABLE build -- libdlmalloc.a with a port -- leaves errno
+   alone unless built with PORTABLE_ERRNO=1, section 6) when the request cannot be met,
+   including sizes so close to SIZE_MAX that padding them would wrap.  A NULL argument to
+   free() is ignored.  Passing a pointer this allocator did not hand out, or one already freed,
+   is detected where cheaply possible and reported through USAGE_ERROR_ACTION (by default:
+   custom_abort()/abort() with malloc_abort_reason() set).                                    */
 
 /* malloc(n): a block of at least n bytes aligned to MALLOC_ALIGNMENT; malloc(0) returns a
    unique minimum-size block. */
@@ -183,7 +185,7 @@ DLMALLOC_EXPORT void *dlcalloc(size_t n, size_t size) DLMALLOC_NOTHROW;
 DLMALLOC_EXPORT void *dlrealloc(void *p, size_t n) DLMALLOC_NOTHROW;
 
 /* reallocarray(p, count, size): realloc(p, count * size), except that a product that
-   overflows fails (NULL, ENOMEM where errno exists) and leaves p untouched. */
+   overflows fails (NULL, ENOMEM where errno is set, above) and leaves p untouched. */
 DLMALLOC_EXPORT void *dlreallocarray(void *p, size_t count, size_t size) DLMALLOC_NOTHROW;
 
 /* realloc_in_place(p, n): resize p without moving it; returns p on success, NULL (p untouched)
@@ -199,8 +201,8 @@ DLMALLOC_EXPORT void *dlmemalign(size_t alignment, size_t n) DLMALLOC_NOTHROW;
 DLMALLOC_EXPORT int dlposix_memalign(void **pp, size_t alignment, size_t n) DLMALLOC_NOTHROW;
 
 /* aligned_alloc(alignment, n) (C11, with C17's correction): alignment must be a power of two
-   (1, 2 and 4 included); any other value fails with NULL (EINVAL where errno exists).  n need
-   not be a multiple of alignment. */
+   (1, 2 and 4 included); any other value fails with NULL (EINVAL where errno is set, above).
+   n need not be a multiple of alignment. */
 DLMALLOC_EXPORT void *dlaligned_alloc(size_t alignment, size_t n) DLMALLOC_NOTHROW;
 
 /* valloc(n): memalign(page size, n).  pvalloc(n): the same with n rounded up to whole pages. */
@@ -312,12 +314,16 @@ typedef void *mspace;
 DLMALLOC_EXPORT mspace create_mspace(size_t capacity, int locked);
 
 /* create_mspace_with_base(base, capacity, locked): an mspace living inside the caller's buffer
-   [base, base + capacity); it grows by mapping more memory only if allowed, and the buffer is
-   never released by the allocator.  NULL if capacity is too small for the bookkeeping. */
+   [base, base + capacity) (any alignment and length; it uses the aligned part); it grows by
+   mapping more memory only if allowed, and the buffer is never released by the allocator.
+   NULL if capacity is too small for the bookkeeping, or if the buffer holds a live mspace's
+   own state (destroy it first). */
 DLMALLOC_EXPORT mspace create_mspace_with_base(void *base, size_t capacity, int locked);
 
 /* destroy_mspace(msp): release every region the mspace obtained from the system; returns the
-   bytes released. */
+   bytes released.  Later calls on msp are refused as a usage error; a call another thread is
+   making on msp while it is destroyed is the program's race (as free() of a block another
+   thread is still using), not one the allocator can catch. */
 DLMALLOC_EXPORT size_t destroy_mspace(mspace msp);
 
 /* mspace_track_large_chunks(msp, enable): when enabled, large requests are carved from the

@@ -206,6 +206,62 @@ static void t_mspace_capacity(void) {
   }
 }
 
+#if MALLOC_INSPECT_ALL
+static void count_chunks(void *start, void *end, size_t used, void *arg) {
+  (void)start;
+  (void)end;
+  (void)used;
+  ++*(size_t *)arg;
+}
+#endif
+
+/* create_mspace_with_base over buffers of any alignment and length, growing past them: no byte
+   after the buffer changes, and valid calls pass the mspace's own checks (an odd end made
+   top's size carry flag bits: false "corrupted block" reports, and fenceposts written past
+   the buffer).  A buffer that holds a live mspace's state is refused until it is destroyed. */
+static void t_mspace_odd_buffers(void) {
+  static const size_t capacities[] = {4093, 4096, 4098, 4100, 4104, 4111};
+  static unsigned char area[8192];
+  size_t offset, c, k;
+  th_section("create_mspace_with_base on odd buffers");
+  for (offset = 0; offset < 16; offset += 3)
+    for (c = 0; c < sizeof(capacities) / sizeof(capacities[0]); c++) {
+      unsigned char *base = area + offset;
+      void *blocks[64], *a, *b;
+      size_t changed = 0;
+      mspace m;
+      memset(area, 0xee, sizeof area);
+      m = create_mspace_with_base(base, capacities[c], 0);
+      if (!CHECK(m != NULL))
+        continue;
+      CHECK(create_mspace_with_base(base, capacities[c], 0) == NULL); /* m lives there */
+      a = mspace_malloc(m, 100);
+      b = mspace_malloc(m, 100);
+      mspace_free(m, b);
+      b = mspace_malloc(m, 200);
+      mspace_free(m, a);
+      mspace_free(m, b);
+      for (k = 0; k < 64; k++) /* 64 blocks of 100 bytes: more than the buffer holds */
+        CHECK((blocks[k] = mspace_malloc(m, 100)) != NULL);
+#if MALLOC_INSPECT_ALL
+      {
+        size_t chunks = 0;
+        mspace_inspect_all(m, count_chunks, &chunks);
+        CHECK_GE(chunks, 64);
+      }
+#endif
+      for (k = 0; k < 64; k++)
+        mspace_free(m, blocks[k]);
+      destroy_mspace(m);
+      for (k = offset + capacities[c]; k < sizeof area; k++)
+        changed += area[k] != 0xee;
+      CHECK_EQ(changed, 0);
+      m = create_mspace_with_base(base, capacities[c], 0); /* free for a new one again */
+      if (CHECK(m != NULL))
+        destroy_mspace(m);
+    }
+}
+
 /* More live mspaces than malloc.c's table of them holds (LIVE_MSPACE_SLOTS, 256): the ones
    beyond are found by the walk of the list; every one works and is destroyed. */
 static void t_many_mspaces(void) {
@@ -461,6 +517,7 @@ int main(void) {
     }
   }
   t_mspace_capacity();
+  t_mspace_odd_buffers();
   t_many_mspaces();
 #if !NO_MALLINFO
   t_mmap_threshold();
