@@ -4219,9 +4219,10 @@ static heap_t *lock_heap_holding(const chunk_t *p) {
 #endif /* !INSECURE */
 
 /* malloc_usable_size: the bytes block mem can hold, or 0 for a null pointer and for anything
-   that is not a block in use: a freed block (in a bin or a thread cache), or a pointer into
-   no heap's memory, whose words are never read (a directly mapped block already freed is
-   unmapped: reading its header was a fault). */
+   that is not a block in use by free()'s checks: a freed block (in a bin or a thread cache),
+   a pointer into a block (its "header" is the program's data), or a pointer into no heap's
+   memory, whose words are never read (a directly mapped block already freed is unmapped:
+   reading its header was a fault). */
 static size_t usable_size(const void *mem) {
   size_t usable = 0;
   if (mem != 0 && ((size_t)mem & CHUNK_ALIGN_MASK) == 0) {
@@ -4232,7 +4233,7 @@ static size_t usable_size(const void *mem) {
 #else
     heap_t *h = lock_heap_holding(p);
     if (h != 0) {
-      if (is_inuse(p) && (!THREAD_CACHE || (p->head & CACHED_BIT) == 0))
+      if (inuse_chunk_problem(h, p) == 0) /* free's checks: a pointer into a block fails */
         usable = chunksize(p) - overhead_for(p);
       POSTACTION(h);
     }

@@ -222,6 +222,9 @@ static void t_usable_size_not_in_use(const struct heap *h) {
   CHECK_EQ(h->usable_size(in_stack), 0);
   if (!CHECK(before != NULL && p != NULL && after != NULL))
     return;
+  memset(before, 0, 200);
+  CHECK_EQ(h->usable_size(before + 16), 0); /* a pointer into a block */
+  CHECK_EQ(h->usable_size(before + 32), 0);
   h->free(p); /* between two blocks in use: its header says free (or cached) */
   CHECK_EQ(h->usable_size(p), 0);
   big = h->malloc(4 * TEST_MMAP_THRESHOLD);
