@@ -12,7 +12,8 @@
   Memory
     A linear memory only grows, in 64 KiB pages, with memory.grow, and never shrinks.  The port
     works like a break: the first region starts at __heap_base (where wasm-ld ends the data and
-    the stack), so the slack between it and the end of the initial memory is used too; each
+    the stack), so the slack between it and the end of the initial memory is used too (not with
+    USE_DL_PREFIX: the C library's malloc, linked beside, takes that slack itself); each
     later region starts where the previous one ended, and memory.grow is asked for only the
     pages that are still missing.  Successive regions are thus adjacent, and the core merges
     them into one segment.  If something else grew the memory in between (a direct
@@ -112,16 +113,38 @@ static uint64_t memory_end(void) {
   return (uint64_t)__builtin_wasm_memory_size(0) * WASM_PAGE_BYTES;
 }
 
+/* Built with USE_DL_PREFIX under WASI, wasi-libc's own malloc may be linked beside this
+   allocator, and when it first runs it takes all the memory from __heap_base to the memory's
+   end at that moment, as its first segment (both allocators handed out the same memory).  So
+   before its first region this port makes the C library's allocator start (one malloc and
+   free of its own), and then cuts that region from pages it grows itself, above whatever the
+   C library took. */
+#if defined(USE_DL_PREFIX) && defined(__wasi__)
+#include <stdlib.h>
+#define WASM32_TAKES_SLACK 0
+static void c_library_allocator_first(void) {
+  void *volatile first = malloc(1); /* volatile: a compiler may drop a malloc only freed */
+  free(first);
+}
+#else
+#define WASM32_TAKES_SLACK 1
+#define c_library_allocator_first() ((void)0)
+#endif
+
+static uint64_t break_first; /* where the first region was cut */
+
 static uint64_t heap_start(void) {
   return ((uint64_t)(uintptr_t)__heap_base + (SPAN_ALIGN - 1U)) & ~(uint64_t)(SPAN_ALIGN - 1U);
 }
 
 /* Cut length bytes at the break, growing the memory by the pages still missing. */
 static void *grow_region(size_t length) {
-  uint64_t end = memory_end();
-  uint64_t start, stop;
+  uint64_t end, start, stop;
   if (break_next == 0)
-    start = heap_start();
+    c_library_allocator_first(); /* before the memory's end is read */
+  end = memory_end();
+  if (break_next == 0)
+    start = break_first = WASM32_TAKES_SLACK ? heap_start() : end;
   else if (break_limit == end)
     start = break_next;
   else
@@ -235,7 +258,7 @@ int custom_munmap(void *ptr, size_t length) {
   if (length < sizeof(struct free_span) || ((base | length) & (SPAN_ALIGN - 1U)) != 0)
     return -1;
   port_lock_acquire(&port_lock);
-  taken = (uint64_t)base >= heap_start() && (uint64_t)base + length <= break_next &&
+  taken = (uint64_t)base >= break_first && (uint64_t)base + length <= break_next &&
           give_span(base, length);
   if (taken)
     lower_break();

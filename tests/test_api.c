@@ -5,7 +5,7 @@
   functions that exist only for the global heap (posix_memalign, valloc, pvalloc, teardown) or
   only for mspaces (create/destroy, with_base, track_large_chunks) have their own sections.
   Only malloc.h, <stddef.h>, <stdint.h>, <string.h> and the harness are used; errno checks
-  live in the TH_HOSTED block below.
+  live in the TH_HOSTED block below, and the C library's malloc (<stdlib.h>) in one section.
 */
 #include "malloc.h"
 
@@ -583,6 +583,36 @@ static void run_heap_checks(const struct heap *h) {
 
 /* ---- Global heap only ---------------------------------------------------------------------- */
 #if !ONLY_MSPACES
+#if TH_HOSTED && !ONLY_MSPACES
+#include <stdlib.h>
+/* The C library's malloc linked beside this one (the dl-prefixed builds; without the prefix
+   both names are this allocator): their blocks never overlap.  (On wasm32 both took the
+   memory from __heap_base on, and handed out the same addresses.) */
+static void t_libc_malloc_beside(void) {
+  enum { N = 64 };
+  void *ours[N], *libc[N];
+  size_t i, damaged = 0;
+  th_section("the C library's malloc beside this one");
+  for (i = 0; i < N; i++) {
+    size_t n = 24 + 40 * i;
+    ours[i] = dlmalloc(n);
+    libc[i] = malloc(n);
+    if (!CHECK(ours[i] != NULL && libc[i] != NULL))
+      return;
+    fill_pattern(ours[i], n, (uint32_t)i);
+    fill_pattern(libc[i], n, (uint32_t)(i + N));
+  }
+  for (i = 0; i < N; i++) {
+    size_t n = 24 + 40 * i;
+    damaged += !check_pattern(ours[i], n, (uint32_t)i);
+    damaged += !check_pattern(libc[i], n, (uint32_t)(i + N));
+    dlfree(ours[i]);
+    free(libc[i]);
+  }
+  CHECK_EQ(damaged, 0);
+}
+#endif
+
 static void t_posix_memalign(void) {
   static const size_t bad[] = {0, 1, 2, 3, 24, 48, 1000, sizeof(void *) / 2, sizeof(void *) + 1};
   size_t a, i;
@@ -860,6 +890,9 @@ int main(void) {
   CHECK(malloc_abort_reason() != NULL && malloc_abort_reason()[0] == '\0');
 #if !ONLY_MSPACES
   run_heap_checks(&heap_global);
+#if TH_HOSTED
+  t_libc_malloc_beside();
+#endif
   t_posix_memalign();
   t_valloc();
 #endif
