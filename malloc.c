@@ -4178,43 +4178,17 @@ static size_t heap_footprint_limit(heap_t *m) {
 }
 
 #if !INSECURE
-/* Take heap m's lock and keep it if m holds the header of chunk p, in a segment or a live
-   directly mapped region: 1 then, else 0 (the lock released). */
-static int lock_if_holds(heap_t *m, const chunk_t *p) {
-  if (PREACTION(m))
-    return 0;
-  if (heap_holds_header(m, p) || direct_region_holding(m, p) != 0)
-    return 1;
-  POSTACTION(m);
-  return 0;
-}
-
-/* The heap whose memory holds the header of chunk p, returned locked; 0 if none does.  Only
-   the heaps' own records are read, never p: the heap the segment map names first, then the
-   other arenas, then the user's mspaces. */
-static heap_t *lock_heap_holding(const chunk_t *p) {
-  heap_t *found = 0;
-#if !ONLY_MSPACES
-  size_t i, n = arena_count;
-  unsigned id = segment_map_owner(p);
-  heap_t *named = id != 0 ? &heaps[id - 1] : gm;
-  if (lock_if_holds(named, p))
-    return named;
-  for (i = 0; i < n; ++i)
-    if (&heaps[i] != named && lock_if_holds(&heaps[i], p))
-      return &heaps[i];
-#endif
-#if MSPACES
-  {
-    heap_t *h;
-    lock_acquire(&mspace_list_lock);
-    for (h = mspace_list; h != 0 && found == 0; h = h->next_heap)
-      if (lock_if_holds(h, p))
-        found = h;
-    lock_release(&mspace_list_lock);
+/* The usable bytes of block p if heap m holds it in use by free()'s checks (under m's lock),
+   else 0.  Those checks read p's words only once m's memory is known to hold them, so any
+   heap may be asked about any pointer. */
+static size_t usable_in_heap(heap_t *m, chunk_t *p) {
+  size_t usable = 0;
+  if (!PREACTION(m)) {
+    if (inuse_chunk_problem(m, p) == 0)
+      usable = chunksize(p) - overhead_for(p);
+    POSTACTION(m);
   }
-#endif
-  return found;
+  return usable;
 }
 #endif /* !INSECURE */
 
@@ -4222,22 +4196,35 @@ static heap_t *lock_heap_holding(const chunk_t *p) {
    that is not a block in use by free()'s checks: a freed block (in a bin or a thread cache),
    a pointer into a block (its "header" is the program's data), or a pointer into no heap's
    memory, whose words are never read (a directly mapped block already freed is unmapped:
-   reading its header was a fault). */
+   reading its header was a fault).  The heap the segment map names is asked first, then the
+   other arenas, then the user's mspaces; a block in use has at least one usable byte. */
 static size_t usable_size(const void *mem) {
   size_t usable = 0;
-  if (mem != 0 && ((size_t)mem & CHUNK_ALIGN_MASK) == 0) {
+  if (mem != 0) {
     chunk_t *p = mem2chunk(mem);
 #if INSECURE
     if (is_inuse(p))
       usable = chunksize(p) - overhead_for(p);
 #else
-    heap_t *h = lock_heap_holding(p);
-    if (h != 0) {
-      if (inuse_chunk_problem(h, p) == 0) /* free's checks: a pointer into a block fails */
-        usable = chunksize(p) - overhead_for(p);
-      POSTACTION(h);
+#if !ONLY_MSPACES
+    size_t i, n = arena_count;
+    unsigned id = segment_map_owner(p);
+    heap_t *named = id != 0 ? &heaps[id - 1] : gm;
+    usable = usable_in_heap(named, p);
+    for (i = 0; i < n && usable == 0; ++i)
+      if (&heaps[i] != named)
+        usable = usable_in_heap(&heaps[i], p);
+#endif
+#if MSPACES
+    if (usable == 0) {
+      heap_t *h;
+      lock_acquire(&mspace_list_lock);
+      for (h = mspace_list; h != 0 && usable == 0; h = h->next_heap)
+        usable = usable_in_heap(h, p);
+      lock_release(&mspace_list_lock);
     }
 #endif
+#endif /* INSECURE */
   }
   return usable;
 }
