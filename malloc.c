@@ -88,7 +88,8 @@
   PORTABLE_ERRNO          default: 0, 1 with PORTABLE under WASI
     1: a PORTABLE build includes <errno.h> and reports as a hosted one does: errno = ENOMEM
     when an allocation fails, and the C library's ENOMEM/EINVAL from posix_memalign.  For a
-    port whose C library has errno and wants this allocator as its malloc (wasi-libc).
+    port whose C library has errno, whose callers expect it of malloc (wasi-libc; the CMake
+    build sets it for the posix and win32 ports).
   USE_LOCKS               default: 0
     0: no locking (single-threaded use).  1: internal locks (spin locks, or pthread/Win32
     locks with USE_SPIN_LOCKS 0); not available with PORTABLE.  2: the port's lock hooks.

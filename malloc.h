@@ -157,12 +157,12 @@ struct mallinfo {
 
 /* ==== 3. Standard API =======================================================================
    Failure: every allocating call returns NULL (and sets errno to ENOMEM in the hosted build,
-   the drop-in and wasm32-wasi; a PORTABLE build -- libdlmalloc.a with a port -- leaves errno
-   alone unless built with PORTABLE_ERRNO=1, section 6) when the request cannot be met,
-   including sizes so close to SIZE_MAX that padding them would wrap.  A NULL argument to
-   free() is ignored.  Passing a pointer this allocator did not hand out, or one already freed,
-   is detected where cheaply possible and reported through USAGE_ERROR_ACTION (by default:
-   custom_abort()/abort() with malloc_abort_reason() set).                                    */
+   the drop-in, wasm32-wasi and libdlmalloc.a with the posix or win32 port; any other PORTABLE
+   build leaves errno alone unless built with PORTABLE_ERRNO=1, section 6) when the request
+   cannot be met, including sizes so close to SIZE_MAX that padding them would wrap.  A NULL
+   argument to free() is ignored.  Passing a pointer this allocator did not hand out, or one
+   already freed, is detected where cheaply possible and reported through USAGE_ERROR_ACTION
+   (by default: custom_abort()/abort() with malloc_abort_reason() set).                       */
 
 /* malloc(n): a block of at least n bytes aligned to MALLOC_ALIGNMENT; malloc(0) returns a
    unique minimum-size block. */
@@ -375,9 +375,10 @@ DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
      is reporting an error.
    - errno: a hook leaves errno as it found it, with one exception: a failing custom_mmap or
      custom_direct_mmap may leave the platform's reason in it.  The PORTABLE core itself never
-     reads or writes errno (unless built with PORTABLE_ERRNO=1, on a platform that has
-     <errno.h>: wasm32-wasi), so this rule is what lets free() keep errno unchanged (POSIX) and
-     lets a failed malloc() report the platform's ENOMEM.  (The hosted build keeps errno the
+     reads or writes errno unless built with PORTABLE_ERRNO=1 (for a C library that has
+     errno: wasm32-wasi, and the posix and win32 ports in libdlmalloc.a), so this rule is what
+     lets free() keep errno unchanged (POSIX) and lets a failed malloc() report the platform's
+     ENOMEM.  (The hosted build keeps errno the
      same way around the system calls a free can make.)
    - Memory: sizes passed to custom_mmap and custom_direct_mmap are non-zero multiples of the
      page size the core was built for (DEFAULT_PAGE_SIZE; DEFAULT_GRANULARITY for segments).

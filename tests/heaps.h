@@ -190,12 +190,13 @@ size_t stats_line_value(const char *text, const char *label);
 #endif
 
 /* ---- Hosted-only part: errno ---------------------------------------------------------------
-   PORTABLE builds of malloc.c include no errno.h and leave errno alone; hosted builds set it
-   to ENOMEM.  posix_memalign returns the usual EINVAL/ENOMEM numbers in both. */
+   PORTABLE builds of malloc.c leave errno alone unless built with PORTABLE_ERRNO; hosted
+   builds set it to ENOMEM.  posix_memalign returns the usual EINVAL/ENOMEM numbers in both. */
 #if TH_HOSTED
 #include <errno.h>
+#define CHECK_RC_EINVAL(rc) CHECK_EQ(rc, EINVAL)
 #define CHECK_RC_ENOMEM(rc) CHECK_EQ(rc, ENOMEM)
-#if !PORTABLE
+#if !PORTABLE || PORTABLE_ERRNO
 #define ERRNO_RESET() (errno = 0)
 #define CHECK_ERRNO_ENOMEM() CHECK_EQ(errno, ENOMEM)
 #else
@@ -205,6 +206,7 @@ size_t stats_line_value(const char *text, const char *label);
 #else
 #define ERRNO_RESET() ((void)0)
 #define CHECK_ERRNO_ENOMEM() ((void)0)
+#define CHECK_RC_EINVAL(rc) CHECK_NE(rc, 0)
 #define CHECK_RC_ENOMEM(rc) CHECK_NE(rc, 0)
 #endif
 

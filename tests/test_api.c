@@ -5,7 +5,7 @@
   functions that exist only for the global heap (posix_memalign, valloc, pvalloc, teardown) or
   only for mspaces (create/destroy, with_base, track_large_chunks) have their own sections.
   Only malloc.h, <stddef.h>, <stdint.h>, <string.h> and the harness are used; errno checks
-  live in the TH_HOSTED block below, and the C library's malloc (<stdlib.h>) in one section.
+  are heaps.h's (hosted builds only), and the C library's malloc (<stdlib.h>) is in one section.
 */
 #include "malloc.h"
 
@@ -15,18 +15,6 @@
 
 #include "harness.h"
 #include "heaps.h"
-
-/* ---- Hosted-only part: errno ---------------------------------------------------------------
-   PORTABLE builds of malloc.c include no errno.h and leave errno alone; hosted builds set it
-   to ENOMEM.  posix_memalign returns the usual EINVAL/ENOMEM numbers in both. */
-#if TH_HOSTED
-#include <errno.h>
-#define CHECK_RC_EINVAL(rc) CHECK_EQ(rc, EINVAL)
-#define CHECK_RC_ENOMEM(rc) CHECK_EQ(rc, ENOMEM)
-#else
-#define CHECK_RC_EINVAL(rc) CHECK_NE(rc, 0)
-#define CHECK_RC_ENOMEM(rc) CHECK_NE(rc, 0)
-#endif
 
 
 /* ---- Checks shared by the global heap and mspaces ----------------------------------------- */

@@ -7,7 +7,9 @@
   munmap, which the port and the core call instead of the C library's (a definition in the
   program wins at link time), so that a refusal can be ordered; the real work is done by the
   C library's own entry points __munmap, __mmap and __sbrk (glibc).  A failed mmap (and sbrk,
-  for the core's own layer) may pass its ENOMEM on: malloc then fails with errno ENOMEM.
+  for the core's own layer) may pass its ENOMEM on: malloc then fails with errno ENOMEM.  A
+  request refused before any system call (too big, beyond the footprint limit) sets ENOMEM
+  too: the library's PORTABLE core is built with PORTABLE_ERRNO for ports/posix.c.
 */
 #if !defined(_GNU_SOURCE)
 #define _GNU_SOURCE 1
@@ -106,6 +108,36 @@ int main(void) {
   refuse_map = 0;
   CHECK(p == NULL);
   CHECK_EQ(errno, ENOMEM);
+
+  /* Refused before any system call, so no hook has left a reason: the core sets ENOMEM
+     itself (PORTABLE_ERRNO, which the library's posix port is built with). */
+  th_section("a request no heap can meet sets ENOMEM");
+  {
+    const size_t huge = (size_t)-1 - 4096;
+    void *live = dlmalloc(100);
+    size_t limit;
+    errno = 0;
+    CHECK(dlmalloc(huge) == NULL);
+    CHECK_EQ(errno, ENOMEM);
+    errno = 0;
+    CHECK(dlcalloc((size_t)-1 / 8, 16) == NULL); /* the product wraps */
+    CHECK_EQ(errno, ENOMEM);
+    errno = 0;
+    CHECK(dlmemalign(64, huge) == NULL);
+    CHECK_EQ(errno, ENOMEM);
+    if (CHECK(live != NULL)) {
+      errno = 0;
+      CHECK(dlrealloc(live, huge) == NULL);
+      CHECK_EQ(errno, ENOMEM);
+    }
+    limit = dlmalloc_set_footprint_limit(dlmalloc_footprint());
+    errno = 0;
+    CHECK(dlmalloc(2 * big) == NULL); /* within reach of the system, beyond the limit */
+    CHECK_EQ(errno, ENOMEM);
+    dlmalloc_set_footprint_limit((size_t)-1);
+    CHECK_GT(limit, 0);
+    dlfree(live);
+  }
 
   th_section("free keeps errno while threads wait for the lock");
   {

@@ -9,7 +9,8 @@
 # the current folder, or in the subfolder the command names), with a program app.c that
 # includes the project's header by that path.  The command is run with the compiler of the
 # build and -Wall -Wextra -Werror added, so the first warning fails the test.  The program
-# then frees a block twice: it must stop with the port's report of the double free (not a
+# then asks for an impossible size, which must fail with errno ENOMEM as the C library's malloc
+# does, and frees a block twice: it must stop with the port's report of the double free (not a
 # crash, which is what the system's <malloc.h> in place of the project's gave).
 cmake_minimum_required(VERSION 3.20)
 
@@ -48,12 +49,20 @@ foreach(command IN LISTS commands)
   endif()
   file(MAKE_DIRECTORY "${dir}/${sub}")
   file(COPY "${ROOT}/malloc.c" "${ROOT}/malloc.h" "${ROOT}/ports" DESTINATION "${dir}/${sub}")
-  file(WRITE "${dir}/app.c" "#include <stdio.h>
+  file(WRITE "${dir}/app.c" "#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include \"${sub}malloc.h\"
 
 int main(void) {
+  volatile size_t impossible = SIZE_MAX - 4096;
   char *p = malloc(64);
   char *volatile again = p; /* the same block, freed twice below */
+  void *none;
+  errno = 0;
+  none = malloc(impossible);
+  printf(\"malloc(SIZE_MAX - 4096): %s, errno %s\\n\", none ? \"a block\" : \"NULL\",
+         errno == ENOMEM ? \"ENOMEM\" : \"not set\");
   printf(\"abort reason so far: '%s'\\n\", malloc_abort_reason());
   fflush(stdout);
   free(p);
@@ -81,6 +90,10 @@ int main(void) {
   if(rc EQUAL 0 OR NOT err MATCHES "dlmalloc: free\\(\\): double free")
     message(FATAL_ERROR "run_recipe: the program of '${command}' did not report its double "
                         "free (exit ${rc}):\n${out}${err}")
+  endif()
+  if(NOT out MATCHES "malloc\\(SIZE_MAX - 4096\\): NULL, errno ENOMEM")
+    message(FATAL_ERROR "run_recipe: under '${command}' a failed malloc did not set errno to "
+                        "ENOMEM:\n${out}")
   endif()
   message(STATUS "run_recipe: reported: ${err}")
 endforeach()
