@@ -142,6 +142,14 @@ add_test(NAME wasm.atomics
                  -DFILE=${CMAKE_CURRENT_BINARY_DIR}/wasm32_atomics.o
                  "-DCOMPILE=${_cc};--target=wasm32-wasi;--sysroot=/usr;-isystem;/usr/include/wasm32-wasi;-matomics;-mbulk-memory;${PROJECT_SOURCE_DIR}/ports/wasm32.c;-o;${CMAKE_CURRENT_BINARY_DIR}/wasm32_atomics.o"
                  "-DEXPECT=i32.atomic.rmw.xchg" -P ${_wasm}/inspect_wasm.cmake)
+# The core with the port's inline lock, the same way.  wasi-libc's errno is thread-local, and
+# clang 14 compiles thread-locals for wasm only in the local-exec model (without the option
+# its back end stops at errno: docs/wasm.md).
+add_test(NAME wasm.atomics_core
+         COMMAND ${CMAKE_COMMAND} -DOBJDUMP=${DLMALLOC_LLVM_OBJDUMP}
+                 -DFILE=${CMAKE_CURRENT_BINARY_DIR}/malloc_atomics.o
+                 "-DCOMPILE=${_cc};--target=wasm32-wasi;--sysroot=/usr;-isystem;/usr/include/wasm32-wasi;-matomics;-mbulk-memory;-ftls-model=local-exec;-DPORT_LOCK_HEADER=\"ports/wasm32_lock.h\";${PROJECT_SOURCE_DIR}/malloc.c;-o;${CMAKE_CURRENT_BINARY_DIR}/malloc_atomics.o"
+                 "-DEXPECT=i32.atomic.rmw.xchg" -P ${_wasm}/inspect_wasm.cmake)
 add_test(NAME wasm.unknown_unknown
          COMMAND ${CMAKE_COMMAND} -DOBJDUMP=${DLMALLOC_LLVM_OBJDUMP}
                  -DFILE=${CMAKE_CURRENT_BINARY_DIR}/wasm32_bare.o
@@ -152,5 +160,5 @@ add_test(NAME wasm.unknown_unknown_core
                  -DFILE=${CMAKE_CURRENT_BINARY_DIR}/malloc_bare.o
                  "-DCOMPILE=${_cc};--target=wasm32-unknown-unknown;${PROJECT_SOURCE_DIR}/malloc.c;-o;${CMAKE_CURRENT_BINARY_DIR}/malloc_bare.o"
                  "-DEXPECT=<malloc>:" -P ${_wasm}/inspect_wasm.cmake)
-set_tests_properties(wasm.atomics wasm.unknown_unknown wasm.unknown_unknown_core
+set_tests_properties(wasm.atomics wasm.atomics_core wasm.unknown_unknown wasm.unknown_unknown_core
                      PROPERTIES LABELS unit)
