@@ -686,8 +686,21 @@ void *memset(void *dest, int c, size_t n);
 #endif /* MALLOC_FAILURE_ACTION */
 
 #if PORTABLE
-static void *os_map(size_t length) { return custom_mmap(length); }
-static void *os_direct_map(size_t length) { return custom_direct_mmap(length); }
+/* A region that reaches the top of the address space goes back to the port and counts as a
+   failure: the core compares addresses with base + length, which would wrap to 0 there
+   (malloc.h section 6; on wasm32 the top is the memory's 4 GiB end, where a full memory's
+   last region ends). */
+static void *region_below_top(void *base, size_t length) {
+  if (base != MFAIL && (uintptr_t)base + length <= (uintptr_t)base) {
+    (void)custom_munmap(base, length);
+    return MFAIL;
+  }
+  return base;
+}
+static void *os_map(size_t length) { return region_below_top(custom_mmap(length), length); }
+static void *os_direct_map(size_t length) {
+  return region_below_top(custom_direct_mmap(length), length);
+}
 static int os_unmap(void *base, size_t length) { return custom_munmap(base, length); }
 static size_t os_page_size(void) { return DEFAULT_PAGE_SIZE; }
 /* No hook tells: MALLOC_ARENAS 0 in a PORTABLE build then means four arenas. */
@@ -807,10 +820,12 @@ static int os_unmap(void *base, size_t length) { (void)base; (void)length; retur
 #endif /* MALLOC_STATS_WRITE */
 
 /* ==== 4. Locks ==============================================================================
-   Each heap has one lock, held for the whole of every operation on it.  Three more locks are
-   process wide: global_lock guards the one-time initialisation of the parameters, every
-   MORECORE call and the binding of threads to arenas; mspace_list_lock guards the list of
-   live mspaces; the depot's lock guards the thread caches' depot (section 16).  Locks are
+   Each heap has one lock, held for the whole of every operation on it (an mspace created
+   without a lock takes it only where its lists of regions change: lists_change_begin).
+   Three more locks are process wide: global_lock guards the one-time initialisation of the
+   parameters, every MORECORE call and the binding of threads to arenas; mspace_list_lock
+   guards the list of live mspaces; the depot's lock guards the thread caches' depot
+   (section 16).  Locks are
    never taken recursively, and always in this order (any of them may be skipped):
        mspace_list_lock  ->  heap locks (the global heap's first)  ->  global_lock
                                                                   ->  the depot's lock
@@ -1257,7 +1272,7 @@ struct direct_region {
   struct direct_region *prev;
   char *base;    /* start of the region, as os_direct_map returned it */
   size_t length; /* its length */
-  size_t check;  /* record address ^ base ^ length ^ magic; 0 once freed */
+  size_t check;  /* record address ^ base ^ length ^ magic; its complement once freed */
 };
 #define DIRECT_HEADER_SIZE                                                                 \
   ((sizeof(struct direct_region) + CHUNK_ALIGN_MASK) & ~CHUNK_ALIGN_MASK)
@@ -1318,6 +1333,11 @@ static struct params mparams;
 static inline size_t direct_check(struct direct_region *r) {
   return (size_t)(uintptr_t)r ^ (size_t)(uintptr_t)r->base ^ r->length ^ mparams.magic;
 }
+/* The check word of a region whose block was freed but which the system refused to take back:
+   free() refuses the record as it refuses any other, and mmap_alloc reuses only regions whose
+   record carries it. */
+static inline size_t kept_direct_check(struct direct_region *r) { return ~direct_check(r); }
+#define direct_is_live(r) ((r)->check == direct_check(r))
 
 
 #define ensure_initialization() (void)(mparams.magic != 0 || init_mparams())
@@ -1369,6 +1389,24 @@ static mlock_t mspace_list_lock = MLOCK_INITIALIZER;
 #else
 #define PREACTION(m) ((void)(m), 0)
 #define POSTACTION(m) ((void)(m))
+#endif
+
+/* Looking for the heap of a block (usable_size; owner_of with FOOTERS), a thread reads other
+   heaps' segment lists and rings of mapped regions, whose records lie in the memory they
+   describe: it holds each heap's lock meanwhile (lookup_lock), also an mspace's created
+   without one.  A heap with a lock holds it wherever those lists change; an mspace without
+   one (its own thread's) takes it just there, around the calls that map or unmap memory
+   (lists_change_begin/_end), so that its other calls still take no lock. */
+#if USE_LOCKS
+#define lookup_lock(m) lock_acquire(&(m)->lock)
+#define lookup_unlock(m) lock_release(&(m)->lock)
+#define lists_change_begin(m) ((void)(use_lock(m) || (lock_acquire(&(m)->lock), 0)))
+#define lists_change_end(m) ((void)(use_lock(m) || (lock_release(&(m)->lock), 0)))
+#else
+#define lookup_lock(m) ((void)(m))
+#define lookup_unlock(m) ((void)(m))
+#define lists_change_begin(m) ((void)(m))
+#define lists_change_end(m) ((void)(m))
 #endif
 
 #define page_align(s) (((s) + (mparams.page_size - SIZE_T_ONE)) & ~(mparams.page_size - SIZE_T_ONE))
@@ -2335,8 +2373,11 @@ static void do_check_heap(heap_t *m) {
   }
   for (r = m->direct.next; r != &m->direct; r = r->next) {
     dl_assert(r->next->prev == r && r->prev->next == r);
-    if (r->check != 0) /* 0: freed, but the system refused to take it back */
+    if (direct_is_live(r))
       do_check_mmapped_chunk(m, direct_chunk(r));
+    else /* freed, but the system refused to take it back: behind every live record */
+      dl_assert(r->check == kept_direct_check(r) &&
+                (r->next == &m->direct || r->next->check == kept_direct_check(r->next)));
   }
   total = traverse_and_check(m);
   dl_assert(total <= m->footprint);
@@ -2362,12 +2403,17 @@ static void do_check_heap(heap_t *m) {
 /* ==== 11. Statistics and heap walking ======================================================= */
 
 #if !NO_MALLINFO
-/* Bytes of memory in directly mapped chunks of m. */
-static size_t direct_bytes(heap_t *m) {
+/* Bytes of memory in directly mapped regions of m; *kept: those of them whose block was freed
+   (release_direct), free memory the heap holds. */
+static size_t direct_bytes(heap_t *m, size_t *kept) {
   size_t sum = 0;
   struct direct_region *r;
-  for (r = m->direct.next; r != 0 && r != &m->direct; r = r->next)
+  *kept = 0;
+  for (r = m->direct.next; r != 0 && r != &m->direct; r = r->next) {
     sum += r->length;
+    if (!direct_is_live(r))
+      *kept += r->length;
+  }
   return sum;
 }
 
@@ -2379,8 +2425,9 @@ static struct mallinfo internal_mallinfo(heap_t *m) {
     check_heap(m);
     if (is_initialized(m)) {
       size_t nfree = SIZE_T_ONE; /* top */
-      size_t mfree = m->topsize + TOP_FOOT_SIZE;
-      size_t mapped = direct_bytes(m);
+      size_t kept;
+      size_t mapped = direct_bytes(m, &kept);
+      size_t mfree = m->topsize + TOP_FOOT_SIZE + kept;
       segment_t *s = &m->seg;
       while (s != 0) {
         chunk_t *q = align_as_chunk(s->base);
@@ -2524,7 +2571,7 @@ static void internal_inspect_all(heap_t *m, inspect_handler handler, void *arg) 
   for (r = m->direct.next; r != 0 && r != &m->direct; r = r->next) {
     chunk_t *p = direct_chunk(r);
     size_t sz = chunksize(p);
-    if (r->check != 0) { /* a live block: its usable memory */
+    if (direct_is_live(r)) { /* a live block: its usable memory */
       size_t used = sz - MMAP_CHUNK_OVERHEAD;
       handler(chunk2mem(p), (char *)chunk2mem(p) + used, used, arg);
     } else /* freed, but the system refused to take the region back */
@@ -2768,9 +2815,34 @@ static void note_region(heap_t *m, char *base, size_t size) {
     m->max_addr = base + size;
 }
 
-static void add_footprint(heap_t *m, size_t size) {
+/* The arenas (the global heap among them) share one footprint limit and one peak, while each
+   grows under its own lock: their growth is counted under global_lock. */
+#if !ONLY_MSPACES && HEAP_SLOTS > 1
+#define shares_footprint(m) is_arena(m)
+static size_t arenas_peak; /* the largest arenas_footprint() after a growth (global_lock) */
+#else
+#define shares_footprint(m) 0
+#endif
+
+/* Count size bytes that heap m obtained (global_lock held if m shares its footprint). */
+static void count_footprint(heap_t *m, size_t size) {
   if ((m->footprint += size) > m->max_footprint)
     m->max_footprint = m->footprint;
+#if !ONLY_MSPACES && HEAP_SLOTS > 1
+  if (shares_footprint(m)) {
+    size_t total = arenas_footprint();
+    if (total > arenas_peak)
+      arenas_peak = total;
+  }
+#endif
+}
+
+static void add_footprint(heap_t *m, size_t size) {
+  if (shares_footprint(m))
+    lock_acquire(&global_lock);
+  count_footprint(m, size);
+  if (shares_footprint(m))
+    lock_release(&global_lock);
 }
 
 /* Would obtaining size more bytes break the footprint limit (or wrap)?  The global
@@ -2785,6 +2857,27 @@ static int exceeds_limit(heap_t *m, size_t size) {
 #endif
   fp = footprint + size;
   return limit != 0 && (fp <= footprint || fp > limit);
+}
+
+/* Heap m has just mapped [base, base + size): count it if the footprint limit lets it in, and
+   return 1.  Otherwise give it back and return 0; if the system refuses to take it, count it
+   all the same (1): it is the heap's.  Checked before the map as well (exceeds_limit), but
+   only this check, one step with the count under global_lock, keeps arenas that grow at the
+   same moment from passing the limit together on the same remainder. */
+static int count_mapped(heap_t *m, char *base, size_t size) {
+  int fits;
+  if (shares_footprint(m))
+    lock_acquire(&global_lock);
+  fits = !exceeds_limit(m, size);
+  if (fits)
+    count_footprint(m, size);
+  if (shares_footprint(m))
+    lock_release(&global_lock);
+  if (!fits && os_unmap(base, size) != 0) {
+    add_footprint(m, size);
+    fits = 1;
+  }
+  return fits;
 }
 
 /* ---- Directly mapped chunks ---- */
@@ -2823,20 +2916,63 @@ static void unlink_direct(struct direct_region *r) {
   r->next->prev = r->prev;
 }
 
+/* A region whose block was freed but which the system refused to take back goes to the
+   ring's end, behind every live record, with the freed check word. */
+static void keep_direct(heap_t *m, struct direct_region *r) {
+  r->check = kept_direct_check(r);
+  r->next = &m->direct;
+  r->prev = m->direct.prev;
+  m->direct.prev->next = r;
+  m->direct.prev = r;
+}
+
+/* The smallest kept region (keep_direct) of at least length bytes, taken out of the ring; 0
+   if there is none.  Refusing an unmap is always allowed (malloc.h section 6): without this,
+   each large block freed on such a port would leave its region unused until teardown. */
+static struct direct_region *take_kept_direct(heap_t *m, size_t length) {
+  struct direct_region *r, *best = 0;
+  /* The records lie in freed blocks' memory: each link is checked before it is followed, and
+     the walk stops at the first record that is not a kept one (a live one). */
+  for (r = m->direct.prev; r != 0 && r != &m->direct && r->check == kept_direct_check(r);
+       r = r->prev) {
+    if (r->next->prev != r || (r->prev != &m->direct && !ok_address(m, r->prev))) {
+      CORRUPTION(m, r, "directly mapped region list damaged");
+      return 0;
+    }
+    if (r->length >= length && (best == 0 || r->length < best->length))
+      best = r;
+  }
+  if (best != 0) {
+    if (best->prev->next != best) {
+      CORRUPTION(m, best, "directly mapped region list damaged");
+      return 0;
+    }
+    unlink_direct(best);
+  }
+  return best;
+}
+
 static void *mmap_alloc(heap_t *m, size_t nb) {
   size_t length = direct_region_size(nb);
-  if (length > nb && !exceeds_limit(m, length)) { /* length <= nb: wrapped */
-    char *mm = (char *)os_direct_map(length);
-    if (mm != CMFAIL) {
-      struct direct_region *r = (struct direct_region *)mm;
-      chunk_t *p = format_direct_chunk(m, r, mm, length);
-      link_direct(m, r);
-      note_region(m, mm, length);
-      add_footprint(m, length);
-      dl_assert(((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) == 0);
-      check_mmapped_chunk(m, p);
-      return chunk2mem(p);
+  if (length > nb) { /* length <= nb: wrapped */
+    struct direct_region *kept = take_kept_direct(m, length);
+    char *mm;
+    struct direct_region *r;
+    chunk_t *p;
+    if (kept != 0) { /* still counted in the footprint */
+      mm = kept->base;
+      length = kept->length;
+    } else if (exceeds_limit(m, length) || (mm = (char *)os_direct_map(length)) == CMFAIL ||
+               !count_mapped(m, mm, length)) {
+      return 0;
     }
+    r = (struct direct_region *)mm;
+    p = format_direct_chunk(m, r, mm, length);
+    link_direct(m, r);
+    note_region(m, mm, length);
+    dl_assert(((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) == 0);
+    check_mmapped_chunk(m, p);
+    return chunk2mem(p);
   }
   return 0;
 }
@@ -2869,18 +3005,19 @@ static NOINLINE MAYBE_UNUSED struct direct_region *direct_region_holding(heap_t 
   return 0;
 }
 
-/* Unmap a directly mapped chunk.  If the system refuses, the region stays in the ring
-   (teardown tries again) but its record is marked dead, so a second free is still caught. */
+/* Unmap a directly mapped chunk.  If the system refuses, the region stays in the ring for
+   the next large block that fits (take_kept_direct; teardown tries the unmap again), its
+   record marked freed, so a second free is still caught. */
 static void release_direct(heap_t *m, struct direct_region *r) {
   char *base = r->base;
   size_t length = r->length;
+  lists_change_begin(m);
   unlink_direct(r);
-  if (os_unmap(base, length) == 0) {
+  if (os_unmap(base, length) == 0)
     m->footprint -= length;
-  } else {
-    link_direct(m, r);
-    r->check = 0;
-  }
+  else
+    keep_direct(m, r);
+  lists_change_end(m);
 }
 
 /* Resize directly mapped chunk oldp for nb bytes: in place when the surplus is modest, or by
@@ -3087,6 +3224,8 @@ static void *sys_alloc(heap_t *m, size_t nb) {
   char *tbase = CMFAIL;
   size_t tsize = 0;
   flag_t seg_flags = 0;
+  int counted = 0; /* tsize is in the footprint already */
+  int refused = 0; /* the footprint limit refused the growth */
   size_t asize;
 
   ensure_initialization();
@@ -3116,8 +3255,10 @@ static void *sys_alloc(heap_t *m, size_t nb) {
       if (base != CMFAIL) {
         if (!is_page_aligned(base))
           ssize += page_align((size_t)base) - (size_t)base;
-        if (ssize > nb && ssize < HALF_MAX_SIZE_T && !exceeds_limit(m, ssize) &&
-            (br = (char *)os_morecore((ptrdiff_t)ssize)) == base) {
+        if (exceeds_limit(m, ssize))
+          refused = 1;
+        else if (ssize > nb && ssize < HALF_MAX_SIZE_T &&
+                 (br = (char *)os_morecore((ptrdiff_t)ssize)) == base) {
           tbase = base;
           tsize = ssize;
         }
@@ -3125,13 +3266,15 @@ static void *sys_alloc(heap_t *m, size_t nb) {
     } else {
       /* Only the part top cannot cover is needed. */
       ssize = granularity_align(nb - m->topsize + SYS_ALLOC_PADDING);
-      if (ssize < HALF_MAX_SIZE_T &&
-          (br = (char *)os_morecore((ptrdiff_t)ssize)) == ss->base + ss->size) {
+      if (exceeds_limit(m, ssize))
+        refused = 1;
+      else if (ssize < HALF_MAX_SIZE_T &&
+               (br = (char *)os_morecore((ptrdiff_t)ssize)) == ss->base + ss->size) {
         tbase = br;
         tsize = ssize;
       }
     }
-    if (tbase == CMFAIL) { /* someone else moved the break */
+    if (tbase == CMFAIL && !refused) { /* someone else moved the break */
       if (br != CMFAIL) {
         if (ssize < HALF_MAX_SIZE_T && ssize < nb + SYS_ALLOC_PADDING) {
           size_t esize = granularity_align(nb + SYS_ALLOC_PADDING - ssize);
@@ -3152,35 +3295,48 @@ static void *sys_alloc(heap_t *m, size_t nb) {
       } else
         disable_contiguous(m);
     }
+    if (tbase != CMFAIL) { /* checked and counted in one step, as in count_mapped */
+      count_footprint(m, tsize);
+      counted = 1;
+    }
     lock_release(&global_lock);
   }
 #endif /* HAVE_MORECORE */
 
-  if (HAVE_MMAP && tbase == CMFAIL) {
+  if (HAVE_MMAP && tbase == CMFAIL && !refused) {
     char *mp = (char *)os_map(asize);
     if (mp != CMFAIL) {
-      tbase = mp;
-      tsize = asize;
-      seg_flags = SEG_MMAPPED;
+      if (count_mapped(m, mp, asize)) {
+        tbase = mp;
+        tsize = asize;
+        seg_flags = SEG_MMAPPED;
+        counted = 1;
+      } else {
+        refused = 1;
+      }
     }
   }
 
 #if HAVE_MORECORE
-  if (tbase == CMFAIL && asize < HALF_MAX_SIZE_T) {
+  if (tbase == CMFAIL && !refused && asize < HALF_MAX_SIZE_T) {
     /* A non-contiguous MORECORE region as a separate segment.  (The size check keeps the
        increment positive: a huge request must fail, not move the break down.) */
-    char *br, *end;
+    char *br = CMFAIL, *end = CMFAIL;
     lock_acquire(&global_lock);
-    br = (char *)os_morecore((ptrdiff_t)asize);
-    end = (char *)os_morecore(0);
-    lock_release(&global_lock);
+    if (!exceeds_limit(m, asize)) {
+      br = (char *)os_morecore((ptrdiff_t)asize);
+      end = (char *)os_morecore(0);
+    }
     if (br != CMFAIL && end != CMFAIL && br < end) {
       size_t ssize = (size_t)(end - br);
       if (ssize > nb + TOP_FOOT_SIZE) {
         tbase = br;
         tsize = ssize;
+        count_footprint(m, tsize);
+        counted = 1;
       }
     }
+    lock_release(&global_lock);
   }
 #endif /* HAVE_MORECORE */
 
@@ -3189,7 +3345,8 @@ static void *sys_alloc(heap_t *m, size_t nb) {
       m->trimmed_since_growth = 0;
       raise_thresholds(m, 0, mparams.trim_threshold * 2);
     }
-    add_footprint(m, tsize);
+    if (!counted)
+      add_footprint(m, tsize);
     note_region(m, tbase, tsize);
     if (!is_initialized(m)) { /* the first segment */
       m->seg.base = tbase;
@@ -3290,6 +3447,7 @@ static int sys_trim(heap_t *m, size_t pad) {
   size_t released = 0;
   ensure_initialization();
   if (pad < MAX_REQUEST && is_initialized(m)) {
+    lists_change_begin(m);
     pad += TOP_FOOT_SIZE; /* keep room for closing the segment */
     if (m->topsize > pad) {
       size_t unit = mparams.granularity;
@@ -3345,6 +3503,7 @@ static int sys_trim(heap_t *m, size_t pad) {
     /* Nothing to give back: stop trying on every free until top changes. */
     if (released == 0 && m->topsize > m->trim_check)
       m->trim_check = MAX_SIZE_T;
+    lists_change_end(m);
   }
   return released != 0;
 }
@@ -3592,7 +3751,10 @@ static void *internal_malloc(heap_t *m, size_t bytes) {
     check_malloced_chunk(m, mem, nb);
     return mem;
   }
-  return sys_alloc(m, nb);
+  lists_change_begin(m);
+  mem = sys_alloc(m, nb);
+  lists_change_end(m);
+  return mem;
 }
 
 /* Join free chunk p (size psize, not yet in any bin) with its free neighbours and file the
@@ -3794,10 +3956,13 @@ static ALWAYS_INLINE void free_chunk(heap_t *m, chunk_t *p, const char *op, size
     return;
   }
   merge_and_file_inline(m, p, psize);
-  if (should_trim(m, m->topsize))
+  if (should_trim(m, m->topsize)) {
     trim_after_free(m);
-  else if (!is_small(psize) && --m->release_checks == 0)
+  } else if (!is_small(psize) && --m->release_checks == 0) {
+    lists_change_begin(m);
     release_unused_segments(m);
+    lists_change_end(m);
+  }
 }
 
 static void internal_free(heap_t *m, chunk_t *p, const char *op) { free_chunk(m, p, op, 0); }
@@ -3812,8 +3977,12 @@ static chunk_t *try_realloc_chunk(heap_t *m, chunk_t *p, size_t nb, int can_move
   chunk_t *newp = 0;
   size_t oldsize = chunksize(p);
   chunk_t *next = chunk_plus_offset(p, oldsize);
-  if (is_mmapped(p))
-    return mmap_resize(m, p, nb, can_move);
+  if (is_mmapped(p)) {
+    lists_change_begin(m);
+    newp = mmap_resize(m, p, nb, can_move);
+    lists_change_end(m);
+    return newp;
+  }
   if (oldsize >= nb) { /* shrink: free the tail if it is big enough to be a chunk */
     size_t rsize = oldsize - nb;
     if (rsize >= MIN_CHUNK_SIZE) {
@@ -3901,11 +4070,13 @@ static void *internal_memalign(heap_t *m, size_t alignment, size_t bytes) {
         struct direct_region *r = (struct direct_region *)((char *)p - p->prev_foot);
         struct direct_region moved = *r;
         struct direct_region *nr = (struct direct_region *)(pos - DIRECT_HEADER_SIZE);
+        lists_change_begin(m);
         unlink_direct(r);
         *nr = moved;
         nr->next->prev = nr;
         nr->prev->next = nr;
         nr->check = direct_check(nr);
+        lists_change_end(m);
         newp->prev_foot = DIRECT_HEADER_SIZE;
         newp->head = newsize;
         mark_inuse_foot(m, newp, newsize);
@@ -3952,9 +4123,11 @@ static int heap_holds_chunk(heap_t *h, chunk_t *p, int locked) {
     after = chunk_plus_offset(p, sz);
     held = ok_next(p, after) && heap_surely_holds(h, after);
   }
-  if (!held && (locked || !PREACTION(h))) {
+  if (!held) {
     /* the older segments and the mapped regions change under h's lock only */
     struct direct_region *r = 0;
+    if (!locked)
+      lookup_lock(h);
     if (heap_holds_header(h, p) || (r = direct_region_holding(h, p)) != 0) {
       sz = chunksize(p);
       after = chunk_plus_offset(p, sz);
@@ -3962,7 +4135,7 @@ static int heap_holds_chunk(heap_t *h, chunk_t *p, int locked) {
                                           : heap_holds_header(h, after));
     }
     if (!locked)
-      POSTACTION(h);
+      lookup_unlock(h);
   }
   return held && after->prev_foot == footer_tag(h, sz);
 }
@@ -4184,11 +4357,10 @@ static size_t heap_footprint_limit(heap_t *m) {
    heap may be asked about any pointer. */
 static size_t usable_in_heap(heap_t *m, chunk_t *p) {
   size_t usable = 0;
-  if (!PREACTION(m)) {
-    if (inuse_chunk_problem(m, p) == 0)
-      usable = chunksize(p) - overhead_for(p);
-    POSTACTION(m);
-  }
+  lookup_lock(m);
+  if (inuse_chunk_problem(m, p) == 0)
+    usable = chunksize(p) - overhead_for(p);
+  lookup_unlock(m);
   return usable;
 }
 #endif /* !INSECURE */
@@ -5940,13 +6112,13 @@ int dlmallopt(int param, int value) DLMALLOC_NOTHROW { return change_mparam(para
 
 size_t dlmalloc_footprint(void) DLMALLOC_NOTHROW { return arenas_footprint(); }
 
-/* The sum of each arena's largest footprint: at least the process's largest, and equal to it
-   while there is one arena. */
+/* The largest footprint of all arenas together after any growth (count_footprint). */
 size_t dlmalloc_max_footprint(void) DLMALLOC_NOTHROW {
-  size_t i, sum = 0, n = arena_count;
-  for (i = 0; i < n; ++i)
-    sum += heaps[i].max_footprint;
-  return sum;
+#if HEAP_SLOTS > 1
+  return arenas_peak;
+#else
+  return gm->max_footprint;
+#endif
 }
 
 /* The limit applies to all arenas together (exceeds_limit). */
@@ -5997,6 +6169,8 @@ struct mallinfo dlmallinfo(void) DLMALLOC_NOTHROW {
   struct mallinfo info;
   memset(&info, 0, sizeof(info));
   for_each_arena(add_arena_mallinfo, &info);
+  if (info.usmblks != 0) /* some arena has memory: the peak of all together, not their sum */
+    info.usmblks = (MALLINFO_FIELD_TYPE)dlmalloc_max_footprint();
   thread_cache_report(&info);
   return info;
 }
@@ -6051,6 +6225,7 @@ int dlmalloc_trim(size_t pad) DLMALLOC_NOTHROW {
 void dlmalloc_stats(void) DLMALLOC_NOTHROW {
   struct heap_usage u = {0, 0, 0};
   for_each_arena(add_heap_usage, &u);
+  u.max_footprint = dlmalloc_max_footprint(); /* not the sum of the peaks */
   print_heap_usage(&u);
 }
 
@@ -6408,9 +6583,8 @@ static void arena_locks(void (*action)(mlock_t *), size_t from, size_t to) {
 static void mspace_locks(void (*action)(mlock_t *)) {
 #if MSPACES
   heap_t *h;
-  for (h = mspace_list; h != 0; h = h->next_heap)
-    if (use_lock(h))
-      action(&h->lock);
+  for (h = mspace_list; h != 0; h = h->next_heap) /* also those used without their lock */
+    action(&h->lock);
 #else
   (void)action;
 #endif

@@ -310,7 +310,10 @@ DLMALLOC_EXPORT void dlmalloc_postfork_child(void);
 typedef void *mspace;
 
 /* create_mspace(capacity, locked): a new mspace whose first segment holds at least capacity
-   bytes (0: the default granularity); locked != 0 gives it a lock.  NULL on failure. */
+   bytes (0: the default granularity); locked != 0 gives it a lock that every call takes, so
+   that any thread may use it.  locked == 0: one thread at a time; its lock is then taken only
+   around mapping and unmapping memory, where other threads looking for a block's heap
+   (malloc_usable_size, free with FOOTERS) read its lists of regions.  NULL on failure. */
 DLMALLOC_EXPORT mspace create_mspace(size_t capacity, int locked);
 
 /* create_mspace_with_base(base, capacity, locked): an mspace living inside the caller's buffer
@@ -378,20 +381,23 @@ DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
      reads or writes errno unless built with PORTABLE_ERRNO=1 (for a C library that has
      errno: wasm32-wasi, and the posix and win32 ports in libdlmalloc.a), so this rule is what
      lets free() keep errno unchanged (POSIX) and lets a failed malloc() report the platform's
-     ENOMEM.  (The hosted build keeps errno the
-     same way around the system calls a free can make.)
+     ENOMEM.  (The hosted build keeps errno the same way around the system calls a free can
+     make.)
    - Memory: sizes passed to custom_mmap and custom_direct_mmap are non-zero multiples of the
      page size the core was built for (DEFAULT_PAGE_SIZE; DEFAULT_GRANULARITY for segments).
      A returned region must be readable and writable, aligned to at least MALLOC_ALIGNMENT
-     (page alignment is normal), and must not overlap any region still held.  It is assumed to
-     be zero-filled only when malloc.c is built with MMAP_CLEARS=1 (PORTABLE default: 0).
+     (page alignment is normal), must not overlap any region still held, and must end below
+     the top of the address space (base + length must not wrap to 0; the core gives such a
+     region back and fails the request).  It is assumed to be zero-filled only when malloc.c
+     is built with MMAP_CLEARS=1 (PORTABLE default: 0).
      Failure is CUSTOM_MMAP_FAILURE, never NULL (NULL may be a valid address on bare metal).
    - custom_munmap is only ever asked to release exactly one region that one earlier
      custom_mmap or custom_direct_mmap call returned: the same pointer, the same length.
      Never length 0, never a part of a region, never a span across two regions (except in
      a build with HAVE_PARTIAL_MUNMAP=1, for a port that accepts those: wasm32).  Refusing
-     (returning -1) is always correct: the core then keeps the region, or, when a heap is
-     being torn down, forgets it (it leaks).
+     (returning -1) is always correct: the core then keeps the region and uses it again (a
+     segment for later requests, a large block's region for the next large block it holds),
+     or, when a heap is being torn down, forgets it (it leaks).
    - Locks: each lock lives in a slot one pointer wide that the core owns.  A slot whose value
      is all zero (NULL) is a valid, unlocked lock: the global heap's lock is used before
      init_lock has run on it.  acquire_lock must exclude every other thread that may use the

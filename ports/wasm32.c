@@ -20,7 +20,9 @@
     memory.grow, wasi-libc's sbrk), those pages are theirs: the next region starts at the
     current end instead, and the core keeps it as a separate segment.
     Lengths are added in 64-bit arithmetic, so a request near 4 GiB asks for more than the
-    memory can hold and fails; it never wraps around to a small or zero grow.
+    memory can hold and fails; it never wraps around to a small or zero grow.  No region ends
+    at the memory's 4 GiB end itself, where its end address wraps to 0 in 32 bits (malloc.h
+    section 6): a full memory's last bytes stay unused.
     custom_munmap cannot give memory back to the host, so it keeps what it is given for the
     next custom_mmap (WASM32_RECYCLE=1, the default): an address-ordered list of free spans,
     merged when they touch, served first fit from their low end; a span that ends at the
@@ -150,7 +152,7 @@ static void *grow_region(size_t length) {
   else
     start = end; /* someone else grew the memory since: the new pages are theirs */
   stop = start + (uint64_t)length;
-  if (stop > WASM_MAX_PAGES * WASM_PAGE_BYTES)
+  if (stop >= WASM_MAX_PAGES * WASM_PAGE_BYTES) /* a region ending at 4 GiB: see above */
     return CUSTOM_MMAP_FAILURE;
   if (stop > end) {
     uint64_t pages = (stop - end + WASM_PAGE_BYTES - 1U) / WASM_PAGE_BYTES;

@@ -670,8 +670,9 @@ static void t_footprint_limit(void) {
     CHECK_EQ(pthread_join(t[i], NULL), 0);
   CHECK_LT(runs[0].n, LIMIT_BLOCKS); /* each stopped at the limit */
   CHECK_LT(runs[1].n, LIMIT_BLOCKS);
-  /* the two threads' arenas together stay within it (one granule of slack for a race) */
-  CHECK_LE(dlmalloc_footprint(), limit + 256 * 1024);
+  /* the two threads' arenas together stay within it: each growth is checked and counted in
+     one step (an outside review found them 508 KiB over, both passing on one remainder) */
+  CHECK_LE(dlmalloc_footprint(), limit);
   for (i = 0; i < 2; i++)
     for (j = 0; j < runs[i].n; j++)
       dlfree(runs[i].blocks[j]);

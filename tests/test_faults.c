@@ -13,7 +13,11 @@
   all meet the refusal.  The heap must keep the memory (footprint unchanged, the port's
   regions still live), stay consistent (mallinfo adds up; DEBUG builds run the full invariant
   check in mallinfo), keep every live block's content, and serve later requests from the
-  memory it kept, without asking for more; once unmaps work again, trim gives it back.
+  memory it kept, without asking for more (a freed large block's region serves the next large
+  blocks); once unmaps work again, trim gives it back.
+
+  A map call whose region ends at the top of the address space (base + length wraps to 0):
+  the core gives it back untouched, and the request fails or is served from other memory.
 */
 #include "malloc.h"
 
@@ -37,6 +41,13 @@ static void release_all(const struct heap *h) {
   CHECK_EQ(damaged_blocks(&kept), 0);
   free_kept_blocks(&kept, h);
 }
+
+/* usable_size answers 0 for what free() would refuse (INSECURE reads any header unchecked). */
+#if INSECURE
+#define CHECK_REFUSED_AS_FREED(h, p) ((void)(h), (void)(p))
+#else
+#define CHECK_REFUSED_AS_FREED(h, p) CHECK_EQ((h)->usable_size(p), 0)
+#endif
 
 static void consistent(const struct heap *h) {
   CHECK_MALLINFO_ADDS_UP(h);
@@ -176,6 +187,24 @@ static void refused_unmaps(const struct heap *h) {
   CHECK_EQ(s1.refused_unmaps, s0.refused_unmaps + 1);
   CHECK_EQ(s1.live_maps, s0.live_maps); /* the heap kept the region ... */
   CHECK_EQ(h->footprint(), f0);         /* ... and still counts it */
+  CHECK_REFUSED_AS_FREED(h, big);       /* ... as free: a second free would be refused */
+  consistent(h);
+
+  th_section("refused unmap: the kept region serves the next large blocks");
+  tp_get_stats(&s0);
+  for (i = 0; i < 20; i++) {
+    unsigned char *again = (unsigned char *)h->malloc(n - 100 * i);
+    if (!CHECK(again != NULL))
+      break;
+    again[0] = again[n - 100 * i - 1] = (unsigned char)i;
+    CHECK_GE(h->usable_size(again), n - 100 * i);
+    h->free(again);
+    CHECK_REFUSED_AS_FREED(h, again);
+  }
+  tp_get_stats(&s1);
+  CHECK_EQ(s1.direct_maps, s0.direct_maps); /* no new region: the kept one each time */
+  CHECK_EQ(s1.live_maps, s0.live_maps);
+  CHECK_EQ(h->footprint(), f0);
   consistent(h);
 
   th_section("refused unmap: realloc of a direct map to another mapped size");
@@ -249,12 +278,47 @@ static void refused_destroy(void) {
 }
 #endif
 
+static void region_at_top(const struct heap *h) {
+  struct tp_stats s0, s1;
+  size_t n, i;
+  void *p;
+  th_section("a region ending at the top of the address space goes back untouched");
+  p = direct_block(h, &n); /* n: a size the heap maps directly */
+  if (!CHECK(p != NULL))
+    return;
+  h->free(p);
+  tp_get_stats(&s0);
+  tp_map_at_top_nth(1);
+  p = h->malloc(n); /* the direct map's region is the one at the top */
+  tp_get_stats(&s1);
+  CHECK(p == NULL || tp_is_mapped(p, n));
+  CHECK_EQ(s1.live_maps, s0.live_maps + (p != NULL)); /* at most a region of another call */
+  CHECK_GT(s1.unmaps, s0.unmaps);
+  h->free(p);
+  consistent(h);
+  tp_get_stats(&s0);
+  tp_map_at_top_nth(1);
+  for (i = 0; i < 64; i++) { /* until a new segment is needed: its region is at the top */
+    p = h->malloc(T / 2);
+    tp_get_stats(&s1);
+    if (p != NULL)
+      keep(p, T / 2);
+    if (s1.map_calls + s1.direct_calls != s0.map_calls + s0.direct_calls)
+      break;
+  }
+  CHECK_GT(s1.unmaps, s0.unmaps);
+  consistent(h);
+  tp_clear_failures();
+  release_all(h);
+}
+
 static void run(const struct heap *h) {
   th_write("-- ");
   th_write(h->name);
   th_write("\n");
   footprint_limit(h);
   refused_unmaps(h);
+  region_at_top(h);
 }
 
 int main(void) {

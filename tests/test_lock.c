@@ -5,7 +5,9 @@
   each call: no lock may be held, the port must have seen no re-entry, no release of a lock not
   held and no finalisation of a held lock, and acquires must equal releases.  Calls that work
   on a locked heap must have taken its lock at least once; calls on an mspace created unlocked
-  must not take any lock.  Failure paths (out of memory, refused unmaps) are included.
+  must not take any lock, except around mapping or unmapping memory (where other threads may
+  be reading its lists of regions, malloc.c section 4).  Failure paths (out of memory, refused
+  unmaps) are included.
 */
 #include "malloc.h"
 
@@ -63,6 +65,8 @@ static void heap_calls(const struct heap *h, int lock) {
   /* An unlocked mspace takes no lock of its own; with FOOTERS, calls that are handed a block
      still take the allocator's internal lock of the mspace list to check the block's owner. */
   int exp = lock ? 1 : 0;
+  /* Calls that map or unmap memory: an unlocked mspace takes its lock around that. */
+  int exp_sys = lock ? 1 : -1;
 #if FOOTERS
   int exp_block = lock ? 1 : -1;
 #else
@@ -79,13 +83,13 @@ static void heap_calls(const struct heap *h, int lock) {
   th_write(h->name);
   th_write(lock ? " (locked)\n" : " (unlocked)\n");
   CALL("malloc", exp_small, p = h->malloc(100));
-  CALL("malloc (direct map)", exp, big = h->malloc(2 * MB));
+  CALL("malloc (direct map)", exp_sys, big = h->malloc(2 * MB));
   CALL("realloc", exp_block, p = h->realloc(p, 5000));
   CALL("realloc_in_place", exp_block, q = h->realloc_in_place(p, 3000));
   CHECK(q == p);
-  CALL("realloc (direct map)", exp_block, big = h->realloc(big, 3 * MB));
+  CALL("realloc (direct map)", exp_sys, big = h->realloc(big, 3 * MB));
   CALL("free", exp_block, h->free(p));
-  CALL("free (direct map)", exp_block, h->free(big));
+  CALL("free (direct map)", exp_sys, h->free(big));
   CALL("free(NULL)", -1, h->free(NULL));
   CALL("calloc", exp_small, p = h->calloc(10, 10));
   CALL("memalign", exp, q = h->memalign(4096, 100));
@@ -99,7 +103,7 @@ static void heap_calls(const struct heap *h, int lock) {
     h->free(arr[1]);
     h->free(arr);
   }
-  CALL("trim", exp, (void)h->trim(0));
+  CALL("trim", exp_sys, (void)h->trim(0));
 #if NO_MALLOC_STATS
   CALL("stats", 0, h->stats()); /* nothing to print, so no lock to take */
 #else
@@ -126,17 +130,17 @@ static void heap_calls(const struct heap *h, int lock) {
 
   /* Failure paths must let go of the lock too. */
   tp_fail_all_maps(1);
-  CALL("malloc, out of memory", exp, p = h->malloc(64 * MB));
+  CALL("malloc, out of memory", exp_sys, p = h->malloc(64 * MB));
   CHECK(p == NULL);
-  CALL("calloc, out of memory", exp, p = h->calloc(64, MB));
+  CALL("calloc, out of memory", exp_sys, p = h->calloc(64, MB));
   CHECK(p == NULL);
-  CALL("memalign, out of memory", exp, p = h->memalign(65536, 64 * MB));
+  CALL("memalign, out of memory", exp_sys, p = h->memalign(65536, 64 * MB));
   CHECK(p == NULL);
   q = h->malloc(10); /* fits in memory the heap already has */
   CHECK(q != NULL);
-  CALL("realloc, out of memory", exp_block, p = h->realloc(q, 64 * MB));
+  CALL("realloc, out of memory", exp_sys, p = h->realloc(q, 64 * MB));
   CHECK(p == NULL);
-  CALL("independent_calloc, out of memory", exp,
+  CALL("independent_calloc, out of memory", exp_sys,
        arr = h->independent_calloc(4, 32 * MB, NULL));
   CHECK(arr == NULL);
   tp_clear_failures();
@@ -226,14 +230,14 @@ static void fork_calls(void) {
   tp_get_stats(&s);
   {
     /* Every allocator lock is held now, and no other: the internal global lock, the global
-       heap's, the mspace list's and the locked mspace's (the unlocked one has none to take),
-       and with the thread cache its depot's. */
+       heap's, the mspace list's and both mspaces' (the unlocked one's guards its lists of
+       regions), and with the thread cache its depot's. */
     long every_lock = 1;
 #if !ONLY_MSPACES
     every_lock += 1;
 #endif
 #if MSPACES
-    every_lock += 2;
+    every_lock += 3;
 #endif
 #if MALLOC_THREAD_CACHE && !ONLY_MSPACES
     every_lock += 1; /* the thread caches' depot */

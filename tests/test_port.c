@@ -118,6 +118,7 @@ static long tp_held;
 
 /* Failure injection state. */
 static unsigned tp_mmap_countdown, tp_direct_countdown, tp_any_countdown, tp_from_countdown;
+static unsigned tp_top_countdown;
 static int tp_all_maps_fail, tp_direct_fail, tp_munmap_refuse;
 
 /* ---- The region table, guarded by its own spin flag -------------------------------------- */
@@ -125,6 +126,7 @@ static int tp_all_maps_fail, tp_direct_fail, tp_munmap_refuse;
 struct tp_region {
   char *base;
   size_t len;
+  int at_top; /* tp_map_at_top_nth's address, no memory behind it */
 };
 
 static struct tp_region tp_regions[TP_MAX_REGIONS];
@@ -138,13 +140,14 @@ static void tp_table_lock(void) {
 
 static void tp_table_unlock(void) { __atomic_clear(&tp_table_flag, __ATOMIC_RELEASE); }
 
-static void tp_table_add(void *p, size_t len) {
+static void tp_table_add(void *p, size_t len, int at_top) {
   size_t i;
   tp_table_lock();
   for (i = 0; i < TP_MAX_REGIONS; i++) {
     if (tp_regions[i].base == NULL) {
       tp_regions[i].base = (char *)p;
       tp_regions[i].len = len;
+      tp_regions[i].at_top = at_top;
       tp_live++;
       tp_live_bytes += len;
       tp_table_unlock();
@@ -209,13 +212,18 @@ static void *tp_map(size_t length) {
   void *p;
   if (length == 0 || length % TP_PAGE_SIZE != 0)
     tp_violation("map length is zero or not a multiple of the page size", NULL, length);
+  if (tp_countdown_hits(&tp_top_countdown)) {
+    p = (void *)(0 - (uintptr_t)length); /* ends where the address space does */
+    tp_table_add(p, length, 1);
+    return p;
+  }
   p = tp_os_map(length);
   if (p == TP_MFAIL)
     return TP_MFAIL;
 #ifdef TP_SCRIBBLE
   memset(p, TP_SCRIBBLE, length);
 #endif
-  tp_table_add(p, length);
+  tp_table_add(p, length, 0);
   return p;
 }
 
@@ -246,6 +254,7 @@ void *custom_direct_mmap(size_t length) {
 
 int custom_munmap(void *ptr, size_t length) {
   size_t i;
+  int at_top;
   tp_table_lock();
   i = tp_table_find(ptr);
   if (ptr == NULL || i == TP_MAX_REGIONS) {
@@ -265,12 +274,13 @@ int custom_munmap(void *ptr, size_t length) {
     __atomic_fetch_add(&tp_refused, 1, __ATOMIC_RELAXED);
     return -1;
   }
+  at_top = tp_regions[i].at_top;
   tp_regions[i].base = NULL;
   tp_regions[i].len = 0;
   tp_live--;
   tp_live_bytes -= length;
   tp_table_unlock();
-  if (tp_os_unmap(ptr, length) != 0)
+  if (!at_top && tp_os_unmap(ptr, length) != 0)
     tp_violation("the platform's unmap failed", ptr, length);
   __atomic_fetch_add(&tp_unmaps, 1, __ATOMIC_RELAXED);
   return 0;
@@ -401,6 +411,9 @@ void tp_fail_map_nth(unsigned n) { __atomic_store_n(&tp_any_countdown, n, __ATOM
 void tp_fail_maps_from(unsigned n) {
   __atomic_store_n(&tp_from_countdown, n, __ATOMIC_RELAXED);
 }
+void tp_map_at_top_nth(unsigned n) {
+  __atomic_store_n(&tp_top_countdown, n, __ATOMIC_RELAXED);
+}
 void tp_fail_all_maps(int on) { __atomic_store_n(&tp_all_maps_fail, on, __ATOMIC_RELAXED); }
 void tp_fail_direct(int on) { __atomic_store_n(&tp_direct_fail, on, __ATOMIC_RELAXED); }
 void tp_refuse_munmap(int on) { __atomic_store_n(&tp_munmap_refuse, on, __ATOMIC_RELAXED); }
@@ -429,4 +442,5 @@ void tp_clear_failures(void) {
   tp_fail_all_maps(0);
   tp_fail_direct(0);
   tp_refuse_munmap(0);
+  tp_map_at_top_nth(0);
 }

@@ -64,6 +64,10 @@ void tp_fail_maps_from(unsigned n); /* from the nth map call (custom_mmap or cus
 void tp_fail_all_maps(int on);       /* custom_mmap and custom_direct_mmap fail while on */
 void tp_fail_direct(int on);         /* custom_direct_mmap fails while on */
 void tp_refuse_munmap(int on);       /* custom_munmap returns -1 while on */
+/* The Nth map call of either kind from now returns an address whose region ends at the top of
+   the address space (base + length wraps to 0), with no memory behind it: the core must give
+   it back untouched (malloc.h section 6). */
+void tp_map_at_top_nth(unsigned n);
 void tp_clear_failures(void);        /* disarm everything above */
 /* on: custom_abort ends the process with abort() (SIGABRT) instead of exit status 86, so that
    a fuzzer's crash handler keeps the input that led there. */

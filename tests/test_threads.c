@@ -294,6 +294,65 @@ static void fork_while_busy(void) {
   }
 }
 
+#if MSPACES
+/* Two threads, each with an mspace of its own created without a lock: one maps and unmaps
+   large blocks in its mspace, the other asks the size of its own block and frees and
+   allocates in its own mspace meanwhile.  Looking for a block's heap reads the other mspaces'
+   lists of regions (usable_size; free with FOOTERS), which the first thread's unmaps
+   change: an outside review found a SIGSEGV there within seconds. */
+static mspace unlocked_space[2];
+static volatile int unlocked_done;
+
+static void *unmapping_thread(void *arg) {
+  uint64_t rng = 0x2545F4914F6CDD1Dull;
+  void *live[4] = {NULL, NULL, NULL, NULL};
+  unsigned long i, rounds = *(unsigned long *)arg, failed = 0;
+  for (i = 0; i < rounds; i++) {
+    unsigned k = (unsigned)(i % 4);
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    mspace_free(unlocked_space[1], live[k]);
+    live[k] = mspace_malloc(unlocked_space[1], TEST_MMAP_THRESHOLD + (size_t)(rng >> 44));
+    failed += live[k] == NULL;
+  }
+  for (i = 0; i < 4; i++)
+    mspace_free(unlocked_space[1], live[i]);
+  unlocked_done = 1;
+  return (void *)(uintptr_t)failed;
+}
+
+static void unlocked_mspaces_side_by_side(unsigned long rounds) {
+  pthread_t other;
+  void *result = NULL, *own, *scratch;
+  size_t usable;
+  unsigned long asked = 0, changed = 0;
+  th_section("unlocked mspaces side by side");
+  unlocked_space[0] = create_mspace(0, 0);
+  unlocked_space[1] = create_mspace(0, 0); /* newer: looked at first */
+  if (!CHECK(unlocked_space[0] != NULL && unlocked_space[1] != NULL))
+    return;
+  own = mspace_malloc(unlocked_space[0], 1000);
+  if (!CHECK(own != NULL))
+    return;
+  usable = mspace_usable_size(own);
+  unlocked_done = 0;
+  if (!CHECK_EQ(pthread_create(&other, NULL, unmapping_thread, &rounds), 0))
+    return;
+  while (!unlocked_done) {
+    changed += mspace_usable_size(own) != usable;
+    scratch = mspace_malloc(unlocked_space[0], 64 + asked % 512);
+    mspace_free(unlocked_space[0], scratch);
+    ++asked;
+  }
+  pthread_join(other, &result);
+  th_note_u("usable_size calls while the other thread unmapped", asked);
+  CHECK_EQ(changed, 0);
+  CHECK(result == NULL); /* no large block refused */
+  mspace_free(unlocked_space[0], own);
+  CHECK_GT(destroy_mspace(unlocked_space[0]), 0);
+  CHECK_GT(destroy_mspace(unlocked_space[1]), 0);
+}
+#endif
+
 static unsigned long number_from(const char *arg, const char *env, unsigned long fallback) {
   const char *text = arg != NULL ? arg : getenv(env);
   return text != NULL && *text != '\0' ? strtoul(text, NULL, 0) : fallback;
@@ -355,6 +414,7 @@ int main(int argc, char **argv) {
 #if MSPACES
   for (i = SHARED_HEAP; i < FIRST_OWN_HEAP + nthreads; i++)
     CHECK_GT(destroy_mspace(spaces[i]), 0);
+  unlocked_mspaces_side_by_side(ops_per_thread / 4);
 #endif
 #ifdef TEST_WITH_PORT
   {

@@ -22,12 +22,15 @@
 #                         past 64 MiB, no growth when it runs again, requests near 4 GiB, then
 #                         port_check ("port check: PASS")
 #   wasm.replace_libc.decline  the same with WASM32_RECYCLE=0 (custom_munmap declines all)
+#   wasm.full_memory      tests/matrix/wasm/full_memory.c on the first variant's library: the
+#                         memory filled to its 4 GiB end, every block freed, filled again
 #   wasm.no_libc_allocator  that program's binary holds none of wasi-libc's allocator (its
 #                         functions sbrk, dlmalloc, dlfree), only this one (custom_mmap);
 #   wasm.libc_allocator_seen  the same inspection finds them in a program linked with
 #                         wasi-libc's malloc, so the check above can fail
 #   wasm.atomics          ports/wasm32.c compiles with -matomics to an atomic lock
 #                         (i32.atomic.rmw.xchg)
+#   wasm.atomics_core     so does malloc.c with the port's inline lock (-ftls-model=local-exec)
 #   wasm.unknown_unknown  malloc.c and ports/wasm32.c compile for wasm32-unknown-unknown (no
 #                         WASI): custom_abort then only traps, with no fd_write
 # Not here: threads (no threads in WASI preview1; wasm.atomics only compiles the lock), the
@@ -94,6 +97,9 @@ list(GET MATRIX_VARIANTS 0 _first)
 wasm_program(wasm_port_check wasm_dlmalloc_${_first} ${PROJECT_SOURCE_DIR}/samples/port_check.c)
 wasm_program(wasm_mspace wasm_dlmalloc_${_first} ${PROJECT_SOURCE_DIR}/samples/mspace.c)
 add_test(NAME sample.port_check COMMAND wasm_port_check)
+wasm_program(wasm_full_memory wasm_dlmalloc_${_first} ${_wasm}/full_memory.c)
+add_test(NAME wasm.full_memory COMMAND wasm_full_memory)
+set_tests_properties(wasm.full_memory PROPERTIES LABELS unit TIMEOUT 300)
 add_test(NAME sample.mspace COMMAND wasm_mspace)
 set_tests_properties(sample.port_check sample.mspace PROPERTIES LABELS sample TIMEOUT 300)
 set_tests_properties(sample.port_check PROPERTIES PASS_REGULAR_EXPRESSION "port check: PASS")
