@@ -2932,10 +2932,10 @@ static void keep_direct(heap_t *m, struct direct_region *r) {
 static struct direct_region *take_kept_direct(heap_t *m, size_t length) {
   struct direct_region *r, *best = 0;
   /* The records lie in freed blocks' memory: each link is checked before it is followed, and
-     the walk stops at the first record that is not a kept one (a live one). */
-  for (r = m->direct.prev; r != 0 && r != &m->direct && r->check == kept_direct_check(r);
-       r = r->prev) {
-    if (r->next->prev != r || (r->prev != &m->direct && !ok_address(m, r->prev))) {
+     the walk stops at the first live record. */
+  for (r = m->direct.prev; r != 0 && r != &m->direct && !direct_is_live(r); r = r->prev) {
+    if (r->check != kept_direct_check(r) || r->next->prev != r ||
+        (r->prev != &m->direct && !ok_address(m, r->prev))) {
       CORRUPTION(m, r, "directly mapped region list damaged");
       return 0;
     }
