@@ -3553,7 +3553,8 @@ static inline int ok_free_size(heap_t *m, chunk_t *p, size_t size) {
    requests) or goes to a bin (large ones). */
 static inline void *carve_tree_chunk(heap_t *m, tchunk_t *v, size_t nb, size_t rsize,
                                      int remainder_to_dv) {
-  if (RTCHECK(ok_address(m, v))) {
+  /* rsize was computed from v's size: a size below nb (damaged) made it wrap around. */
+  if (RTCHECK(ok_address(m, v) && rsize + nb >= nb)) {
     chunk_t *r = chunk_plus_offset(v, nb);
     dl_assert(chunksize(v) == rsize + nb);
     if (RTCHECK(ok_next(v, r) && ok_free_size(m, (chunk_t *)v, rsize + nb))) {

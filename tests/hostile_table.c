@@ -45,6 +45,7 @@ static const struct hostile_case cases[] = {
     {"cache_tag_overwrite", "use after free: a freed block's second word cleared, freed again"},
     {"racing_double_free", "two threads free one block at once (up to 3000 tries)"},
     {"uaf_tree_link", "use after free: a freed 20000-byte block's tree links overwritten"},
+    {"uaf_tree_size_shrunk", "use after free: a freed 20000-byte block's size made 64, then malloc(200)"},
     {"uaf_link_to_hole", "use after free: a freed 40-byte block's link set to a page no one may read"},
     {"double_free_mapped", "double free of a directly mapped 1 MiB block"},
     {"forged_chunk_mmap", "free of a chunk forged in a page mapped between heap regions"},

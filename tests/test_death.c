@@ -429,6 +429,21 @@ static int commit(const char *name) {
     sink = dlmalloc(20000);
     return 1;
   }
+  if (strcmp(name, "uaf_tree_size_shrunk") == 0) {
+    /* Use after free: a freed 20000-byte block (the heap's only free chunk, in a tree bin)
+       gets a size of 64 written over its header, with the matching footer 64 bytes on, past
+       its tree links.  The next small request that no small bin serves takes the smallest
+       tree chunk: read as 64 bytes, it is smaller than the request, and the remainder's size
+       computed from it wraps around (found by the fuzzer). */
+    size_t *p = (size_t *)dlmalloc(20000);
+    unsigned char *chunk = (unsigned char *)((uintptr_t)p - 2 * sizeof(size_t));
+    sink = dlmalloc(100); /* p does not merge into top */
+    dlfree(p);
+    *(size_t *)(void *)(chunk + sizeof(size_t)) = 64 | 1; /* size 64, the one before in use */
+    *(size_t *)(void *)(chunk + 64) = 64;                  /* the footer the size check reads */
+    sink = dlmalloc(200);
+    return 1;
+  }
   if (strcmp(name, "cache_tag_overwrite") == 0) {
     /* Use after free: the freed block's second word (where a cache may mark it as cached)
        is overwritten, then the block is freed again. */
