@@ -2904,12 +2904,14 @@ static chunk_t *format_direct_chunk(heap_t *m, struct direct_region *r, char *ba
   return p;
 }
 
-static void link_direct(heap_t *m, struct direct_region *r) {
-  r->prev = &m->direct;
-  r->next = m->direct.next;
-  m->direct.next->prev = r;
-  m->direct.next = r;
+/* Put record r into a ring of direct regions, after record `after`. */
+static void link_direct_after(struct direct_region *after, struct direct_region *r) {
+  r->prev = after;
+  r->next = after->next;
+  after->next->prev = r;
+  after->next = r;
 }
+#define link_direct(m, r) link_direct_after(&(m)->direct, (r)) /* live records go first */
 
 static void unlink_direct(struct direct_region *r) {
   r->prev->next = r->next;
@@ -2920,10 +2922,7 @@ static void unlink_direct(struct direct_region *r) {
    ring's end, behind every live record, with the freed check word. */
 static void keep_direct(heap_t *m, struct direct_region *r) {
   r->check = kept_direct_check(r);
-  r->next = &m->direct;
-  r->prev = m->direct.prev;
-  m->direct.prev->next = r;
-  m->direct.prev = r;
+  link_direct_after(m->direct.prev, r);
 }
 
 /* The smallest kept region (keep_direct) of at least length bytes, taken out of the ring; 0
@@ -3224,7 +3223,6 @@ static void *sys_alloc(heap_t *m, size_t nb) {
   char *tbase = CMFAIL;
   size_t tsize = 0;
   flag_t seg_flags = 0;
-  int counted = 0; /* tsize is in the footprint already */
   int refused = 0; /* the footprint limit refused the growth */
   size_t asize;
 
@@ -3295,10 +3293,8 @@ static void *sys_alloc(heap_t *m, size_t nb) {
       } else
         disable_contiguous(m);
     }
-    if (tbase != CMFAIL) { /* checked and counted in one step, as in count_mapped */
+    if (tbase != CMFAIL) /* checked and counted in one step, as in count_mapped */
       count_footprint(m, tsize);
-      counted = 1;
-    }
     lock_release(&global_lock);
   }
 #endif /* HAVE_MORECORE */
@@ -3310,7 +3306,6 @@ static void *sys_alloc(heap_t *m, size_t nb) {
         tbase = mp;
         tsize = asize;
         seg_flags = SEG_MMAPPED;
-        counted = 1;
       } else {
         refused = 1;
       }
@@ -3333,7 +3328,6 @@ static void *sys_alloc(heap_t *m, size_t nb) {
         tbase = br;
         tsize = ssize;
         count_footprint(m, tsize);
-        counted = 1;
       }
     }
     lock_release(&global_lock);
@@ -3345,9 +3339,7 @@ static void *sys_alloc(heap_t *m, size_t nb) {
       m->trimmed_since_growth = 0;
       raise_thresholds(m, 0, mparams.trim_threshold * 2);
     }
-    if (!counted)
-      add_footprint(m, tsize);
-    note_region(m, tbase, tsize);
+    note_region(m, tbase, tsize); /* counted in the footprint where it was obtained */
     if (!is_initialized(m)) { /* the first segment */
       m->seg.base = tbase;
       m->seg.size = tsize;
@@ -3405,7 +3397,9 @@ static size_t release_unused_segments(heap_t *m) {
   size_t released = 0;
   size_t nsegs = 0;
   segment_t *pred = &m->seg;
-  segment_t *sp = pred->next;
+  segment_t *sp;
+  lists_change_begin(m);
+  sp = pred->next;
   while (sp != 0) {
     char *base = sp->base;
     size_t size = sp->size;
@@ -3437,6 +3431,7 @@ static size_t release_unused_segments(heap_t *m) {
     pred = sp;
     sp = next;
   }
+  lists_change_end(m);
   m->release_checks = (nsegs > (size_t)MAX_RELEASE_CHECK_RATE) ? nsegs
                                                                 : (size_t)MAX_RELEASE_CHECK_RATE;
   return released;
@@ -3498,12 +3493,12 @@ static int sys_trim(heap_t *m, size_t pad) {
       if (extra != 0 && !is_extern_segment(sp))
         segment_map_note(m, sp->base, sp->size);
     }
+    lists_change_end(m);
     if (HAVE_MMAP)
       released += release_unused_segments(m);
     /* Nothing to give back: stop trying on every free until top changes. */
     if (released == 0 && m->topsize > m->trim_check)
       m->trim_check = MAX_SIZE_T;
-    lists_change_end(m);
   }
   return released != 0;
 }
@@ -3957,13 +3952,10 @@ static ALWAYS_INLINE void free_chunk(heap_t *m, chunk_t *p, const char *op, size
     return;
   }
   merge_and_file_inline(m, p, psize);
-  if (should_trim(m, m->topsize)) {
+  if (should_trim(m, m->topsize))
     trim_after_free(m);
-  } else if (!is_small(psize) && --m->release_checks == 0) {
-    lists_change_begin(m);
+  else if (!is_small(psize) && --m->release_checks == 0)
     release_unused_segments(m);
-    lists_change_end(m);
-  }
 }
 
 static void internal_free(heap_t *m, chunk_t *p, const char *op) { free_chunk(m, p, op, 0); }
