@@ -218,6 +218,13 @@ size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n) {
   h->inspect_all(holding_walker, &w);
   return w.found;
 }
+
+void count_inspected(void *start, void *end, size_t used, void *arg) {
+  (void)start;
+  (void)end;
+  (void)used;
+  ++*(size_t *)arg;
+}
 #endif /* MALLOC_INSPECT_ALL */
 
 size_t stats_line_value(const char *text, const char *label) {

@@ -160,6 +160,9 @@ int all_zero(const void *p, size_t n);
    number of such blocks (expected: 1 for a live block, 0 for a freed one). */
 #if MALLOC_INSPECT_ALL
 size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n);
+
+/* An inspect_all handler that counts the chunks it is shown in *(size_t *)arg. */
+void count_inspected(void *start, void *end, size_t used, void *arg);
 #endif
 
 /* In malloc_stats' text, the number that ends the line starting with label, or (size_t)-1

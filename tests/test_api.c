@@ -571,7 +571,7 @@ static void run_heap_checks(const struct heap *h) {
 
 /* ---- Global heap only ---------------------------------------------------------------------- */
 #if !ONLY_MSPACES
-#if TH_HOSTED && !ONLY_MSPACES
+#if TH_HOSTED
 #include <stdlib.h>
 /* The C library's malloc linked beside this one (the dl-prefixed builds; without the prefix
    both names are this allocator): their blocks never overlap.  (On wasm32 both took the

@@ -474,7 +474,7 @@ static void t_statistics(void) {
   s.found = 0;
   dlmalloc_inspect_all(count_helper_blocks, &s);
   CHECK_EQ(s.found, h.n);
-  /* each sums every arena's largest footprint, on a path of its own */
+  /* each gives the largest footprint of all arenas together, on a path of its own */
   CHECK_EQ((size_t)dlmallinfo().usmblks, dlmalloc_max_footprint());
 #if defined(TEST_WITH_PORT) && defined(MALLOC_STATS_WRITE)
   tp_stats_clear();
@@ -883,13 +883,14 @@ static void free_first(struct helper *h, int step) {
 static int death(const char *name) {
   static const char *const cases[] = {"cross_arena_double_free", "remote_double_free",
                                       "remote_link_damaged", "remote_size_forged"};
+  enum { CASES = sizeof(cases) / sizeof(cases[0]) };
   struct helper owner, freer;
   int c = 0;
   if (!dlmallopt(M_ARENA_MAX, 4)) /* the owner and the freer in arenas of their own */
     return 2;
-  while (c < 4 && strcmp(name, cases[c]) != 0)
+  while (c < CASES && strcmp(name, cases[c]) != 0)
     c++;
-  if (c == 4) {
+  if (c == CASES) {
     printf("unknown death case %s\n", name);
     return 2;
   }

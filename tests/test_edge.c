@@ -206,15 +206,6 @@ static void t_mspace_capacity(void) {
   }
 }
 
-#if MALLOC_INSPECT_ALL
-static void count_chunks(void *start, void *end, size_t used, void *arg) {
-  (void)start;
-  (void)end;
-  (void)used;
-  ++*(size_t *)arg;
-}
-#endif
-
 /* create_mspace_with_base over buffers of any alignment and length, growing past them: no byte
    after the buffer changes, and valid calls pass the mspace's own checks (an odd end made
    top's size carry flag bits: false "corrupted block" reports, and fenceposts written past
@@ -246,7 +237,7 @@ static void t_mspace_odd_buffers(void) {
 #if MALLOC_INSPECT_ALL
       {
         size_t chunks = 0;
-        mspace_inspect_all(m, count_chunks, &chunks);
+        mspace_inspect_all(m, count_inspected, &chunks);
         CHECK_GE(chunks, 64);
       }
 #endif

@@ -27,8 +27,9 @@
   "in a thread cache"): cached_double_free, cross_thread_double_free, depot_double_free,
   realloc_cached, tag_overwritten_double_free; and with the reason naming a damaged thread
   cache: forged_link_static, forged_link_live, forged_depot_link, forged_link_given (a
-  use-after-free write of one word into cached blocks' links); and with corrupted free chunk links: forged_free_neighbour
-  (a cached block's forged free predecessor, caught when the block leaves the cache).
+  use-after-free write of one word into cached blocks' links); and with corrupted free chunk
+  links: forged_free_neighbour (a cached block's forged free predecessor, caught when the
+  block leaves the cache).
 
   Usage: test_tcache [death-case]
 */
@@ -988,16 +989,24 @@ static void *free_and_wait(void *p) {
   return NULL;
 }
 
-/* Start a thread that frees a block into its cache and stays alive, and make this thread's
-   cache see it (refills count the threads about).  1 on success. */
-static int other_thread_about(void) {
+/* Start a thread that frees p into its cache and stays alive; return once it has freed p.
+   1 on success. */
+static int freed_by_other_thread(void *p) {
   pthread_t t;
-  size_t i;
   pthread_mutex_lock(&hold);
-  if (pthread_create(&t, NULL, free_and_wait, dlmalloc(16)) != 0)
+  if (pthread_create(&t, NULL, free_and_wait, p) != 0)
     return 0;
   while (!__atomic_load_n(&freed_by_thread, __ATOMIC_ACQUIRE))
     usleep(1000);
+  return 1;
+}
+
+/* Have another thread about, with a cache, and make this thread's cache see it (refills count
+   the threads about).  1 on success. */
+static int other_thread_about(void) {
+  size_t i;
+  if (!freed_by_other_thread(dlmalloc(16)))
+    return 0;
   for (i = 1; i < 64; i++)
     dlfree(dlmalloc(i * 16));
   return 1;
@@ -1009,12 +1018,8 @@ static int death(const char *name) {
     dlfree(p);
     dlfree(p);
   } else if (strcmp(name, "cross_thread_double_free") == 0) {
-    pthread_t t;
-    pthread_mutex_lock(&hold);
-    if (pthread_create(&t, NULL, free_and_wait, p) != 0)
+    if (!freed_by_other_thread(p))
       return 2;
-    while (!__atomic_load_n(&freed_by_thread, __ATOMIC_ACQUIRE))
-      usleep(1000);
     dlfree(p);
   } else if (strcmp(name, "depot_double_free") == 0) {
     /* The giver's list for the size holds a batch (it only frees the size): its frees 1-64
