@@ -48,6 +48,7 @@
 #include "malloc.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -642,32 +643,51 @@ static void t_handoff(void) {
 
 /* ---- The footprint limit counts every arena ------------------------------------------ */
 
-#define LIMIT_BLOCK 8192
 #define LIMIT_BLOCKS 4096
 
 struct limit_run {
   void *blocks[LIMIT_BLOCKS];
   size_t n;
+  size_t block_size;
 };
+
+static volatile int limit_go; /* both fillers start together */
 
 static void *fill_to_limit(void *arg) {
   struct limit_run *r = (struct limit_run *)arg;
-  while (r->n < LIMIT_BLOCKS && (r->blocks[r->n] = dlmalloc(LIMIT_BLOCK)) != NULL)
+  while (!limit_go)
+    sched_yield();
+  while (r->n < LIMIT_BLOCKS && (r->blocks[r->n] = dlmalloc(r->block_size)) != NULL)
     r->n++;
   return NULL;
 }
 
-static void t_footprint_limit(void) {
+/* Two threads fill their arenas with blocks of block_size until the limit refuses them;
+   pause_usec > 0 makes every map and lock hook of the test port sleep first, as if each
+   thread were preempted there. */
+static void fill_both_to_limit(size_t room, size_t block_size, unsigned pause_usec) {
   static struct limit_run runs[2];
   pthread_t t[2];
   size_t limit, i, j;
-  th_section("the footprint limit counts every arena");
   dlmalloc_trim(0);
-  limit = dlmalloc_set_footprint_limit(dlmalloc_footprint() + 4 * 1024 * 1024);
-  for (i = 0; i < 2; i++)
+  limit = dlmalloc_set_footprint_limit(dlmalloc_footprint() + room);
+#ifdef TEST_WITH_PORT
+  tp_pause_hooks(pause_usec);
+#else
+  (void)pause_usec;
+#endif
+  for (i = 0; i < 2; i++) {
+    runs[i].n = 0;
+    runs[i].block_size = block_size;
     CHECK_EQ(pthread_create(&t[i], NULL, fill_to_limit, &runs[i]), 0);
+  }
+  limit_go = 1;
   for (i = 0; i < 2; i++)
     CHECK_EQ(pthread_join(t[i], NULL), 0);
+  limit_go = 0;
+#ifdef TEST_WITH_PORT
+  tp_pause_hooks(0);
+#endif
   CHECK_LT(runs[0].n, LIMIT_BLOCKS); /* each stopped at the limit */
   CHECK_LT(runs[1].n, LIMIT_BLOCKS);
   /* the two threads' arenas together stay within it: each growth is checked and counted in
@@ -678,6 +698,22 @@ static void t_footprint_limit(void) {
       dlfree(runs[i].blocks[j]);
   dlmalloc_set_footprint_limit(0);
   dlmalloc_trim(0);
+}
+
+static void t_footprint_limit(void) {
+#ifdef TEST_WITH_PORT
+  int round;
+#endif
+  th_section("the footprint limit counts every arena");
+  fill_both_to_limit(4 * 1024 * 1024, 8192, 0);
+#ifdef TEST_WITH_PORT
+  /* A check made apart from its count, however short the gap, lets the other thread in
+     there once a thread is preempted at the lock that guards the count.  Blocks of nearly a
+     granule each make nearly every malloc a growth, and a room of a few granules puts the
+     two threads' last growths together. */
+  for (round = 0; round < 50; round++)
+    fill_both_to_limit(192 * 1024, 48 * 1024, 200);
+#endif
 }
 
 /* ---- fork while other threads allocate in their arenas -------------------------------- */

@@ -26,11 +26,13 @@ static void *tp_os_map(size_t length) { return tp_platform_mmap(length); }
 static int tp_os_unmap(void *ptr, size_t length) { return tp_platform_munmap(ptr, length); }
 static void tp_os_write_error(const char *text) { th_write(text); }
 static void tp_os_yield(void) {}
+static void tp_os_pause(unsigned usec) { (void)usec; }
 #define TP_OWNER_STORAGE static
 #else
 #include <sched.h>
 #include <stdlib.h> /* abort */
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON
@@ -51,6 +53,12 @@ static void tp_os_write_error(const char *text) {
   }
 }
 static void tp_os_yield(void) { sched_yield(); }
+static void tp_os_pause(unsigned usec) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)(usec / 1000000u);
+  ts.tv_nsec = (long)(usec % 1000000u) * 1000L;
+  (void)nanosleep(&ts, NULL);
+}
 #define TP_OWNER_STORAGE static _Thread_local
 #endif
 
@@ -120,6 +128,13 @@ static long tp_held;
 static unsigned tp_mmap_countdown, tp_direct_countdown, tp_any_countdown, tp_from_countdown;
 static unsigned tp_top_countdown;
 static int tp_all_maps_fail, tp_direct_fail, tp_munmap_refuse;
+static unsigned tp_pause_usec; /* tp_pause_hooks */
+
+static void tp_pause_if_asked(void) {
+  unsigned usec = __atomic_load_n(&tp_pause_usec, __ATOMIC_RELAXED);
+  if (usec != 0)
+    tp_os_pause(usec);
+}
 
 /* ---- The region table, guarded by its own spin flag -------------------------------------- */
 
@@ -230,6 +245,7 @@ static void *tp_map(size_t length) {
 void *custom_mmap(size_t length) {
   void *p;
   __atomic_fetch_add(&tp_map_calls, 1, __ATOMIC_RELAXED);
+  tp_pause_if_asked();
   tp_count_towards_sticky();
   if (tp_should_fail(&tp_mmap_countdown, 0))
     return TP_MFAIL;
@@ -243,6 +259,7 @@ void *custom_direct_mmap(size_t length) {
   void *p;
   int always = __atomic_load_n(&tp_direct_fail, __ATOMIC_RELAXED);
   __atomic_fetch_add(&tp_direct_calls, 1, __ATOMIC_RELAXED);
+  tp_pause_if_asked();
   tp_count_towards_sticky();
   if (tp_should_fail(&tp_direct_countdown, always))
     return TP_MFAIL;
@@ -320,6 +337,7 @@ void acquire_lock(void **lock) {
     tp_lock_error("acquire_lock re-entered by its owner", lock);
     return;
   }
+  tp_pause_if_asked();
   while (!__atomic_compare_exchange_n(lock, &expected, me, 0, __ATOMIC_ACQUIRE,
                                       __ATOMIC_RELAXED)) {
     expected = NULL;
@@ -416,6 +434,7 @@ void tp_map_at_top_nth(unsigned n) {
 }
 void tp_fail_all_maps(int on) { __atomic_store_n(&tp_all_maps_fail, on, __ATOMIC_RELAXED); }
 void tp_fail_direct(int on) { __atomic_store_n(&tp_direct_fail, on, __ATOMIC_RELAXED); }
+void tp_pause_hooks(unsigned usec) { __atomic_store_n(&tp_pause_usec, usec, __ATOMIC_RELAXED); }
 void tp_refuse_munmap(int on) { __atomic_store_n(&tp_munmap_refuse, on, __ATOMIC_RELAXED); }
 
 static char tp_stats_buffer[1024];

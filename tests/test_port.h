@@ -73,6 +73,12 @@ void tp_clear_failures(void);        /* disarm everything above */
    a fuzzer's crash handler keeps the input that led there. */
 void tp_abort_by_signal(int on);
 
+/* From now on custom_mmap, custom_direct_mmap and acquire_lock first sleep usec microseconds
+   (0: no more), in every thread, as if the thread were preempted there: a step that checks
+   something outside a lock and acts on it later, under a lock or after a map, then shows
+   what another thread did in between.  Not under TP_WRAPS_PORT (one thread there). */
+void tp_pause_hooks(unsigned usec);
+
 /* fn (0: none) runs after each release_lock the calling thread makes from now on, once the
    lock is free, until cleared: a test stretches the moment between two of the allocator's
    releases (what other threads may do there) to as long as fn takes.  fn must not allocate. */
