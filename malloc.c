@@ -3864,6 +3864,8 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
   size_t span = m->seg.size - TWO_SIZE_T_SIZES;
   if (((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) != 0)
     return "invalid pointer";
+  if (UNLIKELY(chunk2mem(p) == (void *)m)) /* an mspace's state fills its first chunk */
+    return "invalid pointer (the mspace itself, not a block of it)";
   if (UNLIKELY(m->seg.size < TWO_SIZE_T_SIZES)) /* span would wrap */
     return "invalid pointer (the heap has no memory)";
   if (held_next == 0 && !header_in_heap(m, lo, span, p))
@@ -6368,17 +6370,22 @@ mspace create_mspace(size_t capacity, int locked) {
     if (tbase != CMFAIL)
       m = init_user_heap(tbase, tsize, SEG_MMAPPED, locked);
   }
+  if (m == 0)
+    MALLOC_FAILURE_ACTION;
   return (mspace)m;
 }
 
-/* Does a live mspace keep its state inside [base, base + size)?  (Making a new one there would
-   overwrite it, and put it on the list of live mspaces twice: a list that loops.) */
+/* Does [base, base + size) overlap a live mspace's state (its first chunk)?  Making a new one
+   there would overwrite that state: its link in the list of live mspaces and its lock, which
+   calls on every heap then follow. */
 static int holds_live_mspace(const char *base, size_t size) {
   heap_t *h;
   int found = 0;
   lock_acquire(&mspace_list_lock);
-  for (h = mspace_list; h != 0 && !found; h = h->next_heap)
-    found = (uintptr_t)h - (uintptr_t)base < size;
+  for (h = mspace_list; h != 0 && !found; h = h->next_heap) {
+    uintptr_t state = (uintptr_t)mem2chunk(h);
+    found = state < (uintptr_t)base + size && (uintptr_t)base < state + MSPACE_STATE_SIZE;
+  }
   lock_release(&mspace_list_lock);
   return found;
 }
@@ -6398,14 +6405,34 @@ mspace create_mspace_with_base(void *base, size_t capacity, int locked) {
         !holds_live_mspace((char *)base, capacity))
       m = init_user_heap((char *)base, capacity, SEG_EXTERN, locked);
   }
+  if (m == 0)
+    SET_ERRNO(DL_EINVAL);
   return (mspace)m;
+}
+
+/* A live mspace other than m whose state lies in m's memory (made with create_mspace_with_base
+   in a block of m, or in m's own buffer), or 0. */
+static heap_t *mspace_inside(heap_t *m) {
+  heap_t *h;
+  lock_acquire(&mspace_list_lock);
+  for (h = mspace_list; h != 0; h = h->next_heap)
+    if (h != m && (segment_holding(m, (char *)mem2chunk(h)) != 0 ||
+                   direct_region_holding(m, mem2chunk(h)) != 0))
+      break;
+  lock_release(&mspace_list_lock);
+  return h;
 }
 
 size_t destroy_mspace(mspace msp) {
   heap_t *m = checked_mspace(msp, "destroy_mspace");
-  heap_t **link;
+  heap_t **link, *inner;
+  size_t released = 0;
   if (m == 0)
     return 0;
+  /* An mspace inside m's memory goes with it: left on the list, its state would be read
+     after the memory is gone (or reused) by every call that walks the live mspaces. */
+  while ((inner = mspace_inside(m)) != 0)
+    released += destroy_mspace((mspace)inner);
   lock_acquire(&mspace_list_lock);
   for (link = &mspace_list; *link != 0; link = &(*link)->next_heap)
     if (*link == m) {
@@ -6416,7 +6443,7 @@ size_t destroy_mspace(mspace msp) {
   lock_release(&mspace_list_lock);
   m->magic = 0; /* a caller's buffer outlives the mspace: later use of it is caught */
   lock_destroy(&m->lock);
-  return release_all_memory(m);
+  return released + release_all_memory(m);
 }
 
 int mspace_track_large_chunks(mspace msp, int enable) {

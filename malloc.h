@@ -319,12 +319,20 @@ DLMALLOC_EXPORT mspace create_mspace(size_t capacity, int locked);
 /* create_mspace_with_base(base, capacity, locked): an mspace living inside the caller's buffer
    [base, base + capacity) (any alignment and length; it uses the aligned part); it grows by
    mapping more memory only if allowed, and the buffer is never released by the allocator.
-   NULL if capacity is too small for the bookkeeping, or if the buffer holds a live mspace's
-   own state (destroy it first). */
+   The buffer must stay writable, and belong to the mspace, until destroy_mspace: freeing it
+   first (a block of another heap) or leaving the function whose stack holds it is a use of
+   memory after it is gone.  NULL with errno EINVAL if base is NULL, if the buffer wraps past
+   the end of the address space, if capacity is too small for the bookkeeping (about 1.1 KiB
+   on 64-bit systems: the state, a top chunk and the segment's footer), or if the buffer
+   overlaps a live mspace's own state (destroy it first).  create_mspace returns NULL with
+   errno ENOMEM when the system gives no memory.  (errno as for malloc: set by hosted builds
+   and by PORTABLE ones built with PORTABLE_ERRNO=1.) */
 DLMALLOC_EXPORT mspace create_mspace_with_base(void *base, size_t capacity, int locked);
 
 /* destroy_mspace(msp): release every region the mspace obtained from the system; returns the
-   bytes released.  Later calls on msp are refused as a usage error; a call another thread is
+   bytes released.  An mspace made with create_mspace_with_base inside msp's memory (in a block
+   of it, or in its buffer) is destroyed first, and its bytes are counted too: its state goes
+   with that memory.  Later calls on msp are refused as a usage error; a call another thread is
    making on msp while it is destroyed is the program's race (as free() of a block another
    thread is still using), not one the allocator can catch. */
 DLMALLOC_EXPORT size_t destroy_mspace(mspace msp);

@@ -202,13 +202,16 @@ size_t stats_line_value(const char *text, const char *label);
 #if !PORTABLE || PORTABLE_ERRNO
 #define ERRNO_RESET() (errno = 0)
 #define CHECK_ERRNO_ENOMEM() CHECK_EQ(errno, ENOMEM)
+#define CHECK_ERRNO_EINVAL() CHECK_EQ(errno, EINVAL)
 #else
 #define ERRNO_RESET() ((void)0)
 #define CHECK_ERRNO_ENOMEM() ((void)0)
+#define CHECK_ERRNO_EINVAL() ((void)0)
 #endif
 #else
 #define ERRNO_RESET() ((void)0)
 #define CHECK_ERRNO_ENOMEM() ((void)0)
+#define CHECK_ERRNO_EINVAL() ((void)0)
 #define CHECK_RC_EINVAL(rc) CHECK_NE(rc, 0)
 #define CHECK_RC_ENOMEM(rc) CHECK_NE(rc, 0)
 #endif

@@ -55,6 +55,7 @@ static const struct hostile_case cases[] = {
     {"mspace_call_destroyed", "mspace_malloc on a destroyed mspace"},
     {"mspace_destroy_twice", "destroy_mspace twice"},
     {"mspace_free_destroyed_block", "mspace_free(destroyed mspace, its block)"},
+    {"mspace_free_itself", "mspace_free(m, m): the mspace's own handle"},
     {"free_destroyed_mspace_block", "free() of a destroyed mspace's block"},
     {"bulk_free_duplicate", "bulk_free of an array holding a pointer twice"},
     {"bulk_free_freed", "bulk_free of an array holding a freed block"},

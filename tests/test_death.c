@@ -661,6 +661,15 @@ static int commit(const char *name) {
     destroy_mspace(m);
     return 1;
   }
+  if (strcmp(name, "mspace_free_itself") == 0) {
+    /* The mspace's handle is its state, which fills a chunk marked in use: freed, malloc
+       would hand the state out as a block. */
+    mspace m = create_mspace(0, 1);
+    sink = mspace_malloc(m, 100);
+    mspace_free(m, m);
+    sink = mspace_malloc(m, 512);
+    return 1;
+  }
   if (strcmp(name, "mspace_free_destroyed_block") == 0) {
     mspace m = create_mspace(0, 1);
     void *p = mspace_malloc(m, 100);

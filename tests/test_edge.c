@@ -253,6 +253,68 @@ static void t_mspace_odd_buffers(void) {
     }
 }
 
+/* A new mspace's buffer may not overlap a live mspace's state anywhere (it would overwrite the
+   links and the lock that calls on every heap follow): refused, EINVAL where errno is set, as
+   are a NULL base and a buffer too small.  The state is no block of its mspace. */
+static void t_mspace_state_overlap(void) {
+  static size_t area[4096]; /* 16 or 32 KiB, aligned for any buffer */
+  char *start = (char *)area;
+  size_t d;
+  mspace m = create_mspace_with_base(start + 8192, 8192, 0), n;
+  th_section("create_mspace_with_base over another mspace's state");
+  if (!CHECK(m != NULL))
+    return;
+  for (d = 0; d <= 256; d += 16) { /* the state is larger than 256 bytes on every system */
+    ERRNO_RESET();
+    CHECK((n = create_mspace_with_base((char *)m + d, 4096, 0)) == NULL);
+    CHECK_ERRNO_EINVAL();
+  }
+  /* a buffer that ends inside the state, and one that ends where the state begins */
+  CHECK(create_mspace_with_base(start, (size_t)((char *)m - start) + 64, 0) == NULL);
+  n = create_mspace_with_base(start, 4096, 0);
+  if (CHECK(n != NULL))
+    destroy_mspace(n);
+  ERRNO_RESET();
+  CHECK(create_mspace_with_base(NULL, 4096, 0) == NULL);
+  CHECK_ERRNO_EINVAL();
+  ERRNO_RESET();
+  CHECK(create_mspace_with_base(start, 16, 0) == NULL);
+  CHECK_ERRNO_EINVAL();
+#if !INSECURE /* there usable_size reads any header unchecked */
+  CHECK_EQ(mspace_usable_size(m), 0);
+#endif
+  destroy_mspace(m);
+}
+
+/* An mspace made inside a block of another goes with it (destroy_mspace): its own memory
+   beyond that block is released and counted, and it leaves the list of live mspaces, which
+   the next call that walks the list (usable_size of a foreign pointer) must not find. */
+static void t_mspace_nested(void) {
+  mspace outer = create_mspace(0, 0), inner;
+  void *block, *grown, *mapped;
+  int local = 0;
+  size_t released;
+  th_section("an mspace inside another's block goes with it");
+  if (!CHECK(outer != NULL))
+    return;
+  block = mspace_malloc(outer, 32768);
+  if (!CHECK(block != NULL))
+    return;
+  inner = create_mspace_with_base(block, 32768, 0);
+  if (!CHECK(inner != NULL))
+    return;
+  grown = mspace_malloc(inner, 40000);  /* more than the block: a segment of its own */
+  mapped = mspace_malloc(inner, 300000); /* above the mmap threshold: a region of its own */
+  CHECK(grown != NULL && mapped != NULL);
+  released = destroy_mspace(outer);
+  CHECK_GE(released, 32768 + 40000 + 300000);
+#if !INSECURE /* there usable_size reads any header unchecked, and walks no list */
+  CHECK_EQ(mspace_usable_size(&local), 0); /* inner's state went with outer's memory */
+#else
+  (void)local;
+#endif
+}
+
 /* More live mspaces than malloc.c's table of them holds (LIVE_MSPACE_SLOTS, 256): the ones
    beyond are found by the walk of the list; every one works and is destroyed. */
 static void t_many_mspaces(void) {
@@ -509,6 +571,8 @@ int main(void) {
   }
   t_mspace_capacity();
   t_mspace_odd_buffers();
+  t_mspace_state_overlap();
+  t_mspace_nested();
   t_many_mspaces();
 #if !NO_MALLINFO
   t_mmap_threshold();
