@@ -1081,6 +1081,9 @@ typedef struct chunk chunk_t;
 #define MMAP_FOOT_PAD (FOUR_SIZE_T_SIZES)
 
 #define MIN_CHUNK_SIZE ((sizeof(chunk_t) + CHUNK_ALIGN_MASK) & ~CHUNK_ALIGN_MASK)
+/* The least size top can have: a size is a whole number of word pairs or, with an 8-byte
+   alignment on a 64-bit system, of MALLOC_ALIGNMENT. */
+#define TOP_LEAST_SIZE (MALLOC_ALIGNMENT < TWO_SIZE_T_SIZES ? MALLOC_ALIGNMENT : TWO_SIZE_T_SIZES)
 
 #define chunk2mem(p) ((void *)((char *)(p) + TWO_SIZE_T_SIZES))
 #define mem2chunk(mem) ((chunk_t *)((char *)(mem) - TWO_SIZE_T_SIZES))
@@ -1742,8 +1745,10 @@ static int has_segment_link(heap_t *m, char *base, size_t size) {
    walk is not a fast path, and a size of 0 would never end it.) */
 static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *q) {
   size_t room = span_room(s->base, s->size, q), sz = chunksize(q);
-  /* Top may be smaller than a chunk: what is left once a request has been carved from it. */
-  size_t least = q == m->top ? MALLOC_ALIGNMENT : MIN_CHUNK_SIZE;
+  /* Top may be smaller than a chunk: what is left once a request has been carved from it,
+     which with MALLOC_ALIGNMENT above 32 need not be a multiple of the alignment (its size
+     keeps the remainder its segment began with). */
+  size_t least = q == m->top ? TOP_LEAST_SIZE : MIN_CHUNK_SIZE;
   if (LIKELY(sz >= least && room >= TWO_SIZE_T_SIZES && sz <= room - TWO_SIZE_T_SIZES))
     return 1;
   CORRUPTION(m, q, "chunk size damaged (found walking the heap)");

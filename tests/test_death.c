@@ -289,7 +289,7 @@ static int commit(const char *name) {
     sink = guard;
     if (p == NULL || !is_mapped_block(p))
       return 2;
-    words = (size_t *)(void *)((unsigned char *)p + 4096);
+    words = (size_t *)(void *)((unsigned char *)p + 4096 - 2 * sizeof(size_t)); /* aligned */
     words[0] = (size_t)1 << (sizeof(size_t) * 8 - 1); /* the distance back to the record */
     words[1] = 64;                                    /* a size, and no in-use bit: mapped */
     dlfree(words + 2);

@@ -503,7 +503,8 @@ static void t_trim_footprint(const struct heap *h) {
 /* On a fresh mspace the top is small, so which side of the threshold a request falls on
    decides alone whether it is mapped directly (hblkhd) or carved from a segment. */
 static void t_mmap_threshold(void) {
-  static const size_t below[] = {TEST_MMAP_THRESHOLD - 4 * KB, TEST_MMAP_THRESHOLD - 64};
+  static const size_t below[] = {TEST_MMAP_THRESHOLD - 4 * KB,
+                                 TEST_MMAP_THRESHOLD - 64 - MALLOC_ALIGNMENT}; /* padded: below */
   static const size_t above[] = {TEST_MMAP_THRESHOLD, TEST_MMAP_THRESHOLD + 1, 3 * MB};
   size_t i;
   th_section("both sides of the mmap threshold");

@@ -22,6 +22,9 @@ set(DLMALLOC_TEST_VARIANT_ROWS
     "nostats            | matrix | NO_MALLOC_STATS=1"
     # a quarter of the default 64 KiB: four times the segments, the mapping paths run more
     "granularity16k     | matrix | DEFAULT_GRANULARITY=16384"
+    # a cache line's alignment, wider than the default: chunk sizes in steps of 64, while top
+    # keeps the remainder its segment began with; with every invariant checker
+    "align64            | debug  | DEBUG=1 MALLOC_ALIGNMENT=64"
     "internal           | matrix | hosted USE_LOCKS=1"
     # the per-thread cache (malloc.c section 16): the port build; with every invariant
     # checker and the owner checks; the hosted build, whose threads return their caches
