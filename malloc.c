@@ -1373,6 +1373,16 @@ static size_t arenas_footprint(void) {
 #if MSPACES
 static heap_t *mspace_list; /* live mspaces, guarded by mspace_list_lock */
 static mlock_t mspace_list_lock = MLOCK_INITIALIZER;
+static size_t end_mspaces(heap_t *m, heap_t *container); /* section 18 */
+/* An mspace's state fills the first chunk of its first segment, a chunk of this size. */
+#define MSPACE_STATE_SIZE (pad_request(sizeof(heap_t)))
+/* Is in-use chunk p, of MSPACE_STATE_SIZE bytes, a live mspace's state?  Its handle, passed
+   as a block, would otherwise pass free()'s checks, for its own mspace or (an mspace made in
+   a block of another heap) for that heap: the state handed out as a block, silently. */
+#define is_mspace_state(p) (((heap_t *)chunk2mem(p))->magic == mparams.magic)
+#else
+#define MSPACE_STATE_SIZE ((size_t)0) /* no chunk has this size */
+#define is_mspace_state(p) ((void)(p), 0)
 #endif
 
 #define is_initialized(m) ((m)->top != 0)
@@ -3869,8 +3879,6 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
   size_t span = m->seg.size - TWO_SIZE_T_SIZES;
   if (((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) != 0)
     return "invalid pointer";
-  if (UNLIKELY(chunk2mem(p) == (void *)m)) /* an mspace's state fills its first chunk */
-    return "invalid pointer (the mspace itself, not a block of it)";
   if (UNLIKELY(m->seg.size < TWO_SIZE_T_SIZES)) /* span would wrap */
     return "invalid pointer (the heap has no memory)";
   if (held_next == 0 && !header_in_heap(m, lo, span, p))
@@ -3891,6 +3899,8 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
   if ((chunksize(p) & CHUNK_ALIGN_MASK) != 0 || !ok_next(p, next) ||
       (next != held_next && !header_in_heap(m, lo, span, next)))
     return "corrupted block size";
+  if (UNLIKELY(chunksize(p) == MSPACE_STATE_SIZE) && is_mspace_state(p))
+    return "invalid pointer (an mspace, not a block)";
   if (!ok_pinuse(next))
     return "double free or corrupted block (the next chunk says it is free)";
   if (!pinuse(p)) { /* the previous chunk is free: its size must match our back link */
@@ -6231,8 +6241,12 @@ void dlmalloc_stats(void) DLMALLOC_NOTHROW {
 
 size_t dlmalloc_usable_size(const void *mem) DLMALLOC_NOTHROW { return usable_size(mem); }
 
-/* Release arena h's memory and forget it; *freed grows by the bytes released. */
+/* Release arena h's memory and forget it; *freed grows by the bytes released.  An mspace
+   made in a block of h goes first (end_mspaces, which takes mspace_list_lock: before h's). */
 static void tear_down_arena(heap_t *h, void *freed) {
+#if MSPACES
+  *(size_t *)freed += end_mspaces(0, h);
+#endif
   if (!PREACTION(h)) {
     *(size_t *)freed += release_all_memory(h);
     forget_all_memory(h);
@@ -6256,7 +6270,6 @@ size_t dlmalloc_teardown(void) {
 
 #if MSPACES
 
-#define MSPACE_STATE_SIZE (pad_request(sizeof(heap_t)))
 /* The smallest buffer that holds the state, a top chunk and the room top keeps free. */
 #define MIN_MSPACE_CAPACITY                                                                \
   (MSPACE_STATE_SIZE + TOP_FOOT_SIZE + MIN_CHUNK_SIZE + 2 * MALLOC_ALIGNMENT)
@@ -6415,40 +6428,66 @@ mspace create_mspace_with_base(void *base, size_t capacity, int locked) {
   return (mspace)m;
 }
 
-/* A live mspace other than m whose state lies in m's memory (made with create_mspace_with_base
-   in a block of m, or in m's own buffer), or 0. */
-static heap_t *mspace_inside(heap_t *m) {
-  heap_t *h;
+/* Does heap c's memory (a segment or a directly mapped region) hold mspace h's state? */
+static int holds_mspace_state(heap_t *c, heap_t *h) {
+  chunk_t *state = mem2chunk(h);
+  return segment_holding(c, (char *)state) != 0 || direct_region_holding(c, state) != 0;
+}
+
+/* End mspace m (0: none) together with every live mspace whose state lies in memory that is
+   going: m's, container's (an arena being torn down; 0: none), or, in turn, one of those
+   mspaces' own.  Left on the list, such an mspace would have its state read, after its memory
+   is gone or reused, by every call that walks the live mspaces.  All leave the list in one
+   step; then each is released after the ones inside it (the reverse of the order they were
+   found in), without recursion however deep the nesting.  Returns the bytes released. */
+static size_t end_mspaces(heap_t *m, heap_t *container) {
+  heap_t *ending = m, *last = m, *scanned, *h, *next, *innermost = 0, **link;
+  size_t released = 0;
   lock_acquire(&mspace_list_lock);
-  for (h = mspace_list; h != 0; h = h->next_heap)
-    if (h != m && (segment_holding(m, (char *)mem2chunk(h)) != 0 ||
-                   direct_region_holding(m, mem2chunk(h)) != 0))
-      break;
+  if (m != 0) {
+    for (link = &mspace_list; *link != 0; link = &(*link)->next_heap)
+      if (*link == m) {
+        *link = m->next_heap;
+        break;
+      }
+    forget_live_mspace(m);
+    m->next_heap = 0;
+  }
+  for (scanned = container != 0 ? container : ending; scanned != 0;
+       scanned = scanned == container ? ending : scanned->next_heap) {
+    for (link = &mspace_list; (h = *link) != 0;) {
+      if (!holds_mspace_state(scanned, h)) {
+        link = &h->next_heap;
+        continue;
+      }
+      *link = h->next_heap;
+      forget_live_mspace(h);
+      h->next_heap = 0;
+      if (last != 0)
+        last->next_heap = h;
+      else
+        ending = h;
+      last = h;
+    }
+  }
   lock_release(&mspace_list_lock);
-  return h;
+  for (h = ending; h != 0; h = next) { /* reversed: the innermost first */
+    next = h->next_heap;
+    h->next_heap = innermost;
+    innermost = h;
+  }
+  for (h = innermost; h != 0; h = next) {
+    next = h->next_heap; /* read while the memory holding h's state is still there */
+    h->magic = 0;        /* a caller's buffer outlives the mspace: later use of it is caught */
+    lock_destroy(&h->lock);
+    released += release_all_memory(h);
+  }
+  return released;
 }
 
 size_t destroy_mspace(mspace msp) {
   heap_t *m = checked_mspace(msp, "destroy_mspace");
-  heap_t **link, *inner;
-  size_t released = 0;
-  if (m == 0)
-    return 0;
-  /* An mspace inside m's memory goes with it: left on the list, its state would be read
-     after the memory is gone (or reused) by every call that walks the live mspaces. */
-  while ((inner = mspace_inside(m)) != 0)
-    released += destroy_mspace((mspace)inner);
-  lock_acquire(&mspace_list_lock);
-  for (link = &mspace_list; *link != 0; link = &(*link)->next_heap)
-    if (*link == m) {
-      *link = m->next_heap;
-      break;
-    }
-  forget_live_mspace(m);
-  lock_release(&mspace_list_lock);
-  m->magic = 0; /* a caller's buffer outlives the mspace: later use of it is caught */
-  lock_destroy(&m->lock);
-  return released + release_all_memory(m);
+  return m != 0 ? end_mspaces(m, 0) : 0;
 }
 
 int mspace_track_large_chunks(mspace msp, int enable) {

@@ -277,7 +277,9 @@ DLMALLOC_EXPORT size_t dlmalloc_usable_size(const void *p) DLMALLOC_NOTHROW;
    a DLL, driver, plugin or UEFI application about to be unloaded.  Returns the bytes released.
    A region the system refuses to take back is forgotten (leaked), since the heap is reset
    regardless; memory obtained with MORECORE (sbrk) stays with the process.  mspaces are not
-   affected: destroy each with destroy_mspace.                                               */
+   affected (destroy each with destroy_mspace), except one made with create_mspace_with_base
+   in a block of the global heap, whose state goes with that memory: it ends too, as
+   destroy_mspace would end it.                                                              */
 DLMALLOC_EXPORT size_t dlmalloc_teardown(void);
 
 /* malloc_thread_exit(): the calling thread is ending.  With the per-thread cache

@@ -57,6 +57,7 @@ static const struct hostile_case cases[] = {
     {"mspace_destroy_twice", "destroy_mspace twice"},
     {"mspace_free_destroyed_block", "mspace_free(destroyed mspace, its block)"},
     {"mspace_free_itself", "mspace_free(m, m): the mspace's own handle"},
+    {"mspace_free_inner", "mspace_free(outer, an mspace made in outer's block)"},
     {"free_destroyed_mspace_block", "free() of a destroyed mspace's block"},
     {"bulk_free_duplicate", "bulk_free of an array holding a pointer twice"},
     {"bulk_free_freed", "bulk_free of an array holding a freed block"},

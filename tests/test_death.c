@@ -679,6 +679,17 @@ static int commit(const char *name) {
     sink = mspace_malloc(m, 512);
     return 1;
   }
+  if (strcmp(name, "mspace_free_inner") == 0) {
+    /* An mspace made in a block of another: its state, a chunk in use there, followed by its
+       first block, looks like a block of the outer one. */
+    mspace outer = create_mspace(0, 1), inner;
+    void *block = mspace_malloc(outer, 100000);
+    inner = create_mspace_with_base(block, 100000, 0);
+    sink = mspace_malloc(inner, 64);
+    mspace_free(outer, inner);
+    sink = mspace_malloc(outer, 1000);
+    return 1;
+  }
   if (strcmp(name, "mspace_free_destroyed_block") == 0) {
     mspace m = create_mspace(0, 1);
     void *p = mspace_malloc(m, 100);

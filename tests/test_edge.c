@@ -306,10 +306,37 @@ static void t_mspace_nested(void) {
   grown = mspace_malloc(inner, 40000);  /* more than the block: a segment of its own */
   mapped = mspace_malloc(inner, 300000); /* above the mmap threshold: a region of its own */
   CHECK(grown != NULL && mapped != NULL);
+#if !INSECURE /* there usable_size reads any header unchecked, and walks no list */
+  /* inner's state, a chunk in use inside outer's block, is no block of outer's either */
+  CHECK_EQ(mspace_usable_size(inner), 0);
+#endif
   released = destroy_mspace(outer);
   CHECK_GE(released, 32768 + 40000 + 300000);
-#if !INSECURE /* there usable_size reads any header unchecked, and walks no list */
+#if !INSECURE
   CHECK_EQ(mspace_usable_size(&local), 0); /* inner's state went with outer's memory */
+#else
+  (void)local;
+#endif
+}
+
+/* A chain of mspaces, each made in a block of the one before, ends with its first: all of
+   it, the innermost first (each one's state lies in the memory of the one before it). */
+static void t_mspace_chain(void) {
+  enum { DEPTH = 300, EACH = 4096 };
+  mspace first = create_mspace(0, 0), m = first;
+  size_t made = 0, released;
+  int local = 0;
+  th_section("a chain of nested mspaces ends with its first");
+  while (m != NULL && made < DEPTH) {
+    void *block = mspace_malloc(m, EACH);
+    m = block != NULL ? create_mspace_with_base(block, EACH, 0) : NULL;
+    made += m != NULL;
+  }
+  CHECK_EQ(made, DEPTH);
+  released = destroy_mspace(first);
+  CHECK_GE(released, DEPTH * EACH);
+#if !INSECURE
+  CHECK_EQ(mspace_usable_size(&local), 0); /* the list is walked: nothing of the chain is left */
 #else
   (void)local;
 #endif
@@ -574,6 +601,7 @@ int main(void) {
   t_mspace_odd_buffers();
   t_mspace_state_overlap();
   t_mspace_nested();
+  t_mspace_chain();
   t_many_mspaces();
 #if !NO_MALLINFO
   t_mmap_threshold();

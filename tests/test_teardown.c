@@ -232,6 +232,28 @@ static void t_mspaces(void) {
   for (i = 0; i < 50; i++)
     CHECK(check_pattern(blocks[i], 1000 + i, (uint32_t)i));
   destroy_and_check(m, &s0);
+
+  th_section("global teardown ends an mspace made in a block of the heap");
+  {
+    /* Its state goes with the heap's memory: left on the list of live mspaces, the next
+       call that walks it (usable_size of a foreign pointer, fork's handlers, another
+       mspace's destroy) read unmapped memory. */
+    void *block = dlmalloc(MB); /* above the threshold: a region of its own */
+    mspace inner = block != NULL ? create_mspace_with_base(block, MB, 1) : NULL;
+    int local = 0;
+    if (CHECK(inner != NULL)) {
+      CHECK(mspace_malloc(inner, 2 * MB) != NULL); /* and a region of inner's own */
+      m = create_mspace(0, 1);
+      CHECK_GT(dlmalloc_teardown(), 3 * MB);
+#if !INSECURE /* there usable_size reads any header unchecked, and walks no list */
+      CHECK_EQ(mspace_usable_size(&local), 0);
+#else
+      (void)local;
+#endif
+      if (CHECK(m != NULL))
+        destroy_and_check(m, &s0);
+    }
+  }
 #endif
 }
 #endif /* MSPACES */
