@@ -145,7 +145,8 @@
     recorded for malloc_abort_reason() before either is invoked.  "Abort" is custom_abort() in
     PORTABLE builds and abort() otherwise.
   MALLOC_ALIGNMENT        default: 2 * sizeof(void *), 16 on WebAssembly (h)
-    Alignment of every block; a power of two, at least 8.
+    Alignment of every block; a power of two from 8 to 128 (the small bins need chunks below
+    256 bytes; larger alignments are memalign's).
   MALLOC_FAILURE_ACTION   default: errno = ENOMEM (nothing in PORTABLE builds without
                           PORTABLE_ERRNO)
     Run when an allocation fails.
@@ -1918,6 +1919,11 @@ static inline int head_replace(chunk_t *p, size_t seen, size_t desired) {
 typedef char assert_size_t_holds_pointer[(sizeof(size_t) >= sizeof(char *)) ? 1 : -1];
 typedef char assert_alignment_power_of_two[((MALLOC_ALIGNMENT & (MALLOC_ALIGNMENT - 1)) == 0 &&
                                             MALLOC_ALIGNMENT >= 8) ? 1 : -1];
+/* The small bins hold chunks below 256 bytes, and some request must pad to one: at 256 the
+   largest "small" request (MAX_SMALL_REQUEST) wrapped around, every request took the small
+   path, and tmalloc_small handed out tree chunks smaller than the request.  Larger
+   alignments are memalign's. */
+typedef char assert_alignment_at_most_128[(MALLOC_ALIGNMENT <= 128) ? 1 : -1];
 typedef char assert_min_chunk_holds_links[(MIN_CHUNK_SIZE >= sizeof(chunk_t)) ? 1 : -1];
 typedef char assert_min_request_pads_to_min_chunk[
     (pad_request(MIN_REQUEST) == MIN_CHUNK_SIZE) ? 1 : -1]; /* request2size relies on it */
