@@ -6407,8 +6407,10 @@ static int holds_live_mspace(const char *base, size_t size) {
   int found = 0;
   lock_acquire(&mspace_list_lock);
   for (h = mspace_list; h != 0 && !found; h = h->next_heap) {
-    uintptr_t state = (uintptr_t)mem2chunk(h);
-    found = state < (uintptr_t)base + size && (uintptr_t)base < state + MSPACE_STATE_SIZE;
+    /* from the chunk's header to the state's end (which may lie in the next chunk's first
+       word, as any block's last bytes may) */
+    uintptr_t state = (uintptr_t)mem2chunk(h), end = (uintptr_t)h + sizeof(heap_t);
+    found = state < (uintptr_t)base + size && (uintptr_t)base < end;
   }
   lock_release(&mspace_list_lock);
   return found;
