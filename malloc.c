@@ -1379,11 +1379,17 @@ static size_t end_mspaces(heap_t *m, heap_t *container); /* section 18 */
 #define MSPACE_STATE_SIZE (pad_request(sizeof(heap_t)))
 /* Is in-use chunk p, of MSPACE_STATE_SIZE bytes, a live mspace's state?  Its handle, passed
    as a block, would otherwise pass free()'s checks, for its own mspace or (an mspace made in
-   a block of another heap) for that heap: the state handed out as a block, silently. */
-#define is_mspace_state(p) (((heap_t *)chunk2mem(p))->magic == mparams.magic)
+   a block of another heap) for that heap: the state handed out as a block, silently.  A live
+   state carries the magic number, and its first small bin, which no chunk is small enough
+   for, links to itself: a copy of the state elsewhere (a block like any other) does not. */
+#define is_mspace_state(p)                                                                 \
+  (((heap_t *)chunk2mem(p))->magic == mparams.magic &&                                     \
+   smallbin_at((heap_t *)chunk2mem(p), 0)->fd == smallbin_at((heap_t *)chunk2mem(p), 0))
+#define may_be_mspace_state(size) ((size) == MSPACE_STATE_SIZE)
 #else
 #define MSPACE_STATE_SIZE ((size_t)0) /* no chunk has this size */
 #define is_mspace_state(p) ((void)(p), 0)
+#define may_be_mspace_state(size) 0
 #endif
 
 #define is_initialized(m) ((m)->top != 0)
@@ -3905,7 +3911,7 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
   if ((chunksize(p) & CHUNK_ALIGN_MASK) != 0 || !ok_next(p, next) ||
       (next != held_next && !header_in_heap(m, lo, span, next)))
     return "corrupted block size";
-  if (UNLIKELY(chunksize(p) == MSPACE_STATE_SIZE) && is_mspace_state(p))
+  if (UNLIKELY(may_be_mspace_state(chunksize(p))) && is_mspace_state(p))
     return "invalid pointer (an mspace, not a block)";
   if (!ok_pinuse(next))
     return "double free or corrupted block (the next chunk says it is free)";
@@ -5734,6 +5740,7 @@ static NOINLINE void thread_cache_free_slow(void *mem) {
       }
     }
     if (!own && mapped && ((size_t)(uintptr_t)mem & CHUNK_ALIGN_MASK) == 0 &&
+        !may_be_mspace_state(chunksize(p)) && /* (its link would go into the state) */
         *(volatile size_t *)&arena_of(h)->users != 0) {
       arena_free_remote(h, mem);
       return;
@@ -5773,6 +5780,7 @@ static ALWAYS_INLINE int thread_cache_free_quick(struct thread_cache *tc, void *
        threads are about (a lone thread merges the block instead: thread_cache_free_other). */
     if ((head & (CINUSE_BIT | CACHED_BIT)) == CINUSE_BIT &&
         size - MIN_CHUNK_SIZE <= max - MIN_CHUNK_SIZE && i < THREAD_CACHE_LISTS &&
+        !may_be_mspace_state(size) && /* the slow path's checks tell */
         (room != 0 ? size + TWO_SIZE_T_SIZES <= room : segment_map_owner_quick(next) == id) &&
         ((next_head = next->head) & PINUSE_BIT) != 0 &&
         (tc->shared || ((head & PINUSE_BIT) != 0 && (next_head & CINUSE_BIT) != 0)) &&

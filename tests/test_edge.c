@@ -319,6 +319,27 @@ static void t_mspace_nested(void) {
 #endif
 }
 
+/* A block holding a copy of a live mspace's state is a block like any other: whichever
+   size it has (the state's own among them), it is freed.  (free()'s checks refuse the state
+   itself, which a copy elsewhere must not be taken for.) */
+static void t_mspace_state_copy(void) {
+  mspace m = create_mspace(0, 0), copies = create_mspace(0, 0);
+  size_t n;
+  th_section("a copy of an mspace's state is no mspace");
+  if (!CHECK(m != NULL && copies != NULL))
+    return;
+  for (n = 256; n <= 1100; n += 8) { /* m's first segment holds as many bytes */
+    void *copy = mspace_malloc(copies, n);
+    if (!CHECK(copy != NULL))
+      break;
+    memcpy(copy, m, n);
+    CHECK_GE(mspace_usable_size(copy), n);
+    mspace_free(copies, copy);
+  }
+  destroy_mspace(copies);
+  destroy_mspace(m);
+}
+
 /* A chain of mspaces, each made in a block of the one before, ends with its first: all of
    it, the innermost first (each one's state lies in the memory of the one before it). */
 static void t_mspace_chain(void) {
@@ -602,6 +623,7 @@ int main(void) {
   t_mspace_state_overlap();
   t_mspace_nested();
   t_mspace_chain();
+  t_mspace_state_copy();
   t_many_mspaces();
 #if !NO_MALLINFO
   t_mmap_threshold();

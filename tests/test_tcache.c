@@ -1114,6 +1114,22 @@ static int death(const char *name) {
     dlmalloc_trim(0);
     if (holder[0] == (void *)(holder - 3))
       printf("unlinking the forged chunk redirected the program's pointer\n");
+  } else if (strcmp(name, "mspace_handle_shared") == 0) {
+    /* An mspace made in a block of the heap, its handle freed while another thread is about:
+       the cache's fast path took the state for a block of its size (its link written into
+       the live state, and the next malloc of that size handed the state out). */
+    void *block = dlmalloc(65536);
+    mspace inner;
+    size_t n;
+    if (block == NULL || !other_thread_about())
+      return 2;
+    inner = create_mspace_with_base(block, 65536, 0);
+    if (inner == NULL || mspace_malloc(inner, 100) == NULL)
+      return 2;
+    dlfree(inner);
+    for (n = 256; n <= 1100; n += 8) /* whatever the state's size here */
+      if (dlmalloc(n) == (void *)inner)
+        printf("malloc handed out the mspace's state\n");
   } else if (strcmp(name, "forged_depot_link") == 0) {
     /* As depot_double_free; then every block in the depot's batches gets a forged link. */
     static void *blocks[DEPOT_BLOCKS];
