@@ -156,8 +156,9 @@ static void t_heap(void) {
   /* Waiters that spin until they catch a gap between two of the holder's calls made the
      threads take turns at about one acquisition in seven when both ran at once.  Long runs
      make far fewer hand-overs; the bound leaves room for the ones that sleeping and waking
-     make. */
-  CHECK_LE(posix_lock_handoffs, posix_lock_acquires / 20);
+     make, which vary a hundredfold from run to run (an outside flake hunt saw up to half of
+     an earlier bound of one in twenty, on an idle machine). */
+  CHECK_LE(posix_lock_handoffs, posix_lock_acquires / 10);
 }
 
 int main(void) {
