@@ -6450,6 +6450,27 @@ static int holds_mspace_state(heap_t *c, heap_t *h) {
   return segment_holding(c, (char *)state) != 0 || direct_region_holding(c, state) != 0;
 }
 
+/* Move the live mspace at *link off the list of live mspaces (mspace_list_lock held) to the
+   end of the list whose last link is **tail. */
+static void take_mspace(heap_t **link, heap_t ***tail) {
+  heap_t *h = *link;
+  *link = h->next_heap;
+  forget_live_mspace(h);
+  h->next_heap = 0;
+  **tail = h;
+  *tail = &h->next_heap;
+}
+
+/* Take every live mspace whose state heap c's memory holds (take_mspace). */
+static void take_mspaces_inside(heap_t *c, heap_t ***tail) {
+  heap_t **link = &mspace_list;
+  while (*link != 0)
+    if (holds_mspace_state(c, *link))
+      take_mspace(link, tail);
+    else
+      link = &(*link)->next_heap;
+}
+
 /* End mspace m (0: none) together with every live mspace whose state lies in memory that is
    going: m's, container's (an arena being torn down; 0: none), or, in turn, one of those
    mspaces' own.  Left on the list, such an mspace would have its state read, after its memory
@@ -6457,35 +6478,18 @@ static int holds_mspace_state(heap_t *c, heap_t *h) {
    step; then each is released after the ones inside it (the reverse of the order they were
    found in), without recursion however deep the nesting.  Returns the bytes released. */
 static size_t end_mspaces(heap_t *m, heap_t *container) {
-  heap_t *ending = m, *last = m, *scanned, *h, *next, *innermost = 0, **link;
+  heap_t *ending = 0, **tail = &ending, *scanned, *h, *next, *innermost = 0, **link;
   size_t released = 0;
   lock_acquire(&mspace_list_lock);
-  if (m != 0) {
-    for (link = &mspace_list; *link != 0; link = &(*link)->next_heap)
-      if (*link == m) {
-        *link = m->next_heap;
-        break;
-      }
-    forget_live_mspace(m);
-    m->next_heap = 0;
-  }
-  for (scanned = container != 0 ? container : ending; scanned != 0;
-       scanned = scanned == container ? ending : scanned->next_heap) {
-    for (link = &mspace_list; (h = *link) != 0;) {
-      if (!holds_mspace_state(scanned, h)) {
-        link = &h->next_heap;
-        continue;
-      }
-      *link = h->next_heap;
-      forget_live_mspace(h);
-      h->next_heap = 0;
-      if (last != 0)
-        last->next_heap = h;
-      else
-        ending = h;
-      last = h;
+  for (link = &mspace_list; m != 0 && *link != 0; link = &(*link)->next_heap)
+    if (*link == m) {
+      take_mspace(link, &tail);
+      break;
     }
-  }
+  if (container != 0)
+    take_mspaces_inside(container, &tail);
+  for (scanned = ending; scanned != 0; scanned = scanned->next_heap) /* the list grows */
+    take_mspaces_inside(scanned, &tail);
   lock_release(&mspace_list_lock);
   for (h = ending; h != 0; h = next) { /* reversed: the innermost first */
     next = h->next_heap;
