@@ -192,6 +192,19 @@ size_t stats_line_value(const char *text, const char *label);
 #define CHECK_MALLINFO_ADDS_UP(h) ((void)(h))
 #endif
 
+/* mspace_usable_size of a pointer no heap holds walks the records of every live mspace: once
+   an mspace's memory is gone, nothing of it may be left there to read (0: the walk ended).
+   INSECURE builds read the pointer's header unchecked and walk no list. */
+#if MSPACES && !INSECURE
+#define CHECK_MSPACE_LIST_WALKS()                                                          \
+  do {                                                                                     \
+    int not_a_block_ = 0;                                                                  \
+    CHECK_EQ(mspace_usable_size(&not_a_block_), 0);                                        \
+  } while (0)
+#else
+#define CHECK_MSPACE_LIST_WALKS() ((void)0)
+#endif
+
 /* ---- Hosted-only part: errno ---------------------------------------------------------------
    PORTABLE builds of malloc.c leave errno alone unless built with PORTABLE_ERRNO; hosted
    builds set it to ENOMEM.  posix_memalign returns the usual EINVAL/ENOMEM numbers in both. */
