@@ -412,7 +412,7 @@ static int commit(const char *name) {
     /* Use after free: one word written into a freed small block, where a per-thread cache
        keeps its link to the next free block.  If the link is trusted, the second malloc
        returns the address the program wrote (here a static buffer). */
-    static size_t target[16];
+    static size_t target[2 * (MALLOC_ALIGNMENT / sizeof(size_t)) + 16];
     void *p = dlmalloc(40), *q = dlmalloc(40), *a, *b;
     void *chosen = target + 2 * (MALLOC_ALIGNMENT / sizeof(size_t));
     sink = dlmalloc(40);
