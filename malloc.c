@@ -215,7 +215,8 @@
     its link is mangled with a secret, and every block leaves a cache checked (section 9), so
     double frees (racing ones too) and damaged links end in an abort naming the thread cache.
     Needs atomic read-modify-write: GCC/Clang __atomic builtins or Win32 Interlocked calls.
-  MALLOC_THREAD_CACHE_MAX_SIZE  default: 1040 (requests up to 1024 bytes)
+  MALLOC_THREAD_CACHE_MAX_SIZE  default: 1040 (requests up to 1024 bytes), rounded up to a
+    multiple of MALLOC_ALIGNMENT
     Largest chunk (request + overhead, rounded) the cache keeps a list of its own for; a
     multiple of MALLOC_ALIGNMENT.  One list per chunk size up to it, and size classes above
     it (MALLOC_THREAD_CACHE_CLASSES).
@@ -450,7 +451,9 @@
 #endif /* MALLOC_THREAD_CACHE */
 
 #ifndef MALLOC_THREAD_CACHE_MAX_SIZE
-#define MALLOC_THREAD_CACHE_MAX_SIZE 1040 /* a 1024-byte request, and a little more on 32-bit */
+/* A 1024-byte request, and a little more on 32-bit; a chunk size at any alignment. */
+#define MALLOC_THREAD_CACHE_MAX_SIZE                                                      \
+  ((1040 + MALLOC_ALIGNMENT - 1) / MALLOC_ALIGNMENT * MALLOC_ALIGNMENT)
 #endif /* MALLOC_THREAD_CACHE_MAX_SIZE */
 
 #ifndef MALLOC_THREAD_CACHE_CLASSES
