@@ -2889,6 +2889,27 @@ static int exceeds_limit(heap_t *m, size_t size) {
   return limit != 0 && (fp <= footprint || fp > limit);
 }
 
+/* A directly mapped region of heap m goes from oldlen to newlen bytes: count the change in
+   one step under global_lock, a growth only if the footprint limit lets it in (0 if not).
+   mmap_resize counts a growth before it remaps, so that no other arena takes the same room
+   meanwhile, and a shrink after: the count is never below what the heaps hold. */
+#if HAVE_MREMAP
+static int count_remap(heap_t *m, size_t oldlen, size_t newlen) {
+  int fits = 1;
+  if (shares_footprint(m))
+    lock_acquire(&global_lock);
+  if (newlen >= oldlen) {
+    fits = !exceeds_limit(m, newlen - oldlen);
+    if (fits)
+      count_footprint(m, newlen - oldlen);
+  } else
+    m->footprint -= oldlen - newlen;
+  if (shares_footprint(m))
+    lock_release(&global_lock);
+  return fits;
+}
+#endif /* HAVE_MREMAP */
+
 /* Heap m has just mapped [base, base + size): count it if the footprint limit lets it in, and
    return 1.  Otherwise give it back and return 0; if the system refuses to take it, count it
    all the same (1): it is the heap's.  Checked before the map as well (exceeds_limit), but
@@ -3065,7 +3086,7 @@ static chunk_t *mmap_resize(heap_t *m, chunk_t *oldp, size_t nb, int can_move) {
     size_t record_at = (size_t)((char *)r - oldbase); /* memalign may have moved it */
     size_t newlen = page_align(nb + record_at + DIRECT_HEADER_SIZE + CHUNK_ALIGN_MASK +
                                MMAP_FOOT_PAD);
-    if (newlen > nb && (newlen <= oldlen || !exceeds_limit(m, newlen - oldlen))) {
+    if (newlen > nb && (newlen <= oldlen || count_remap(m, oldlen, newlen))) {
       char *cp;
       unlink_direct(r); /* the neighbours' links must follow the record if it moves */
       cp = (char *)os_remap(oldbase, oldlen, newlen, can_move);
@@ -3075,12 +3096,14 @@ static chunk_t *mmap_resize(heap_t *m, chunk_t *oldp, size_t nb, int can_move) {
         p = format_direct_chunk(m, r, cp, newlen);
         link_direct(m, r);
         note_region(m, cp, newlen);
-        m->footprint -= oldlen;
-        add_footprint(m, newlen);
+        if (newlen < oldlen)
+          count_remap(m, oldlen, newlen);
         check_mmapped_chunk(m, p);
         return p;
       }
       link_direct(m, r);
+      if (newlen > oldlen)
+        count_remap(m, newlen, oldlen); /* the growth counted in advance did not happen */
     }
   }
 #else

@@ -716,6 +716,82 @@ static void t_footprint_limit(void) {
 #endif
 }
 
+/* A thread resizes a directly mapped block (in place, or by remapping where the system can)
+   while another fills its own arena to the limit and empties it again: the arenas together
+   stay within the limit.  An outside review found them up to the block's whole size over: a
+   shrink took the old size off the count before it added the new one, and a growth was
+   checked apart from its count.  Both threads look at the footprint after each step. */
+#define RESIZE_FILLS 100 /* times the other thread fills its arena to the limit */
+#define RESIZE_BLOCK ((size_t)12 << 20)
+
+static volatile int resizing;
+static int fills, resize_ready; /* __atomic */
+static size_t resize_limit, resize_seen; /* the most either thread saw (__atomic) */
+
+static void see_footprint(void) {
+  size_t now = dlmalloc_footprint(), seen = __atomic_load_n(&resize_seen, __ATOMIC_RELAXED);
+  while (now > seen &&
+         !__atomic_compare_exchange_n(&resize_seen, &seen, now, 0, __ATOMIC_RELAXED,
+                                      __ATOMIC_RELAXED))
+    continue;
+}
+
+static void *resize_mapped(void *arg) {
+  void *p = dlmalloc(RESIZE_BLOCK), *q;
+  (void)arg;
+  CHECK(p != NULL);
+  __atomic_store_n(&resize_ready, 1, __ATOMIC_RELEASE); /* the filler may start */
+  while (p != NULL && __atomic_load_n(&fills, __ATOMIC_RELAXED) < RESIZE_FILLS) {
+    if ((q = dlrealloc(p, RESIZE_BLOCK + (512 << 10))) != NULL)
+      p = q;
+    see_footprint();
+    if ((q = dlrealloc(p, RESIZE_BLOCK)) != NULL)
+      p = q;
+    see_footprint();
+  }
+  resizing = 0;
+  dlfree(p);
+  return NULL;
+}
+
+static void *fill_and_empty(void *arg) {
+  static void *blocks[LIMIT_BLOCKS];
+  size_t n;
+  (void)arg;
+  while (!__atomic_load_n(&resize_ready, __ATOMIC_ACQUIRE))
+    sched_yield();
+  while (resizing) {
+    for (n = 0; n < LIMIT_BLOCKS && (blocks[n] = dlmalloc(60000)) != NULL; n++)
+      see_footprint();
+    while (n > 0)
+      dlfree(blocks[--n]);
+    dlmalloc_trim(0);
+    __atomic_add_fetch(&fills, 1, __ATOMIC_RELAXED);
+  }
+  return NULL;
+}
+
+static void t_footprint_limit_resize(void) {
+  pthread_t t[2];
+  th_section("the footprint limit holds while another arena's mapped block is resized");
+  dlmalloc_trim(0);
+  dlmallopt(M_MMAP_THRESHOLD, 128 * 1024); /* seen to make the window wider, not needed */
+  resize_limit = dlmalloc_footprint() + 2 * RESIZE_BLOCK;
+  resize_seen = 0;
+  fills = resize_ready = 0;
+  dlmalloc_set_footprint_limit(resize_limit);
+  resizing = 1;
+  CHECK_EQ(pthread_create(&t[0], NULL, resize_mapped, NULL), 0);
+  CHECK_EQ(pthread_create(&t[1], NULL, fill_and_empty, NULL), 0);
+  CHECK_EQ(pthread_join(t[0], NULL), 0);
+  CHECK_EQ(pthread_join(t[1], NULL), 0);
+  CHECK_LE(resize_seen, resize_limit);
+  CHECK_GT(resize_seen, resize_limit - RESIZE_BLOCK); /* the filler reached the limit */
+  dlmalloc_set_footprint_limit(0);
+  dlmallopt(M_MMAP_THRESHOLD, (int)TEST_MMAP_THRESHOLD);
+  dlmalloc_trim(0);
+}
+
 /* ---- fork while other threads allocate in their arenas -------------------------------- */
 
 static volatile int churning;
@@ -978,6 +1054,7 @@ int main(int argc, char **argv) {
   t_reuse();
   t_handoff();
   t_footprint_limit();
+  t_footprint_limit_resize();
   t_fork();
 #ifdef TEST_WITH_PORT
   t_fork_while_binding();
