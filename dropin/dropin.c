@@ -415,6 +415,17 @@ static void read_stats_setting(void) {
   }
 }
 
+/* The fork handlers by names that bind to this copy of the library: the exported names may
+   resolve to another object's functions (a second copy of the drop-in preloaded over a
+   program linked with this one registered the other copy's handlers twice, and its second
+   prepare waited for the lock its first had taken). */
+extern __typeof(dlmalloc_prefork) dropin_prefork
+    __attribute__((alias("dlmalloc_prefork"), visibility("hidden")));
+extern __typeof(dlmalloc_postfork_parent) dropin_postfork_parent
+    __attribute__((alias("dlmalloc_postfork_parent"), visibility("hidden")));
+extern __typeof(dlmalloc_postfork_child) dropin_postfork_child
+    __attribute__((alias("dlmalloc_postfork_child"), visibility("hidden")));
+
 __attribute__((constructor)) static void dropin_load(void) {
   int rc;
   read_stats_setting();
@@ -422,7 +433,7 @@ __attribute__((constructor)) static void dropin_load(void) {
      inherits consistent heaps and unlocked locks.  Registered now, early, so that among the
      handlers our prepare runs last (after other libraries' handlers, which may allocate)
      and our parent/child handlers run first (before theirs, which may allocate). */
-  rc = pthread_atfork(dlmalloc_prefork, dlmalloc_postfork_parent, dlmalloc_postfork_child);
+  rc = pthread_atfork(dropin_prefork, dropin_postfork_parent, dropin_postfork_child);
   if (rc != 0) {
     struct dropin_text t;
     t.len = 0;
