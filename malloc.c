@@ -1319,6 +1319,8 @@ struct heap {
   segment_t seg;           /* head of the segment list: the segment holding top */
   struct direct_region direct; /* ring of directly mapped regions (sentinel) */
   struct heap *next_heap;  /* list of live mspaces (FOOTERS owner lookup) */
+  char *given_base;        /* the buffer create_mspace_with_base was given (0: none) */
+  size_t given_size;
 };
 typedef struct heap heap_t;
 
@@ -1378,6 +1380,28 @@ static size_t arenas_footprint(void) {
 static heap_t *mspace_list; /* live mspaces, guarded by mspace_list_lock */
 static mlock_t mspace_list_lock = MLOCK_INITIALIZER;
 static size_t end_mspaces(heap_t *m, heap_t *container); /* section 18 */
+/* Blocks of an mspace made in a buffer.  Such a buffer may be a block of another heap (an
+   mspace made inside a block), whose segment then holds the mspace's chunks: well formed,
+   in use, in that heap's memory, they pass its checks, and without FOOTERS (whose footer
+   names the owner) a block freed to that heap instead of its own mspace would be filed there
+   and handed out twice.  [given_lo, given_lo + given_span) spans every live mspace's buffer
+   (written under mspace_list_lock, read without it): a block there is looked up among the
+   mspaces before a heap takes it; a block outside costs a compare. */
+static uintptr_t given_lo, given_span;
+#define in_given_span(mem) ((uintptr_t)(mem) - given_lo < given_span)
+#if !FOOTERS
+/* The live mspace made in a buffer that holds mem (the innermost where they nest), or 0. */
+static heap_t *given_buffer_owner(void *mem) {
+  heap_t *h, *found = 0;
+  lock_acquire(&mspace_list_lock);
+  for (h = mspace_list; h != 0; h = h->next_heap)
+    if ((uintptr_t)mem - (uintptr_t)h->given_base < h->given_size &&
+        (found == 0 || h->given_size < found->given_size))
+      found = h;
+  lock_release(&mspace_list_lock);
+  return found;
+}
+#endif
 /* An mspace's state fills the first chunk of its first segment, a chunk of this size. */
 #define MSPACE_STATE_SIZE (pad_request(sizeof(heap_t)))
 /* Is in-use chunk p, of MSPACE_STATE_SIZE bytes, a live mspace's state?  Its handle, passed
@@ -1393,6 +1417,7 @@ static size_t end_mspaces(heap_t *m, heap_t *container); /* section 18 */
 #define MSPACE_STATE_SIZE ((size_t)0) /* no chunk has this size */
 #define is_mspace_state(p) ((void)(p), 0)
 #define may_be_mspace_state(size) 0
+#define in_given_span(mem) ((void)(mem), 0)
 #endif
 
 #define is_initialized(m) ((m)->top != 0)
@@ -4236,6 +4261,16 @@ static heap_t *heap_for_block(heap_t *expected, void *mem, const char *op) {
   }
   return owner;
 #else
+#if MSPACES
+  if (UNLIKELY(in_given_span(mem))) { /* no heap lock is held here */
+    heap_t *owner = given_buffer_owner(mem);
+    /* (an mspace's handle is left to the block checks, which name it) */
+    if (owner != 0 && owner != expected && owner != (heap_t *)mem) {
+      USAGE_ERROR(expected, mem, op, "block belongs to another mspace (made in a buffer)");
+      return 0;
+    }
+  }
+#endif
   (void)mem;
   (void)op;
   return expected;
@@ -4569,6 +4604,10 @@ too_big:
    block that fails the checks (a duplicate, a freed block) is a usage error in every build. */
 static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
   size_t unfreed = 0;
+  void **b;
+  for (b = array; !FOOTERS && b != &(array[nelem]); ++b) /* before m's lock is taken */
+    if (*b != 0 && UNLIKELY(in_given_span(*b)) && heap_for_block(m, *b, "bulk_free") == 0)
+      return nelem;
   if (!PREACTION(m)) {
     void **a;
     void **fence = &(array[nelem]);
@@ -5791,6 +5830,8 @@ static ALWAYS_INLINE int thread_cache_free_quick(struct thread_cache *tc, void *
   if (LIKELY(thread_cache_current(tc)) &&
 #if FOOTERS
       heap_holds_chunk(tc->heap, p, 0) &&
+#else
+      LIKELY(given_span == 0 || !in_given_span(mem)) && /* else thread_cache_free_other */
 #endif
       ((size_t)mem & CHUNK_ALIGN_MASK) == 0 &&
       ((room = top_segment_room(tc->heap, p)) != 0 ||
@@ -5829,6 +5870,10 @@ static NOINLINE void thread_cache_free_other(void *mem) {
   struct thread_cache *tc = &thread_cache;
   chunk_t *p = mem2chunk(mem);
   size_t room;
+  if (!FOOTERS && UNLIKELY(given_span != 0) && in_given_span(mem)) {
+    heap_free(arena_owner(mem), mem, "free"); /* perhaps an mspace's: heap_for_block looks */
+    return;
+  }
   if (MALLOC_THREAD_CACHE_CLASSES != 0 && thread_cache_free_quick(tc, mem, 1))
     return; /* a block of a size class, as the fast path takes the smaller ones */
   if (LIKELY(thread_cache_current(tc)) &&
@@ -6340,6 +6385,24 @@ static void note_live_mspace(heap_t *m) {
     }
 }
 
+/* Set the span of the live mspaces' buffers (mspace_list_lock held).  Its two words are
+   written apart: a free racing the making or ending of another mspace may read them
+   mismatched and miss the check for that moment (the heap's own checks still run). */
+static void span_given_buffers(void) {
+  heap_t *h;
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (h = mspace_list; h != 0; h = h->next_heap)
+    if (h->given_size != 0) {
+      if ((uintptr_t)h->given_base < lo)
+        lo = (uintptr_t)h->given_base;
+      if ((uintptr_t)h->given_base + h->given_size > hi)
+        hi = (uintptr_t)h->given_base + h->given_size;
+    }
+  given_span = 0;
+  given_lo = hi != 0 ? lo : 0;
+  given_span = hi != 0 ? hi - lo : 0;
+}
+
 /* Forget m (mspace_list_lock held). */
 static void forget_live_mspace(heap_t *m) {
   size_t i = live_mspace_slot(m), n;
@@ -6380,6 +6443,11 @@ static heap_t *init_user_heap(char *tbase, size_t tsize, flag_t seg_flags, int l
   m->next_heap = mspace_list;
   mspace_list = m;
   note_live_mspace(m);
+  if (seg_flags & SEG_EXTERN) {
+    m->given_base = tbase;
+    m->given_size = tsize;
+    span_given_buffers();
+  }
   lock_release(&mspace_list_lock);
   return m;
 }
@@ -6482,6 +6550,8 @@ static void take_mspace(heap_t **link, heap_t ***tail) {
   heap_t *h = *link;
   *link = h->next_heap;
   forget_live_mspace(h);
+  if (h->given_size != 0)
+    span_given_buffers();
   h->next_heap = 0;
   **tail = h;
   *tail = &h->next_heap;

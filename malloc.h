@@ -328,7 +328,9 @@ DLMALLOC_EXPORT mspace create_mspace(size_t capacity, int locked);
    on 64-bit systems: the state, a top chunk and the segment's footer), or if the buffer
    overlaps a live mspace's own state (destroy it first).  create_mspace returns NULL with
    errno ENOMEM when the system gives no memory.  (errno as for malloc: set by hosted builds
-   and by PORTABLE ones built with PORTABLE_ERRNO=1.) */
+   and by PORTABLE ones built with PORTABLE_ERRNO=1.)  The buffer may be a block of another
+   heap; a block of this mspace then freed, reallocated or bulk-freed into that heap instead
+   is reported ("block belongs to another mspace"), not filed there. */
 DLMALLOC_EXPORT mspace create_mspace_with_base(void *base, size_t capacity, int locked);
 
 /* destroy_mspace(msp): release every region the mspace obtained from the system; returns the

@@ -690,6 +690,17 @@ static int commit(const char *name) {
     sink = mspace_malloc(outer, 1000);
     return 1;
   }
+  if (strcmp(name, "mspace_free_nested_block") == 0) {
+    /* A block of an mspace made in a block of another, freed to the outer one: a chunk in use
+       inside the outer one's segment, which its checks alone would take. */
+    mspace outer = create_mspace(0, 1), inner;
+    void *block = mspace_malloc(outer, 100000), *a;
+    inner = create_mspace_with_base(block, 100000, 0);
+    a = mspace_malloc(inner, 100);
+    sink = mspace_malloc(inner, 100);
+    mspace_free(outer, a);
+    return mspace_malloc(outer, 100) == a ? 1 : 3;
+  }
   if (strcmp(name, "mspace_free_destroyed_block") == 0) {
     mspace m = create_mspace(0, 1);
     void *p = mspace_malloc(m, 100);
@@ -698,6 +709,26 @@ static int commit(const char *name) {
     return 1;
   }
 #if !ONLY_MSPACES
+  if (strcmp(name, "free_nested_mspace_block") == 0) {
+    /* free() of a block of an mspace made in a block of the global heap (the thread cache's
+       path first, where there is one): with FOOTERS free() takes it to its own mspace. */
+    void *block = dlmalloc(100000), *a;
+    mspace inner = create_mspace_with_base(block, 100000, 0);
+    a = mspace_malloc(inner, 100);
+    sink = mspace_malloc(inner, 100);
+    dlfree(a);
+    return dlmalloc(100) == a ? 1 : 3;
+  }
+  if (strcmp(name, "mspace_bulk_free_nested_block") == 0) {
+    mspace outer = create_mspace(0, 1), inner;
+    void *block = mspace_malloc(outer, 100000), *array[2];
+    inner = create_mspace_with_base(block, 100000, 0);
+    array[0] = mspace_malloc(outer, 100);
+    array[1] = mspace_malloc(inner, 100);
+    sink = mspace_malloc(inner, 100);
+    mspace_bulk_free(outer, array, 2);
+    return 1;
+  }
   if (strcmp(name, "free_destroyed_mspace_block") == 0) {
     mspace m = create_mspace(0, 1);
     void *p = mspace_malloc(m, 100);
