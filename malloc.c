@@ -1803,6 +1803,7 @@ static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *
 /* Setting the in-use bits (and, with FOOTERS, the owner tag in the next chunk's prev_foot). */
 #if !FOOTERS
 #define mark_inuse_foot(m, p, s) ((void)(m))
+#define forget_footer(next) ((void)(next))
 
 #define set_inuse(m, p, s)                                                                 \
   ((p)->head = (((p)->head & PINUSE_BIT) | (s) | CINUSE_BIT),                              \
@@ -1818,6 +1819,10 @@ static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *
 #define heap_tag(m) ((size_t)(m) ^ mparams.magic)
 #define footer_tag(m, s) (heap_tag(m) ^ (s))
 #define mark_inuse_foot(m, p, s) (((chunk_t *)((char *)(p) + (s)))->prev_foot = footer_tag(m, s))
+/* A footer that a merge or a growth leaves inside a chunk is wiped: malloc hands that memory
+   out as it is, and a program that read a footer there would learn heap_tag, and with it
+   the footer of any size in that heap (an outside review found it so). */
+#define forget_footer(next) ((next)->prev_foot = 0)
 
 #define set_inuse(m, p, s)                                                                 \
   ((p)->head = (((p)->head & PINUSE_BIT) | (s) | CINUSE_BIT),                              \
@@ -3119,6 +3124,8 @@ static chunk_t *mmap_resize(heap_t *m, chunk_t *oldp, size_t nb, int can_move) {
         chunk_t *p;
         r = (struct direct_region *)(cp + record_at);
         p = format_direct_chunk(m, r, cp, newlen);
+        if (chunksize(p) > oldsize)
+          forget_footer(chunk_plus_offset(p, oldsize));
         link_direct(m, r);
         note_region(m, cp, newlen);
         if (newlen < oldlen)
@@ -3857,6 +3864,7 @@ static ALWAYS_INLINE void merge_and_file_inline(heap_t *m, chunk_t *p, size_t ps
   }
   if (RTCHECK(ok_address(m, next))) {
     if (!cinuse(next)) { /* merge with the next chunk */
+      forget_footer(next); /* the freed block's, now inside the merged chunk */
       if (next == m->top) {
         size_t tsize = m->topsize += psize;
         m->top = p;
@@ -4113,6 +4121,8 @@ static chunk_t *try_realloc_chunk(heap_t *m, chunk_t *p, size_t nb, int can_move
       newp = p;
     }
   }
+  if (newp != 0 && chunksize(newp) > oldsize)
+    forget_footer(next); /* p's old one, now inside the grown block */
   return newp;
 }
 
@@ -4650,6 +4660,7 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
                twice). */
             set_inuse(m, p, psize + chunksize(next));
             next->head = PINUSE_BIT;
+            forget_footer(next);
             *b = chunk2mem(p);
           } else
             merge_and_file(m, p, psize);

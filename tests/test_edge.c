@@ -583,6 +583,54 @@ static void t_mmap_threshold(void) {
 }
 #endif
 
+#if FOOTERS
+/* No footer is left in memory malloc hands out: an outside review read one there (a freed
+   block's, inside the chunk it had merged into) and with it made the footer of a forged
+   chunk that free() took.  The word where a block's footer was must hold something else
+   once the block has merged with a free neighbour, or grown in place over one.  Blocks of
+   20,000 bytes: larger than a thread cache keeps, so that they merge at once. */
+static size_t footer_word(const struct heap *h, const unsigned char *mem) {
+  size_t w; /* with FOOTERS, the word just past the usable bytes */
+  memcpy(&w, mem + h->usable_size(mem), sizeof w);
+  return w;
+}
+
+static void t_no_stale_footers(const struct heap *h) {
+  const size_t W = sizeof(size_t);
+  unsigned char *a = (unsigned char *)h->malloc(20000), *b = (unsigned char *)h->malloc(20000);
+  unsigned char *guard = (unsigned char *)h->malloc(40), *x;
+  size_t asize, footer, stale;
+  th_section("no footer is left in memory malloc hands out");
+  if (!CHECK(a != NULL && b != NULL && guard != NULL) || !CHECK(b > a))
+    return;
+  asize = (size_t)(b - a); /* a's chunk: b's follows it */
+  footer = footer_word(h, a);
+  h->free(b);
+  h->free(a); /* a merges with b */
+  x = (unsigned char *)h->malloc(2 * asize - 2 * W); /* the merged chunk */
+  if (CHECK(x == a)) {
+    memcpy(&stale, x + asize - 2 * W, W);
+    CHECK(stale != footer);
+  }
+  /* grown in place over its free neighbour */
+  a = (unsigned char *)h->realloc(x, 20000);
+  b = (unsigned char *)h->malloc(20000);
+  if (CHECK(a == x && b != NULL && b > a)) {
+    size_t usable = h->usable_size(a);
+    footer = footer_word(h, a);
+    h->free(b);
+    x = (unsigned char *)h->realloc(a, 30000);
+    if (CHECK(x == a)) {
+      memcpy(&stale, x + usable, W);
+      CHECK(stale != footer);
+    }
+    a = x;
+  }
+  h->free(a);
+  h->free(guard);
+}
+#endif
+
 static void run_edge_checks(const struct heap *h) {
   th_write("-- ");
   th_write(h->name);
@@ -593,6 +641,9 @@ static void run_edge_checks(const struct heap *h) {
   t_realloc_chains(h);
   t_usable_sizes(h);
   t_trim_footprint(h);
+#if FOOTERS
+  t_no_stale_footers(h);
+#endif
 }
 
 int main(void) {
