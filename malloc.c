@@ -1389,6 +1389,7 @@ static size_t end_mspaces(heap_t *m, heap_t *container); /* section 18 */
    mspaces before a heap takes it; a block outside costs a compare. */
 static uintptr_t given_lo, given_span;
 #define in_given_span(mem) ((uintptr_t)(mem) - given_lo < given_span)
+#define any_given_buffer() (given_span != 0)
 #if !FOOTERS
 /* The live mspace made in a buffer that holds mem (the innermost where they nest), or 0. */
 static heap_t *given_buffer_owner(void *mem) {
@@ -1418,6 +1419,7 @@ static heap_t *given_buffer_owner(void *mem) {
 #define is_mspace_state(p) ((void)(p), 0)
 #define may_be_mspace_state(size) 0
 #define in_given_span(mem) ((void)(mem), 0)
+#define any_given_buffer() 0
 #endif
 
 #define is_initialized(m) ((m)->top != 0)
@@ -2922,7 +2924,8 @@ static int exceeds_limit(heap_t *m, size_t size) {
 /* A directly mapped region of heap m goes from oldlen to newlen bytes: count the change in
    one step under global_lock, a growth only if the footprint limit lets it in (0 if not).
    mmap_resize counts a growth before it remaps, so that no other arena takes the same room
-   meanwhile, and a shrink after: the count is never below what the heaps hold. */
+   meanwhile (the peaks only once it is mapped), and a shrink after: the count is never below
+   what the heaps hold. */
 #if HAVE_MREMAP
 static int count_remap(heap_t *m, size_t oldlen, size_t newlen) {
   int fits = 1;
@@ -2931,7 +2934,7 @@ static int count_remap(heap_t *m, size_t oldlen, size_t newlen) {
   if (newlen >= oldlen) {
     fits = !exceeds_limit(m, newlen - oldlen);
     if (fits)
-      count_footprint(m, newlen - oldlen);
+      m->footprint += newlen - oldlen; /* the peaks once it is mapped (add_footprint) */
   } else
     m->footprint -= oldlen - newlen;
   if (shares_footprint(m))
@@ -3091,6 +3094,8 @@ static NOINLINE MAYBE_UNUSED struct direct_region *direct_region_holding(heap_t 
 static void release_direct(heap_t *m, struct direct_region *r) {
   char *base = r->base;
   size_t length = r->length;
+  chunk_t *p = direct_chunk(r);
+  forget_footer(chunk_plus_offset(p, chunksize(p))); /* a port may hand the memory out as is */
   lists_change_begin(m);
   unlink_direct(r);
   if (os_unmap(base, length) == 0)
@@ -3130,6 +3135,8 @@ static chunk_t *mmap_resize(heap_t *m, chunk_t *oldp, size_t nb, int can_move) {
         note_region(m, cp, newlen);
         if (newlen < oldlen)
           count_remap(m, oldlen, newlen);
+        else
+          add_footprint(m, 0); /* the peaks, now that the growth is mapped */
         check_mmapped_chunk(m, p);
         return p;
       }
@@ -5842,7 +5849,7 @@ static ALWAYS_INLINE int thread_cache_free_quick(struct thread_cache *tc, void *
 #if FOOTERS
       heap_holds_chunk(tc->heap, p, 0) &&
 #else
-      LIKELY(given_span == 0 || !in_given_span(mem)) && /* else thread_cache_free_other */
+      LIKELY(!any_given_buffer() || !in_given_span(mem)) && /* else thread_cache_free_other */
 #endif
       ((size_t)mem & CHUNK_ALIGN_MASK) == 0 &&
       ((room = top_segment_room(tc->heap, p)) != 0 ||
@@ -5881,7 +5888,7 @@ static NOINLINE void thread_cache_free_other(void *mem) {
   struct thread_cache *tc = &thread_cache;
   chunk_t *p = mem2chunk(mem);
   size_t room;
-  if (!FOOTERS && UNLIKELY(given_span != 0) && in_given_span(mem)) {
+  if (!FOOTERS && UNLIKELY(any_given_buffer()) && in_given_span(mem)) {
     heap_free(arena_owner(mem), mem, "free"); /* perhaps an mspace's: heap_for_block looks */
     return;
   }

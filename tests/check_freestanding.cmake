@@ -38,6 +38,7 @@ set(runs
     "O2-no-locks|-O2 -DUSE_LOCKS=0"
     "O2-clears|-O2 -DUSE_LOCKS=2 -DMMAP_CLEARS=1"
     "O2-tcache|-O2 -DUSE_LOCKS=2 -DMALLOC_THREAD_CACHE=1 -DFOOTERS=1 -DDEBUG=1|_GLOBAL_OFFSET_TABLE_"
+    "O2-tcache-no-mspaces|-O2 -DUSE_LOCKS=2 -DMALLOC_THREAD_CACHE=1 -UMSPACES|_GLOBAL_OFFSET_TABLE_"
     "O2-lock-header|-O2 -DUSE_LOCKS=2 '-DPORT_LOCK_HEADER=\"ports/posix_lock.h\"'")
 set(failed)
 foreach(run IN LISTS runs)
