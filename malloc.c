@@ -3595,6 +3595,39 @@ static int sys_trim(heap_t *m, size_t pad) {
   return released != 0;
 }
 
+/* With FOOTERS, wipe the footer of every block of m before its memory leaves it: given back
+   to a port that does not clear memory, or (an mspace made in a buffer) to its caller, who
+   may free the buffer into another heap, whose malloc would hand the words out as they are.
+   Every heap's tag mixes its (known) address with the one process-wide magic, so one such
+   word would give away the footer of any block of any heap.  The walk stops quietly where a
+   size is damaged: the heap is ending, and it is no longer the place to report it. */
+#if FOOTERS
+static void forget_footers(heap_t *m) {
+  segment_t *s;
+  struct direct_region *r;
+  for (s = is_initialized(m) ? &m->seg : 0; s != 0; s = s->next) {
+    chunk_t *q = align_as_chunk(s->base);
+    while (span_holds_header(s->base, s->size, q) && q->head != FENCEPOST_HEAD) {
+      size_t room = span_room(s->base, s->size, q), sz = chunksize(q);
+      size_t least = q == m->top ? TOP_LEAST_SIZE : MIN_CHUNK_SIZE;
+      if (sz < least || room < TWO_SIZE_T_SIZES || sz > room - TWO_SIZE_T_SIZES)
+        break;
+      if (is_inuse(q))
+        forget_footer(chunk_plus_offset(q, sz));
+      if (q == m->top)
+        break;
+      q = chunk_plus_offset(q, sz);
+    }
+  }
+  for (r = m->direct.next; r != 0 && r != &m->direct; r = r->next) {
+    chunk_t *p = direct_chunk(r);
+    forget_footer(chunk_plus_offset(p, chunksize(p)));
+  }
+}
+#else
+#define forget_footers(m) ((void)(m))
+#endif
+
 /* Give back every region m obtained: directly mapped chunks first (their ring sentinel lives
    in m), then segments (each record is read before its segment goes; an mspace's own state
    lives in its oldest segment, which comes last).  MORECORE memory cannot be returned piece by
@@ -3603,6 +3636,7 @@ static size_t release_all_memory(heap_t *m) {
   size_t freed = 0;
   struct direct_region *r = m->direct.next;
   segment_t *sp = &m->seg;
+  forget_footers(m);
   while (r != 0 && r != &m->direct) {
     struct direct_region *next = r->next;
     size_t length = r->length;

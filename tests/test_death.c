@@ -692,10 +692,11 @@ static int commit(const char *name) {
   }
   if (strcmp(name, "mspace_free_nested_block") == 0) {
     /* A block of an mspace made in a block of another, freed to the outer one: a chunk in use
-       inside the outer one's segment, which its checks alone would take. */
+       inside the outer one's segment, which its checks alone would take.  (Containers below
+       the 64 KiB mmap threshold of 32-bit systems: a mapped one is caught as mapped.) */
     mspace outer = create_mspace(0, 1), inner;
-    void *block = mspace_malloc(outer, 100000), *a;
-    inner = create_mspace_with_base(block, 100000, 0);
+    void *block = mspace_malloc(outer, 60000), *a;
+    inner = create_mspace_with_base(block, 60000, 0);
     a = mspace_malloc(inner, 100);
     sink = mspace_malloc(inner, 100);
     mspace_free(outer, a);
@@ -712,8 +713,8 @@ static int commit(const char *name) {
   if (strcmp(name, "free_nested_mspace_block") == 0) {
     /* free() of a block of an mspace made in a block of the global heap (the thread cache's
        path first, where there is one): with FOOTERS free() takes it to its own mspace. */
-    void *block = dlmalloc(100000), *a;
-    mspace inner = create_mspace_with_base(block, 100000, 0);
+    void *block = dlmalloc(60000), *a;
+    mspace inner = create_mspace_with_base(block, 60000, 0);
     a = mspace_malloc(inner, 100);
     sink = mspace_malloc(inner, 100);
     dlfree(a);
@@ -721,8 +722,8 @@ static int commit(const char *name) {
   }
   if (strcmp(name, "mspace_bulk_free_nested_block") == 0) {
     mspace outer = create_mspace(0, 1), inner;
-    void *block = mspace_malloc(outer, 100000), *array[2];
-    inner = create_mspace_with_base(block, 100000, 0);
+    void *block = mspace_malloc(outer, 60000), *array[2];
+    inner = create_mspace_with_base(block, 60000, 0);
     array[0] = mspace_malloc(outer, 100);
     array[1] = mspace_malloc(inner, 100);
     sink = mspace_malloc(inner, 100);

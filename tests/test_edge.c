@@ -628,6 +628,21 @@ static void t_no_stale_footers(const struct heap *h) {
   }
   h->free(a);
   h->free(guard);
+#if MSPACES
+  { /* an mspace made in a block of h, destroyed: its footers leave the buffer with it */
+    unsigned char *buf = (unsigned char *)h->malloc(65536), *y = NULL;
+    mspace inner = buf != NULL ? create_mspace_with_base(buf, 65536, 0) : NULL;
+    if (CHECK(inner != NULL) && CHECK((y = (unsigned char *)mspace_malloc(inner, 100)) != NULL)) {
+      size_t at = (size_t)(y - buf) + mspace_usable_size(y);
+      memcpy(&footer, buf + at, W);
+      destroy_mspace(inner);
+      memcpy(&stale, buf + at, W);
+      CHECK(stale != footer);
+    } else if (inner != NULL)
+      destroy_mspace(inner);
+    h->free(buf);
+  }
+#endif
 }
 #endif
 
