@@ -3502,6 +3502,7 @@ static size_t release_unused_segments(heap_t *m) {
       size_t psize = chunksize(p);
       if (!is_inuse(p) && (char *)p + psize >= base + size - TOP_FOOT_SIZE) {
         tchunk_t *tp = (tchunk_t *)p;
+        chunk_t *record_end = next_chunk(mem2chunk(sp)); /* past the chunk holding *sp */
         dl_assert(segment_holds(sp, (char *)sp));
         if (p == m->dv) {
           m->dv = 0;
@@ -3509,12 +3510,14 @@ static size_t release_unused_segments(heap_t *m) {
         } else
           unlink_large_chunk(m, tp);
         segment_map_forget(m, base, size);
+        forget_footer(record_end); /* the record's footer goes with the memory (forget_footers) */
         if (os_unmap(base, size) == 0) {
           released += size;
           m->footprint -= size;
           sp = pred; /* drop the record */
           sp->next = next;
         } else {
+          mark_inuse_foot(m, mem2chunk(sp), chunksize(mem2chunk(sp)));
           insert_large_chunk(m, tp, psize); /* the system said no: keep it */
           segment_map_note(m, base, size);
         }
