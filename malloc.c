@@ -1790,13 +1790,17 @@ static int has_segment_link(heap_t *m, char *base, size_t size) {
    damaged.  A step must move forward and land on a chunk header inside segment s; otherwise
    this reports the damage and returns 0, and the walk stops.  (Checked even when INSECURE: a
    walk is not a fast path, and a size of 0 would never end it.) */
-static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *q) {
+static inline int walk_step_fits(heap_t *m, segment_t *s, chunk_t *q) {
   size_t room = span_room(s->base, s->size, q), sz = chunksize(q);
   /* Top may be smaller than a chunk: what is left once a request has been carved from it,
      which with MALLOC_ALIGNMENT above 32 need not be a multiple of the alignment (its size
      keeps the remainder its segment began with). */
   size_t least = q == m->top ? TOP_LEAST_SIZE : MIN_CHUNK_SIZE;
-  if (LIKELY(sz >= least && room >= TWO_SIZE_T_SIZES && sz <= room - TWO_SIZE_T_SIZES))
+  return sz >= least && room >= TWO_SIZE_T_SIZES && sz <= room - TWO_SIZE_T_SIZES;
+}
+
+static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *q) {
+  if (LIKELY(walk_step_fits(m, s, q)))
     return 1;
   CORRUPTION(m, q, "chunk size damaged (found walking the heap)");
   return 0;
@@ -1806,6 +1810,7 @@ static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *
 #if !FOOTERS
 #define mark_inuse_foot(m, p, s) ((void)(m))
 #define forget_footer(next) ((void)(next))
+#define forget_direct_footer(r) ((void)(r))
 
 #define set_inuse(m, p, s)                                                                 \
   ((p)->head = (((p)->head & PINUSE_BIT) | (s) | CINUSE_BIT),                              \
@@ -1825,6 +1830,9 @@ static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *
    out as it is, and a program that read a footer there would learn heap_tag, and with it
    the footer of any size in that heap (an outside review found it so). */
 #define forget_footer(next) ((next)->prev_foot = 0)
+/* The footer of direct region r's chunk, wiped before the region goes. */
+#define forget_direct_footer(r)                                                           \
+  forget_footer(chunk_plus_offset(direct_chunk(r), chunksize(direct_chunk(r))))
 
 #define set_inuse(m, p, s)                                                                 \
   ((p)->head = (((p)->head & PINUSE_BIT) | (s) | CINUSE_BIT),                              \
@@ -3094,8 +3102,7 @@ static NOINLINE MAYBE_UNUSED struct direct_region *direct_region_holding(heap_t 
 static void release_direct(heap_t *m, struct direct_region *r) {
   char *base = r->base;
   size_t length = r->length;
-  chunk_t *p = direct_chunk(r);
-  forget_footer(chunk_plus_offset(p, chunksize(p))); /* a port may hand the memory out as is */
+  forget_direct_footer(r); /* a port may hand the memory out as it is */
   lists_change_begin(m);
   unlink_direct(r);
   if (os_unmap(base, length) == 0)
@@ -3502,7 +3509,7 @@ static size_t release_unused_segments(heap_t *m) {
       size_t psize = chunksize(p);
       if (!is_inuse(p) && (char *)p + psize >= base + size - TOP_FOOT_SIZE) {
         tchunk_t *tp = (tchunk_t *)p;
-        chunk_t *record_end = next_chunk(mem2chunk(sp)); /* past the chunk holding *sp */
+        chunk_t *record = mem2chunk(sp); /* the chunk holding *sp */
         dl_assert(segment_holds(sp, (char *)sp));
         if (p == m->dv) {
           m->dv = 0;
@@ -3510,14 +3517,14 @@ static size_t release_unused_segments(heap_t *m) {
         } else
           unlink_large_chunk(m, tp);
         segment_map_forget(m, base, size);
-        forget_footer(record_end); /* the record's footer goes with the memory (forget_footers) */
+        forget_footer(next_chunk(record)); /* it goes with the memory (forget_footers) */
         if (os_unmap(base, size) == 0) {
           released += size;
           m->footprint -= size;
           sp = pred; /* drop the record */
           sp->next = next;
         } else {
-          mark_inuse_foot(m, mem2chunk(sp), chunksize(mem2chunk(sp)));
+          mark_inuse_foot(m, record, chunksize(record));
           insert_large_chunk(m, tp, psize); /* the system said no: keep it */
           segment_map_note(m, base, size);
         }
@@ -3610,22 +3617,17 @@ static void forget_footers(heap_t *m) {
   struct direct_region *r;
   for (s = is_initialized(m) ? &m->seg : 0; s != 0; s = s->next) {
     chunk_t *q = align_as_chunk(s->base);
-    while (span_holds_header(s->base, s->size, q) && q->head != FENCEPOST_HEAD) {
-      size_t room = span_room(s->base, s->size, q), sz = chunksize(q);
-      size_t least = q == m->top ? TOP_LEAST_SIZE : MIN_CHUNK_SIZE;
-      if (sz < least || room < TWO_SIZE_T_SIZES || sz > room - TWO_SIZE_T_SIZES)
-        break;
+    while (span_holds_header(s->base, s->size, q) && q->head != FENCEPOST_HEAD &&
+           walk_step_fits(m, s, q)) {
       if (is_inuse(q))
-        forget_footer(chunk_plus_offset(q, sz));
+        forget_footer(next_chunk(q));
       if (q == m->top)
         break;
-      q = chunk_plus_offset(q, sz);
+      q = next_chunk(q);
     }
   }
-  for (r = m->direct.next; r != 0 && r != &m->direct; r = r->next) {
-    chunk_t *p = direct_chunk(r);
-    forget_footer(chunk_plus_offset(p, chunksize(p)));
-  }
+  for (r = m->direct.next; r != 0 && r != &m->direct; r = r->next)
+    forget_direct_footer(r);
 }
 #else
 #define forget_footers(m) ((void)(m))
@@ -5886,7 +5888,8 @@ static ALWAYS_INLINE int thread_cache_free_quick(struct thread_cache *tc, void *
 #if FOOTERS
       heap_holds_chunk(tc->heap, p, 0) &&
 #else
-      LIKELY(!any_given_buffer() || !in_given_span(mem)) && /* else thread_cache_free_other */
+      /* (thread_cache_free_other looks before it calls with classes) */
+      LIKELY(classes || !any_given_buffer() || !in_given_span(mem)) &&
 #endif
       ((size_t)mem & CHUNK_ALIGN_MASK) == 0 &&
       ((room = top_segment_room(tc->heap, p)) != 0 ||
