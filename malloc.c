@@ -4510,10 +4510,10 @@ static size_t usable_in_heap(heap_t *m, chunk_t *p) {
    memory, whose words are never read (a directly mapped block already freed is unmapped:
    reading its header was a fault).  The heap the segment map names is asked first, then the
    other arenas, then the user's mspaces; a block in use has at least one usable byte. */
-static size_t usable_size(const void *mem) {
+static size_t usable_size(uintptr_t mem) {
   size_t usable = 0;
   if (mem != 0) {
-    chunk_t *p = mem2chunk(mem);
+    chunk_t *p = (chunk_t *)(mem - TWO_SIZE_T_SIZES);
 #if INSECURE
     if (is_inuse(p))
       usable = chunksize(p) - overhead_for(p);
@@ -6382,7 +6382,11 @@ void dlmalloc_stats(void) DLMALLOC_NOTHROW {
   print_heap_usage(&u);
 }
 
-size_t dlmalloc_usable_size(const void *mem) DLMALLOC_NOTHROW { return usable_size(mem); }
+/* (The address goes on as a number: GCC then does not take the header reads for reads of
+   the block's bytes, which malloc.h's DLMALLOC_READS_HEADER_ONLY says are not read.) */
+size_t dlmalloc_usable_size(const void *mem) DLMALLOC_NOTHROW {
+  return usable_size((uintptr_t)mem);
+}
 
 /* Release arena h's memory and forget it; *freed grows by the bytes released.  An mspace
    made in a block of h goes first (end_mspaces, which takes mspace_list_lock: before h's). */
@@ -6733,7 +6737,7 @@ size_t mspace_bulk_free(mspace msp, void *array[], size_t nelem) {
   return m != 0 ? internal_bulk_free(m, array, nelem) : nelem;
 }
 
-size_t mspace_usable_size(const void *mem) { return usable_size(mem); }
+size_t mspace_usable_size(const void *mem) { return usable_size((uintptr_t)mem); }
 
 void mspace_malloc_stats(mspace msp) {
   heap_t *m = checked_mspace(msp, "mspace_malloc_stats");

@@ -153,6 +153,16 @@ struct mallinfo {
 #endif
 #endif /* DLMALLOC_NOTHROW */
 
+/* The usable-size functions read a block's header, never the bytes the caller may use.  GCC 11
+   and later take a const pointer argument for a read of the object, and warn "may be used
+   uninitialized" when it comes fresh from malloc (whose result GCC knows is uninitialized);
+   this attribute tells GCC that the object is not read. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define DLMALLOC_READS_HEADER_ONLY __attribute__((access(none, 1)))
+#else
+#define DLMALLOC_READS_HEADER_ONLY
+#endif
+
 #if !ONLY_MSPACES
 
 /* ==== 3. Standard API =======================================================================
@@ -268,7 +278,8 @@ DLMALLOC_EXPORT void dlmalloc_stats(void) DLMALLOC_NOTHROW;
 
 /* malloc_usable_size(p): the bytes usable in block p (at least what was requested); 0 for NULL
    and for a pointer that is not a block in use (freed, or in no heap's memory: not read). */
-DLMALLOC_EXPORT size_t dlmalloc_usable_size(const void *p) DLMALLOC_NOTHROW;
+DLMALLOC_EXPORT size_t dlmalloc_usable_size(const void *p)
+    DLMALLOC_NOTHROW DLMALLOC_READS_HEADER_ONLY;
 
 /* ==== 4. Extensions =========================================================================
    malloc_teardown(): give every page of the global heap back to the system (through
@@ -358,7 +369,7 @@ DLMALLOC_EXPORT void **mspace_independent_calloc(mspace msp, size_t n_elements,
 DLMALLOC_EXPORT void **mspace_independent_comalloc(mspace msp, size_t n_elements,
                                                    size_t sizes[], void *chunks[]);
 DLMALLOC_EXPORT size_t mspace_bulk_free(mspace msp, void **array, size_t nelem);
-DLMALLOC_EXPORT size_t mspace_usable_size(const void *mem);
+DLMALLOC_EXPORT size_t mspace_usable_size(const void *mem) DLMALLOC_READS_HEADER_ONLY;
 DLMALLOC_EXPORT void mspace_malloc_stats(mspace msp);
 DLMALLOC_EXPORT int mspace_trim(mspace msp, size_t pad);
 DLMALLOC_EXPORT size_t mspace_footprint(mspace msp);

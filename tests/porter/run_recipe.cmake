@@ -9,9 +9,10 @@
 # the current folder, or in the subfolder the command names), with a program app.c that
 # includes the project's header by that path.  The command is run with the compiler of the
 # build and -Wall -Wextra -Werror added, so the first warning fails the test.  The program
-# then asks for an impossible size, which must fail with errno ENOMEM as the C library's malloc
-# does, and frees a block twice: it must stop with the port's report of the double free (not a
-# crash, which is what the system's <malloc.h> in place of the project's gave).
+# then asks a fresh block's usable size, and for an impossible size, which must fail with
+# errno ENOMEM as the C library's malloc does, and frees a block twice: it must stop with the
+# port's report of the double free (not a crash, which is what the system's <malloc.h> in place
+# of the project's gave).
 cmake_minimum_required(VERSION 3.20)
 
 include(${CMAKE_CURRENT_LIST_DIR}/../require_vars.cmake)
@@ -59,6 +60,10 @@ int main(void) {
   char *p = malloc(64);
   char *volatile again = p; /* the same block, freed twice below */
   void *none;
+  /* a fresh block's size: GCC takes a const pointer argument for a read of the block, and
+     warned that the new bytes were read uninitialized until malloc.h said they are not */
+  printf(\"usable size of malloc(64): %s\\n\",
+         malloc_usable_size(p) >= 64 ? \"64 or more\" : \"short\");
   errno = 0;
   none = malloc(impossible);
   printf(\"malloc(SIZE_MAX - 4096): %s, errno %s\\n\", none ? \"a block\" : \"NULL\",
@@ -94,6 +99,9 @@ int main(void) {
   if(NOT out MATCHES "malloc\\(SIZE_MAX - 4096\\): NULL, errno ENOMEM")
     message(FATAL_ERROR "run_recipe: under '${command}' a failed malloc did not set errno to "
                         "ENOMEM:\n${out}")
+  endif()
+  if(NOT out MATCHES "usable size of malloc\\(64\\): 64 or more")
+    message(FATAL_ERROR "run_recipe: under '${command}' malloc_usable_size was short:\n${out}")
   endif()
   message(STATUS "run_recipe: reported: ${err}")
 endforeach()
