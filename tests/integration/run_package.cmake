@@ -108,6 +108,22 @@ foreach(pair "dlmalloc|consumer_static|static_main.c"
   integration_expect_success(pc-${exe})
   message("pkg-config ${module}: ${RUN_OUT}")
 endforeach()
+# docs/packaging.md's other way for a prefix the loader does not search: the library's
+# directory recorded in the program (-Wl,-rpath from the .pc file's libdir), run as it is.
+execute_process(COMMAND "${pkg_config}" --variable=libdir dlmalloc-shared RESULT_VARIABLE rc
+                OUTPUT_VARIABLE pc_libdir OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT rc EQUAL 0 OR NOT IS_DIRECTORY "${pc_libdir}")
+  message(FATAL_ERROR "pkg-config --variable=libdir dlmalloc-shared: '${pc_libdir}'")
+endif()
+execute_process(COMMAND "${pkg_config}" --cflags --libs dlmalloc-shared
+                OUTPUT_VARIABLE flags OUTPUT_STRIP_TRAILING_WHITESPACE)
+separate_arguments(flags UNIX_COMMAND "${flags}")
+integration_run(pc-build-rpath
+  COMMAND "${C_COMPILER}" "${CONSUMER_DIR}/shared_main.c" ${flags} "-Wl,-rpath,${pc_libdir}"
+          -o "${WORK_DIR}/pc-consumer_shared_rpath")
+integration_expect_success(pc-build-rpath)
+integration_run(pc-rpath COMMAND "${WORK_DIR}/pc-consumer_shared_rpath")
+integration_expect_success(pc-rpath)
 # dlmalloc.pc names the archive itself: -ldlmalloc would find the drop-in libdlmalloc.so.
 if(NOT pc_static_libs MATCHES "libdlmalloc\\.a")
   message(FATAL_ERROR "pkg-config dlmalloc does not link libdlmalloc.a: ${pc_static_libs}")
