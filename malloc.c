@@ -3868,9 +3868,14 @@ static void *internal_malloc(heap_t *m, size_t bytes) {
     return mem;
   }
   if (nb < m->topsize) { /* split top */
-    size_t rsize = m->topsize -= nb;
-    chunk_t *p = m->top;
-    chunk_t *r = m->top = chunk_plus_offset(p, nb);
+    size_t rsize;
+    chunk_t *p = m->top, *r;
+    if (UNLIKELY(p->head != (m->topsize | PINUSE_BIT))) { /* a write past the block before */
+      CORRUPTION(m, p, "corrupted top chunk");
+      return 0;
+    }
+    rsize = m->topsize -= nb;
+    r = m->top = chunk_plus_offset(p, nb);
     r->head = rsize | PINUSE_BIT;
     set_size_and_pinuse_of_inuse_chunk(m, p, nb);
     mem = chunk2mem(p);
@@ -4028,7 +4033,12 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
         chunksize(prev) != prevsize || is_inuse(prev))
       return "double free or corrupted block (previous chunk)";
   }
-  if (!cinuse(next) && next != m->top && next != m->dv) {
+  if (next == m->top) {
+    /* top's header is rewritten from m->topsize, never read for its size: a write past the
+       block into it would otherwise pass unseen */
+    if (UNLIKELY(next->head != (m->topsize | PINUSE_BIT)))
+      return "corrupted block header (next chunk)";
+  } else if (!cinuse(next) && next != m->dv) {
     /* A free successor must end in a footer that repeats its size. */
     size_t nsize = chunksize(next);
     chunk_t *after = chunk_plus_offset(next, nsize);

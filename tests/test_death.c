@@ -203,6 +203,28 @@ static size_t parse_size(const char *s) {
 }
 #endif
 
+/* The name of an overflow case after "overflow": <n>[x<hex>]_<rest>, n bytes (1 to 64) of 'A'
+   or of the byte <hex>.  Returns what follows the "_" (0 if the name does not parse). */
+static const char *parse_overflow(const char *rest, size_t *n, unsigned char *value) {
+  unsigned v = 'A';
+  *n = 0;
+  while (*rest >= '0' && *rest <= '9')
+    *n = *n * 10 + (size_t)(*rest++ - '0');
+  if (*rest == 'x')
+    for (v = 0, rest++; (*rest >= '0' && *rest <= '9') || (*rest >= 'a' && *rest <= 'f'); rest++)
+      v = v * 16u + (unsigned)(*rest <= '9' ? *rest - '0' : *rest - 'a' + 10);
+  *value = (unsigned char)v;
+  return *n >= 1 && *n <= 64 && *rest == '_' ? rest + 1 : 0;
+}
+
+/* Write n bytes of value from p + usable, the first bytes past what block p may use. */
+static void overflow_block(unsigned char *p, size_t usable, size_t n, unsigned char value) {
+  size_t i;
+  memset(p, 0, usable);
+  for (i = 0; i < n; i++)
+    ((volatile unsigned char *)p)[usable + i] = value;
+}
+
 static int commit(const char *name) {
 #if !ONLY_MSPACES
   if (strcmp(name, "double_free") == 0) {
@@ -574,40 +596,28 @@ static int commit(const char *name) {
     sink = dlrealloc(p, 200);
     return 1;
   }
-  if (strncmp(name, "overflow", 8) == 0) {
-    /* overflow<n>[x<hex>]_<self|next|both>: write n bytes of 'A' (or of the byte <hex>) from
-       p + dlmalloc_usable_size(p) -- the first bytes past what the block may use -- then free p,
-       the block after it, or that block and then p. */
-    const char *rest = name + 8;
-    size_t n = parse_size(rest), usable, i;
-    unsigned char *p, *q, *guard, value = 'A';
+  if (strncmp(name, "overflow", 8) == 0 && strstr(name, "_top_") == 0) {
+    /* overflow<n>[x<hex>]_<self|next|both>: overflow p, then free p, the block after it, or
+       that block and then p. */
+    size_t n;
+    unsigned char *p, *q, *guard, value;
+    const char *rest = parse_overflow(name + 8, &n, &value);
     int free_next;
-    while (*rest >= '0' && *rest <= '9')
-      rest++;
-    if (*rest == 'x') {
-      unsigned v = 0;
-      for (rest++; (*rest >= '0' && *rest <= '9') || (*rest >= 'a' && *rest <= 'f'); rest++)
-        v = v * 16u + (unsigned)(*rest <= '9' ? *rest - '0' : *rest - 'a' + 10);
-      value = (unsigned char)v;
-    }
-    if (strcmp(rest, "_self") == 0)
+    if (rest == 0)
+      return 2;
+    if (strcmp(rest, "self") == 0)
       free_next = 0;
-    else if (strcmp(rest, "_next") == 0)
+    else if (strcmp(rest, "next") == 0)
       free_next = 1;
-    else if (strcmp(rest, "_both") == 0)
+    else if (strcmp(rest, "both") == 0)
       free_next = 2; /* the neighbour first, then p */
     else
-      return 2;
-    if (n == 0 || n > 64)
       return 2;
     p = (unsigned char *)dlmalloc(40);
     q = (unsigned char *)dlmalloc(40);
     guard = (unsigned char *)dlmalloc(40);
     sink = guard;
-    usable = dlmalloc_usable_size(p);
-    memset(p, 0, usable);
-    for (i = 0; i < n; i++)
-      ((volatile unsigned char *)p)[usable + i] = value;
+    overflow_block(p, dlmalloc_usable_size(p), n, value);
     if (free_next != 0)
       dlfree(q);
     if (free_next != 1)
@@ -617,6 +627,30 @@ static int commit(const char *name) {
   }
 #endif
 #if MSPACES
+  if (strncmp(name, "overflow", 8) == 0) {
+    /* overflow<n>[x<hex>]_top_<free|malloc|realloc>: p, the first block of a new mspace, lies
+       just before top; overflow it into top's header, then free p, carve a block from top,
+       or grow p into top.  (Top's size is kept beside the heap, not read from the header.) */
+    size_t n;
+    unsigned char *p, value;
+    const char *rest = parse_overflow(name + 8, &n, &value);
+    mspace m = create_mspace(0, 1);
+    if (rest == 0 || strncmp(rest, "top_", 4) != 0 || m == 0)
+      return 2;
+    p = (unsigned char *)mspace_malloc(m, 40);
+    if (p == 0)
+      return 2;
+    overflow_block(p, mspace_usable_size(p), n, value);
+    if (strcmp(rest + 4, "free") == 0)
+      mspace_free(m, p);
+    else if (strcmp(rest + 4, "malloc") == 0)
+      sink = mspace_malloc(m, 5000);
+    else if (strcmp(rest + 4, "realloc") == 0)
+      sink = mspace_realloc(m, p, 5000);
+    else
+      return 2;
+    return 1;
+  }
   if (strcmp(name, "mspace_double_free") == 0) {
     mspace m = create_mspace(0, 1);
     void *p = mspace_malloc(m, 100), *guard = mspace_malloc(m, 100);
