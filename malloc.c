@@ -3059,6 +3059,10 @@ static void *mmap_alloc(heap_t *m, size_t nb) {
     }
     r = (struct direct_region *)mm;
     p = format_direct_chunk(m, r, mm, length);
+#if MMAP_CLEARS
+    if (kept != 0) /* a used region: calloc takes a mapped chunk for zeroed memory */
+      memset(chunk2mem(p), 0, chunksize(p) - overhead_for(p));
+#endif
     link_direct(m, r);
     note_region(m, mm, length);
     dl_assert(((size_t)chunk2mem(p) & CHUNK_ALIGN_MASK) == 0);

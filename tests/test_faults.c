@@ -207,6 +207,26 @@ static void refused_unmaps(const struct heap *h) {
   CHECK_EQ(h->footprint(), f0);
   consistent(h);
 
+  th_section("refused unmap: calloc of a kept region clears it");
+  {
+    /* With MMAP_CLEARS=1 calloc trusts a mapped chunk to be zero: a reused region is not. */
+    unsigned char *used = (unsigned char *)h->malloc(n), *zeroed;
+    size_t nonzero = 0;
+    if (!CHECK(used != NULL))
+      return;
+    memset(used, 0xab, h->usable_size(used));
+    h->free(used);
+    CHECK_REFUSED_AS_FREED(h, used);
+    zeroed = (unsigned char *)h->calloc(1, n);
+    if (!CHECK(zeroed != NULL))
+      return;
+    CHECK(zeroed == used); /* the kept region again */
+    for (i = 0; i < n; i++) /* the bytes asked for (calloc clears no more) */
+      nonzero += zeroed[i] != 0;
+    CHECK_EQ(nonzero, 0);
+    h->free(zeroed);
+  }
+
   th_section("refused unmap: realloc of a direct map to another mapped size");
   tp_refuse_munmap(0);
   big = direct_block(h, &n);
