@@ -5568,7 +5568,9 @@ static NOINLINE void arena_free_remote(heap_t *h, void *mem) {
    refill reuses memory the program freed instead of spreading cached blocks over fresh
    pages, never grows the footprint, and never fails (and sets errno) on the caller's
    behalf.  (Carving from top too made a producer/consumer program slower;
-   bench/results/design-measurements.md.)  The batch
+   bench/results/design-measurements.md.)  Only dv or a small bin serves a batch: the tree
+   bins, where a tree-bin size's split leaves its remainder, would let such sizes carve too,
+   and that made threads of spread-out sizes slower and larger (same file).  The batch
    starts empty and grows with every refill of the list (0, 1, 3, 7, ...): sizes a thread
    allocates again and again soon take whole batches, while a size asked for once in a
    while costs no blocks that would sit unused.  (The arena's lock held.) */
