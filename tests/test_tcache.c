@@ -209,14 +209,14 @@ static void t_classes(void) {
     if (!CHECK(p != NULL))
       return;
     usable = dlmalloc_usable_size(p);
-    if (usable < n || usable - n > n / 4 + 2 * OVERHEAD)
+    if (usable < n || usable - n > n / 4 + MALLOC_ALIGNMENT)
       bad++;
     dlfree(p);
   }
   CHECK_EQ(bad, 0);
   for (n = 2048; n <= largest; n *= 2) {
     p = dlmalloc(n);
-    CHECK(p != NULL && dlmalloc_usable_size(p) < n + 2 * OVERHEAD);
+    CHECK(p != NULL && dlmalloc_usable_size(p) < n + MALLOC_ALIGNMENT);
     dlfree(p);
   }
   if (MALLOC_THREAD_CACHE_CLASSES == 0 || largest < 3072)
@@ -234,18 +234,33 @@ static void t_classes(void) {
   q = dlmalloc(2900); /* the same class: 3072 */
   CHECK(q == p);
   CHECK_EQ(dlmallinfo().smblks, smblks);
-  /* A block of a size between two classes (shrunk in place by realloc) goes to the heap,
-     even with both neighbours in use: the tail realloc cut off is taken again first. */
+  /* A block of a size between two classes (shrunk in place by realloc; 2700 bytes are
+     between the classes' chunks at every MALLOC_ALIGNMENT) goes to the heap, even with both
+     neighbours in use: the tail realloc cut off is taken again first. */
   chunk = chunk_of(q);
-  q = dlrealloc(q, 2600);
+  q = dlrealloc(q, 2700);
   if (!CHECK(q == p))
     return;
-  r = dlmalloc(chunk - chunk_of(q) - OVERHEAD);
-  CHECK(r == (char *)q + chunk_of(q));
+  /* From the heap (realloc(NULL, n) bypasses the cache, whose list of the tail's size may
+     hold a block): the tail fits exactly, and comes before any chunk of another size (a
+     tree bin hands out older free chunks of the same size first). */
+  {
+    void *same_size[64];
+    size_t k = 0;
+    r = dlrealloc(NULL, chunk - chunk_of(q) - OVERHEAD);
+    while (r != NULL && r != (char *)q + chunk_of(q) && k < 64) {
+      same_size[k++] = r;
+      CHECK_EQ(chunk_of(r), chunk - chunk_of(q));
+      r = dlrealloc(NULL, chunk - chunk_of(q) - OVERHEAD);
+    }
+    CHECK(r == (char *)q + chunk_of(q));
+    while (k > 0)
+      dlfree(same_size[--k]);
+  }
   smblks = (size_t)dlmallinfo().smblks;
   dlfree(q);
   CHECK_EQ(dlmallinfo().smblks, smblks);
-  CHECK_EQ(heap_blocks_holding(&heap_global, q, 2600), 0); /* free in the heap */
+  CHECK_EQ(heap_blocks_holding(&heap_global, q, 2700), 0); /* free in the heap */
   dlfree(r);
   dlfree(before);
   dlfree(after);
@@ -340,7 +355,9 @@ static size_t refills_for(size_t n) {
 #define LOCKS_PER_FLUSH 2
 #endif
 
-/* More blocks of one size than a list holds: the frees overflow it. */
+/* More blocks of one size than a list holds: the frees overflow it.  The size is one of the
+   small bins' at every MALLOC_ALIGNMENT (refills carve batches only from dv or a small bin). */
+#define BATCHES_REQUEST 100
 #define BATCHES_BLOCKS (MALLOC_THREAD_CACHE_COUNT + 4 * MALLOC_THREAD_CACHE_BATCH)
 #define BATCHES_ROOMS 4
 
@@ -370,7 +387,7 @@ static void batches_in_a_new_thread(void) {
   for (i = 0; i < n; i++) {
     size_t taken;
     before = acquires();
-    blocks[i] = dlmalloc(200);
+    blocks[i] = dlmalloc(BATCHES_REQUEST);
     taken = acquires() - before;
     CHECK_LE(taken, LOCKS_PER_REFILL);
     if (taken == 0)
