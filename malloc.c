@@ -1544,7 +1544,8 @@ static struct {
   uintptr_t window[SEGMENT_MAP_WINDOWS]; /* address >> SEGMENT_MAP_WINDOW_SHIFT, of leaf i */
   size_t leaves[SEGMENT_MAP_WINDOWS][SEGMENT_MAP_LEAF_WORDS];
   unsigned used;                         /* leaves handed out */
-  int overflowed; /* a segment fell outside every window: a 0 entry may hide an arena's */
+  int overflowed; /* a segment fell outside every window, or another arena's segment has a
+                     ragged end: a 0 entry may hide an arena's */
 } segment_map;
 
 /* The leaf a lookup found last: the blocks freed one after another mostly share a window.
@@ -1632,9 +1633,14 @@ static void segment_map_set(uintptr_t first, uintptr_t last, unsigned id) {
 /* Segment [base, base + size) of heap m is the heap's: name m in the granules wholly inside
    (an arena's; an mspace's memory is not mapped). */
 static void segment_map_note(heap_t *m, char *base, size_t size) {
-  if (is_arena(m) && size != 0)
+  if (is_arena(m) && size != 0) {
     segment_map_set(((uintptr_t)base + SEGMENT_MAP_GRANULE_MASK) & ~SEGMENT_MAP_GRANULE_MASK,
                     ((uintptr_t)base + size) & ~SEGMENT_MAP_GRANULE_MASK, arena_map_id(m));
+    /* A port's regions need only MALLOC_ALIGNMENT: a ragged end of another arena's segment is
+       a granule the map cannot name, so the lookups that find 0 must walk the arenas. */
+    if (m != gm && (((uintptr_t)base | size) & SEGMENT_MAP_GRANULE_MASK) != 0)
+      segment_map.overflowed = 1;
+  }
 }
 
 /* [base, base + size) is about to leave heap m: clear every granule it touches. */
