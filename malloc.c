@@ -3518,14 +3518,13 @@ static size_t release_unused_segments(heap_t *m) {
       chunk_t *p = align_as_chunk(base);
       size_t psize = chunksize(p);
       if (!is_inuse(p) && (char *)p + psize >= base + size - TOP_FOOT_SIZE) {
-        tchunk_t *tp = (tchunk_t *)p;
         chunk_t *record = mem2chunk(sp); /* the chunk holding *sp */
         dl_assert(segment_holds(sp, (char *)sp));
         if (p == m->dv) {
           m->dv = 0;
           m->dvsize = 0;
-        } else
-          unlink_large_chunk(m, tp);
+        } else /* (a small bin's with a granularity below the tree bins' sizes) */
+          unlink_chunk(m, p, psize);
         segment_map_forget(m, base, size);
         forget_footer(next_chunk(record)); /* it goes with the memory (forget_footers) */
         if (os_unmap(base, size) == 0) {
@@ -3535,7 +3534,7 @@ static size_t release_unused_segments(heap_t *m) {
           sp->next = next;
         } else {
           mark_inuse_foot(m, record, chunksize(record));
-          insert_large_chunk(m, tp, psize); /* the system said no: keep it */
+          insert_chunk(m, p, psize); /* the system said no: keep it */
           segment_map_note(m, base, size);
         }
       }
@@ -6575,7 +6574,8 @@ mspace create_mspace(size_t capacity, int locked) {
   if (capacity < (size_t)-(MSPACE_STATE_SIZE + TOP_FOOT_SIZE + mparams.granularity)) {
     size_t rs = (capacity == 0) ? mparams.granularity
                                 : (capacity + TOP_FOOT_SIZE + MSPACE_STATE_SIZE);
-    size_t tsize = granularity_align(rs);
+    /* a granularity may be smaller than the state and a top chunk (a port with small pages) */
+    size_t tsize = granularity_align(rs < MIN_MSPACE_CAPACITY ? MIN_MSPACE_CAPACITY : rs);
     char *tbase = (char *)os_map(tsize);
     if (tbase != CMFAIL)
       m = init_user_heap(tbase, tsize, SEG_MMAPPED, locked);
