@@ -2957,25 +2957,39 @@ static int count_remap(heap_t *m, size_t oldlen, size_t newlen) {
 }
 #endif /* HAVE_MREMAP */
 
-/* Heap m has just mapped [base, base + size): count it if the footprint limit lets it in, and
-   return 1.  Otherwise give it back and return 0; if the system refuses to take it, count it
-   all the same (1): it is the heap's.  Checked before the map as well (exceeds_limit), but
-   only this check, one step with the count under global_lock, keeps arenas that grow at the
-   same moment from passing the limit together on the same remainder. */
-static int count_mapped(heap_t *m, char *base, size_t size) {
+/* Heap m is about to map size bytes: count them now, in one step with the check of the
+   footprint limit under global_lock, so that arenas growing at the same moment cannot pass
+   the limit together on the same remainder; 0 (nothing counted) if the limit does not let
+   them in.  The peaks follow once the map has succeeded (mapped_reserved); a failed map gives
+   the room back (unreserve).  Counting after the map instead left a region over the limit
+   counted anyway whenever the system refused to take it back. */
+static int reserve_footprint(heap_t *m, size_t size) {
   int fits;
   if (shares_footprint(m))
     lock_acquire(&global_lock);
   fits = !exceeds_limit(m, size);
   if (fits)
-    count_footprint(m, size);
+    m->footprint += size;
   if (shares_footprint(m))
     lock_release(&global_lock);
-  if (!fits && os_unmap(base, size) != 0) {
-    add_footprint(m, size);
-    fits = 1;
-  }
   return fits;
+}
+
+static void unreserve_footprint(heap_t *m, size_t size) {
+  if (shares_footprint(m))
+    lock_acquire(&global_lock);
+  m->footprint -= size;
+  if (shares_footprint(m))
+    lock_release(&global_lock);
+}
+
+/* The reserved room is mapped (or the map failed): the peaks, or the room given back. */
+static char *mapped_reserved(heap_t *m, char *base, size_t size) {
+  if (base == CMFAIL)
+    unreserve_footprint(m, size);
+  else
+    add_footprint(m, 0);
+  return base;
 }
 
 /* ---- Directly mapped chunks ---- */
@@ -3059,8 +3073,8 @@ static void *mmap_alloc(heap_t *m, size_t nb) {
     if (kept != 0) { /* still counted in the footprint */
       mm = kept->base;
       length = kept->length;
-    } else if (exceeds_limit(m, length) || (mm = (char *)os_direct_map(length)) == CMFAIL ||
-               !count_mapped(m, mm, length)) {
+    } else if (!reserve_footprint(m, length) ||
+               (mm = mapped_reserved(m, (char *)os_direct_map(length), length)) == CMFAIL) {
       return 0;
     }
     r = (struct direct_region *)mm;
@@ -3402,22 +3416,18 @@ static void *sys_alloc(heap_t *m, size_t nb) {
       } else
         disable_contiguous(m);
     }
-    if (tbase != CMFAIL) /* checked and counted in one step, as in count_mapped */
+    if (tbase != CMFAIL) /* checked and counted in one step, as in reserve_footprint */
       count_footprint(m, tsize);
     lock_release(&global_lock);
   }
 #endif /* HAVE_MORECORE */
 
   if (HAVE_MMAP && tbase == CMFAIL && !refused) {
-    char *mp = (char *)os_map(asize);
-    if (mp != CMFAIL) {
-      if (count_mapped(m, mp, asize)) {
-        tbase = mp;
-        tsize = asize;
-        seg_flags = SEG_MMAPPED;
-      } else {
-        refused = 1;
-      }
+    if (!reserve_footprint(m, asize)) {
+      refused = 1;
+    } else if ((tbase = mapped_reserved(m, (char *)os_map(asize), asize)) != CMFAIL) {
+      tsize = asize;
+      seg_flags = SEG_MMAPPED;
     }
   }
 
