@@ -693,9 +693,9 @@ void *memset(void *dest, int c, size_t n);
 /* A region that reaches the top of the address space goes back to the port and counts as a
    failure: the core compares addresses with base + length, which would wrap to 0 there
    (malloc.h section 6; on wasm32 the top is the memory's 4 GiB end, where a full memory's
-   last region ends). */
+   last region ends).  So does one at address 0, which the core's records take for "none". */
 static void *region_below_top(void *base, size_t length) {
-  if (base != MFAIL && (uintptr_t)base + length <= (uintptr_t)base) {
+  if (base != MFAIL && (base == 0 || (uintptr_t)base + length <= (uintptr_t)base)) {
     (void)custom_munmap(base, length);
     return MFAIL;
   }

@@ -89,7 +89,9 @@ struct mallinfo {
   MALLINFO_FIELD_TYPE fsmblks;  /* bytes in the calling thread's cache (0 without one) */
   MALLINFO_FIELD_TYPE uordblks; /* bytes in use, bookkeeping included (footprint - fordblks) */
   MALLINFO_FIELD_TYPE fordblks; /* bytes in free chunks */
-  MALLINFO_FIELD_TYPE keepcost; /* bytes at the top that malloc_trim could release */
+  MALLINFO_FIELD_TYPE keepcost; /* bytes at the top, which malloc_trim can release where the
+                                   system takes back part of a region (sbrk, or
+                                   HAVE_PARTIAL_MUNMAP=1: not Win32 or most PORTABLE ports) */
 };
 #endif /* STRUCT_MALLINFO_DECLARED */
 #endif /* NO_MALLINFO */
@@ -409,9 +411,9 @@ DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
    - Memory: sizes passed to custom_mmap and custom_direct_mmap are non-zero multiples of the
      page size the core was built for (DEFAULT_PAGE_SIZE; DEFAULT_GRANULARITY for segments).
      A returned region must be readable and writable, aligned to at least MALLOC_ALIGNMENT
-     (page alignment is normal), must not overlap any region still held, and must end below
-     the top of the address space (base + length must not wrap to 0; the core gives such a
-     region back and fails the request).  It is assumed to be zero-filled only when malloc.c
+     (page alignment is normal), must not overlap any region still held, must not start at
+     address 0, and must end below the top of the address space (base + length must not wrap
+     to 0); the core gives such a region back and fails the request.  It is assumed to be zero-filled only when malloc.c
      is built with MMAP_CLEARS=1 (PORTABLE default: 0).
      Failure is CUSTOM_MMAP_FAILURE, never NULL (NULL may be a valid address on bare metal).
    - custom_munmap is only ever asked to release exactly one region that one earlier

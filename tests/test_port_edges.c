@@ -1,7 +1,8 @@
 /*
-  test_small_pages.c -- a port whose page and granularity are far below the usual 4 KiB and
-  64 KiB: malloc.c is built here with DEFAULT_PAGE_SIZE=256 and DEFAULT_GRANULARITY=256
-  (tests/CMakeLists.txt), which init_mparams accepts, as a port for a small board might set.
+  test_port_edges.c -- ports at the edges of what malloc.h section 6 allows.  malloc.c is built
+  here with DEFAULT_PAGE_SIZE=256 and DEFAULT_GRANULARITY=256 (tests/CMakeLists.txt), which
+  init_mparams accepts, as a port for a small board might set; and the port may hand out a
+  region at address 0, which the contract forbids and the core must give back untouched.
 
   The port is this file's: a bump allocator over a static pool, each region exactly the length
   asked for and the next one right behind it, so a write past a region's end lands in the
@@ -23,9 +24,15 @@
 static _Alignas(4096) unsigned char pool[POOL_BYTES];
 static size_t pool_used;
 static int refusing;
+static int region_at_zero;       /* the next custom_mmap returns address 0 */
+static size_t unmaps_of_zero;    /* custom_munmap calls for the region at 0 */
 
 void *custom_mmap(size_t length) {
   void *region;
+  if (region_at_zero) {
+    region_at_zero = 0;
+    return (void *)0;
+  }
   if (length > POOL_BYTES - pool_used)
     return CUSTOM_MMAP_FAILURE;
   region = pool + pool_used;
@@ -34,8 +41,9 @@ void *custom_mmap(size_t length) {
 }
 void *custom_direct_mmap(size_t length) { return custom_mmap(length); }
 int custom_munmap(void *base, size_t length) {
-  (void)base;
   (void)length;
+  if (base == 0)
+    unmaps_of_zero++;
   return refusing ? -1 : 0;
 }
 void init_lock(void **lock) { *lock = 0; }
@@ -109,10 +117,28 @@ static void t_trim_small_segments(int refuse) {
     dlfree(blocks[i]);
 }
 
+/* A region at address 0 (the core's records take 0 for "none") is given back before the
+   core writes to it, and the request fails like any failed map; the next one succeeds. */
+static void t_region_at_zero(void) {
+  void *p;
+  size_t footprint = dlmalloc_footprint();
+  th_section("a region at address 0 goes back to the port");
+  region_at_zero = 1;
+  p = create_mspace(0, 0); /* its first map is the region at 0 */
+  CHECK(p == NULL);
+  CHECK_EQ(unmaps_of_zero, 1);
+  CHECK_EQ(dlmalloc_footprint(), footprint);
+  p = create_mspace(0, 0);
+  CHECK(p != NULL);
+  if (p != NULL)
+    destroy_mspace(p);
+}
+
 int main(void) {
   memset(pool, UNTOUCHED, sizeof pool);
   t_small_mspace();
   t_trim_small_segments(1);
   t_trim_small_segments(0);
+  t_region_at_zero();
   return th_finish();
 }
