@@ -18,7 +18,7 @@
 
 #include "harness.h"
 
-#define POOL_BYTES (1u << 20)
+#define POOL_BYTES (4u << 20)
 #define UNTOUCHED 0xEE
 
 static _Alignas(4096) unsigned char pool[POOL_BYTES];
@@ -134,11 +134,31 @@ static void t_region_at_zero(void) {
     destroy_mspace(p);
 }
 
+/* memalign of a mapped chunk cuts its front off: with 256-byte pages and a small mmap
+   threshold the chunk left may be one of the small bins' sizes (DEBUG's check of mapped chunks
+   took that for damage). */
+static void t_small_mapped_chunks(void) {
+  size_t n;
+  th_section("memalign leaves small mapped chunks");
+  CHECK(dlmallopt(M_MMAP_THRESHOLD, 4096));
+  for (n = 1; n < 400; n += 7) {
+    unsigned char *p = (unsigned char *)dlmemalign(4096, n);
+    if (!CHECK(p != NULL))
+      break;
+    CHECK_EQ((uintptr_t)p % 4096, 0);
+    CHECK_GE(dlmalloc_usable_size(p), n);
+    memset(p, 0x77, n);
+    dlfree(p);
+  }
+  CHECK(dlmallopt(M_MMAP_THRESHOLD, 256 * 1024));
+}
+
 int main(void) {
   memset(pool, UNTOUCHED, sizeof pool);
   t_small_mspace();
   t_trim_small_segments(1);
   t_trim_small_segments(0);
   t_region_at_zero();
+  t_small_mapped_chunks();
   return th_finish();
 }
