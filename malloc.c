@@ -3535,7 +3535,7 @@ static size_t release_unused_segments(heap_t *m) {
         if (p == m->dv) {
           m->dv = 0;
           m->dvsize = 0;
-        } else /* (a small bin's with a granularity below the tree bins' sizes) */
+        } else /* (a small chunk, where the granularity is below the tree bins' sizes) */
           unlink_chunk(m, p, psize);
         segment_map_forget(m, base, size);
         forget_footer(next_chunk(record)); /* it goes with the memory (forget_footers) */
