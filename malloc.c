@@ -694,16 +694,16 @@ void *memset(void *dest, int c, size_t n);
    failure: the core compares addresses with base + length, which would wrap to 0 there
    (malloc.h section 6; on wasm32 the top is the memory's 4 GiB end, where a full memory's
    last region ends).  So does one at address 0, which the core's records take for "none". */
-static void *region_below_top(void *base, size_t length) {
+static void *region_in_range(void *base, size_t length) {
   if (base != MFAIL && (base == 0 || (uintptr_t)base + length <= (uintptr_t)base)) {
     (void)custom_munmap(base, length);
     return MFAIL;
   }
   return base;
 }
-static void *os_map(size_t length) { return region_below_top(custom_mmap(length), length); }
+static void *os_map(size_t length) { return region_in_range(custom_mmap(length), length); }
 static void *os_direct_map(size_t length) {
-  return region_below_top(custom_direct_mmap(length), length);
+  return region_in_range(custom_direct_mmap(length), length);
 }
 static int os_unmap(void *base, size_t length) { return custom_munmap(base, length); }
 static size_t os_page_size(void) { return DEFAULT_PAGE_SIZE; }
@@ -1423,6 +1423,9 @@ static heap_t *given_buffer_owner(void *mem) {
 #endif
 
 #define is_initialized(m) ((m)->top != 0)
+/* top's header repeats the size the heap keeps for it (m->topsize, which is what is read):
+   a write past the block before top shows here. */
+#define top_header_intact(m) ((m)->top->head == ((m)->topsize | PINUSE_BIT))
 
 #define use_lock(m) ((m)->flags & USE_LOCK_BIT)
 #define enable_lock(m) ((m)->flags |= USE_LOCK_BIT)
@@ -1515,7 +1518,7 @@ static ALWAYS_INLINE size_t span_room(const char *base, size_t length, const voi
    costs a few instructions wherever the address lies.  An entry names the heap whose memory it
    is; a 0 entry proves nothing: a segment that does not start or end on a granule boundary (a
    MORECORE heap's first) has a partly covered granule at that end, directly mapped regions are
-   not in the map, and neither is memory beyond the windows (segment_map.overflowed).  Those
+   not in the map, and neither is memory beyond the windows (segment_map.incomplete).  Those
    addresses take the walk of the segment list and of the direct regions, under the lock.
    Entries are cleared before memory goes back to the system.  An entry is one bit without
    arenas (only the global heap is named) and one byte with them.
@@ -1544,7 +1547,7 @@ static struct {
   uintptr_t window[SEGMENT_MAP_WINDOWS]; /* address >> SEGMENT_MAP_WINDOW_SHIFT, of leaf i */
   size_t leaves[SEGMENT_MAP_WINDOWS][SEGMENT_MAP_LEAF_WORDS];
   unsigned used;                         /* leaves handed out */
-  int overflowed; /* a segment fell outside every window, or another arena's segment has a
+  int incomplete; /* a segment fell outside every window, or another arena's segment has a
                      ragged end: a 0 entry may hide an arena's */
 } segment_map;
 
@@ -1600,7 +1603,7 @@ static void segment_map_set(uintptr_t first, uintptr_t last, unsigned id) {
     size_t n = (size_t)((end - first + ((uintptr_t)1 << SEGMENT_MAP_SHIFT) - 1) >>
                         SEGMENT_MAP_SHIFT); /* granules, the last one perhaps partly */
     if (leaf == 0 && id != 0)
-      segment_map.overflowed = 1;
+      segment_map.incomplete = 1;
 #if SEGMENT_MAP_ENTRY_BITS == 8
     /* One byte per granule: arenas changing their own granules under their own locks never
        write the same byte (a word written whole could undo a neighbour's change). */
@@ -1639,7 +1642,7 @@ static void segment_map_note(heap_t *m, char *base, size_t size) {
     /* A port's regions need only MALLOC_ALIGNMENT: a ragged end of another arena's segment is
        a granule the map cannot name, so the lookups that find 0 must walk the arenas. */
     if (m != gm && (((uintptr_t)base | size) & SEGMENT_MAP_GRANULE_MASK) != 0)
-      segment_map.overflowed = 1;
+      segment_map.incomplete = 1;
   }
 }
 
@@ -2937,34 +2940,14 @@ static int exceeds_limit(heap_t *m, size_t size) {
   return limit != 0 && (fp <= footprint || fp > limit);
 }
 
-/* A directly mapped region of heap m goes from oldlen to newlen bytes: count the change in
-   one step under global_lock, a growth only if the footprint limit lets it in (0 if not).
-   mmap_resize counts a growth before it remaps, so that no other arena takes the same room
-   meanwhile (the peaks only once it is mapped), and a shrink after: the count is never below
-   what the heaps hold. */
-#if HAVE_MREMAP
-static int count_remap(heap_t *m, size_t oldlen, size_t newlen) {
-  int fits = 1;
-  if (shares_footprint(m))
-    lock_acquire(&global_lock);
-  if (newlen >= oldlen) {
-    fits = !exceeds_limit(m, newlen - oldlen);
-    if (fits)
-      m->footprint += newlen - oldlen; /* the peaks once it is mapped (add_footprint) */
-  } else
-    m->footprint -= oldlen - newlen;
-  if (shares_footprint(m))
-    lock_release(&global_lock);
-  return fits;
-}
-#endif /* HAVE_MREMAP */
-
 /* Heap m is about to map size bytes: count them now, in one step with the check of the
    footprint limit under global_lock, so that arenas growing at the same moment cannot pass
    the limit together on the same remainder; 0 (nothing counted) if the limit does not let
    them in.  The peaks follow once the map has succeeded (mapped_reserved); a failed map gives
-   the room back (unreserve).  Counting after the map instead left a region over the limit
-   counted anyway whenever the system refused to take it back. */
+   the room back (drop_footprint).  Counting after the map instead left a region over the
+   limit counted anyway whenever the system refused to take it back.  mmap_resize reserves a
+   growth the same way before it remaps, and drops a shrink after: the count is never below
+   what the heaps hold. */
 static int reserve_footprint(heap_t *m, size_t size) {
   int fits;
   if (shares_footprint(m))
@@ -2977,7 +2960,8 @@ static int reserve_footprint(heap_t *m, size_t size) {
   return fits;
 }
 
-static void unreserve_footprint(heap_t *m, size_t size) {
+/* Count size bytes less: memory given back, or room reserved for a map that failed. */
+static void drop_footprint(heap_t *m, size_t size) {
   if (shares_footprint(m))
     lock_acquire(&global_lock);
   m->footprint -= size;
@@ -2988,7 +2972,7 @@ static void unreserve_footprint(heap_t *m, size_t size) {
 /* The reserved room is mapped (or the map failed): the peaks, or the room given back. */
 static char *mapped_reserved(heap_t *m, char *base, size_t size) {
   if (base == CMFAIL)
-    unreserve_footprint(m, size);
+    drop_footprint(m, size);
   else
     add_footprint(m, 0);
   return base;
@@ -3154,7 +3138,7 @@ static chunk_t *mmap_resize(heap_t *m, chunk_t *oldp, size_t nb, int can_move) {
     size_t record_at = (size_t)((char *)r - oldbase); /* memalign may have moved it */
     size_t newlen = page_align(nb + record_at + DIRECT_HEADER_SIZE + CHUNK_ALIGN_MASK +
                                MMAP_FOOT_PAD);
-    if (newlen > nb && (newlen <= oldlen || count_remap(m, oldlen, newlen))) {
+    if (newlen > nb && (newlen <= oldlen || reserve_footprint(m, newlen - oldlen))) {
       char *cp;
       unlink_direct(r); /* the neighbours' links must follow the record if it moves */
       cp = (char *)os_remap(oldbase, oldlen, newlen, can_move);
@@ -3167,7 +3151,7 @@ static chunk_t *mmap_resize(heap_t *m, chunk_t *oldp, size_t nb, int can_move) {
         link_direct(m, r);
         note_region(m, cp, newlen);
         if (newlen < oldlen)
-          count_remap(m, oldlen, newlen);
+          drop_footprint(m, oldlen - newlen);
         else
           add_footprint(m, 0); /* the peaks, now that the growth is mapped */
         check_mmapped_chunk(m, p);
@@ -3175,7 +3159,7 @@ static chunk_t *mmap_resize(heap_t *m, chunk_t *oldp, size_t nb, int can_move) {
       }
       link_direct(m, r);
       if (newlen > oldlen)
-        count_remap(m, newlen, oldlen); /* the growth counted in advance did not happen */
+        drop_footprint(m, newlen - oldlen); /* the growth reserved did not happen */
     }
   }
 #else
@@ -3891,7 +3875,7 @@ static void *internal_malloc(heap_t *m, size_t bytes) {
   if (nb < m->topsize) { /* split top */
     size_t rsize;
     chunk_t *p = m->top, *r;
-    if (UNLIKELY(p->head != (m->topsize | PINUSE_BIT))) { /* a write past the block before */
+    if (UNLIKELY(!top_header_intact(m))) {
       CORRUPTION(m, p, "corrupted top chunk");
       return 0;
     }
@@ -4055,9 +4039,7 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
       return "double free or corrupted block (previous chunk)";
   }
   if (next == m->top) {
-    /* top's header is rewritten from m->topsize, never read for its size: a write past the
-       block into it would otherwise pass unseen */
-    if (UNLIKELY(next->head != (m->topsize | PINUSE_BIT)))
+    if (UNLIKELY(!top_header_intact(m)))
       return "corrupted block header (next chunk)";
   } else if (!cinuse(next) && next != m->dv) {
     /* A free successor must end in a footer that repeats its size. */
@@ -4310,7 +4292,7 @@ static heap_t *owner_of(chunk_t *p) {
   if (heap_holds_chunk(gm, p, 0)) /* its directly mapped blocks, its MORECORE memory */
     return gm;
 #if SEGMENT_MAP
-  if (segment_map.overflowed) /* an arena's segment the map could not take */
+  if (segment_map.incomplete) /* an arena's memory the map could not name */
 #endif
     for (i = 1; i < n; ++i)
       if (heap_holds_chunk(&heaps[i], p, 0))
@@ -4544,7 +4526,7 @@ static size_t usable_in_heap(heap_t *m, chunk_t *p) {
 static size_t usable_size(uintptr_t mem) {
   size_t usable = 0;
   if (mem != 0) {
-    chunk_t *p = (chunk_t *)(mem - TWO_SIZE_T_SIZES);
+    chunk_t *p = mem2chunk(mem);
 #if INSECURE
     if (is_inuse(p))
       usable = chunksize(p) - overhead_for(p);
@@ -5233,12 +5215,13 @@ static ALWAYS_INLINE heap_t *cached_block_owner(heap_t *h, void *mem) {
 
 /* arena_owner for an address the map names no arena for: a directly mapped block, MORECORE
    memory at a segment's ragged end, or no heap's memory at all -- the global heap's locked
-   path knows its own and reports the rest.  Only when a segment fell outside the map's
-   windows may it be another arena's: then their segment lists are walked. */
+   path knows its own and reports the rest.  Only when the map is incomplete (a segment fell
+   outside its windows, or another arena's segment has a ragged end) may it be another
+   arena's: then their segment lists are walked. */
 static NOINLINE heap_t *arena_owner_slow(const chunk_t *p) {
 #if ARENAS
   size_t i, n = arena_count;
-  if (segment_map.overflowed)
+  if (segment_map.incomplete)
     for (i = 1; i < n; ++i) {
       heap_t *h = &heaps[i];
       int held = 0;
