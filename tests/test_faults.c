@@ -14,7 +14,8 @@
   regions still live), stay consistent (mallinfo adds up; DEBUG builds run the full invariant
   check in mallinfo), keep every live block's content, and serve later requests from the
   memory it kept, without asking for more (a freed large block's region serves the next large
-  blocks); once unmaps work again, trim gives it back.
+  blocks); once unmaps work again, trim gives it back, and with FOOTERS no region given back
+  holds the heap's tag.
 
   A map call whose region ends at the top of the address space (base + length wraps to 0):
   the core gives it back untouched, and the request fails or is served from other memory.
@@ -36,6 +37,43 @@ static struct kept_block kept_store[MAX_KEPT];
 static struct kept_blocks kept = KEPT_BLOCKS(kept_store);
 
 static void keep(void *p, size_t n) { CHECK(keep_block(&kept, p, n)); }
+
+#if FOOTERS
+/* With FOOTERS a block in use is followed by its footer: its heap's tag (the heap's address
+   mixed with the process's secret) mixed with its own chunk size.  Memory given back to the
+   port must take no footer with it: a port that does not clear memory hands it out again as
+   it was, and one footer, its size and the heap's address give the secret, and with it the
+   footer of any block of any heap (docs/hostile-input.md).  watch_tags learns h's tag from
+   its block `live` and has every region given back from then on searched for footers: a word
+   that, unmixed with the tag, is the size of the chunk whose header it follows. */
+static size_t watched_tag, footers_given_back;
+
+static size_t word_at(const unsigned char *at) {
+  size_t w;
+  memcpy(&w, at, sizeof w);
+  return w;
+}
+
+static void count_footers(const void *base, size_t length) {
+  const unsigned char *region = (const unsigned char *)base;
+  const size_t W = sizeof(size_t);
+  size_t i;
+  for (i = 2 * W; i + W <= length; i += W) { /* a footer at i ends a chunk starting at i - s */
+    size_t s = word_at(region + i) ^ watched_tag;
+    if (s % MALLOC_ALIGNMENT == 0 && s >= 2 * W && s <= i &&
+        (word_at(region + i - s + W) & ~(size_t)7) == s)
+      ++footers_given_back;
+  }
+}
+
+static void watch_tags(const struct heap *h, const void *live) {
+  const unsigned char *mem = (const unsigned char *)live;
+  size_t size = word_at(mem - sizeof(size_t)) & ~(size_t)7; /* its chunk's, from the header */
+  watched_tag = word_at(mem + h->usable_size(live)) ^ size;
+  footers_given_back = 0;
+  tp_before_unmap(count_footers);
+}
+#endif
 
 static void release_all(const struct heap *h) {
   CHECK_EQ(damaged_blocks(&kept), 0);
@@ -269,12 +307,20 @@ static void refused_unmaps(const struct heap *h) {
   consistent(h);
 
   th_section("unmaps work again: trim gives the memory back");
+#if FOOTERS
+  watch_tags(h, kept.at[0].p);
+  h->free(direct_block(h, &n)); /* a directly mapped block's region goes back at once */
+#endif
   release_all(h);
   tp_get_stats(&s0);
   CHECK_EQ(h->trim(0), 1);
   tp_get_stats(&s1);
   CHECK_GT(s1.unmaps, s0.unmaps);
   CHECK_LT(h->footprint(), f0);
+#if FOOTERS
+  tp_before_unmap(0);
+  CHECK_EQ(footers_given_back, 0); /* none in the mapped block's region nor the segments */
+#endif
   consistent(h);
 }
 

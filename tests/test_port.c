@@ -269,6 +269,10 @@ void *custom_direct_mmap(size_t length) {
   return p;
 }
 
+static void (*volatile tp_unmap_hook)(const void *, size_t); /* tp_before_unmap */
+
+void tp_before_unmap(void (*fn)(const void *base, size_t length)) { tp_unmap_hook = fn; }
+
 int custom_munmap(void *ptr, size_t length) {
   size_t i;
   int at_top;
@@ -292,6 +296,8 @@ int custom_munmap(void *ptr, size_t length) {
     return -1;
   }
   at_top = tp_regions[i].at_top;
+  if (!at_top && tp_unmap_hook != NULL)
+    tp_unmap_hook(ptr, length);
   tp_regions[i].base = NULL;
   tp_regions[i].len = 0;
   tp_live--;

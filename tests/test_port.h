@@ -84,6 +84,10 @@ void tp_pause_hooks(unsigned usec);
    releases (what other threads may do there) to as long as fn takes.  fn must not allocate. */
 void tp_after_release(void (*fn)(void));
 
+/* fn (0: none) sees each region custom_munmap is about to give back, until cleared: a test
+   reads what the allocator leaves in memory that leaves it.  fn must not allocate. */
+void tp_before_unmap(void (*fn)(const void *base, size_t length));
+
 /* 1 if [p, p + n) lies inside one live region, else 0. */
 int tp_is_mapped(const void *p, size_t n);
 
