@@ -4,7 +4,8 @@
   1. create_mspace(0, 1): a locked mspace with the default first segment.  Small blocks, a large
      one (above the mmap threshold), and aligned ones (64 bytes to 64 KiB).  mspace_inspect_all
      must report each live block inside exactly one in-use chunk, and mspace_mallinfo must count
-     at least the bytes handed out.  destroy_mspace releases everything it mapped.
+     at least the bytes handed out.  destroy_mspace releases what it mapped, less what the
+     port's custom_munmap keeps (noted: refusing is allowed), and never more.
   2. create_mspace_with_base(buffer): the same heap living in a static buffer.  Blocks must come
      from the buffer; when it is full the mspace may grow through the port, but the buffer
      itself is never given back.
@@ -156,7 +157,10 @@ static void mapped_mspace(void) {
   released = destroy_mspace(m);
   printf("mspace: destroy_mspace released %lu bytes (footprint was %lu)\n",
          (unsigned long)released, (unsigned long)footprint);
-  check(released > 0 && released == footprint, "destroy_mspace did not release the footprint");
+  check(released <= footprint, "destroy_mspace released more than the footprint");
+  if (released < footprint) /* the contract lets custom_munmap keep a region */
+    printf("mspace: note: custom_munmap kept %lu bytes (allowed by the port contract)\n",
+           (unsigned long)(footprint - released));
 }
 
 /* ==== 2. A heap in a buffer ================================================================= */
@@ -231,7 +235,7 @@ int main(void) {
     puts("mspace: PASS");
     return 0;
   }
-  printf("mspace: FAIL (%u problems)\n", failures);
+  printf("mspace: FAIL (%u problem%s)\n", failures, failures == 1 ? "" : "s");
   return 1;
 #endif
 }

@@ -29,7 +29,8 @@
                    memory then stays with the program); releasing more than the footprint fails;
                    without MSPACES a skip line says so;
     direct maps    a block above the mmap threshold (custom_direct_mmap, then custom_munmap when
-                   it is freed); a port may decline these, which is reported, not failed;
+                   it is freed); a port may decline these, or keep the region when the block is
+                   freed, which is reported, not failed;
     failure path   a request the platform cannot satisfy must come back as NULL;
     locks          with USE_LOCKS, every call above takes and releases a heap lock;
     abort path     a child process frees a block twice.  POSIX (fork): it must end in
@@ -650,8 +651,9 @@ static void check_direct_map(void) {
   if (h1 >= h0 + PORT_CHECK_LARGE_BYTES) {
     if (h2 == h0)
       ok("direct maps: a large block was mapped by itself and unmapped when freed");
-    else
-      fail("direct maps: freeing the large block did not unmap it (custom_munmap failed?)");
+    else /* the core asked; only the port's answer keeps a region */
+      out("note: direct maps: a large block was mapped by itself; freed, its region stayed: "
+          "custom_munmap kept it (allowed by the contract)\n");
   } else {
     ok("direct maps: declined by the port (custom_direct_mmap returned CUSTOM_MMAP_FAILURE); the large "
        "block came from a segment, which is allowed");
@@ -1087,6 +1089,10 @@ static void to_stdout(const char *text) {
 
 #ifndef PORT_CHECK_NO_MAIN
 int main(int argc, char **argv) {
+  /* Unbuffered: stdio then allocates no buffer.  Built without USE_DL_PREFIX, its malloc is
+     the one under test, and a release_lock that does not release would hang that malloc
+     before the lock check's watchdog is armed, with nothing printed. */
+  setvbuf(stdout, NULL, _IONBF, 0);
 #ifdef PORT_CHECK_STATIC_ARENA
   if (dlmalloc_arena_init(arena, sizeof arena) == 0) {
     fputs("port check: FAIL (the arena is too small)\n", stdout);

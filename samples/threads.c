@@ -340,6 +340,6 @@ int main(int argc, char **argv) {
            nthreads, (unsigned long)per_thread, cross, reallocs, (unsigned long)n);
     return 0;
   }
-  printf("threads: FAIL (%lu problems)\n", bad);
+  printf("threads: FAIL (%lu problem%s)\n", bad, bad == 1 ? "" : "s");
   return 1;
 }

@@ -13,6 +13,9 @@
     PORT_NULL_ON_FAILURE   7: NULL only when mmap really fails (the usual slip): must FAIL
                            naming custom_mmap, with a verdict instead of a crash
     PORT_LOCK_KEPT         8: release_lock does nothing: must FAIL (a thread waits for ever)
+    PORT_KEEPS_MAPPED      9: custom_munmap always refuses, custom_direct_mmap serves: the
+                           large block's region stays after its free; correct, must PASS (an
+                           outside newcomer's port failed here once)
 
   Apart from the fault, each is ports/posix.c's memory (mmap/munmap) and a spin lock.
 */
@@ -37,6 +40,7 @@
 #define PORT_CLOBBERS_ERRNO 6
 #define PORT_NULL_ON_FAILURE 7
 #define PORT_LOCK_KEPT 8
+#define PORT_KEEPS_MAPPED 9
 
 #ifndef PORT_VARIANT
 #error "define PORT_VARIANT (see the top of this file)"
@@ -85,7 +89,8 @@ void *custom_direct_mmap(size_t length) {
 }
 
 int custom_munmap(void *ptr, size_t length) {
-#if PORT_VARIANT == PORT_KEEPS_EVERY_PAGE || PORT_VARIANT == PORT_OVERLAPS
+#if PORT_VARIANT == PORT_KEEPS_EVERY_PAGE || PORT_VARIANT == PORT_OVERLAPS ||               \
+    PORT_VARIANT == PORT_KEEPS_MAPPED
   (void)ptr;
   (void)length;
   return -1;
