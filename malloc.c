@@ -261,7 +261,7 @@
     pthread key destructor on POSIX, a fiber-local-storage callback on Win32).  0: the port
     or the program calls malloc_thread_exit() at the end of every thread that allocated; a
     thread that ends without it leaves its cached blocks counted as in use (at most twice
-    MALLOC_THREAD_CACHE_BYTES).
+    MALLOC_THREAD_CACHE_BYTES).  1 with PORTABLE is an error: no system keys to register with.
   REALLOC_ZERO_BYTES_FREES default: 1
     1: realloc(p, 0) frees p and returns NULL.
   USE_BUILTIN_FFS         default: 0
@@ -480,6 +480,10 @@
 #define MALLOC_THREAD_CACHE_EXIT 1
 #endif
 #endif /* MALLOC_THREAD_CACHE_EXIT */
+#if MALLOC_THREAD_CACHE_EXIT && PORTABLE
+#error "MALLOC_THREAD_CACHE_EXIT needs the system's thread keys; a PORTABLE build has none: \
+the platform calls malloc_thread_exit() when a thread ends (malloc.h section 6)"
+#endif
 
 #ifndef MALLOC_ARENAS_MAX
 #define MALLOC_ARENAS_MAX 64

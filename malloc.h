@@ -223,8 +223,9 @@ DLMALLOC_EXPORT void *dlpvalloc(size_t n) DLMALLOC_NOTHROW;
 
 /* mallopt(param, value): set M_TRIM_THRESHOLD, M_GRANULARITY (a power of two, at least the page
    size), M_MMAP_THRESHOLD or M_ARENA_MAX (the most heaps threads are spread over, 1 up to
-   malloc.c's MALLOC_ARENAS_MAX; arenas already made stay); returns 1 on success and 0 for an
-   unknown parameter or bad value. */
+   malloc.c's MALLOC_ARENAS_MAX; arenas already made stay; a build without the thread cache has
+   one heap, and takes only 1); returns 1 on success and 0 for an unknown parameter or bad
+   value. */
 DLMALLOC_EXPORT int dlmallopt(int param, int value) DLMALLOC_NOTHROW;
 
 /* malloc_footprint(): bytes currently obtained from the system (segments + mmapped chunks).
@@ -427,8 +428,15 @@ DLMALLOC_EXPORT void mspace_inspect_all(mspace msp,
      is all zero (NULL) is a valid, unlocked lock: the global heap's lock is used before
      init_lock has run on it.  acquire_lock must exclude every other thread that may use the
      heap until release_lock.  The core never takes a lock it already holds, so locks need not
-     be recursive.  A platform without threads may leave the four lock hooks empty.
+     be recursive.  A platform without threads builds the core with USE_LOCKS=0 instead: it
+     then takes no lock, and the four lock hooks, never called, may be empty.  (Empty hooks
+     with USE_LOCKS=2 are correct only where no second thread exists: port_check, run on a
+     host with threads, reports that they do not exclude.)
    - custom_abort never returns.
+   - Not a hook, but the platform's part with the per-thread cache (MALLOC_THREAD_CACHE=1): a
+     thread that allocated calls malloc_thread_exit() when it ends (from the system's
+     thread-exit callback, or as the thread's last call).  Until it does, its cached blocks
+     stay counted in use and its arena stays bound to it.  Hosted builds do this themselves.
 
    The optional inline lock (PORT_LOCK_HEADER).  A port may also give its lock as a header,
    named to the core with -DPORT_LOCK_HEADER='"ports/<name>.h"' (quoted; the path is relative
