@@ -12,16 +12,10 @@
 cmake_minimum_required(VERSION 3.20)
 
 include(${CMAKE_CURRENT_LIST_DIR}/../require_vars.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/readme_block.cmake)
 require_vars(run_own_port_tree README ROOT WORK GENERATOR PORT C_COMPILER)
 
-file(READ "${README}" readme)
-string(FIND "${readme}" "<!-- own port tree -->" at)
-if(at LESS 0)
-  message(FATAL_ERROR "run_own_port_tree: no \"<!-- own port tree -->\" block in ${README}")
-endif()
-string(SUBSTRING "${readme}" ${at} -1 rest)
-string(REGEX MATCH "```[a-z]*\n([^`]*)```" block "${rest}")
-string(REPLACE "\n" ";" lines "${CMAKE_MATCH_1}")
+readme_block(run_own_port_tree "${README}" "<!-- own port tree -->" lines)
 
 set(src "${WORK}/source")
 file(REMOVE_RECURSE "${WORK}")

@@ -16,16 +16,10 @@
 cmake_minimum_required(VERSION 3.20)
 
 include(${CMAKE_CURRENT_LIST_DIR}/../require_vars.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/readme_block.cmake)
 require_vars(run_recipe CC README ROOT WORK)
 
-file(READ "${README}" readme)
-string(FIND "${readme}" "<!-- recipe -->" at)
-if(at LESS 0)
-  message(FATAL_ERROR "run_recipe: no \"<!-- recipe -->\" block in ${README}")
-endif()
-string(SUBSTRING "${readme}" ${at} -1 rest)
-string(REGEX MATCH "```[a-z]*\n([^`]*)```" block "${rest}")
-string(REPLACE "\n" ";" lines "${CMAKE_MATCH_1}")
+readme_block(run_recipe "${README}" "<!-- recipe -->" lines)
 set(commands)
 foreach(line IN LISTS lines)
   if(line MATCHES "^cc ")
