@@ -171,8 +171,19 @@ void count_inspected(void *start, void *end, size_t used, void *arg);
 size_t stats_line_value(const char *text, const char *label);
 
 /* Bytes of segment bookkeeping a test lets the heap add (records and fenceposts of new
-   segments count as in use). */
-#define BOOKKEEPING_SLACK 1024
+   segments count as in use): a dozen segments' (test_tcache's churning thread closes ten in
+   a new arena), 1 KiB at least.  A segment closed when its heap moves on keeps in use, at
+   its end, a chunk for its record (four words) and four words of fenceposts (malloc.c,
+   add_segment); where MALLOC_ALIGNMENT is wider than a chunk header's two words, also the
+   padding that aligns its first chunk and its record, that difference each.  80 bytes a
+   segment on 64-bit at alignment 16, 192 at 64: a fixed 1 KiB, fine at 16, was too little
+   at 64. */
+#define SEGMENT_ALIGN_PAD                                                                  \
+  (MALLOC_ALIGNMENT > 2 * sizeof(size_t) ? MALLOC_ALIGNMENT - 2 * sizeof(size_t) : 0)
+#define SEGMENT_BOOKKEEPING                                                                \
+  (2 * SEGMENT_ALIGN_PAD + 4 * sizeof(size_t) +                                            \
+   (6 * sizeof(size_t) + MALLOC_ALIGNMENT - 1) / MALLOC_ALIGNMENT * MALLOC_ALIGNMENT)
+#define BOOKKEEPING_SLACK (12 * SEGMENT_BOOKKEEPING > 1024 ? 12 * SEGMENT_BOOKKEEPING : 1024)
 
 #define KB ((size_t)1024)
 #define MB ((size_t)1024 * 1024)
