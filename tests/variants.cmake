@@ -31,7 +31,11 @@ set(DLMALLOC_TEST_VARIANT_ROWS
     # by themselves at exit
     "tcache             | matrix | MALLOC_THREAD_CACHE=1"
     "tcachedebugfooters | debug  | DEBUG=1 FOOTERS=1 MALLOC_THREAD_CACHE=1"
-    "tcacheinternal     | matrix | hosted USE_LOCKS=1 MALLOC_THREAD_CACHE=1")
+    "tcacheinternal     | matrix | hosted USE_LOCKS=1 MALLOC_THREAD_CACHE=1"
+    # the cache at a cache line's alignment, with every invariant checker: its lists' chunk
+    # sizes in steps of 64, a quarter as many small lists, each fuller (the Linux matrix
+    # builds only default, debugfooters and tcache: this one runs in the host build)
+    "tcachealign64      | debug  | DEBUG=1 MALLOC_ALIGNMENT=64 MALLOC_THREAD_CACHE=1")
 
 set(DLMALLOC_TEST_VARIANTS)
 foreach(_row IN LISTS DLMALLOC_TEST_VARIANT_ROWS)
