@@ -918,16 +918,31 @@ static inline void lock_take(mlock_t *l) { (void)l; }
 static inline void lock_give(mlock_t *l) { (void)l; }
 #endif /* USE_LOCKS */
 
+/* The thread between malloc_prefork and the postfork handlers (section 19) holds every lock.
+   Other libraries' fork handlers run in that span in the same thread when they were
+   registered before malloc's own (a library loaded before the drop-in, whose constructor ran
+   first), and one that allocates would wait for ever on a lock its own thread holds: so that
+   thread's calls pass the locks, which keep every other thread out.  With the thread cache
+   only, the builds with thread-local storage. */
+#if MALLOC_THREAD_CACHE && USE_LOCKS
+static MALLOC_THREAD_LOCAL int holds_fork_locks;
+#define HOLDS_FORK_LOCKS holds_fork_locks
+#define set_holds_fork_locks(v) (holds_fork_locks = (v))
+#else
+#define HOLDS_FORK_LOCKS 0
+#define set_holds_fork_locks(v) ((void)(v))
+#endif
+
 /* Every lock the core takes goes through these.  While SINGLE_THREAD_HINT says the caller is
    the process's only thread nothing can contend, and the lock word is left alone: no thread
    can appear in the middle of the operation, since only the caller could start one (section
    3).  The word is never changed then, so it is free whenever the hint turns. */
 static inline void lock_acquire(mlock_t *l) {
-  if (!SINGLE_THREAD_HINT)
+  if (!SINGLE_THREAD_HINT && !HOLDS_FORK_LOCKS)
     lock_take(l);
 }
 static inline void lock_release(mlock_t *l) {
-  if (!SINGLE_THREAD_HINT)
+  if (!SINGLE_THREAD_HINT && !HOLDS_FORK_LOCKS)
     lock_give(l);
 }
 
@@ -5430,8 +5445,9 @@ static void thread_cache_make_key(void) {
   thread_cache_key_made = pthread_key_create(&thread_cache_key, thread_cache_at_exit) == 0;
 }
 /* Arrange for thread_cache_at_exit to run when this thread ends; 0 if that cannot be done.
-   Neither call allocates for the first keys of a process (glibc, musl); if one did, it
-   would find this thread's cache already in use and not come back here. */
+   pthread_setspecific may allocate: glibc callocs a thread's second block of keys when the
+   key is past the first 32 (a program made that many before its first malloc).  That call
+   comes back into the allocator and attaches the thread itself (thread_attach). */
 static int thread_cache_register(struct thread_cache *tc) {
   pthread_once(&thread_cache_key_once, thread_cache_make_key);
   return thread_cache_key_made && pthread_setspecific(thread_cache_key, tc) == 0;
@@ -5455,6 +5471,8 @@ static NOINLINE int thread_attach(struct thread_cache *tc) {
       tc->ended = 1;
       return 0;
     }
+    if (tc->heap != 0) /* bound by an allocation inside the registration: once is all */
+      return 1;
   }
 #endif
   arena_bind(tc);
@@ -5467,6 +5485,8 @@ static NOINLINE int thread_cache_start(struct thread_cache *tc) {
   size_t i;
   if (!thread_attach(tc))
     return 0;
+  if (thread_cache_current(tc)) /* started by an allocation inside the attach: keep its lists */
+    return 1;
   memset(tc->first, 0, sizeof(tc->first));
   memset(tc->count, 0, sizeof(tc->count));
   memset(tc->batch, 0, sizeof(tc->batch));
@@ -6872,9 +6892,12 @@ static void mspace_locks(void (*action)(mlock_t *)) {
    so taking an arena's lock with global_lock held could deadlock.  Once global_lock is held
    no arena is made; if one was made since the count was read, global_lock is let go, the new
    arenas are locked, and it is taken again (at most MALLOC_ARENAS_MAX times).  Every arena
-   below arena_count is then locked, and stays so until the postfork handlers: they find
-   arena_count unchanged, as global_lock is held until they have released (or reset) the
-   arenas' locks. */
+   below arena_count is then locked, and stays so until the postfork handlers: they release
+   those (fork_arenas_locked), not arena_count's, as the calling thread itself may still make
+   an arena meanwhile, in another library's fork handler (holds_fork_locks, section 4).
+   Making or destroying an mspace in such a handler is not supported: its lock would be
+   released unheld, or not at all. */
+static size_t fork_arenas_locked;
 void dlmalloc_prefork(void) {
   size_t arenas_locked;
   ensure_initialization();
@@ -6895,6 +6918,8 @@ void dlmalloc_prefork(void) {
     arenas_locked = made;
   }
   thread_cache_depot_lock(lock_acquire);
+  fork_arenas_locked = arenas_locked;
+  set_holds_fork_locks(1);
 }
 
 /* The arenas' locks go before global_lock: the moment global_lock is free, a thread that
@@ -6902,8 +6927,9 @@ void dlmalloc_prefork(void) {
    reading the new count would take away from it -- two threads in one heap, and a SIGSEGV
    (integration.threads_fork, about 1 run in 100). */
 void dlmalloc_postfork_parent(void) {
+  set_holds_fork_locks(0);
   thread_cache_depot_lock(lock_release);
-  arena_locks(lock_release, 0, arenas_to_lock());
+  arena_locks(lock_release, 0, fork_arenas_locked);
   lock_release(&global_lock);
   mspace_locks(lock_release);
 #if MSPACES
@@ -6912,6 +6938,7 @@ void dlmalloc_postfork_parent(void) {
 }
 
 void dlmalloc_postfork_child(void) {
+  set_holds_fork_locks(0);
   thread_cache_depot_lock(lock_init);
   lock_init(&global_lock);
   arena_locks(lock_init, 0, arenas_to_lock());

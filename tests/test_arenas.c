@@ -887,6 +887,55 @@ static void t_fork(void) {
     CHECK_EQ(pthread_join(t[i], NULL), 0);
 }
 
+/* ---- Allocating inside the fork handlers' span ----------------------------------------- */
+/* Another library's fork handlers run between malloc_prefork and the postfork handlers when
+   they were registered before malloc's (the drop-in preloaded, the library's constructor run
+   first), in the forking thread, which holds every lock then.  Its calls there must go
+   through (they waited for ever on their own thread's lock: an outside review's fork() hung);
+   every other thread's must still wait until the locks are given back. */
+static volatile int waiter_done;
+
+static void *waiter(void *arg) {
+  (void)arg;
+  dlfree(dlmalloc(TREE_SIZE)); /* a heap operation: its arena's lock */
+  waiter_done = 1;
+  dlmalloc_thread_exit();
+  return NULL;
+}
+
+static void t_alloc_in_fork_handlers(void) {
+  pthread_t t;
+  void *cached, *tree, *mapped, *grown;
+  int ms;
+#ifdef TEST_WITH_PORT
+  size_t errors = tp_lock_errors();
+#endif
+  th_section("the forking thread allocates between prefork and postfork, others wait");
+  waiter_done = 0;
+  dlmalloc_prefork();
+  CHECK_EQ(pthread_create(&t, NULL, waiter, NULL), 0);
+  cached = dlmalloc(CACHED_SIZE);
+  tree = dlmalloc(TREE_SIZE);
+  mapped = dlmalloc(MAPPED_SIZE);
+  CHECK(cached != NULL && tree != NULL && mapped != NULL);
+  grown = dlrealloc(tree, 3 * TREE_SIZE);
+  CHECK(grown != NULL);
+  dlfree(cached);
+  dlfree(mapped);
+  dlfree(grown);
+  dlmalloc_trim(0);
+  for (ms = 0; ms < 50 && !waiter_done; ms++)
+    usleep(1000);
+  CHECK(!waiter_done); /* still held out */
+  dlmalloc_postfork_parent();
+  CHECK_EQ(pthread_join(t, NULL), 0);
+  CHECK(waiter_done);
+#ifdef TEST_WITH_PORT
+  CHECK_EQ(tp_lock_errors(), errors); /* every lock given back once, none twice */
+  CHECK_EQ(tp_locks_held(), 0);
+#endif
+}
+
 /* ---- An arena made while the fork handlers let the locks go ---------------------------- */
 #ifdef TEST_WITH_PORT
 /* A thread's first malloc waits in arena_bind for global_lock while malloc_prefork holds it,
@@ -1088,6 +1137,7 @@ int main(int argc, char **argv) {
   t_footprint_limit();
   t_footprint_limit_resize();
   t_fork();
+  t_alloc_in_fork_handlers();
 #ifdef TEST_WITH_PORT
   t_fork_while_binding();
 #endif
