@@ -922,15 +922,22 @@ static inline void lock_give(mlock_t *l) { (void)l; }
    Other libraries' fork handlers run in that span in the same thread when they were
    registered before malloc's own (a library loaded before the drop-in, whose constructor ran
    first), and one that allocates would wait for ever on a lock its own thread holds: so that
-   thread's calls pass the locks, which keep every other thread out.  With the thread cache
-   only, the builds with thread-local storage. */
-#if MALLOC_THREAD_CACHE && USE_LOCKS
-static MALLOC_THREAD_LOCAL int holds_fork_locks;
-#define HOLDS_FORK_LOCKS holds_fork_locks
-#define set_holds_fork_locks(v) (holds_fork_locks = (v))
+   thread's calls pass the locks, which keep every other thread out.  fork_locked: this thread's
+   malloc_prefork took the locks (not when SINGLE_THREAD_HINT let it skip them: a thread a
+   handler starts then takes them as usual, and so must this one).  fork_depth: its prefork
+   calls not yet matched by a postfork (a fork inside a fork handler nests them; only the
+   outermost pair takes and gives back).  In the builds with thread-local storage, the hosted
+   ones and PORTABLE ones with the thread cache; elsewhere nothing passes and nothing nests. */
+#if USE_LOCKS && (MALLOC_THREAD_CACHE || !PORTABLE)
+static MALLOC_THREAD_LOCAL unsigned fork_depth;
+static MALLOC_THREAD_LOCAL int fork_locked;
+#define FORK_NESTS 1
+#define HOLDS_FORK_LOCKS fork_locked
 #else
+static unsigned fork_depth; /* kept at 0 */
+static int fork_locked;     /* one fork at a time: the locks serialise the handlers */
+#define FORK_NESTS 0
 #define HOLDS_FORK_LOCKS 0
-#define set_holds_fork_locks(v) ((void)(v))
 #endif
 
 /* Every lock the core takes goes through these.  While SINGLE_THREAD_HINT says the caller is
@@ -4906,8 +4913,9 @@ struct thread_cache {
                                                      last reached (thread_cache_count_from) */
   size_t bytes;      /* chunk bytes held, all lists */
   size_t bound;      /* bytes it may hold (thread_cache_adapt) */
-  size_t refilled;   /* refills the heap served, and blocks the depot did, since the byte
-                        bound was last reached (thread_cache_adapt) */
+  size_t refilled;   /* since the byte bound was last reached (thread_cache_adapt): refills
+                        the heap served, one each whatever batch it carved, and the blocks of
+                        the batches the depot served (the blocks given back then, mostly) */
   size_t hits;       /* mallocs the lists served since then */
   size_t given;      /* blocks given back when the byte bound was last reached */
   size_t generation; /* == thread_cache_generation while the lists are valid; 0: not in use */
@@ -5456,6 +5464,8 @@ static int thread_cache_register(struct thread_cache *tc) {
 #endif /* MALLOC_THREAD_CACHE_EXIT */
 
 
+static void thread_cache_end(struct thread_cache *tc);
+
 /* The first time: arrange for the thread's binding and cache to end with it, and bind it to
    an arena.  0: this thread does without both (and allocates from the global heap). */
 static NOINLINE int thread_attach(struct thread_cache *tc) {
@@ -5467,6 +5477,8 @@ static NOINLINE int thread_attach(struct thread_cache *tc) {
   if (!tc->registered) {
     tc->registered = 1;
     if (!thread_cache_register(tc)) { /* nobody would end them: do without */
+      if (tc->heap != 0) /* bound by an allocation inside the registration: undone now */
+        thread_cache_end(tc);
       tc->generation = 0;
       tc->ended = 1;
       return 0;
@@ -6901,6 +6913,12 @@ static size_t fork_arenas_locked;
 void dlmalloc_prefork(void) {
   size_t arenas_locked;
   ensure_initialization();
+  if (FORK_NESTS && fork_depth++ != 0)
+    return; /* a fork in this thread's own fork handlers: the outer prefork holds the locks */
+  if (SINGLE_THREAD_HINT) { /* nobody to keep out (section 4): nothing taken, nothing passed */
+    fork_locked = 0;
+    return;
+  }
 #if MSPACES
   lock_acquire(&mspace_list_lock);
 #endif
@@ -6919,7 +6937,7 @@ void dlmalloc_prefork(void) {
   }
   thread_cache_depot_lock(lock_acquire);
   fork_arenas_locked = arenas_locked;
-  set_holds_fork_locks(1);
+  fork_locked = 1;
 }
 
 /* The arenas' locks go before global_lock: the moment global_lock is free, a thread that
@@ -6927,7 +6945,11 @@ void dlmalloc_prefork(void) {
    reading the new count would take away from it -- two threads in one heap, and a SIGSEGV
    (integration.threads_fork, about 1 run in 100). */
 void dlmalloc_postfork_parent(void) {
-  set_holds_fork_locks(0);
+  if (FORK_NESTS && (fork_depth == 0 || --fork_depth != 0))
+    return; /* an inner fork's, or none pending (a child handler reset them) */
+  if (!fork_locked)
+    return;
+  fork_locked = 0;
   thread_cache_depot_lock(lock_release);
   arena_locks(lock_release, 0, fork_arenas_locked);
   lock_release(&global_lock);
@@ -6938,7 +6960,8 @@ void dlmalloc_postfork_parent(void) {
 }
 
 void dlmalloc_postfork_child(void) {
-  set_holds_fork_locks(0);
+  fork_depth = 0; /* the child's only thread starts afresh, whatever was pending */
+  fork_locked = 0;
   thread_cache_depot_lock(lock_init);
   lock_init(&global_lock);
   arena_locks(lock_init, 0, arenas_to_lock());

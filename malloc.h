@@ -314,7 +314,13 @@ DLMALLOC_EXPORT size_t dlmalloc_arenas(void);
 /* Fork support: malloc_prefork() takes every lock of the allocator (global heap, mspaces,
    internal locks); malloc_postfork_parent() releases them and malloc_postfork_child() resets
    them to unlocked.  Register them with pthread_atfork() so that the child of a
-   multi-threaded process can allocate (the drop-in library does this itself). */
+   multi-threaded process can allocate (the drop-in library does this itself).  The thread
+   that called malloc_prefork calls the postfork handler.  Between the two it may allocate and
+   free (other fork handlers run there: those registered before these), in builds with
+   thread-local storage (hosted builds, and PORTABLE ones with MALLOC_THREAD_CACHE), while
+   every other thread waits; it may not create or destroy an mspace there, nor wait for a
+   thread that allocates, frees or ends meanwhile.  A fork inside a fork handler nests: only
+   the outermost pair takes and gives back the locks. */
 DLMALLOC_EXPORT void dlmalloc_prefork(void);
 DLMALLOC_EXPORT void dlmalloc_postfork_parent(void);
 DLMALLOC_EXPORT void dlmalloc_postfork_child(void);

@@ -893,27 +893,52 @@ static void t_fork(void) {
    first), in the forking thread, which holds every lock then.  Its calls there must go
    through (they waited for ever on their own thread's lock: an outside review's fork() hung);
    every other thread's must still wait until the locks are given back. */
-static volatile int waiter_done;
+static volatile int waiter_bound, waiter_go, waiter_done;
 
 static void *waiter(void *arg) {
   (void)arg;
+  dlfree(dlmalloc(TREE_SIZE)); /* bound to its arena */
+  waiter_bound = 1;
+  while (!waiter_go)
+    usleep(1000);
   dlfree(dlmalloc(TREE_SIZE)); /* a heap operation: its arena's lock */
   waiter_done = 1;
   dlmalloc_thread_exit();
   return NULL;
 }
 
+/* Start the waiter, bound before prefork so that prefork takes the locks (with one thread,
+   SINGLE_THREAD_HINT would let it skip them), and call malloc_prefork; its heap operation
+   then waits for them. */
+static void prefork_with_waiter(pthread_t *t) {
+  waiter_bound = waiter_go = waiter_done = 0;
+  CHECK_EQ(pthread_create(t, NULL, waiter, NULL), 0);
+  while (!waiter_bound)
+    usleep(1000);
+  dlmalloc_prefork();
+  waiter_go = 1;
+}
+
+/* The outermost malloc_postfork_parent, after checking that the waiter was held out until
+   then (50 ms), and that it went on after. */
+static void postfork_after_waiter(pthread_t t) {
+  int ms;
+  for (ms = 0; ms < 50 && !waiter_done; ms++)
+    usleep(1000);
+  CHECK(!waiter_done); /* still held out */
+  dlmalloc_postfork_parent();
+  CHECK_EQ(pthread_join(t, NULL), 0);
+  CHECK(waiter_done);
+}
+
 static void t_alloc_in_fork_handlers(void) {
   pthread_t t;
   void *cached, *tree, *mapped, *grown;
-  int ms;
 #ifdef TEST_WITH_PORT
   size_t errors = tp_lock_errors();
 #endif
   th_section("the forking thread allocates between prefork and postfork, others wait");
-  waiter_done = 0;
-  dlmalloc_prefork();
-  CHECK_EQ(pthread_create(&t, NULL, waiter, NULL), 0);
+  prefork_with_waiter(&t);
   cached = dlmalloc(CACHED_SIZE);
   tree = dlmalloc(TREE_SIZE);
   mapped = dlmalloc(MAPPED_SIZE);
@@ -924,12 +949,14 @@ static void t_alloc_in_fork_handlers(void) {
   dlfree(mapped);
   dlfree(grown);
   dlmalloc_trim(0);
-  for (ms = 0; ms < 50 && !waiter_done; ms++)
-    usleep(1000);
-  CHECK(!waiter_done); /* still held out */
+  postfork_after_waiter(t);
+  /* a fork inside a fork handler nests: the inner postfork gives nothing back */
+  prefork_with_waiter(&t);
+  dlmalloc_prefork();
+  dlfree(dlmalloc(TREE_SIZE));
   dlmalloc_postfork_parent();
-  CHECK_EQ(pthread_join(t, NULL), 0);
-  CHECK(waiter_done);
+  dlfree(dlmalloc(TREE_SIZE)); /* still passes: the outer prefork's span */
+  postfork_after_waiter(t);
 #ifdef TEST_WITH_PORT
   CHECK_EQ(tp_lock_errors(), errors); /* every lock given back once, none twice */
   CHECK_EQ(tp_locks_held(), 0);
@@ -970,9 +997,18 @@ static void bind_step(struct helper *h, int step) {
   dlfree(dlmalloc(CACHED_SIZE));
 }
 
+static void *fork_span_binder(void *arg) {
+  (void)arg;
+  dlmalloc_prefork();
+  dlfree(dlmalloc(CACHED_SIZE)); /* binds: a new arena */
+  dlmalloc_postfork_parent();
+  dlmalloc_thread_exit();
+  return NULL;
+}
+
 static void t_fork_while_binding(void) {
   static struct helper occupant[OCCUPANTS];
-  pthread_t t;
+  pthread_t t, t2;
   size_t n = 0, start, errors;
   int ms;
   th_section("an arena made while the fork handlers let the locks go");
@@ -997,6 +1033,14 @@ static void t_fork_while_binding(void) {
     CHECK(late_bound);
     CHECK_EQ(dlmalloc_arenas(), arenas_at_fork + 1);
     CHECK_EQ(tp_lock_errors(), errors); /* no lock released that prefork did not take */
+    /* every arena has a thread still: a thread's first malloc, between its own prefork and
+       postfork (another library's fork handler), makes one, whose lock prefork did not take
+       and postfork must not release */
+    arenas_at_fork = dlmalloc_arenas();
+    CHECK_EQ(pthread_create(&t2, NULL, fork_span_binder, NULL), 0);
+    CHECK_EQ(pthread_join(t2, NULL), 0);
+    CHECK_EQ(dlmalloc_arenas(), arenas_at_fork + 1);
+    CHECK_EQ(tp_lock_errors(), errors);
     late_stop = 1;
     CHECK_EQ(pthread_join(t, NULL), 0);
   }

@@ -11,8 +11,13 @@
 #include <string.h>
 
 static char *saved; /* what the prepare handler allocated; freed by the parent or the child */
+static int registered, (*probe)(void), probe_said = -1;
 
-static void prepare(void) { saved = strdup("saved by the prepare handler"); }
+static void prepare(void) {
+  if (probe != NULL)
+    probe_said = probe();
+  saved = strdup("saved by the prepare handler");
+}
 static void parent(void) {
   free(saved);
   saved = NULL;
@@ -25,8 +30,16 @@ static void child(void) {
 }
 
 __attribute__((constructor)) static void register_first(void) {
-  pthread_atfork(prepare, parent, child);
+  registered = pthread_atfork(prepare, parent, child) == 0;
 }
 
 /* What the last handler left: "child" in a child, NULL in the parent. */
 const char *fork_handlers_state(void) { return saved; }
+
+/* 1 if the handlers were registered, from the constructor. */
+int fork_handlers_registered(void) { return registered; }
+
+/* fn runs at the start of the prepare handler; fork_handlers_probe_said() gives its answer
+   (-1: it has not run). */
+void fork_handlers_set_probe(int (*fn)(void)) { probe = fn; }
+int fork_handlers_probe_said(void) { return probe_said; }

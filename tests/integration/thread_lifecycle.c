@@ -14,8 +14,13 @@
   2. fork() while another thread exists, with fork handlers that allocate registered before
      the drop-in's (fork_handlers_first.c, a library loaded before it): the prepare handler
      runs while malloc_prefork holds every lock, the child and parent handlers before they are
-     given back.  fork() hung there for ever.  The child must end normally, its handler's
-     block made, within CHILD_TIMEOUT_SECONDS.
+     given back.  fork() hung there for ever, in the parent's prepare handler: an alarm ends
+     the program with a FAIL after CHILD_TIMEOUT_SECONDS.  The child must end normally with
+     its handler's block made.  The prepare handler first checks that it runs inside that
+     span (the other thread, allocating in a loop, makes no new round for 50 ms): if the loader
+     ever ran the drop-in's constructor first, the case would no longer be what it tests.
+  Each part also checks its own set-up: no pthread key before the program's forty (else the
+  drop-in's key is not past them), and the handlers registered.
   Exit status 0 when both hold, 1 otherwise (with a line saying what failed).
 */
 #define _GNU_SOURCE 1
@@ -35,7 +40,11 @@
 #define IN_USE_LIMIT (256 * 1024) /* the bug left 9.5 MB; the heap's own records are far less */
 #define CHILD_TIMEOUT_SECONDS 20
 
-const char *fork_handlers_state(void); /* fork_handlers_first.c */
+/* fork_handlers_first.c */
+const char *fork_handlers_state(void);
+int fork_handlers_registered(void);
+void fork_handlers_set_probe(int (*fn)(void));
+int fork_handlers_probe_said(void);
 
 static void *blocks[BLOCKS];
 
@@ -70,6 +79,10 @@ static int keys_before_first_malloc(void) {
       printf("FAIL: pthread_key_create %d\n", k);
       return 0;
     }
+  if (keys[0] != 0) {
+    printf("FAIL: set-up: a pthread key was made before the program's (the drop-in's?)\n");
+    return 0;
+  }
   for (round = 0; round < ROUNDS; ++round)
     if (!run_thread(produce) || !run_thread(consume)) {
       printf("FAIL: a producer or consumer thread failed\n");
@@ -85,11 +98,32 @@ static int keys_before_first_malloc(void) {
   return 1;
 }
 
+static volatile unsigned long idle_rounds;
+
+/* Until *stop: malloc and free a block too large for the cache, each time under its arena's
+   lock, counting the rounds. */
 static void *idle(void *stop) {
-  free(malloc(100)); /* bound to an arena, with a cache */
-  while (!*(volatile int *)stop)
-    usleep(1000);
+  while (!*(volatile int *)stop) {
+    free(malloc(20000));
+    ++idle_rounds;
+  }
   return NULL;
+}
+
+/* In the prepare handler: 1 if the idle thread made no round for 50 ms (the locks are held),
+   but for the one it may have been ending as prefork took them. */
+static int locks_held(void) {
+  unsigned long before = idle_rounds;
+  usleep(50000);
+  return idle_rounds - before <= 1;
+}
+
+static void on_alarm(int sig) {
+  static const char text[] = "FAIL: fork() hung (a fork handler that allocates waited on a "
+                             "lock its own thread held)\n";
+  (void)sig;
+  (void)!write(1, text, sizeof text - 1);
+  _exit(1);
 }
 
 static int fork_with_handlers_first(void) {
@@ -97,14 +131,23 @@ static int fork_with_handlers_first(void) {
   pthread_t t;
   pid_t child;
   int status = 0, waited;
+  if (!fork_handlers_registered()) {
+    printf("FAIL: set-up: pthread_atfork failed in fork_handlers_first.c\n");
+    return 0;
+  }
   if (pthread_create(&t, NULL, idle, &stop) != 0)
     return 0;
-  usleep(10000);
+  while (idle_rounds == 0)
+    usleep(1000);
+  fork_handlers_set_probe(locks_held);
+  signal(SIGALRM, on_alarm);
+  alarm(CHILD_TIMEOUT_SECONDS);
   child = fork();
   if (child == 0) {
     const char *state = fork_handlers_state();
     _exit(state != NULL && strcmp(state, "child") == 0 ? 0 : 2);
   }
+  alarm(0);
   if (child < 0) {
     printf("FAIL: fork\n");
     return 0;
@@ -124,6 +167,11 @@ static int fork_with_handlers_first(void) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || fork_handlers_state() != NULL) {
     printf("FAIL: the fork handlers did not run as they should (child status %d)\n", status);
+    return 0;
+  }
+  if (fork_handlers_probe_said() != 1) {
+    printf("FAIL: set-up: the prepare handler ran outside malloc_prefork's span (%d)\n",
+           fork_handlers_probe_said());
     return 0;
   }
   printf("fork with handlers that allocate registered first: parent and child went on\n");
