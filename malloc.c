@@ -926,9 +926,10 @@ static inline void lock_give(mlock_t *l) { (void)l; }
    malloc_prefork took the locks (not when SINGLE_THREAD_HINT let it skip them: a thread a
    handler starts then takes them as usual, and so must this one).  fork_depth: its prefork
    calls not yet matched by a postfork (a fork inside a fork handler nests them; only the
-   outermost pair takes and gives back).  In the builds with thread-local storage, the hosted
-   ones and PORTABLE ones with the thread cache; elsewhere nothing passes and nothing nests. */
-#if USE_LOCKS && (MALLOC_THREAD_CACHE || !PORTABLE)
+   outermost pair takes and gives back).  In the builds with thread-local storage to spare: the
+   ones with the thread cache, and the hosted POSIX ones (not Win32, which has no fork, and
+   whose MinGW thread-locals are emulated with malloc); elsewhere nothing passes or nests. */
+#if USE_LOCKS && (MALLOC_THREAD_CACHE || (!PORTABLE && !DL_WIN32))
 static MALLOC_THREAD_LOCAL unsigned fork_depth;
 static MALLOC_THREAD_LOCAL int fork_locked;
 #define FORK_NESTS 1

@@ -317,7 +317,7 @@ DLMALLOC_EXPORT size_t dlmalloc_arenas(void);
    multi-threaded process can allocate (the drop-in library does this itself).  The thread
    that called malloc_prefork calls the postfork handler.  Between the two it may allocate and
    free (other fork handlers run there: those registered before these), in builds with
-   thread-local storage (hosted builds, and PORTABLE ones with MALLOC_THREAD_CACHE), while
+   thread-local storage (MALLOC_THREAD_CACHE builds, and hosted POSIX ones), while
    every other thread waits; it may not create or destroy an mspace there, nor wait for a
    thread that allocates, frees or ends meanwhile.  A fork inside a fork handler nests: only
    the outermost pair takes and gives back the locks. */
