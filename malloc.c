@@ -5816,9 +5816,8 @@ static int thread_cache_give_batch(struct thread_cache *tc, size_t i) {
    more: both keep the smallest bound, and the memory (bench/results/design-measurements.md).
    A batch taken from the depot counts as its blocks: an overflow gives whole lists to the
    depot a batch at a time, and a thread whose working set is of few sizes takes them back
-   from there; while such batches went uncounted, its bound never grew (sizes in 16 lists,
-   1.5 times the bound, 8 rounds: 35 refills counted and 54 batches not, for 646 blocks
-   given back at each overflow). */
+   from there; while such batches went uncounted, its bound never grew (test_tcache, and
+   bench/results/design-measurements.md). */
 static void thread_cache_adapt(struct thread_cache *tc) {
   if (tc->given != 0 && tc->refilled >= tc->given / 2 && tc->refilled >= tc->hits / 16) {
     if (tc->bound < THREAD_CACHE_BYTES_MAX)
