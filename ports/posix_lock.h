@@ -26,7 +26,7 @@
   is used as a whole pointer-sized word through the __atomic builtins, so every C access to it
   has the slot's own type (void *) and strict aliasing is never an issue.  Threads that share a
   heap must live in one process: the futex is private.  The waiting paths leave errno as they
-  found it (the contract's errno rule).
+  found it (the contract's errno rule), and are no cancellation points.
 
   Why the generation: a heap's holder usually takes the lock again a few nanoseconds after
   releasing it (one malloc after another).  A waiter that spins until it sees the lock free
@@ -166,6 +166,7 @@ static inline void port_lock_final(void **lock) { (void)lock; }
 #include <sys/syscall.h>
 #include <unistd.h>
 #else
+#include <pthread.h>
 #include <sched.h>
 #endif
 
@@ -238,13 +239,18 @@ static POSIX_LOCK_COLD void posix_lock_wake(void **lock) {
 
 /* Without a portable sleep-on-address primitive, waiters back off: yield a few times (cheap
    when another runnable thread holds the lock), then sleep for growing intervals capped at
-   about a millisecond so a long wait does not turn into a busy loop. */
+   about a millisecond so a long wait does not turn into a busy loop.  nanosleep is a
+   cancellation point, and a lock wait must not be one: a thread cancelled there would end
+   holding whatever other lock of the allocator it held (an arena's while it waits for the
+   depot's), and every thread after it would wait for ever.  So cancellation is off while
+   it waits, as in the futex path, whose raw system call is no cancellation point. */
 static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
   unsigned round;
-  int saved_errno;
+  int saved_errno, cancel_state;
   if (posix_lock_spin(lock))
     return;
   saved_errno = errno; /* nanosleep may fail with EINTR */
+  (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
   for (round = 0;; ++round) {
     if (round < 16) {
       (void)sched_yield();
@@ -256,6 +262,7 @@ static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
     if (posix_lock_try(lock))
       break;
   }
+  (void)pthread_setcancelstate(cancel_state, &cancel_state);
   errno = saved_errno;
 }
 

@@ -3,7 +3,8 @@
 
   The lock word: a zero slot is free; each acquisition advances a generation kept in the
   low-order 32 bits (the futex word), wrapping without touching the high half; a waiter that
-  goes to sleep marks the word, and the release wakes it.  Then two threads that replace
+  goes to sleep marks the word, and the release wakes it; a waiter cancelled meanwhile still
+  takes the lock (the wait is no cancellation point).  Then two threads that replace
   blocks of one heap (malloc.c built on this lock, through posix_lock_counted.h) must take
   its lock in long runs instead of taking turns at nearly every call (turns make the heap's
   cache lines cross between the cores at every call).  That check can only fail when both
@@ -89,6 +90,40 @@ static void t_sleeper(void) {
   CHECK_EQ(slot_bits(&slot_shared) & POSIX_LOCK_STATE, 0);
 }
 
+/* A thread cancelled (deferred) while it waits for the lock: the wait is no cancellation
+   point, so it takes the lock, and ends only at the test's own pthread_testcancel.  (The
+   nanosleep of the path without the futex is one; a thread cancelled there while it held
+   another of the allocator's locks, an arena's while it waited for the depot's, would have
+   left that lock held for ever: an outside review's hang.) */
+static volatile int cancelled_got_lock;
+
+static void *cancelled_waiter(void *arg) {
+  (void)arg;
+  port_lock_acquire(&slot_shared);
+  cancelled_got_lock = 1;
+  port_lock_release(&slot_shared);
+  pthread_testcancel();
+  return 0;
+}
+
+static void t_cancelled_waiter(void) {
+  pthread_t t;
+  void *result = 0;
+  th_section("a waiter cancelled meanwhile still takes the lock");
+  slot_shared = 0;
+  cancelled_got_lock = 0;
+  port_lock_acquire(&slot_shared);
+  CHECK_EQ(pthread_create(&t, 0, cancelled_waiter, 0), 0);
+  sleep_ms(50); /* past its spinning and yielding: asleep */
+  CHECK_EQ(pthread_cancel(t), 0);
+  sleep_ms(20);
+  port_lock_release(&slot_shared);
+  CHECK_EQ(pthread_join(t, &result), 0);
+  CHECK(result == PTHREAD_CANCELED);
+  CHECK_EQ(cancelled_got_lock, 1);
+  CHECK_EQ(slot_bits(&slot_shared) & POSIX_LOCK_STATE, 0);
+}
+
 /* ---- Two threads on one heap -------------------------------------------------------------- */
 
 /* Set by each thread for posix_lock_counted.h, which counts in the two globals below (one
@@ -164,6 +199,7 @@ static void t_heap(void) {
 int main(void) {
   t_word();
   t_sleeper();
+  t_cancelled_waiter();
   t_heap();
   return th_finish();
 }
