@@ -166,6 +166,15 @@ size_t heap_blocks_holding(const struct heap *h, const void *p, size_t n);
 void count_inspected(void *start, void *end, size_t used, void *arg);
 #endif
 
+#if FOOTERS
+/* The footer of block mem of heap h: with FOOTERS, the word just past its usable bytes. */
+static inline size_t footer_word(const struct heap *h, const void *mem) {
+  size_t w;
+  memcpy(&w, (const unsigned char *)mem + h->usable_size(mem), sizeof w);
+  return w;
+}
+#endif
+
 /* In malloc_stats' text, the number that ends the line starting with label, or (size_t)-1
    when no line matches. */
 size_t stats_line_value(const char *text, const char *label);

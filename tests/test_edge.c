@@ -589,12 +589,6 @@ static void t_mmap_threshold(void) {
    chunk that free() took.  The word where a block's footer was must hold something else
    once the block has merged with a free neighbour, or grown in place over one.  Blocks of
    20,000 bytes: larger than a thread cache keeps, so that they merge at once. */
-static size_t footer_word(const struct heap *h, const unsigned char *mem) {
-  size_t w; /* with FOOTERS, the word just past the usable bytes */
-  memcpy(&w, mem + h->usable_size(mem), sizeof w);
-  return w;
-}
-
 static void t_no_stale_footers(const struct heap *h) {
   const size_t W = sizeof(size_t);
   unsigned char *a = (unsigned char *)h->malloc(20000), *b = (unsigned char *)h->malloc(20000);

@@ -69,7 +69,7 @@ static void count_footers(const void *base, size_t length) {
 static void watch_tags(const struct heap *h, const void *live) {
   const unsigned char *mem = (const unsigned char *)live;
   size_t size = word_at(mem - sizeof(size_t)) & ~(size_t)7; /* its chunk's, from the header */
-  watched_tag = word_at(mem + h->usable_size(live)) ^ size;
+  watched_tag = footer_word(h, live) ^ size;
   footers_given_back = 0;
   tp_before_unmap(count_footers);
 }

@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "in_libdlmalloc.h"
+
 static int failures;
 static int checks;
 
@@ -93,8 +95,7 @@ static int test_symbols(void) {
   for (i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
     Dl_info info;
     void *sym = lookup(names[i]);
-    int in_lib = sym != NULL && dladdr(sym, &info) != 0 && info.dli_fname != NULL &&
-                 strstr(info.dli_fname, "libdlmalloc") != NULL;
+    int in_lib = in_libdlmalloc(sym);
     if (!in_lib) {
       fprintf(stderr, "%s resolves to %s, not libdlmalloc\n", names[i],
                       sym != NULL && dladdr(sym, &info) != 0 ? info.dli_fname : "nothing");

@@ -34,6 +34,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "in_libdlmalloc.h"
+
 #define KEYS 40
 #define BLOCKS 60000
 #define ROUNDS 3
@@ -179,11 +181,8 @@ static int fork_with_handlers_first(void) {
 }
 
 int main(void) {
-  Dl_info info;
-  void *m = dlsym(RTLD_DEFAULT, "malloc");
   int ok;
-  if (m == NULL || dladdr(m, &info) == 0 || info.dli_fname == NULL ||
-      strstr(info.dli_fname, "libdlmalloc") == NULL) {
+  if (!in_libdlmalloc(dlsym(RTLD_DEFAULT, "malloc"))) {
     printf("FAIL: malloc is not libdlmalloc's: run under LD_PRELOAD=.../libdlmalloc.so\n");
     return 1;
   }

@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "in_libdlmalloc.h"
+
 #define CHILD_TIMEOUT_SECONDS 20
 #define LOCAL_SLOTS 64
 #define QUEUE_SLOTS 1024
@@ -364,11 +366,8 @@ static void wait_child(pid_t pid, const char *who, long number) {
 typedef struct mallinfo2 (*dlmallinfo_fn)(void); /* same ten size_t fields as malloc.h's */
 
 static dlmallinfo_fn our_allocator(void) {
-  Dl_info info;
-  void *m = dlsym(RTLD_DEFAULT, "malloc");
   void *mi = dlsym(RTLD_DEFAULT, "dlmallinfo");
-  if (m == NULL || mi == NULL || dladdr(m, &info) == 0 || info.dli_fname == NULL ||
-      strstr(info.dli_fname, "libdlmalloc") == NULL) {
+  if (mi == NULL || !in_libdlmalloc(dlsym(RTLD_DEFAULT, "malloc"))) {
     say("malloc is not libdlmalloc's: run under LD_PRELOAD=.../libdlmalloc.so or link it", "",
         0);
     return NULL;
