@@ -12,8 +12,9 @@
                    SIZE_MAX) must fail with CUSTOM_MMAP_FAILURE, not NULL; custom_munmap must
                    answer 0 or -1 (only the answer is seen, not whether pages went back).
                    Where there are threads (POSIX, Windows) and the heap locks (USE_LOCKS=2),
-                   two threads take the port's lock (acquire_lock/release_lock) around an
-                   update that is torn if both get in: a lock that does not exclude loses
+                   one thread holds the port's lock (acquire_lock/release_lock) while
+                   another asks for it, then two take it around an update that is torn if
+                   both get in: a lock that does not exclude lets the visitor in or loses
                    updates; on POSIX a lock that is never released ends the program with a
                    FAIL once no thread has got it for LOCK_WAIT_LIMIT_S seconds.  Without
                    USE_LOCKS a note says that the heap is for one thread only.  Hosted, the
@@ -344,8 +345,8 @@ static int check_memory_hooks(void) {
 }
 
 /* Where there are threads (POSIX, Windows): two of them count up a shared number under the
-   port's lock, with a pause between reading it and writing it back.  If both can be inside at
-   once, one overwrites the other's update and the total comes out short. */
+   port's lock, each saying while it is inside.  A lock that lets both in at once is seen by
+   one finding the other inside, and by the updates one overwrites of the other's. */
 #if PORT_CHECK_HOSTED && (PORT_CHECK_HAVE_FORK || defined(_WIN32)) && PORT_CHECK_HEAP_LOCKS
 #define PORT_CHECK_HAVE_LOCK_THREADS 1
 
@@ -357,6 +358,9 @@ static volatile int lock_errno_changed;
 static void lock_thread_yield(void);
 
 static volatile unsigned long lock_rounds_made[2]; /* by each thread */
+static volatile int lock_at_door[2];  /* the thread is in acquire_lock */
+static volatile int lock_inside[2];   /* the thread holds the lock, by acquire_lock's word */
+static volatile int lock_seen_both;   /* one thread found the other inside with it */
 
 /* Each thread goes on until both have made LOCK_ROUNDS rounds: a lock that lets two threads
    in shows only while both run, and on a loaded machine one thread could otherwise finish
@@ -376,7 +380,12 @@ static void lock_rounds(int self) {
         lock_thread_yield();
     }
     ERRNO_SET();
+    lock_at_door[self] = 1;
     acquire_lock(&lock_slot);
+    lock_at_door[self] = 0;
+    lock_inside[self] = 1;
+    if (lock_inside[1 - self])
+      lock_seen_both = 1;
     v = lock_counter;
     /* Now and then invite the other thread in, which a real lock keeps out.  Not more often:
        each turn given can go to a spin lock's waiter for a whole time slice, and inviting
@@ -390,7 +399,10 @@ static void lock_rounds(int self) {
       for (k = 0; k < 32 && lock_rounds_made[1 - self] == other_made; ++k)
         lock_thread_yield();
     }
+    if (lock_inside[1 - self])
+      lock_seen_both = 1;
     lock_counter = v + 1;
+    lock_inside[self] = 0;
     release_lock(&lock_slot);
     if (!ERRNO_KEPT())
       lock_errno_changed = 1;
@@ -398,12 +410,37 @@ static void lock_rounds(int self) {
   }
 }
 
+/* The rounds find a lock that lets two threads in only if the two run at once, which a loaded
+   machine may not allow while they last (CI once passed a lock that locked nothing).  So
+   first a test that needs no such luck: the checking thread takes the lock and holds it while
+   a second thread, the visitor, asks for it.  A lock that works keeps the visitor waiting; one
+   that does not lets it in.  The holder naps until the visitor is in, or has been at the lock
+   for LOCK_HOLD_NAPS naps in a row, or for LOCK_HOLD_NAPS_MAX naps in all (it never came). */
+enum { LOCK_VISITOR = 2, LOCK_HOLD_NAPS = 50, LOCK_HOLD_NAPS_MAX = 500 };
+static volatile int lock_visitor_at_door, lock_visitor_in;
+
+static void lock_visit(void) {
+  lock_visitor_at_door = 1;
+  acquire_lock(&lock_slot);
+  lock_visitor_at_door = 0;
+  lock_visitor_in = 1;
+  release_lock(&lock_slot);
+}
+
+static void lock_thread_body(int index) {
+  if (index == LOCK_VISITOR)
+    lock_visit();
+  else
+    lock_rounds(index);
+}
+
 #if defined(_WIN32)
 #include <windows.h>
 typedef HANDLE lock_thread;
 static void lock_thread_yield(void) { (void)SwitchToThread(); }
+static void lock_thread_nap(void) { Sleep(1); }
 static DWORD WINAPI lock_thread_main(LPVOID arg) {
-  lock_rounds((int)(intptr_t)arg);
+  lock_thread_body((int)(intptr_t)arg);
   return 0;
 }
 static int lock_thread_start(lock_thread *t, int index) {
@@ -421,6 +458,7 @@ static void lock_watchdog_disarm(void) {}
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A release_lock that does not release leaves a thread waiting for ever: once no thread has
@@ -482,8 +520,12 @@ static void lock_watchdog_disarm(void) {
 }
 typedef pthread_t lock_thread;
 static void lock_thread_yield(void) { (void)sched_yield(); }
+static void lock_thread_nap(void) {
+  struct timespec ms = {0, 1000000};
+  (void)nanosleep(&ms, NULL);
+}
 static void *lock_thread_main(void *arg) {
-  lock_rounds((int)(intptr_t)arg);
+  lock_thread_body((int)(intptr_t)arg);
   return NULL;
 }
 static int lock_thread_start(lock_thread *t, int index) {
@@ -491,6 +533,27 @@ static int lock_thread_start(lock_thread *t, int index) {
 }
 static void lock_thread_join(lock_thread t) { (void)pthread_join(t, NULL); }
 #endif
+
+/* The holder's part of the visit (see lock_visit); sets lock_seen_both if the visitor got in. */
+static void check_lock_holds(void) {
+  lock_thread t;
+  int naps = 0, naps_at_door = 0;
+  lock_visitor_at_door = lock_visitor_in = 0;
+  acquire_lock(&lock_slot);
+  if (!lock_thread_start(&t, LOCK_VISITOR)) {
+    release_lock(&lock_slot);
+    return;
+  }
+  while (!lock_visitor_in && naps_at_door < LOCK_HOLD_NAPS && naps < LOCK_HOLD_NAPS_MAX) {
+    lock_thread_nap();
+    ++naps;
+    naps_at_door = lock_visitor_at_door ? naps_at_door + 1 : 0;
+  }
+  if (lock_visitor_in)
+    lock_seen_both = 1;
+  release_lock(&lock_slot);
+  lock_thread_join(t);
+}
 
 static void check_lock_hooks(void) {
   lock_thread t[2];
@@ -502,6 +565,8 @@ static void check_lock_hooks(void) {
   init_lock(&lock_slot);
   lock_watchdog_arm();
   lock_rounds_made[0] = lock_rounds_made[1] = 0;
+  lock_at_door[0] = lock_at_door[1] = lock_inside[0] = lock_inside[1] = lock_seen_both = 0;
+  check_lock_holds();
   while (started < 2 && lock_thread_start(&t[started], started))
     ++started;
   if (started < 2) /* no second thread: the first one stops after its own rounds */
@@ -511,12 +576,13 @@ static void check_lock_hooks(void) {
   lock_watchdog_disarm();
   final_lock(&lock_slot);
   rounds = lock_rounds_made[0] + lock_rounds_made[1];
-  if (lock_counter != rounds) {
+  if (lock_counter != rounds || lock_seen_both) {
     out("FAIL: locks: acquire_lock/release_lock let two threads in at once (");
     put_u(rounds - lock_counter);
     out(" of ");
     put_u(rounds);
-    out(" updates lost)\n");
+    out(lock_seen_both ? " updates lost, and one thread found the other inside)\n"
+                       : " updates lost)\n");
     ++problems;
   } else if (lock_errno_changed) {
     fail("locks: acquire_lock or release_lock changed errno (hooks must leave it alone)");
