@@ -53,11 +53,16 @@ fn main() {
         // section 4): no hook call per lock operation.  ports/posix.c's hooks wrap the same code.
         defines.push(r#"PORT_LOCK_HEADER="ports/posix_lock.h""#.to_string());
     }
-    if let Some(value) = env::var_os(options::GRANULARITY_VAR) {
-        let value = value.to_string_lossy().into_owned();
-        let bytes = options::parse_granularity(&value).unwrap_or_else(|why| fail(&why));
+    let granularity =
+        env::var_os(options::GRANULARITY_VAR).map(|v| v.to_string_lossy().into_owned());
+    let setting = options::granularity_setting(granularity.as_deref());
+    if let Some(bytes) = setting.unwrap_or_else(|why| fail(&why)) {
         if pointer_bytes < 8 && bytes > u64::from(u32::MAX) {
-            fail(&format!("{}={value} does not fit a {target} size_t", options::GRANULARITY_VAR));
+            fail(&format!(
+                "{}={} does not fit a {target} size_t",
+                options::GRANULARITY_VAR,
+                granularity.unwrap_or_default()
+            ));
         }
         defines.push(format!("DEFAULT_GRANULARITY=((size_t){bytes}U)"));
     }
@@ -105,6 +110,9 @@ fn main() {
         // instead of silently mixing its hooks with the POSIX lock compiled into malloc.c.
         // (The hooks! macro already stops such a program at compile time.)
         println!("cargo:rustc-link-lib=static:+whole-archive=portable_dlmalloc_c");
+        // The port's hooks call the C library (mmap, munmap, syscall, write, abort): a program
+        // with std links it anyway, a no_std binary only if told to.
+        println!("cargo:rustc-link-lib=c");
     } else {
         println!("cargo:rustc-link-lib=static=portable_dlmalloc_c");
     }

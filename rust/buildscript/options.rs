@@ -44,3 +44,14 @@ pub fn parse_granularity(text: &str) -> Result<u64, String> {
     }
     Ok(bytes)
 }
+
+/// The granularity that the value of DEFAULT_MMAP_GRANULARITY asks for: None (malloc.c's
+/// default) when the variable is unset or blank, as a user who clears it expects; otherwise
+/// [`parse_granularity`]'s answer.
+pub fn granularity_setting(value: Option<&str>) -> Result<Option<u64>, String> {
+    match value {
+        None => Ok(None),
+        Some(text) if text.trim().is_empty() => Ok(None),
+        Some(text) => parse_granularity(text).map(Some),
+    }
+}

@@ -4,7 +4,7 @@
 #[path = "../buildscript/options.rs"]
 mod options;
 
-use options::parse_granularity;
+use options::{granularity_setting, parse_granularity};
 
 #[test]
 fn good_values() {
@@ -34,4 +34,14 @@ fn bad_values_say_why() {
         assert!(message.contains("DEFAULT_MMAP_GRANULARITY"), "{message}");
         assert!(message.contains("power of two of at least 4096"), "{message}");
     }
+}
+
+#[test]
+fn unset_or_blank_means_the_default() {
+    assert_eq!(granularity_setting(None), Ok(None));
+    assert_eq!(granularity_setting(Some("")), Ok(None));
+    assert_eq!(granularity_setting(Some("  ")), Ok(None));
+    assert_eq!(granularity_setting(Some("64K")), Ok(Some(64 << 10)));
+    let message = granularity_setting(Some("3000")).expect_err("3000");
+    assert!(message.contains("not a power of two"), "{message}");
 }

@@ -117,11 +117,10 @@ fn bad_granularity_stops_the_build() {
     );
 }
 
-/// A program of its own, in the test's temporary directory, that uses this crate with its
-/// default features and defines the eight hooks (minimal ones) at the top level, each preceded
-/// by `attribute`, or inside `portable_dlmalloc::hooks!` when `in_macro`.  Returns what cargo
-/// said when building it, after checking that the build failed.
-fn build_program_with_hooks(name: &str, in_macro: bool) -> String {
+/// A program of its own, `name`, in the test's temporary directory: `main` is its src/main.rs,
+/// `profile` more of its Cargo.toml, and it uses this crate with its default features.  Built
+/// offline like this crate (the same source of the build dependency cc); cargo's output.
+fn build_program(name: &str, profile: &str, main: &str) -> Output {
     let dir = tmp().join(name);
     std::fs::create_dir_all(dir.join("src")).expect("create the crate");
     let manifest = dir.join("Cargo.toml");
@@ -130,10 +129,23 @@ fn build_program_with_hooks(name: &str, in_macro: bool) -> String {
         &manifest,
         format!(
             "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\
-             [dependencies]\nportable-dlmalloc = {{ path = {crate_dir:?} }}\n[workspace]\n"
+             [dependencies]\nportable-dlmalloc = {{ path = {crate_dir:?} }}\n[workspace]\n\
+             {profile}"
         ),
     )
     .expect("write Cargo.toml");
+    std::fs::write(dir.join("src/main.rs"), main).expect("write main.rs");
+    cargo_build(&manifest, &format!("{name}/target"))
+        .arg("--config")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/.cargo/config.toml"))
+        .output()
+        .expect("run cargo")
+}
+
+/// A program (build_program) that defines the eight hooks (minimal ones) at the top level, or
+/// inside `portable_dlmalloc::hooks!` when `in_macro`.  Returns what cargo said when building
+/// it, after checking that the build failed.
+fn build_program_with_hooks(name: &str, in_macro: bool) -> String {
     // All eight: with fewer, the program would need posix.c's others and link its object
     // whatever the build does to prevent it.
     let mut hooks = String::new();
@@ -161,16 +173,35 @@ fn build_program_with_hooks(name: &str, in_macro: bool) -> String {
          static GLOBAL: portable_dlmalloc::DLMalloc = portable_dlmalloc::DLMalloc;\n\
          fn main() {{ println!(\"{{}}\", vec![1u8; 100].len()); }}\n{hooks}"
     );
-    std::fs::write(dir.join("src/main.rs"), main).expect("write main.rs");
-    // Offline like this crate: the same source of the build dependency cc.
-    let out = cargo_build(&manifest, &format!("{name}/target"))
-        .arg("--config")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/.cargo/config.toml"))
-        .output()
-        .expect("run cargo");
+    let out = build_program(name, "", &main);
     let message = text(&out.stderr);
     assert!(!out.status.success(), "a second set of hooks built beside posix-port:\n{message}");
     message
+}
+
+/// A `no_std` binary with the default posix-port links and runs: nothing but the crate links
+/// the C library whose functions ports/posix.c calls (std, which would, is not there).  (Its
+/// rust_eh_personality is what any no_std binary built in the dev profile needs.)
+#[test]
+fn no_std_binary_with_posix_port_links_and_runs() {
+    let main = "#![no_std]\n#![no_main]\nextern crate alloc;\n\
+                use alloc::{boxed::Box, vec::Vec};\n\
+                #[global_allocator]\n\
+                static GLOBAL: portable_dlmalloc::DLMalloc = portable_dlmalloc::DLMalloc;\n\
+                #[panic_handler]\n\
+                fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }\n\
+                #[unsafe(no_mangle)]\n\
+                extern \"C\" fn rust_eh_personality() {}\n\
+                #[unsafe(no_mangle)]\n\
+                pub extern \"C\" fn main(_: i32, _: *const *const u8) -> i32 {\n\
+                    let v: Vec<Box<u64>> = (0..10_000u64).map(Box::new).collect();\n\
+                    if v.iter().map(|b| **b).sum::<u64>() == 49_995_000 { 42 } else { 1 }\n\
+                }\n";
+    let out = build_program("no-std-binary", "[profile.dev]\npanic = \"abort\"\n", main);
+    assert!(out.status.success(), "the no_std binary did not build:\n{}", text(&out.stderr));
+    let program = tmp().join("no-std-binary/target/debug/no-std-binary");
+    let status = Command::new(&program).status().expect("run the no_std binary");
+    assert_eq!(status.code(), Some(42), "the no_std binary's allocations went wrong");
 }
 
 /// With the feature posix-port (a default one), ports/posix.c defines the hooks: the hooks!
