@@ -67,12 +67,21 @@ typedef uintptr_t __attribute__((may_alias)) posix_lock_bits;
 #define POSIX_LOCK_SPINS 1000
 #endif
 
-/* The longest a waiter sleeps before it looks at the lock again by itself (nanoseconds,
-   below a second); a release wakes it sooner.  Two threads on two cores sharing one heap ran
-   faster with these naps than with sleeps that only a release ends (docs/threads-design.md
-   has the measurements). */
+/* A waiter's first sleeps are naps: it looks at the lock again by itself after
+   POSIX_LOCK_NAP_NS nanoseconds, then twice that, and so on for POSIX_LOCK_NAPS naps, unless
+   a release wakes it sooner; after them it sleeps until a release wakes it.  Two threads on
+   two cores sharing one heap ran faster with naps than with sleeps that only a release ends
+   (docs/threads-design.md has the measurements); but naps without end made every waiter of a
+   long hold wake tens of thousands of times a second, and hundreds of threads waiting on a
+   few arenas spent their time in the scheduler (seconds per fork, 4 s where glibc took 0.1). */
 #ifndef POSIX_LOCK_NAP_NS
 #define POSIX_LOCK_NAP_NS 50000
+#endif
+#ifndef POSIX_LOCK_NAPS
+#define POSIX_LOCK_NAPS 4
+#endif
+#if POSIX_LOCK_NAPS > 0 && (POSIX_LOCK_NAP_NS << (POSIX_LOCK_NAPS - 1)) >= 1000000000
+#error "the longest nap (POSIX_LOCK_NAP_NS doubled POSIX_LOCK_NAPS - 1 times) must be below 1 s"
 #endif
 
 #define POSIX_LOCK_COLD __attribute__((noinline, cold))
@@ -210,21 +219,25 @@ static inline int *posix_futex_word(void **lock) {
    their way into the holder's gaps): on a free word it takes the lock, in the marked state,
    since we cannot know whether other sleepers remain, so the next release wakes one (at
    worst an unnecessary system call).  FUTEX_WAIT returns at once if the word no longer holds
-   the value we marked, which closes the race between marking and going to sleep; EINTR,
-   spurious wake-ups and the end of a nap are fine, the loop marks again.  FUTEX_WAIT then
-   fails with EAGAIN, EINTR or ETIMEDOUT, and free() must not pass that on to its caller:
-   errno is restored. */
+   the value we marked, which closes the race between marking and going to sleep, so no wake-up
+   is lost and the sleeps after the naps need no time limit; EINTR, spurious wake-ups and the
+   end of a nap are fine, the loop marks again.  FUTEX_WAIT then fails with EAGAIN, EINTR or
+   ETIMEDOUT, and free() must not pass that on to its caller: errno is restored. */
 static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
   uintptr_t w;
+  unsigned naps = 0;
   int saved_errno;
   if (posix_lock_spin(lock))
     return;
   saved_errno = errno;
   while ((w = __atomic_fetch_or((posix_lock_bits *)lock, POSIX_LOCK_STATE, __ATOMIC_ACQUIRE)) &
          POSIX_LOCK_HELD) {
-    struct timespec nap = {0, POSIX_LOCK_NAP_NS};
+    struct timespec nap = {0, 0};
+    int napping = naps < POSIX_LOCK_NAPS;
+    if (napping)
+      nap.tv_nsec = (long)POSIX_LOCK_NAP_NS << naps++; /* below a second (#error above) */
     (void)syscall(SYS_futex, posix_futex_word(lock), FUTEX_WAIT_PRIVATE,
-                  (int)(uint32_t)(w | POSIX_LOCK_STATE), &nap, NULL, 0);
+                  (int)(uint32_t)(w | POSIX_LOCK_STATE), napping ? &nap : NULL, NULL, 0);
   }
   errno = saved_errno;
 }
