@@ -1914,10 +1914,16 @@ static void thread_cache_forget(heap_t *h);
 /* Claim block p (in use, checked) of heap m for a free under m's lock: an arena's block by
    marking it (free_chunk); 0 if a free into a cache won it first. */
 #define heap_claim(m, p) (!is_arena(m) || thread_cache_mark(p))
+/* Give back the claim on block p of heap m, which stays in use (realloc): the mark cleared. */
+#define heap_unclaim(m, p) (is_arena(m) ? (void)head_clear_bits((p), CACHED_BIT) : (void)0)
+/* free_chunk's `cached` for a block its caller claimed. */
+#define heap_claimed(m) (is_arena(m) ? CACHED_BIT : 0)
 #else
 #define THREAD_CACHE 0
 #define thread_cache_forget(h) ((void)(h))
 #define heap_claim(m, p) 1
+#define heap_unclaim(m, p) ((void)0)
+#define heap_claimed(m) 0
 #endif
 
 /* Set or clear bits of p->head; both return the head as it was.  Atomic where a thread cache
@@ -4057,6 +4063,10 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
     return "invalid pointer (an mspace, not a block)";
   if (!ok_pinuse(next))
     return "double free or corrupted block (the next chunk says it is free)";
+  /* A segment's record (add_segment) is laid out as a chunk in use, and only it is followed
+     by a fencepost, whose size no chunk has */
+  if (UNLIKELY(next->head == FENCEPOST_HEAD))
+    return "invalid pointer (a segment's record, not a block)";
   if (!pinuse(p)) { /* the previous chunk is free: its size must match our back link */
     size_t prevsize = p->prev_foot;
     chunk_t *prev = chunk_minus_offset(p, prevsize);
@@ -4137,9 +4147,14 @@ static void internal_free(heap_t *m, chunk_t *p, const char *op) { free_chunk(m,
 static void free_claimed(heap_t *m, chunk_t *p) { free_chunk(m, p, "free", CACHED_BIT); }
 #endif
 
-/* Resize in-use chunk p (validated) to nb bytes without moving it, if possible: shrink in
-   place, or grow into a free successor, dv or top; directly mapped chunks via mmap_resize
-   (which may move them when can_move).  Returns the chunk or 0. */
+/* Resize in-use chunk p (validated, and claimed: heap_realloc) to nb bytes without moving it,
+   if possible: shrink in place, or grow into a free successor, dv or top; directly mapped
+   chunks via mmap_resize (which may move them when can_move).  Returns the chunk or 0.
+   p's new head keeps the claim (CACHED_BIT): a free racing this one must go on finding the
+   block claimed until the caller gives the claim back. */
+#define set_inuse_claimed(m, p, s)                                                         \
+  ((p)->head = (((p)->head & (PINUSE_BIT | CACHED_BIT)) | (s) | CINUSE_BIT),               \
+   set_pinuse(chunk_plus_offset(p, s)), mark_inuse_foot(m, p, s))
 static chunk_t *try_realloc_chunk(heap_t *m, chunk_t *p, size_t nb, int can_move) {
   chunk_t *newp = 0;
   size_t oldsize = chunksize(p);
@@ -4154,7 +4169,7 @@ static chunk_t *try_realloc_chunk(heap_t *m, chunk_t *p, size_t nb, int can_move
     size_t rsize = oldsize - nb;
     if (rsize >= MIN_CHUNK_SIZE) {
       chunk_t *r = chunk_plus_offset(p, nb);
-      set_inuse(m, p, nb);
+      set_inuse_claimed(m, p, nb);
       set_inuse(m, r, rsize);
       merge_and_file(m, r, rsize);
     }
@@ -4164,7 +4179,7 @@ static chunk_t *try_realloc_chunk(heap_t *m, chunk_t *p, size_t nb, int can_move
       size_t newsize = oldsize + m->topsize;
       size_t newtopsize = newsize - nb;
       chunk_t *newtop = chunk_plus_offset(p, nb);
-      set_inuse(m, p, nb);
+      set_inuse_claimed(m, p, nb);
       newtop->head = newtopsize | PINUSE_BIT;
       m->top = newtop;
       m->topsize = newtopsize;
@@ -4177,14 +4192,14 @@ static chunk_t *try_realloc_chunk(heap_t *m, chunk_t *p, size_t nb, int can_move
       if (dsize >= MIN_CHUNK_SIZE) {
         chunk_t *r = chunk_plus_offset(p, nb);
         chunk_t *n = chunk_plus_offset(r, dsize);
-        set_inuse(m, p, nb);
+        set_inuse_claimed(m, p, nb);
         set_size_and_pinuse_of_free_chunk(r, dsize);
         clear_pinuse(n);
         m->dvsize = dsize;
         m->dv = r;
       } else {
         size_t newsize = oldsize + dvs;
-        set_inuse(m, p, newsize);
+        set_inuse_claimed(m, p, newsize);
         m->dvsize = 0;
         m->dv = 0;
       }
@@ -4197,10 +4212,10 @@ static chunk_t *try_realloc_chunk(heap_t *m, chunk_t *p, size_t nb, int can_move
       unlink_chunk(m, next, nextsize);
       if (rsize < MIN_CHUNK_SIZE) {
         size_t newsize = oldsize + nextsize;
-        set_inuse(m, p, newsize);
+        set_inuse_claimed(m, p, newsize);
       } else {
         chunk_t *r = chunk_plus_offset(p, nb);
-        set_inuse(m, p, nb);
+        set_inuse_claimed(m, p, nb);
         set_inuse(m, r, rsize);
         merge_and_file(m, r, rsize);
       }
@@ -4408,7 +4423,13 @@ static void *heap_calloc(heap_t *m, size_t n_elements, size_t elem_size) {
   return mem;
 }
 
-/* oldmem is not NULL (the callers turn realloc(NULL, n) into malloc(n) on their heap). */
+/* oldmem is not NULL (the callers turn realloc(NULL, n) into malloc(n) on their heap).
+   The block is claimed as free claims it (heap_claim) before its head is rewritten: a free of
+   it into another thread's cache, racing this call, sets CACHED_BIT without the lock, and a
+   plain store of the new head would erase that mark, leaving the block in that cache and in
+   use at once (an outside review's racing realloc and free).  Claimed, the racing free loses
+   and reports the double free; the new head keeps the claim (try_realloc_chunk), and only
+   heap_unclaim, at the end, gives it back. */
 static void *heap_realloc(heap_t *expected, void *oldmem, size_t bytes, const char *op) {
   void *mem = 0;
   heap_t *m;
@@ -4428,6 +4449,8 @@ static void *heap_realloc(heap_t *expected, void *oldmem, size_t bytes, const ch
     const char *problem = inuse_chunk_problem(m, oldp);
     size_t nb = request2size(bytes);
     chunk_t *newp = 0;
+    if (problem == 0 && !heap_claim(m, oldp)) /* a free into a cache won */
+      problem = THREAD_CACHE_DOUBLE_FREE;
     if (problem != 0) {
       USAGE_ERROR(m, oldmem, op, problem);
       POSTACTION(m);
@@ -4435,6 +4458,7 @@ static void *heap_realloc(heap_t *expected, void *oldmem, size_t bytes, const ch
     }
     newp = try_realloc_chunk(m, oldp, nb, 1);
     if (newp != 0) {
+      heap_unclaim(m, newp);
       check_inuse_chunk(m, newp);
       mem = chunk2mem(newp);
     } else {
@@ -4443,7 +4467,9 @@ static void *heap_realloc(heap_t *expected, void *oldmem, size_t bytes, const ch
       if (mem != 0) {
         size_t oc = chunksize(oldp) - overhead_for(oldp);
         memcpy(mem, oldmem, (oc < bytes) ? oc : bytes);
-        internal_free(m, oldp, op);
+        free_chunk(m, oldp, op, heap_claimed(m));
+      } else {
+        heap_unclaim(m, oldp);
       }
     }
     POSTACTION(m);
@@ -4465,10 +4491,13 @@ static void *heap_realloc_in_place(heap_t *expected, void *oldmem, size_t bytes,
   if (m != 0 && !PREACTION(m)) {
     chunk_t *oldp = mem2chunk(oldmem);
     const char *problem = inuse_chunk_problem(m, oldp);
+    if (problem == 0 && !heap_claim(m, oldp)) /* as in heap_realloc */
+      problem = THREAD_CACHE_DOUBLE_FREE;
     if (problem != 0)
       USAGE_ERROR(m, oldmem, op, problem);
     else {
       chunk_t *newp = try_realloc_chunk(m, oldp, request2size(bytes), 0);
+      heap_unclaim(m, oldp);
       if (newp == oldp) {
         check_inuse_chunk(m, newp);
         mem = oldmem;
@@ -5959,12 +5988,15 @@ static ALWAYS_INLINE int thread_cache_free_quick(struct thread_cache *tc, void *
     chunk_t *next = chunk_plus_offset(p, size);
     size_t next_head;
     /* In use and not cached; size - MIN_CHUNK_SIZE wraps for a size below the minimum; the
-       next chunk readable and saying p is in use; both neighbours in use unless other
-       threads are about (a lone thread merges the block instead: thread_cache_free_other). */
+       next chunk readable and saying p is in use, and, outside top's segment, no fencepost
+       (p would be a segment's record: inuse_chunk_problem_inline); both neighbours in use
+       unless other threads are about (a lone thread merges the block instead:
+       thread_cache_free_other). */
     if ((head & (CINUSE_BIT | CACHED_BIT)) == CINUSE_BIT &&
         size - MIN_CHUNK_SIZE <= max - MIN_CHUNK_SIZE && i < THREAD_CACHE_LISTS &&
         !may_be_mspace_state(size) && /* the slow path's checks tell */
-        (room != 0 ? size + TWO_SIZE_T_SIZES <= room : segment_map_owner_quick(next) == id) &&
+        (room != 0 ? size + TWO_SIZE_T_SIZES <= room
+                   : segment_map_owner_quick(next) == id && next->head != FENCEPOST_HEAD) &&
         ((next_head = next->head) & PINUSE_BIT) != 0 &&
         (tc->shared || ((head & PINUSE_BIT) != 0 && (next_head & CINUSE_BIT) != 0)) &&
         LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= tc->bound) &&

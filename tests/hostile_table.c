@@ -51,6 +51,7 @@ static const struct hostile_case cases[] = {
     {"double_free_mapped", "double free of a directly mapped 1 MiB block"},
     {"forged_chunk_mmap", "free of a chunk forged in a page mapped between heap regions"},
     {"forged_chunk_thread_stack", "free of a chunk forged on a thread's stack"},
+    {"free_segment_record", "free of the record a segment keeps at its end (Linux)"},
     {"free_mspace_block", "free() of an mspace's block (inside the heap's address range)"},
     {"mspace_wrong_owner_in_range", "mspace_free(a, block of b)"},
     {"mspace_call_destroyed", "mspace_malloc on a destroyed mspace"},

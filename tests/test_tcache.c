@@ -56,6 +56,9 @@
 #ifndef PORTABLE
 #define PORTABLE 0
 #endif
+#ifndef FOOTERS
+#define FOOTERS 0
+#endif
 
 #if FOOTERS
 #define OVERHEAD (2 * sizeof(size_t))
@@ -958,29 +961,41 @@ static void *race_free(void *arg) {
   return NULL;
 }
 
-/* One try, in a child whose standard error is err_fd: this thread and another free the same
-   block at the same moment.  Both returning is the error; the child then exits with 1. */
-static void race_child(int err_fd) {
+/* One try, in a child whose standard error is err_fd: another thread frees a block while
+   this one frees it too, or (realloc) shrinks it in place, rewriting its header, and then
+   frees what realloc returned.  Whatever the order, one of the calls is a double free, which
+   must end in custom_abort; the child exits with 1 if every call returned. */
+static void race_child(int err_fd, int with_realloc) {
   pthread_t t;
   dup2(err_fd, 2);
-  race_block = between_blocks_in_use(40);
+  race_block = between_blocks_in_use(with_realloc ? 200 : 40);
   if (pthread_create(&t, NULL, race_free, NULL) != 0)
     _exit(2);
   while (!__atomic_load_n(&race_ready, __ATOMIC_ACQUIRE))
     sched_yield(); /* the other thread may need this processor to get ready */
   __atomic_store_n(&race_go, 1, __ATOMIC_RELEASE);
-  dlfree(race_block);
-  pthread_join(t, NULL);
+  if (with_realloc) {
+    void *kept = dlrealloc(race_block, 100);
+    pthread_join(t, NULL);
+    dlfree(kept);
+  } else {
+    dlfree(race_block);
+    pthread_join(t, NULL);
+  }
   _exit(1);
 }
 
 /* RACE_TRIES children, each one racing double free: every one must end in custom_abort with
-   the double-free reason, whichever thread's free comes second. */
-static void t_racing_double_free(void) {
+   the double-free reason, whichever thread's call comes second.  (With FOOTERS, a block freed
+   twice after the first free merged it has no footer left: "no heap owns this block".)
+   With realloc: a realloc that rewrote the header of a block as a free put it into another
+   thread's cache (without the lock) erased the cache's mark, and the block was in use and
+   cached at once (an outside review's race): the second free then went unseen. */
+static void t_racing_double_free(const char *section, int with_realloc) {
   unsigned long tries, caught = 0;
   time_t start = time(NULL);
   int out_of_time = 0;
-  th_section("racing double free");
+  th_section(section);
   for (tries = 0; tries < RACE_TRIES; tries++) {
     char reason[256];
     size_t got = 0;
@@ -988,7 +1003,7 @@ static void t_racing_double_free(void) {
     int fds[2], status = 0;
     pid_t pid;
     if (tries >= RACE_LEAST_TRIES && time(NULL) - start >= RACE_SECONDS) {
-      th_note_u("racing double free: the time ran out; tries made", tries);
+      th_note_u("the time ran out; tries made", tries);
       out_of_time = 1;
       break;
     }
@@ -997,7 +1012,7 @@ static void t_racing_double_free(void) {
     pid = fork();
     if (pid == 0) {
       close(fds[0]);
-      race_child(fds[1]);
+      race_child(fds[1], with_realloc);
     }
     close(fds[1]);
     while (pid > 0 && got < sizeof(reason) - 1 &&
@@ -1008,8 +1023,9 @@ static void t_racing_double_free(void) {
     if (pid < 0 || waitpid(pid, &status, 0) != pid)
       break;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != TP_ABORT_EXIT_CODE ||
-        strstr(reason, "double free") == NULL) {
-      th_note_u("racing double free: both frees returned, or another reason; try", tries);
+        (strstr(reason, "double free") == NULL &&
+         !(FOOTERS && strstr(reason, "no heap owns this block") != NULL))) {
+      th_note_u("every call returned, or another reason; try", tries);
       th_note_u("child's wait status", (uintmax_t)status);
       th_write(reason);
       break;
@@ -1217,7 +1233,8 @@ int main(int argc, char **argv) {
   t_fork();
   t_cached_block_contents();
 #ifdef TEST_WITH_PORT
-  t_racing_double_free();
+  t_racing_double_free("racing double free", 0);
+  t_racing_double_free("realloc racing a free", 1);
 #endif
   t_teardown();
   return th_finish();
