@@ -1148,6 +1148,10 @@ static inline size_t request2size(size_t req) {
 #define INUSE_BITS (PINUSE_BIT | CINUSE_BIT)
 #define FLAG_BITS (PINUSE_BIT | CINUSE_BIT | CACHED_BIT)
 #define FENCEPOST_HEAD (INUSE_BITS | SIZE_T_SIZE)
+/* Does chunk p follow a segment's record?  The record (add_segment) is laid out as a chunk in
+   use, and only it and a mapped chunk are followed by a fencepost, whose size no chunk has:
+   every free that trusts the in-use bits asks, or a free of the record passes. */
+#define follows_record(next) ((next)->head == FENCEPOST_HEAD)
 
 #define cinuse(p) ((p)->head & CINUSE_BIT)
 #define pinuse(p) ((p)->head & PINUSE_BIT)
@@ -4063,9 +4067,7 @@ static ALWAYS_INLINE const char *inuse_chunk_problem_inline(heap_t *m, chunk_t *
     return "invalid pointer (an mspace, not a block)";
   if (!ok_pinuse(next))
     return "double free or corrupted block (the next chunk says it is free)";
-  /* A segment's record (add_segment) is laid out as a chunk in use, and only it is followed
-     by a fencepost, whose size no chunk has */
-  if (UNLIKELY(next->head == FENCEPOST_HEAD))
+  if (UNLIKELY(follows_record(next)))
     return "invalid pointer (a segment's record, not a block)";
   if (!pinuse(p)) { /* the previous chunk is free: its size must match our back link */
     size_t prevsize = p->prev_foot;
@@ -4147,14 +4149,19 @@ static void internal_free(heap_t *m, chunk_t *p, const char *op) { free_chunk(m,
 static void free_claimed(heap_t *m, chunk_t *p) { free_chunk(m, p, "free", CACHED_BIT); }
 #endif
 
-/* Resize in-use chunk p (validated, and claimed: heap_realloc) to nb bytes without moving it,
-   if possible: shrink in place, or grow into a free successor, dv or top; directly mapped
-   chunks via mmap_resize (which may move them when can_move).  Returns the chunk or 0.
-   p's new head keeps the claim (CACHED_BIT): a free racing this one must go on finding the
-   block claimed until the caller gives the claim back. */
+/* set_inuse for a chunk its caller claimed (heap_claim): the new head keeps the claim
+   (CACHED_BIT), so that a free racing the caller goes on finding the block claimed until the
+   caller gives the claim back. */
 #define set_inuse_claimed(m, p, s)                                                         \
   ((p)->head = (((p)->head & (PINUSE_BIT | CACHED_BIT)) | (s) | CINUSE_BIT),               \
    set_pinuse(chunk_plus_offset(p, s)), mark_inuse_foot(m, p, s))
+
+/* Resize in-use chunk p (validated, and claimed: heap_realloc) to nb bytes without moving it,
+   if possible: shrink in place, or grow into a free successor, dv or top; directly mapped
+   chunks via mmap_resize (which may move them when can_move).  Returns the chunk or 0.
+   p's new head keeps the claim (set_inuse_claimed), except a mapped chunk's, which
+   mmap_resize writes anew: no free takes a mapped chunk without the lock, which the caller
+   holds. */
 static chunk_t *try_realloc_chunk(heap_t *m, chunk_t *p, size_t nb, int can_move) {
   chunk_t *newp = 0;
   size_t oldsize = chunksize(p);
@@ -5606,8 +5613,8 @@ static inline void thread_cache_push(struct thread_cache *tc, void *mem, size_t 
    the thread cache's free, without h's lock: p lies in a granule of h (arena_owner), its
    head says in use and not cached, and the next chunk, also in h, says p is in use.  Then
    CACHED_BIT goes in (a second free of the block, racing or later, is caught) and the block
-   goes on h's remote list.  Anything else takes h's locked path, which decides and
-   reports. */
+   goes on h's remote list.  Anything else (a segment's record too: follows_record) takes
+   h's locked path, which decides and reports. */
 static NOINLINE void arena_free_remote(heap_t *h, void *mem) {
   chunk_t *p = mem2chunk(mem);
   size_t head = p->head, size = head & ~FLAG_BITS;
@@ -5618,7 +5625,7 @@ static NOINLINE void arena_free_remote(heap_t *h, void *mem) {
 #if FOOTERS
       heap_holds_chunk(h, p, 0) &&
 #endif
-      pinuse(next)) {
+      pinuse(next) && !follows_record(next)) {
     if (UNLIKELY(!head_replace(p, head, head | CACHED_BIT))) {
       /* changed since it was read (another free, or a neighbour's P bit): the lock decides */
       heap_free(FOOTERS ? 0 : h, mem, "free");
@@ -5995,9 +6002,9 @@ static ALWAYS_INLINE int thread_cache_free_quick(struct thread_cache *tc, void *
     if ((head & (CINUSE_BIT | CACHED_BIT)) == CINUSE_BIT &&
         size - MIN_CHUNK_SIZE <= max - MIN_CHUNK_SIZE && i < THREAD_CACHE_LISTS &&
         !may_be_mspace_state(size) && /* the slow path's checks tell */
-        (room != 0 ? size + TWO_SIZE_T_SIZES <= room
-                   : segment_map_owner_quick(next) == id && next->head != FENCEPOST_HEAD) &&
+        (room != 0 ? size + TWO_SIZE_T_SIZES <= room : segment_map_owner_quick(next) == id) &&
         ((next_head = next->head) & PINUSE_BIT) != 0 &&
+        (room != 0 || next_head != FENCEPOST_HEAD) && /* follows_record */
         (tc->shared || ((head & PINUSE_BIT) != 0 && (next_head & CINUSE_BIT) != 0)) &&
         LIKELY(tc->count[i] < tc->limit[i] && tc->bytes + size <= tc->bound) &&
         LIKELY(head_replace(p, head, head | CACHED_BIT))) {

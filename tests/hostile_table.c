@@ -52,6 +52,7 @@ static const struct hostile_case cases[] = {
     {"forged_chunk_mmap", "free of a chunk forged in a page mapped between heap regions"},
     {"forged_chunk_thread_stack", "free of a chunk forged on a thread's stack"},
     {"free_segment_record", "free of the record a segment keeps at its end (Linux)"},
+    {"free_segment_record_remote", "the same, by another thread"},
     {"free_mspace_block", "free() of an mspace's block (inside the heap's address range)"},
     {"mspace_wrong_owner_in_range", "mspace_free(a, block of b)"},
     {"mspace_call_destroyed", "mspace_malloc on a destroyed mspace"},

@@ -260,6 +260,27 @@ static size_t *left_segment_record(void) {
       return w;
   return NULL;
 }
+
+/* A thread that has allocated, and lives until companion_end: while two threads have thread
+   caches, the cache's quick free takes a block whatever its neighbours (a lone thread merges
+   a block that has a free one, and the record's predecessor is free). */
+static int companion_ready, companion_ended;
+static void *companion(void *arg) {
+  (void)arg;
+  sink = dlmalloc(40);
+  __atomic_store_n(&companion_ready, 1, __ATOMIC_SEQ_CST);
+  while (!__atomic_load_n(&companion_ended, __ATOMIC_SEQ_CST))
+    sched_yield();
+  return NULL;
+}
+
+/* Another thread (bound to an arena of its own where there are arenas) frees block arg:
+   the free of another arena's block, past the owner's lock (arena_free_remote). */
+static void *free_in_thread(void *arg) {
+  sink = dlmalloc(40);
+  dlfree(arg);
+  return NULL;
+}
 #endif /* __linux__ */
 #endif
 
@@ -453,14 +474,32 @@ static int commit(const char *name) {
     return 1;
   }
 #if defined(__linux__)
-  if (strcmp(name, "free_segment_record") == 0) {
+  if (strcmp(name, "free_segment_record") == 0 ||
+      strcmp(name, "free_segment_record_remote") == 0) {
     /* A segment's record is laid out as a block in use followed by fenceposts (malloc.c,
        add_segment); once freed, the heap's list of its regions was program data (an outside
-       review: malloc handed the record out, and the next walk of the list crashed). */
+       review: malloc handed the record out, and the next walk of the list crashed).  Freed
+       here with another thread about and blocks of its size freed before, the way a thread
+       cache would take it; or (_remote) by another thread. */
     size_t *record = left_segment_record();
-    if (record == NULL)
+    pthread_t t;
+    int i;
+    if (record == NULL || pthread_create(&t, NULL, companion, NULL) != 0)
       return 2;
-    dlfree(record);
+    while (!__atomic_load_n(&companion_ready, __ATOMIC_SEQ_CST))
+      sched_yield();
+    for (i = 0; i < 8; i++)
+      dlfree(dlmalloc(4 * sizeof(size_t))); /* the record's chunk size */
+    if (strcmp(name, "free_segment_record") == 0)
+      dlfree(record);
+    else {
+      pthread_t freer;
+      if (pthread_create(&freer, NULL, free_in_thread, record) != 0)
+        return 2;
+      pthread_join(freer, NULL);
+    }
+    __atomic_store_n(&companion_ended, 1, __ATOMIC_SEQ_CST);
+    pthread_join(t, NULL);
     th_write("free of a segment's record was accepted\n");
     return 1;
   }
