@@ -73,14 +73,16 @@ typedef uintptr_t __attribute__((may_alias)) posix_lock_bits;
    two cores sharing one heap ran faster with naps than with sleeps that only a release ends
    (docs/threads-design.md has the measurements); but naps without end made every waiter of a
    long hold wake tens of thousands of times a second, and hundreds of threads waiting on a
-   few arenas spent their time in the scheduler (seconds per fork, 4 s where glibc took 0.1). */
+   few arenas spent their time in the scheduler (docs/threads-design.md, session 21). */
 #ifndef POSIX_LOCK_NAP_NS
 #define POSIX_LOCK_NAP_NS 50000
 #endif
 #ifndef POSIX_LOCK_NAPS
 #define POSIX_LOCK_NAPS 4
 #endif
-#if POSIX_LOCK_NAPS > 0 && (POSIX_LOCK_NAP_NS << (POSIX_LOCK_NAPS - 1)) >= 1000000000
+#if POSIX_LOCK_NAPS < 0 || POSIX_LOCK_NAPS > 20
+#error "POSIX_LOCK_NAPS must be 0 to 20"
+#elif POSIX_LOCK_NAPS > 0 && (POSIX_LOCK_NAP_NS << (POSIX_LOCK_NAPS - 1)) >= 1000000000
 #error "the longest nap (POSIX_LOCK_NAP_NS doubled POSIX_LOCK_NAPS - 1 times) must be below 1 s"
 #endif
 
@@ -225,8 +227,7 @@ static inline int *posix_futex_word(void **lock) {
    ETIMEDOUT, and free() must not pass that on to its caller: errno is restored. */
 static POSIX_LOCK_COLD void posix_lock_wait(void **lock) {
   uintptr_t w;
-  unsigned naps = 0;
-  int saved_errno;
+  int naps = 0, saved_errno;
   if (posix_lock_spin(lock))
     return;
   saved_errno = errno;

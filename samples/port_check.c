@@ -358,7 +358,6 @@ static volatile int lock_errno_changed;
 static void lock_thread_yield(void);
 
 static volatile unsigned long lock_rounds_made[2]; /* by each thread */
-static volatile int lock_at_door[2];  /* the thread is in acquire_lock */
 static volatile int lock_inside[2];   /* the thread holds the lock, by acquire_lock's word */
 static volatile int lock_seen_both;   /* one thread found the other inside with it */
 
@@ -380,9 +379,7 @@ static void lock_rounds(int self) {
         lock_thread_yield();
     }
     ERRNO_SET();
-    lock_at_door[self] = 1;
     acquire_lock(&lock_slot);
-    lock_at_door[self] = 0;
     lock_inside[self] = 1;
     if (lock_inside[1 - self])
       lock_seen_both = 1;
@@ -565,7 +562,7 @@ static void check_lock_hooks(void) {
   init_lock(&lock_slot);
   lock_watchdog_arm();
   lock_rounds_made[0] = lock_rounds_made[1] = 0;
-  lock_at_door[0] = lock_at_door[1] = lock_inside[0] = lock_inside[1] = lock_seen_both = 0;
+  lock_inside[0] = lock_inside[1] = lock_seen_both = 0;
   check_lock_holds();
   while (started < 2 && lock_thread_start(&t[started], started))
     ++started;

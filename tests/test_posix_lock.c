@@ -6,10 +6,11 @@
   goes to sleep marks the word, and the release wakes it; a waiter cancelled meanwhile still
   takes the lock (the wait is no cancellation point); waiters of a long hold sleep instead of
   polling.  Then two threads that replace blocks of one heap (malloc.c built on this lock,
-  through posix_lock_counted.h) must take its lock in long runs instead of taking turns at nearly every call (turns make the heap's
-  cache lines cross between the cores at every call).  That check can only fail when both
-  threads really run at once; on a machine busy with other work it passes whatever the lock
-  does, and the log says how much the threads overlapped.
+  through posix_lock_counted.h) must take its lock in long runs instead of taking turns at
+  nearly every call (turns make the heap's cache lines cross between the cores at every
+  call).  That check can only fail when both threads really run at once; on a machine busy
+  with other work it passes whatever the lock does, and the log says how much the threads
+  overlapped.
 
   Built twice: with the futex (on Linux) and with POSIX_USE_FUTEX=0 (yield and nanosleep).
 */
@@ -135,11 +136,13 @@ static void t_cancelled_waiter(void) {
    a millisecond.  (Linux's RUSAGE_THREAD counts the switches.) */
 enum { LONG_HOLD_WAITERS = 4, LONG_HOLD_MS = 500 };
 static long long_hold_sleeps[LONG_HOLD_WAITERS];
+static int long_hold_arrived; /* waiters about to ask for the lock */
 
 static void *long_hold_waiter(void *arg) {
   struct rusage before, after;
   int i = (int)(intptr_t)arg;
   getrusage(RUSAGE_THREAD, &before);
+  __atomic_add_fetch(&long_hold_arrived, 1, __ATOMIC_SEQ_CST);
   port_lock_acquire(&slot_shared);
   port_lock_release(&slot_shared);
   getrusage(RUSAGE_THREAD, &after);
@@ -153,9 +156,14 @@ static void t_long_hold(void) {
   int i;
   th_section("waiters of a long hold sleep instead of polling");
   slot_shared = 0;
+  long_hold_arrived = 0;
   port_lock_acquire(&slot_shared);
   for (i = 0; i < LONG_HOLD_WAITERS; ++i)
     CHECK_EQ(pthread_create(&t[i], 0, long_hold_waiter, (void *)(intptr_t)i), 0);
+  for (i = 0; i < 5000 && __atomic_load_n(&long_hold_arrived, __ATOMIC_SEQ_CST) <
+                              LONG_HOLD_WAITERS; ++i)
+    sleep_ms(1); /* the hold is measured from when all of them wait */
+  CHECK_EQ(long_hold_arrived, LONG_HOLD_WAITERS);
   sleep_ms(LONG_HOLD_MS);
   port_lock_release(&slot_shared);
   for (i = 0; i < LONG_HOLD_WAITERS; ++i) {
@@ -167,6 +175,7 @@ static void t_long_hold(void) {
 #if POSIX_USE_FUTEX
   /* its naps, one sleep until woken, and a few more where another waiter took the lock
      first; the naps of the old lock made 10,000 */
+  CHECK_GE(most, 1); /* it did sleep: the hold was measured */
   CHECK_LE(most, 40);
 #else
   CHECK_LE(most, 2 * LONG_HOLD_MS); /* naps of a millisecond at most, 500 and a few */

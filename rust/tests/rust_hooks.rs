@@ -189,7 +189,8 @@ fn no_std_binary_with_posix_port_links_and_runs() {
                 #[global_allocator]\n\
                 static GLOBAL: portable_dlmalloc::DLMalloc = portable_dlmalloc::DLMalloc;\n\
                 #[panic_handler]\n\
-                fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }\n\
+                fn panic(_: &core::panic::PanicInfo) -> ! { unsafe { abort() } }\n\
+                unsafe extern \"C\" { fn abort() -> !; }\n\
                 #[unsafe(no_mangle)]\n\
                 extern \"C\" fn rust_eh_personality() {}\n\
                 #[unsafe(no_mangle)]\n\
