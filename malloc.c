@@ -1148,9 +1148,10 @@ static inline size_t request2size(size_t req) {
 #define INUSE_BITS (PINUSE_BIT | CINUSE_BIT)
 #define FLAG_BITS (PINUSE_BIT | CINUSE_BIT | CACHED_BIT)
 #define FENCEPOST_HEAD (INUSE_BITS | SIZE_T_SIZE)
-/* Does chunk p follow a segment's record?  The record (add_segment) is laid out as a chunk in
-   use, and only it and a mapped chunk are followed by a fencepost, whose size no chunk has:
-   every free that trusts the in-use bits asks, or a free of the record passes. */
+/* Is the chunk before next a segment's record (or a mapped chunk)?  The record (add_segment)
+   is laid out as a chunk in use, and only it and a mapped chunk are followed by a fencepost,
+   whose size no chunk has: every free that trusts the in-use bits asks, or a free of the
+   record passes. */
 #define follows_record(next) ((next)->head == FENCEPOST_HEAD)
 
 #define cinuse(p) ((p)->head & CINUSE_BIT)
@@ -3583,11 +3584,12 @@ static size_t release_unused_segments(heap_t *m) {
 
 /* Give back free memory at the end of top beyond pad bytes, then unused segments. */
 static int sys_trim(heap_t *m, size_t pad) {
-  size_t released = 0;
+  size_t released = 0, enough = 0; /* enough: a top size that gives back a unit or more */
   ensure_initialization();
   if (pad < MAX_REQUEST && is_initialized(m)) {
     lists_change_begin(m);
     pad += TOP_FOOT_SIZE; /* keep room for closing the segment */
+    enough = pad + mparams.granularity + SIZE_T_ONE;
     if (m->topsize > pad) {
       size_t unit = mparams.granularity;
       size_t extra = ((m->topsize - pad + (unit - SIZE_T_ONE)) / unit - SIZE_T_ONE) * unit;
@@ -3640,9 +3642,12 @@ static int sys_trim(heap_t *m, size_t pad) {
     lists_change_end(m);
     if (HAVE_MMAP)
       released += release_unused_segments(m);
-    /* Nothing to give back: stop trying on every free until top changes. */
+    /* Nothing given back: stop trying on every free until top changes (init_top).  But a
+       top below a unit (a trim threshold below the granularity, as glibc's default is below
+       the drop-in's) has nothing to give yet: try again once it is large enough (it stopped
+       trimming until the heap next grew: an outside review). */
     if (released == 0 && m->topsize > m->trim_check)
-      m->trim_check = MAX_SIZE_T;
+      m->trim_check = m->topsize < enough ? enough : MAX_SIZE_T;
   }
   return released != 0;
 }

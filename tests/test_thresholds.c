@@ -10,6 +10,7 @@
     twice MMAP_THRESHOLD_MAX: a live set swinging by 3 MiB is trimmed once (threshold 2 MiB),
     then kept; one swinging by more than the cap is trimmed every time.
   - mallopt of either threshold stops both adapting.
+  - A trim threshold below the granularity still trims once top holds a unit to give back.
 */
 #include "malloc.h"
 
@@ -58,6 +59,33 @@ static int swing_trims(size_t count) {
   return h->footprint() < grown;
 }
 
+/* With the trim threshold at 0, top is first made tiny (blocks, then a filler, take all of
+   it), then the filler and the blocks before it are freed newest first, so that top grows
+   from below a unit (granularity) to far beyond: 1 when the heap was trimmed on the way.
+   The first of those frees finds nothing to give back; trimming stopped there, until the
+   heap next grew (an outside review, with M_TRIM_THRESHOLD at glibc's 128 KiB, below the
+   drop-in's 256 KiB granularity). */
+#define SMALL_BLOCK (16 * KB)
+static int small_top_trims(void) {
+  void *blocks[MAX_BLOCKS], *filler;
+  size_t n = 0, grown, keep;
+  if (!CHECK(h->mallopt(M_TRIM_THRESHOLD, 0) == 1))
+    return 0;
+  h->trim(0);
+  while (n < MAX_BLOCKS && (n < 40 || (size_t)h->mallinfo().keepcost >= 2 * SMALL_BLOCK))
+    if (!CHECK((blocks[n++] = h->malloc(SMALL_BLOCK)) != NULL))
+      return 0;
+  keep = (size_t)h->mallinfo().keepcost; /* top's size, now below 2 * SMALL_BLOCK */
+  filler = keep > 256 ? h->malloc(keep - 256) : NULL; /* top keeps a few bytes */
+  if (!CHECK(n < MAX_BLOCKS && keep < 2 * SMALL_BLOCK) || !CHECK(keep <= 256 || filler != NULL))
+    return 0;
+  grown = h->footprint();
+  h->free(filler);
+  while (n > 0)
+    h->free(blocks[--n]);
+  return h->footprint() < grown;
+}
+
 int main(void) {
   th_section("a freed mapped block raises the mmap threshold");
   h->free(h->malloc(1)); /* a heap must exist before blocks are mapped apart from it */
@@ -82,5 +110,8 @@ int main(void) {
   CHECK(swing_trims(24)); /* no doubling */
   CHECK(maps_directly(1 * MB));
   CHECK(maps_directly(1 * MB)); /* no raise of the mmap threshold */
+
+  th_section("a trim threshold below the granularity still trims");
+  CHECK(small_top_trims());
   return th_finish();
 }
