@@ -1853,14 +1853,6 @@ static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *
 #define forget_footer(next) ((void)(next))
 #define forget_direct_footer(r) ((void)(r))
 
-#define set_inuse(m, p, s)                                                                 \
-  ((p)->head = (((p)->head & PINUSE_BIT) | (s) | CINUSE_BIT),                              \
-   set_pinuse(chunk_plus_offset(p, s)))
-#define set_inuse_and_pinuse(m, p, s)                                                      \
-  ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT),                                            \
-   set_pinuse(chunk_plus_offset(p, s)))
-#define set_size_and_pinuse_of_inuse_chunk(m, p, s) ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT))
-
 #else /* FOOTERS */
 /* The footer binds a block to its heap and to its own size: a size word damaged by an
    overflow then no longer leads to a valid footer. */
@@ -1874,16 +1866,19 @@ static NOINLINE MAYBE_UNUSED int ok_walk_step(heap_t *m, segment_t *s, chunk_t *
 /* The footer of direct region r's chunk, wiped before the region goes. */
 #define forget_direct_footer(r)                                                           \
   forget_footer(chunk_plus_offset(direct_chunk(r), chunksize(direct_chunk(r))))
+#endif /* FOOTERS */
 
-#define set_inuse(m, p, s)                                                                 \
-  ((p)->head = (((p)->head & PINUSE_BIT) | (s) | CINUSE_BIT),                              \
+/* Chunk p of size s in use: of its head's old bits it keeps those in `kept` (P, and for a
+   block its caller claimed, CACHED_BIT: set_inuse_claimed), and the next chunk's P is set. */
+#define set_inuse_keeping(m, p, s, kept)                                                   \
+  ((p)->head = (((p)->head & (kept)) | (s) | CINUSE_BIT),                                  \
    set_pinuse(chunk_plus_offset(p, s)), mark_inuse_foot(m, p, s))
+#define set_inuse(m, p, s) set_inuse_keeping(m, p, s, PINUSE_BIT)
 #define set_inuse_and_pinuse(m, p, s)                                                      \
   ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT),                                            \
    set_pinuse(chunk_plus_offset(p, s)), mark_inuse_foot(m, p, s))
 #define set_size_and_pinuse_of_inuse_chunk(m, p, s)                                        \
   ((p)->head = ((s) | PINUSE_BIT | CINUSE_BIT), mark_inuse_foot(m, p, s))
-#endif /* FOOTERS */
 
 /* ---- Blocks in a thread cache (section 16) ----
    A block waiting in a thread cache stays a chunk in use: the heap's walkers, checkers and
@@ -1926,7 +1921,7 @@ static void thread_cache_forget(heap_t *h);
 #else
 #define THREAD_CACHE 0
 #define thread_cache_forget(h) ((void)(h))
-#define heap_claim(m, p) 1
+#define heap_claim(m, p) ((void)(m), (void)(p), 1)
 #define heap_unclaim(m, p) ((void)0)
 #define heap_claimed(m) 0
 #endif
@@ -3584,12 +3579,11 @@ static size_t release_unused_segments(heap_t *m) {
 
 /* Give back free memory at the end of top beyond pad bytes, then unused segments. */
 static int sys_trim(heap_t *m, size_t pad) {
-  size_t released = 0, enough = 0; /* enough: a top size that gives back a unit or more */
+  size_t released = 0;
   ensure_initialization();
   if (pad < MAX_REQUEST && is_initialized(m)) {
     lists_change_begin(m);
     pad += TOP_FOOT_SIZE; /* keep room for closing the segment */
-    enough = pad + mparams.granularity + SIZE_T_ONE;
     if (m->topsize > pad) {
       size_t unit = mparams.granularity;
       size_t extra = ((m->topsize - pad + (unit - SIZE_T_ONE)) / unit - SIZE_T_ONE) * unit;
@@ -3647,7 +3641,8 @@ static int sys_trim(heap_t *m, size_t pad) {
        the drop-in's) has nothing to give yet: try again once it is large enough (it stopped
        trimming until the heap next grew: an outside review). */
     if (released == 0 && m->topsize > m->trim_check)
-      m->trim_check = m->topsize < enough ? enough : MAX_SIZE_T;
+      m->trim_check = m->topsize <= pad + mparams.granularity ? pad + mparams.granularity + 1
+                                                              : MAX_SIZE_T;
   }
   return released != 0;
 }
@@ -4118,6 +4113,13 @@ static void adapt_thresholds(heap_t *m, size_t size) {
     raise_thresholds(m, size, size * 2);
 }
 
+/* What a call on checked block p of heap m (lock held) must report: problem, what the checks
+   found, or if none, the double free that a free into a cache makes of it by winning p first;
+   otherwise 0, and p is claimed (heap_claim) for the caller. */
+static inline const char *claim_checked(heap_t *m, chunk_t *p, const char *problem) {
+  return problem == 0 && !heap_claim(m, p) ? THREAD_CACHE_DOUBLE_FREE : problem;
+}
+
 /* Free block p of heap m (lock held): internal_free, or free_claimed for a block taken from
    a thread cache or a remote list (section 16).  cached: as for inuse_chunk_problem_inline.
    A block of an arena is claimed by setting CACHED_BIT atomically, so that a free through the
@@ -4157,9 +4159,7 @@ static void free_claimed(heap_t *m, chunk_t *p) { free_chunk(m, p, "free", CACHE
 /* set_inuse for a chunk its caller claimed (heap_claim): the new head keeps the claim
    (CACHED_BIT), so that a free racing the caller goes on finding the block claimed until the
    caller gives the claim back. */
-#define set_inuse_claimed(m, p, s)                                                         \
-  ((p)->head = (((p)->head & (PINUSE_BIT | CACHED_BIT)) | (s) | CINUSE_BIT),               \
-   set_pinuse(chunk_plus_offset(p, s)), mark_inuse_foot(m, p, s))
+#define set_inuse_claimed(m, p, s) set_inuse_keeping(m, p, s, PINUSE_BIT | CACHED_BIT)
 
 /* Resize in-use chunk p (validated, and claimed: heap_realloc) to nb bytes without moving it,
    if possible: shrink in place, or grow into a free successor, dv or top; directly mapped
@@ -4458,11 +4458,9 @@ static void *heap_realloc(heap_t *expected, void *oldmem, size_t bytes, const ch
   m = heap_for_block(expected, oldmem, op);
   if (m != 0 && !PREACTION(m)) {
     chunk_t *oldp = mem2chunk(oldmem);
-    const char *problem = inuse_chunk_problem(m, oldp);
+    const char *problem = claim_checked(m, oldp, inuse_chunk_problem(m, oldp));
     size_t nb = request2size(bytes);
     chunk_t *newp = 0;
-    if (problem == 0 && !heap_claim(m, oldp)) /* a free into a cache won */
-      problem = THREAD_CACHE_DOUBLE_FREE;
     if (problem != 0) {
       USAGE_ERROR(m, oldmem, op, problem);
       POSTACTION(m);
@@ -4502,9 +4500,7 @@ static void *heap_realloc_in_place(heap_t *expected, void *oldmem, size_t bytes,
   m = heap_for_block(expected, oldmem, op);
   if (m != 0 && !PREACTION(m)) {
     chunk_t *oldp = mem2chunk(oldmem);
-    const char *problem = inuse_chunk_problem(m, oldp);
-    if (problem == 0 && !heap_claim(m, oldp)) /* as in heap_realloc */
-      problem = THREAD_CACHE_DOUBLE_FREE;
+    const char *problem = claim_checked(m, oldp, inuse_chunk_problem(m, oldp));
     if (problem != 0)
       USAGE_ERROR(m, oldmem, op, problem);
     else {
@@ -4765,8 +4761,7 @@ static size_t internal_bulk_free(heap_t *m, void *array[], size_t nelem) {
         if (problem == 0 && !heap_holds_chunk(m, p, 1))
           problem = "invalid pointer or damaged footer";
 #endif
-        if (problem == 0 && !heap_claim(m, p))
-          problem = THREAD_CACHE_DOUBLE_FREE;
+        problem = claim_checked(m, p, problem);
         if (problem != 0) {
           USAGE_ERROR(m, mem, "bulk_free", problem);
           break;
@@ -6950,7 +6945,7 @@ static void mspace_locks(void (*action)(mlock_t *)) {
    arenas are locked, and it is taken again (at most MALLOC_ARENAS_MAX times).  Every arena
    below arena_count is then locked, and stays so until the postfork handlers: they release
    those (fork_arenas_locked), not arena_count's, as the calling thread itself may still make
-   an arena meanwhile, in another library's fork handler (holds_fork_locks, section 4).
+   an arena meanwhile, in another library's fork handler (HOLDS_FORK_LOCKS, section 4).
    Making or destroying an mspace in such a handler is not supported: its lock would be
    released unheld, or not at all. */
 static size_t fork_arenas_locked;
