@@ -710,6 +710,10 @@ static void *os_direct_map(size_t length) {
   return region_in_range(custom_direct_mmap(length), length);
 }
 static int os_unmap(void *base, size_t length) { return custom_munmap(base, length); }
+/* No hook takes pages back while keeping their addresses: malloc_trim gives back only what
+   it can unmap. */
+#define CAN_DISCARD_PAGES 0
+#define os_discard(base, length) ((void)(base), (void)(length), 0)
 static size_t os_page_size(void) { return DEFAULT_PAGE_SIZE; }
 /* No hook tells: MALLOC_ARENAS 0 in a PORTABLE build then means four arenas. */
 #define os_processors() ((size_t)2)
@@ -734,6 +738,13 @@ static void *os_direct_map(size_t length) {
 static int os_unmap(void *base, size_t length) {
   (void)length;
   return VirtualFree(base, 0, MEM_RELEASE) ? 0 : -1;
+}
+/* The pages of [base, base + length) (whole pages of a region) may go back to the system,
+   their addresses kept: 1 if the system took the advice.  (MEM_RESET: their contents are
+   left to the system, which need not page them out before reusing them.) */
+#define CAN_DISCARD_PAGES 1
+static int os_discard(void *base, size_t length) {
+  return VirtualAlloc(base, length, MEM_RESET, PAGE_READWRITE) != 0;
 }
 static size_t os_page_size(void) {
   SYSTEM_INFO info;
@@ -782,6 +793,19 @@ static void *os_remap(void *base, size_t old_length, size_t new_length, int may_
 }
 #endif /* HAVE_MREMAP */
 #endif /* HAVE_MMAP */
+/* The pages of [base, base + length) (whole pages of the heap's anonymous memory) go back to
+   the system, their addresses kept: they read as zeros when next touched.  1 if done. */
+#if defined(MADV_DONTNEED)
+#define CAN_DISCARD_PAGES 1
+static int os_discard(void *base, size_t length) {
+  int result;
+  KEEPING_ERRNO(result = madvise(base, length, MADV_DONTNEED));
+  return result == 0;
+}
+#else
+#define CAN_DISCARD_PAGES 0
+#define os_discard(base, length) ((void)(base), (void)(length), 0)
+#endif
 #if HAVE_MORECORE
 #ifndef MORECORE
 #define MORECORE sbrk
@@ -1337,6 +1361,7 @@ struct heap {
   chunk_t *dv;             /* the designated victim */
   chunk_t *top;            /* the top chunk */
   size_t trim_check;       /* trim when top exceeds this */
+  size_t trim_setting;     /* mparams.trim_setting when trim_check was taken from it */
   size_t release_checks;   /* countdown to the next search for free segments */
   int trimmed_since_growth; /* free() trimmed top; with MMAP_THRESHOLD_MAX, growing doubles
                                the trim threshold (sys_alloc) */
@@ -1363,6 +1388,7 @@ struct params {
   size_t granularity;
   size_t mmap_threshold;
   size_t trim_threshold;
+  size_t trim_setting;  /* counts the mallopt calls that set trim_threshold (should_trim) */
   flag_t default_flags;
   int thresholds_adapt; /* MMAP_THRESHOLD_MAX set and no mallopt of either threshold */
   size_t arena_limit;   /* most arenas threads are spread over (MALLOC_ARENAS, M_ARENA_MAX);
@@ -1517,7 +1543,10 @@ static heap_t *given_buffer_owner(void *mem) {
 /* Padding for a sys_alloc request: a chunk of nb must fit before TOP_FOOT_SIZE. */
 #define SYS_ALLOC_PADDING (TOP_FOOT_SIZE + MALLOC_ALIGNMENT)
 
-#define should_trim(m, s) ((s) > (m)->trim_check)
+/* A threshold set by mallopt applies at once: each heap takes it at its next free (under its
+   own lock), not only when its top is next set up (init_top).  Lowering it did nothing until
+   the heap grew again (an outside review). */
+#define should_trim(m, s) ((s) > (m)->trim_check || (m)->trim_setting != mparams.trim_setting)
 
 #define segment_holds(s, a) ((char *)(a) >= (s)->base && (char *)(a) < (s)->base + (s)->size)
 
@@ -2137,6 +2166,7 @@ static int change_mparam(int param, int value) {
   case M_TRIM_THRESHOLD:
     mparams.trim_threshold = v;
     mparams.thresholds_adapt = 0;
+    ++mparams.trim_setting; /* every heap takes it at its next free (should_trim) */
     return 1;
   case M_GRANULARITY:
     if (v >= mparams.page_size && v != MAX_SIZE_T && is_power_of_two(v)) {
@@ -3214,6 +3244,7 @@ static void init_top(heap_t *m, chunk_t *p, size_t psize) {
   /* The word after top holds TOP_FOOT_SIZE: not a chunk, but a size a checker can follow. */
   chunk_plus_offset(p, psize)->head = TOP_FOOT_SIZE;
   m->trim_check = mparams.trim_threshold;
+  m->trim_setting = mparams.trim_setting;
 }
 
 static void init_bins(heap_t *m) {
@@ -3546,8 +3577,12 @@ static size_t release_unused_segments(heap_t *m) {
     if (is_mmapped_segment(sp) && !is_extern_segment(sp)) {
       chunk_t *p = align_as_chunk(base);
       size_t psize = chunksize(p);
-      if (!is_inuse(p) && (char *)p + psize >= base + size - TOP_FOOT_SIZE) {
-        chunk_t *record = mem2chunk(sp); /* the chunk holding *sp */
+      chunk_t *record = mem2chunk(sp); /* the chunk holding *sp */
+      /* The free chunk must reach the record, wherever add_segment put it: where top had
+         less than a chunk left, that is top's old start, up to a chunk below the usual
+         place, and a test against the usual place kept such a segment for ever (an
+         outside review found 11 to 30 of them, 55 to 118 MB, after threads freed all). */
+      if (!is_inuse(p) && (char *)p + psize == (char *)record) {
         dl_assert(segment_holds(sp, (char *)sp));
         if (p == m->dv) {
           m->dv = 0;
@@ -3645,6 +3680,81 @@ static int sys_trim(heap_t *m, size_t pad) {
                                                               : MAX_SIZE_T;
   }
   return released != 0;
+}
+
+/* malloc_trim's second step, after sys_trim: memory freed below a live block is neither top
+   nor a whole segment, and stays mapped.  The pages wholly inside each free chunk go back to
+   the system with their addresses kept (os_discard): the resident memory falls, the
+   footprint does not, and the pages read as zeros when the heap next touches them, which it
+   does only to write.  A chunk keeps its header and bin links (the first sizeof(tchunk_t)
+   bytes), and the next chunk's prev_foot lies past its end, so the bins, the neighbours' checks
+   and the lock-free paths that read a free neighbour's head see what they saw.  Top keeps
+   pad bytes as sys_trim does.  Only chunks of the tree bins, dv and top can hold a page (the
+   small bins' are under 256 bytes), so the walk is of the free chunks that can, not of the
+   heap; memory the caller gave (an extern segment) is the caller's and is left alone.  Only
+   an explicit trim does it: a walk on every free that trims would cost more than it saves.
+   malloc_trim's result still says whether the footprint fell.  (m's lock held.) */
+/* [start, end) rounded in to whole pages, in segment sp, goes back unless sp is the caller's. */
+static void discard_span(segment_t *sp, uintptr_t start, uintptr_t end) {
+  size_t page = mparams.page_size;
+  start = (start + (page - 1)) & ~(uintptr_t)(page - 1);
+  end &= ~(uintptr_t)(page - 1);
+  if (start < end && !is_extern_segment(sp))
+    (void)os_discard((void *)start, (size_t)(end - start));
+}
+
+/* Free chunk p of a tree bin, or dv.  Its size was read from memory that a write after free
+   may have changed, and pages of a block in use would come back as zeros: p must fit its
+   segment, be free, and agree with its footer and its successor's P bit, or the walk stops
+   (reported).  1 if it may go on. */
+static int discard_free_chunk(heap_t *m, chunk_t *p) {
+  size_t size = chunksize(p), room;
+  segment_t *sp = segment_holding(m, (char *)p);
+  chunk_t *next;
+  if (sp == 0 || (room = span_room(sp->base, sp->size, p)) == 0 || size < MIN_CHUNK_SIZE ||
+      size > room - TWO_SIZE_T_SIZES || cinuse(p) ||
+      (next = chunk_plus_offset(p, size))->prev_foot != size || pinuse(next)) {
+    CORRUPTION(m, p, "free chunk damaged (found by malloc_trim)");
+    return 0;
+  }
+  discard_span(sp, (uintptr_t)p + sizeof(tchunk_t), (uintptr_t)next);
+  return 1;
+}
+
+/* The chunks of the subtree at t, at `depth` in its trie; *budget: how many more chunks the
+   walk may visit (a damaged link may close a loop).  1 if it may go on. */
+static int discard_tree_pages(heap_t *m, tchunk_t *t, unsigned depth, size_t *budget) {
+  for (; t != 0; t = t->child[1], ++depth) { /* recursion to the left only: at most the
+                                                 trie's depth, a bit of the size per level */
+    tchunk_t *u = t;
+    if (!tree_link_ok(m, t))
+      return 0;
+    do { /* the ring of chunks of t's size */
+      if (depth > SIZE_T_BITSIZE || (*budget)-- == 0) {
+        CORRUPTION(m, u, "corrupted tree bin (a loop found by malloc_trim)");
+        return 0;
+      }
+      if (!discard_free_chunk(m, (chunk_t *)u) || !tree_link_ok(m, u = u->fd))
+        return 0;
+    } while (u != t);
+    if (t->child[0] != 0 && !discard_tree_pages(m, t->child[0], depth + 1, budget))
+      return 0;
+  }
+  return 1;
+}
+
+static void discard_free_pages(heap_t *m, size_t pad) {
+  size_t budget = m->footprint / MIN_LARGE_SIZE + 1, i; /* chunks the tree bins may hold */
+  segment_t *sp;
+  if (!CAN_DISCARD_PAGES || !is_initialized(m) || pad >= MAX_REQUEST)
+    return;
+  for (i = 0; i < NTREEBINS; ++i)
+    if (!discard_tree_pages(m, *treebin_at(m, i), 0, &budget))
+      return;
+  if (m->dvsize != 0 && !discard_free_chunk(m, m->dv))
+    return;
+  if (m->topsize > pad + sizeof(chunk_t) && (sp = segment_holding(m, (char *)m->top)) != 0)
+    discard_span(sp, (uintptr_t)m->top + sizeof(chunk_t) + pad, (uintptr_t)m->top + m->topsize);
 }
 
 /* With FOOTERS, wipe the footer of every block of m before its memory leaves it: given back
@@ -4100,6 +4210,12 @@ static const char *inuse_chunk_problem(heap_t *m, chunk_t *p) {
 /* free() left top above the trim point: give the excess back, and note it for sys_alloc's
    regrowth rule (MMAP_THRESHOLD_MAX, options in section 1). */
 static void trim_after_free(heap_t *m) {
+  if (m->trim_setting != mparams.trim_setting) { /* mallopt changed the threshold */
+    m->trim_setting = mparams.trim_setting;
+    m->trim_check = mparams.trim_threshold;
+    if (m->topsize <= m->trim_check)
+      return;
+  }
   if (sys_trim(m, 0) && mparams.thresholds_adapt)
     m->trimmed_since_growth = 1;
 }
@@ -4544,6 +4660,7 @@ static MAYBE_UNUSED int heap_trim(heap_t *m, size_t pad) {
   ensure_initialization();
   if (!PREACTION(m)) {
     result = sys_trim(m, pad);
+    discard_free_pages(m, pad);
     POSTACTION(m);
   }
   return result;
@@ -6459,6 +6576,7 @@ static void trim_arena(heap_t *h, void *pad_and_result) {
   if (!arena_acquire(h)) {
     if (sys_trim(h, pr[0]))
       pr[1] = 1;
+    discard_free_pages(h, pr[0]);
     POSTACTION(h);
   }
 }

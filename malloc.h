@@ -271,8 +271,12 @@ DLMALLOC_EXPORT void **dlindependent_comalloc(size_t n, size_t *sizes,
    belong to another mspace). */
 DLMALLOC_EXPORT size_t dlbulk_free(void **array, size_t n) DLMALLOC_NOTHROW;
 
-/* malloc_trim(pad): give memory above pad bytes of free top space back to the system; returns
-   1 if anything was released. */
+/* malloc_trim(pad): give memory above pad bytes of free top space, and every wholly free
+   segment, back to the system; returns 1 if that released anything (the footprint fell).  In
+   hosted builds it also gives back the pages inside larger free chunks below blocks in use,
+   keeping their addresses (madvise MADV_DONTNEED, or MEM_RESET on Windows): resident memory
+   falls, the footprint does not, and the result does not count them.  A PORTABLE port has
+   no hook for that. */
 DLMALLOC_EXPORT int dlmalloc_trim(size_t pad) DLMALLOC_NOTHROW;
 
 /* malloc_stats(): print footprint, maximum footprint and bytes in use to stderr (in PORTABLE

@@ -808,6 +808,61 @@ static void t_mspace_trim(void) {
   destroy_mspace(m);
 }
 
+#if PORTABLE
+/* Takes all of m's top but the fewest bytes a block can leave (at most one alignment step:
+   the steps by which top shrinks as requests grow), without growing m; NULL if it cannot. */
+static void *fill_top(mspace m) {
+  size_t top = (size_t)mspace_mallinfo(m).keepcost, prev = top, step = 0, n;
+  for (n = top > 1024 ? top - 1024 : 0; n < top; n += sizeof(size_t)) {
+    void *p = mspace_malloc(m, n);
+    size_t left = (size_t)mspace_mallinfo(m).keepcost;
+    if (p == NULL || left >= top) { /* (the next request would not fit) */
+      mspace_free(m, p);
+      return NULL;
+    }
+    if (left < prev) {
+      if (prev != top && step == 0)
+        step = prev - left;
+      prev = left;
+    }
+    if (step != 0 && left <= step) /* one step less would leave nothing */
+      return p;
+    mspace_free(m, p); /* merges back into top */
+  }
+  return NULL;
+}
+
+/* When a heap grows while its top has less than a chunk left, the old segment's record goes
+   where top began, up to a chunk below its usual place.  Once everything in that segment is
+   freed, trim must still give it back: the test for "wholly free" looked for the record at
+   the usual place, and kept such segments for ever (an outside review: 55 to 118 MB after
+   threads had freed all).  PORTABLE builds never merge segments, so each growth below makes
+   one: A (the mspace's first), then B, whose record lands low, then C. */
+static void t_mspace_trim_record_low(void) {
+  mspace m = create_mspace(0, 1);
+  void *a, *b, *c, *d;
+  size_t before;
+  th_section("mspace_trim gives back a segment whose record lies low");
+  if (!CHECK(m != NULL))
+    return;
+  CHECK_EQ(mspace_mallopt(M_TRIM_THRESHOLD, 0x7fffffff), 1);
+  a = fill_top(m);
+  b = mspace_malloc(m, 40000); /* segment B */
+  c = fill_top(m);             /* B's top, but for a few bytes */
+  d = mspace_malloc(m, 40000); /* segment C: B's record goes where B's top began */
+  if (CHECK(a != NULL && b != NULL && c != NULL && d != NULL)) {
+    before = mspace_footprint(m);
+    mspace_free(m, b);
+    mspace_free(m, c); /* B is one free chunk now */
+    CHECK_EQ(mspace_trim(m, 0), 1);
+    CHECK_LT(mspace_footprint(m), before);
+    CHECK_EQ(mspace_mallinfo(m).uordblks >= 80000, 1); /* a and d are still there */
+  }
+  CHECK_EQ(mspace_mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024), 1);
+  destroy_mspace(m);
+}
+#endif
+
 #if FOOTERS
 /* With FOOTERS each chunk knows its mspace. */
 static void t_mspace_footers(void) {
@@ -896,6 +951,9 @@ int main(void) {
   t_mspace_lifecycle();
   t_mspace_with_base();
   t_mspace_trim();
+#if PORTABLE
+  t_mspace_trim_record_low();
+#endif
 #if MALLOC_INSPECT_ALL && !NO_MALLINFO
   t_inspect_small_top();
 #endif

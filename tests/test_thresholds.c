@@ -10,6 +10,8 @@
     twice MMAP_THRESHOLD_MAX: a live set swinging by 3 MiB is trimmed once (threshold 2 MiB),
     then kept; one swinging by more than the cap is trimmed every time.
   - mallopt of either threshold stops both adapting.
+  - A trim threshold set by mallopt applies from the next free, not from the heap's next
+    growth: lowered from "never", it trims a top that holds more.
   - A trim threshold below the granularity still trims once top holds a unit to give back.
 */
 #include "malloc.h"
@@ -110,6 +112,12 @@ int main(void) {
   CHECK(swing_trims(24)); /* no doubling */
   CHECK(maps_directly(1 * MB));
   CHECK(maps_directly(1 * MB)); /* no raise of the mmap threshold */
+
+  th_section("a trim threshold set again applies at once");
+  CHECK(h->mallopt(M_TRIM_THRESHOLD, -1) == 1);
+  CHECK(!swing_trims(24)); /* never trimmed */
+  CHECK(h->mallopt(M_TRIM_THRESHOLD, (int)(2 * MB)) == 1);
+  CHECK(swing_trims(24)); /* the heap did not grow (top held the 3 MiB), yet it trims */
 
   th_section("a trim threshold below the granularity still trims");
   CHECK(small_top_trims());

@@ -13,10 +13,11 @@
     malloc      failures give NULL + ENOMEM; malloc(0) is unique
     realloc     contents kept, failure leaves the block intact, realloc(p, 0) frees
     reallocarray, posix_memalign, aligned_alloc, memalign, valloc, pvalloc: argument rules
-    usable size, mallinfo (int layout), mallinfo2, mallopt (glibc numbering), malloc_trim,
-    malloc_stats, errno kept by free, glibc's extra names, fork in a single thread
+    usable size, mallinfo (int layout), mallinfo2, mallopt (glibc numbering), malloc_trim
+    (top, and the pages of memory freed below a live block), malloc_stats, errno kept by free, glibc's extra names, fork in a single thread
 
-  "dropin_api double-free" instead frees a block twice, for run_dropin_abort.cmake.
+  "dropin_api double-free" instead frees a block twice, and "dropin_api trim-damaged" calls
+  malloc_trim after a write after free, for run_dropin_abort.cmake.
 */
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -396,6 +398,66 @@ static void test_trim(void) {
   CHECK(mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024) == 1);
 }
 
+/* Pages of [start, end) in memory (mincore); a page no longer mapped counts as given back. */
+static size_t resident_pages(uintptr_t start, uintptr_t end) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE), n = 0;
+  unsigned char in_core;
+  for (start = (start + page - 1) & ~(uintptr_t)(page - 1); start + page <= end; start += page)
+    if (mincore((void *)start, page, &in_core) == 0 && (in_core & 1) != 0)
+      ++n;
+  return n;
+}
+
+/* Memory freed below a block still in use is neither top nor a whole segment: malloc_trim
+   gives its pages back all the same (glibc's does), keeping their addresses, and the heap
+   reuses them.  Each block's pages past its first 128 bytes (its chunk's header and bin
+   links, should it head the free chunk) must leave memory. */
+static void test_trim_below_live(void) {
+  enum { N = 32, SIZE = 64000 }; /* 2 MB, in blocks the heap serves (not mapped alone) */
+  unsigned char *blocks[N];
+  void *keeper;
+  size_t pages = 0, before = 0, after = 0, i, j;
+  int intact = 1, zeroed = 1;
+  CHECK(mallopt(M_TRIM_THRESHOLD, -1) == 1); /* free itself must not trim */
+  for (i = 0; i < N; ++i) {
+    blocks[i] = malloc(SIZE);
+    CHECK(blocks[i] != NULL);
+    if (blocks[i] == NULL)
+      return;
+    memset(blocks[i], 0x5a, SIZE);
+  }
+  keeper = malloc(1000); /* in use, above (most of) them */
+  for (i = 0; i < N; ++i)
+    pages += resident_pages((uintptr_t)blocks[i] + 128, (uintptr_t)blocks[i] + SIZE);
+  for (i = 0; i < N; ++i)
+    free(blocks[i]);
+  for (i = 0; i < N; ++i)
+    before += resident_pages((uintptr_t)blocks[i] + 128, (uintptr_t)blocks[i] + SIZE);
+  malloc_trim(0);
+  for (i = 0; i < N; ++i)
+    after += resident_pages((uintptr_t)blocks[i] + 128, (uintptr_t)blocks[i] + SIZE);
+  CHECK(pages >= N * (SIZE / (size_t)sysconf(_SC_PAGESIZE) - 1)); /* the test measures */
+  CHECK(before == pages); /* free kept them */
+  CHECK(after == 0);      /* malloc_trim did not */
+  for (i = 0; i < N; ++i) { /* the heap hands the memory out again, zeroed where asked */
+    blocks[i] = i % 2 == 0 ? malloc(SIZE) : calloc(1, SIZE);
+    CHECK(blocks[i] != NULL);
+    if (blocks[i] == NULL)
+      continue;
+    for (j = 0; j < SIZE && i % 2 != 0; ++j)
+      zeroed &= blocks[i][j] == 0;
+    memset(blocks[i], (int)i, SIZE);
+  }
+  for (i = 0; i < N; ++i)
+    for (j = 0; blocks[i] != NULL && j < SIZE; j += 512)
+      intact &= blocks[i][j] == (unsigned char)i;
+  CHECK(zeroed && intact);
+  for (i = 0; i < N; ++i)
+    free(blocks[i]);
+  free(keeper);
+  CHECK(mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024) == 1);
+}
+
 /* malloc_stats() writes "dlmalloc[pid name]: ..." lines to standard error. */
 static void test_malloc_stats(void) {
   char text[1024];
@@ -494,9 +556,27 @@ static int double_free(void) {
   return 1;
 }
 
+/* A write after free gives a freed 20000-byte block (a free chunk of a tree bin, below a live
+   block) a size of 1 MiB.  malloc_trim gives back the pages inside free chunks: by that size it
+   would zero the live blocks above without a word; it must report the damage instead. */
+static int trim_damaged(void) {
+  size_t *guard = malloc(100), *p = malloc(20000), *keep = malloc(100);
+  size_t *volatile head = p - 1; /* the chunk's size word, just before the block */
+  memset(keep, 0x5a, 100);
+  free(p);
+  *head = (size_t)1024 * 1024 | 1; /* 1 MiB, the chunk before it in use */
+  malloc_trim(0);
+  fprintf(stderr, "dropin_api: malloc_trim accepted a damaged free chunk (a byte above it: "
+                  "%#x)\n", ((unsigned char *)keep)[50]);
+  free(guard);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "double-free") == 0)
     return double_free();
+  if (argc > 1 && strcmp(argv[1], "trim-damaged") == 0)
+    return trim_damaged();
   if (!test_symbols()) {
     fprintf(stderr, "dropin_api: libdlmalloc.so is not this process's allocator (run it with "
                     "LD_PRELOAD=.../libdlmalloc.so or link it); %d of %d checks failed\n",
@@ -515,6 +595,7 @@ int main(int argc, char **argv) {
   test_mallinfo();
   test_mallopt();
   test_trim();
+  test_trim_below_live();
   test_malloc_stats();
   test_free_keeps_errno();
   test_extra_names();
