@@ -169,7 +169,7 @@
     never merged and only whole free segments are released.  1 with PORTABLE only for a port
     whose custom_munmap takes back any span of memory it handed out: ports/wasm32.c keeps
     such spans for its next maps, since a wasm memory never shrinks and its successive
-    memory.grow regions are adjacent.
+    memory.grow regions are adjacent.  With 0 a heap of N units is N segments.
   MMAP_CLEARS             default: 1, 0 with PORTABLE
     1: memory from the system arrives zero-filled, so calloc may skip clearing fresh memory.
   DEFAULT_GRANULARITY     default: page size with contiguous MORECORE, else 64 KiB
@@ -3525,13 +3525,18 @@ static void *sys_alloc(heap_t *m, size_t nb) {
       m->release_checks = MAX_RELEASE_CHECK_RATE;
       init_bins(m);
       init_top(m, (chunk_t *)tbase, tsize - TOP_FOOT_SIZE);
+    } else if (!may_merge_segments(seg_flags)) {
+      /* Never merged: no search for a neighbour.  (With one, each growth of a heap walked all
+         its segments, one per unit it ever grew by, so growing to N units took time in
+         N squared: an outside review's Rust program spent 109 s growing to 2 GB.) */
+      add_segment(m, tbase, tsize, seg_flags);
     } else {
       /* Does the new region extend the segment holding top? */
       segment_t *sp = &m->seg;
       while (sp != 0 && tbase != sp->base + sp->size)
         sp = sp->next;
       if (sp != 0 && !is_extern_segment(sp) && (sp->flags & SEG_MMAPPED) == seg_flags &&
-          may_merge_segments(seg_flags) && segment_holds(sp, m->top)) {
+          segment_holds(sp, m->top)) {
         sp->size += tsize;
         segment_map_note(m, sp->base, sp->size);
         init_top(m, m->top, m->topsize + tsize);
@@ -3540,8 +3545,7 @@ static void *sys_alloc(heap_t *m, size_t nb) {
         sp = &m->seg;
         while (sp != 0 && sp->base != tbase + tsize)
           sp = sp->next;
-        if (sp != 0 && !is_extern_segment(sp) && (sp->flags & SEG_MMAPPED) == seg_flags &&
-            may_merge_segments(seg_flags)) {
+        if (sp != 0 && !is_extern_segment(sp) && (sp->flags & SEG_MMAPPED) == seg_flags) {
           char *oldbase = sp->base;
           sp->base = tbase;
           sp->size += tsize;
