@@ -4,7 +4,9 @@
 
   Build (docs/wasm.md has the whole recipe, the size-optimised options and the measurements):
       clang --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi -O2 \
-            -DPORTABLE=1 -I. malloc.c ports/wasm32.c app.c -o app.wasm
+            -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc \
+            -DPORTABLE=1 -DUSE_LOCKS=2 -DPORT_LOCK_HEADER='"ports/wasm32_lock.h"' \
+            malloc.c ports/wasm32.c app.c -o app.wasm
   On wasm the core already assumes what this port needs (malloc.c section 2): 64 KiB pages
   (DEFAULT_PAGE_SIZE), 16-byte alignment (MALLOC_ALIGNMENT, alignof(max_align_t) there),
   HAVE_PARTIAL_MUNMAP=1 (see custom_munmap below) and errno (PORTABLE_ERRNO, under WASI).
@@ -43,7 +45,7 @@
 
   Locks
     ports/wasm32_lock.h: without threads (the usual wasm32-wasi program) the locks do nothing;
-    compiled with -matomics (wasm threads on a shared memory) each is a test-and-set flag in
+    compiled with -matomics -mbulk-memory (wasm threads on a shared memory) a test-and-set flag in
     its slot.  The port's break and span list are guarded by one too, since two heaps may map
     or release at the same time.  CMake builds the core with PORT_LOCK_HEADER set to that
     header, so the core's locks cost no call; USE_LOCKS=0 leaves them out altogether.

@@ -5,7 +5,8 @@
   calls them directly (malloc.c section 4), so that without threads a lock costs nothing at
   all instead of two calls per operation into empty hooks.
   Without -matomics (a wasm32-wasi program has no threads) the functions are empty.  With it
-  (wasm threads on a shared memory, __wasm_atomics__) the slot is a test-and-set flag: taken
+  and -mbulk-memory (wasm threads on a shared memory, __wasm_atomics__; clang needs both to
+  keep atomic instructions, see below) the slot is a test-and-set flag: taken
   with an atomic exchange, waited on with plain loads.  It spins rather than sleeping with
   memory.atomic.wait32, which a browser's main thread may not call.
 */
@@ -21,6 +22,14 @@
 #define WASM32_ATOMIC_LOCKS 0
 #endif
 #endif /* WASM32_ATOMIC_LOCKS */
+/* clang compiles an object with -matomics alone without a word of complaint, and without its
+   atomic instructions: it strips them (and thread-locals) from an object that lacks either
+   feature, so the lock below would lock nothing (an outside review: 0 atomic exchanges in
+   malloc.o). */
+#if WASM32_ATOMIC_LOCKS && !defined(__wasm_bulk_memory__)
+#error "ports/wasm32_lock.h: -matomics needs -mbulk-memory as well (without it clang strips \
+the atomic instructions and the lock locks nothing); the core also needs -ftls-model=local-exec"
+#endif
 
 static inline void port_lock_init(void **slot) { *slot = NULL; }
 static inline void port_lock_final(void **slot) { (void)slot; }
