@@ -1361,6 +1361,9 @@ struct heap {
   chunk_t *dv;             /* the designated victim */
   chunk_t *top;            /* the top chunk */
   size_t trim_check;       /* trim when top exceeds this */
+  char *fresh_base;        /* the region sys_alloc last added to the heap, and how many it */
+  size_t fresh_size;       /* added so far: calloc clears none of a block that lies in the */
+  size_t regions_added;    /* region it grew the heap by (calloc_clear_length) */
   size_t trim_setting;     /* mparams.trim_setting when trim_check was taken from it */
   size_t release_checks;   /* countdown to the next search for free segments */
   int trimmed_since_growth; /* free() trimmed top; with MMAP_THRESHOLD_MAX, growing doubles
@@ -3516,6 +3519,9 @@ static void *sys_alloc(heap_t *m, size_t nb) {
       raise_thresholds(m, 0, mparams.trim_threshold * 2);
     }
     note_region(m, tbase, tsize); /* counted in the footprint where it was obtained */
+    m->fresh_base = tbase;
+    m->fresh_size = tsize;
+    ++m->regions_added;
     if (!is_initialized(m)) { /* the first segment */
       m->seg.base = tbase;
       m->seg.size = tsize;
@@ -4546,9 +4552,31 @@ static void heap_free(heap_t *expected, void *mem, const char *op) {
   }
 }
 
+/* The bytes of block mem (a request of req bytes) that calloc must clear; `grew`: the heap
+   added a region while serving it.  With MMAP_CLEARS the system's memory arrives zeroed: a
+   directly mapped block needs nothing, and of a block carved from the region just added only
+   the part below the region needs clearing (top and its foot, when the region extended top's
+   segment in place).  The heap writes nothing inside such a block before handing it out: top's
+   head and foot, the block's footer and the next chunk's head all lie outside it.  Clearing
+   it all touched every page: a sparse table of 200 calloc'd blocks of 200 KiB kept 41.6 MB
+   resident against glibc's 2.2 MB (an outside review; glibc's calloc skips fresh memory too). */
+static size_t calloc_clear_length(heap_t *m, void *mem, size_t req, int grew) {
+  chunk_t *p = mem2chunk(mem);
+#if MMAP_CLEARS
+  char *start = (char *)mem, *base = m->fresh_base;
+  if (grew && start + req > base && start < base + m->fresh_size)
+    return start < base ? (size_t)(base - start) : 0;
+#else
+  (void)m;
+  (void)p;
+  (void)grew;
+#endif
+  return calloc_must_clear(p) ? req : 0;
+}
+
 static void *heap_calloc(heap_t *m, size_t n_elements, size_t elem_size) {
-  void *mem;
-  size_t req = 0;
+  void *mem = 0;
+  size_t req = 0, clear = 0;
   if (n_elements != 0) {
     req = n_elements * elem_size;
     if (req / n_elements != elem_size) { /* overflow */
@@ -4556,9 +4584,15 @@ static void *heap_calloc(heap_t *m, size_t n_elements, size_t elem_size) {
       return 0;
     }
   }
-  mem = heap_malloc(m, req);
-  if (mem != 0 && calloc_must_clear(mem2chunk(mem)))
-    memset(mem, 0, req);
+  if (!PREACTION(m)) {
+    size_t regions = m->regions_added;
+    mem = internal_malloc(m, req);
+    if (mem != 0)
+      clear = calloc_clear_length(m, mem, req, m->regions_added != regions);
+    POSTACTION(m);
+  }
+  if (clear != 0)
+    memset(mem, 0, clear);
   return mem;
 }
 

@@ -458,6 +458,39 @@ static void test_trim_below_live(void) {
   CHECK(mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024) == 1);
 }
 
+/* calloc of a block the heap must grow for: what top held before, made dirty here, is
+   cleared, and the pages the system has just given, zero already, are left untouched (as
+   glibc's calloc does), so that a large table of which the program touches a little costs
+   only those pages. */
+static void test_calloc_fresh(void) {
+  enum { DIRTY = 100000, FRESH = 8 * 1024 * 1024 };
+  unsigned char *p, *q;
+  size_t i, n, pages, resident;
+  int zero = 1;
+  CHECK(mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024) == 1); /* served by the heap */
+  CHECK(mallopt(M_TRIM_THRESHOLD, -1) == 1);
+  malloc_trim(0);
+  p = malloc(DIRTY); /* from top, most likely; then back into it, dirty */
+  CHECK(p != NULL);
+  if (p != NULL)
+    memset(p, 0xA5, DIRTY);
+  free(p);
+  n = dl_mallinfo().fordblks + FRESH; /* more than all free space: top must grow */
+  q = calloc(1, n);
+  CHECK(q != NULL);
+  if (q != NULL) {
+    pages = (FRESH / 2) / (size_t)sysconf(_SC_PAGESIZE);
+    resident = resident_pages((uintptr_t)q + n - FRESH / 2, (uintptr_t)q + n);
+    CHECK(resident < pages / 4); /* before reading: a read maps pages in */
+    for (i = 0; i < n; ++i)
+      zero &= q[i] == 0;
+    CHECK(zero);
+  }
+  free(q);
+  CHECK(mallopt(M_MMAP_THRESHOLD, 256 * 1024) == 1);
+  CHECK(mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024) == 1);
+}
+
 /* malloc_stats() writes "dlmalloc[pid name]: ..." lines to standard error. */
 static void test_malloc_stats(void) {
   char text[1024];
@@ -596,6 +629,7 @@ int main(int argc, char **argv) {
   test_mallopt();
   test_trim();
   test_trim_below_live();
+  test_calloc_fresh();
   test_malloc_stats();
   test_free_keeps_errno();
   test_extra_names();
