@@ -4541,12 +4541,15 @@ static void heap_free(heap_t *expected, void *mem, const char *op) {
    segment in place).  The heap writes nothing inside such a block before handing it out: top's
    head and foot, the block's footer and the next chunk's head all lie outside it.  Clearing
    it all touched every page: a sparse table of 200 calloc'd blocks of 200 KiB kept 41.6 MB
-   resident against glibc's 2.2 MB (an outside review; glibc's calloc skips fresh memory too). */
+   resident against glibc's 2.2 MB (an outside review; glibc's calloc skips fresh memory too).
+   Only from the region's first page boundary: a MORECORE region starts where the break was,
+   and above a break that was lowered, the rest of its page keeps what it held. */
 static size_t calloc_clear_length(heap_t *m, void *mem, size_t req, int grew) {
   chunk_t *p = mem2chunk(mem);
 #if MMAP_CLEARS
-  char *start = (char *)mem, *base = m->fresh_base;
-  if (grew && start + req > base && start < base + m->fresh_size)
+  char *start = (char *)mem, *end = m->fresh_base + m->fresh_size;
+  char *base = (char *)(uintptr_t)page_align((size_t)(uintptr_t)m->fresh_base);
+  if (grew && start + req > base && start < end)
     return start < base ? (size_t)(base - start) : 0;
 #else
   (void)m;
