@@ -1361,9 +1361,9 @@ struct heap {
   chunk_t *dv;             /* the designated victim */
   chunk_t *top;            /* the top chunk */
   size_t trim_check;       /* trim when top exceeds this */
-  char *fresh_base;        /* the region sys_alloc last added to the heap, and how many it */
-  size_t fresh_size;       /* added so far: calloc clears none of a block that lies in the */
-  size_t regions_added;    /* region it grew the heap by (calloc_clear_length) */
+  char *fresh_base;        /* the region sys_alloc added last, and how many regions it has */
+  size_t fresh_size;       /* added: calloc leaves uncleared what a block holds of a region */
+  size_t regions_added;    /* added while serving it (calloc_clear_length) */
   size_t trim_setting;     /* mparams.trim_setting when trim_check was taken from it */
   size_t release_checks;   /* countdown to the next search for free segments */
   int trimmed_since_growth; /* free() trimmed top; with MMAP_THRESHOLD_MAX, growing doubles
