@@ -710,10 +710,7 @@ static void *os_direct_map(size_t length) {
   return region_in_range(custom_direct_mmap(length), length);
 }
 static int os_unmap(void *base, size_t length) { return custom_munmap(base, length); }
-/* No hook takes pages back while keeping their addresses: malloc_trim gives back only what
-   it can unmap. */
-#define CAN_DISCARD_PAGES 0
-#define os_discard(base, length) ((void)(base), (void)(length), 0)
+/* (No hook takes pages back while keeping their addresses: os_discard below does nothing.) */
 static size_t os_page_size(void) { return DEFAULT_PAGE_SIZE; }
 /* No hook tells: MALLOC_ARENAS 0 in a PORTABLE build then means four arenas. */
 #define os_processors() ((size_t)2)
@@ -802,9 +799,6 @@ static int os_discard(void *base, size_t length) {
   KEEPING_ERRNO(result = madvise(base, length, MADV_DONTNEED));
   return result == 0;
 }
-#else
-#define CAN_DISCARD_PAGES 0
-#define os_discard(base, length) ((void)(base), (void)(length), 0)
 #endif
 #if HAVE_MORECORE
 #ifndef MORECORE
@@ -834,6 +828,13 @@ static MAYBE_UNUSED size_t os_processors(void) {
 }
 static NORETURN void os_abort(void) { abort(); }
 #endif /* platform */
+
+#ifndef CAN_DISCARD_PAGES
+/* No way to give pages back and keep their addresses (PORTABLE: no hook for it): malloc_trim
+   gives back only what it can unmap. */
+#define CAN_DISCARD_PAGES 0
+#define os_discard(base, length) ((void)(base), (void)(length), 0)
+#endif
 
 #if !HAVE_MMAP && !PORTABLE && !DL_WIN32
 /* Without mmap every "map" fails; the heap then lives on MORECORE or caller buffers. */
@@ -4581,6 +4582,19 @@ static void *heap_calloc(heap_t *m, size_t n_elements, size_t elem_size) {
   return mem;
 }
 
+/* The end of realloc's move of claimed block oldp (m's lock held): with a new block mem, copy
+   what both blocks hold and free the old one; without one, give the claim back. */
+static void realloc_move_finish(heap_t *m, chunk_t *oldp, void *mem, size_t bytes,
+                                const char *op) {
+  if (mem != 0) {
+    size_t oc = chunksize(oldp) - overhead_for(oldp);
+    memcpy(mem, chunk2mem(oldp), (oc < bytes) ? oc : bytes);
+    free_chunk(m, oldp, op, heap_claimed(m));
+  } else {
+    heap_unclaim(m, oldp);
+  }
+}
+
 /* oldmem is not NULL (the callers turn realloc(NULL, n) into malloc(n) on their heap).
    The block is claimed as free claims it (heap_claim) before its head is rewritten: a free of
    it into another thread's cache, racing this call, sets CACHED_BIT without the lock, and a
@@ -4624,29 +4638,15 @@ static void *heap_realloc(heap_t *expected, void *oldmem, size_t bytes, const ch
          That heap's lock is taken after m's is released (the global heap's lock comes
          first); the block stays claimed meanwhile. */
     } else {
-      /* Move: allocate, copy what both blocks hold, free the old one. */
       mem = internal_malloc(m, bytes);
-      if (mem != 0) {
-        size_t oc = chunksize(oldp) - overhead_for(oldp);
-        memcpy(mem, oldmem, (oc < bytes) ? oc : bytes);
-        free_chunk(m, oldp, op, heap_claimed(m));
-      } else {
-        heap_unclaim(m, oldp);
-      }
+      realloc_move_finish(m, oldp, mem, bytes, op);
     }
     POSTACTION(m);
   }
   if (elsewhere != 0) {
-    chunk_t *oldp = mem2chunk(oldmem);
-    size_t oc = chunksize(oldp) - overhead_for(oldp);
     mem = heap_malloc(elsewhere, bytes);
-    if (mem != 0)
-      memcpy(mem, oldmem, (oc < bytes) ? oc : bytes);
     if (!PREACTION(m)) {
-      if (mem != 0)
-        free_chunk(m, oldp, op, heap_claimed(m));
-      else
-        heap_unclaim(m, oldp);
+      realloc_move_finish(m, mem2chunk(oldmem), mem, bytes, op);
       POSTACTION(m);
     }
   }
@@ -5420,37 +5420,32 @@ static void arena_push_remote(heap_t *h, void *mem, int may_lock) {
   }
 }
 
-/* Free the remote lists of arenas no thread is bound to that grew past ARENA_REMOTE_DRAIN or
-   ARENA_REMOTE_DRAIN_BYTES: a cache giving blocks back under its own arena's lock pushes other
-   arenas' blocks without draining (arena_push_remote's may_lock), and such an arena would
-   keep them until a thread is bound to it again (integration.threads_fork: over a megabyte
-   of the size classes' blocks left after its threads had ended).  An arena with threads
-   drains its list at their next locked call, without a second thread queueing for its lock
-   here.  The caller holds no lock. */
-static void arenas_drain_remote_excess(void) {
+/* Free the remote lists of arenas no thread is bound to.  A cache giving blocks back under its
+   own arena's lock pushes other arenas' blocks without draining (arena_push_remote's
+   may_lock), and such an arena would keep them until a thread is bound to it again
+   (integration.threads_fork: over a megabyte of the size classes' blocks left after its
+   threads had ended).  An arena with threads drains its list at their next locked call,
+   without a second thread queueing for its lock here.
+   Within a thread's life (thread_end 0) only the lists grown past ARENA_REMOTE_DRAIN or
+   ARENA_REMOTE_DRAIN_BYTES.  At a thread's end, any list (the ending cache gave its blocks back
+   there), and the arena then gives back the segments that hold nothing now, as the ending
+   thread's own does (thread_cache_end).  Only those arenas: a walk of every idle arena's
+   segments at every thread's end made a short thread 27 to 44 times as slow beside 32 idle
+   arenas (an outside review).  The caller holds no lock. */
+static void arenas_drain_idle_remote(int thread_end) {
   size_t i, n = arena_count;
   for (i = 0; i < n; ++i) {
     struct arena *a = &arenas[i];
-    if (a->users == 0 &&
-        (a->remote_count >= ARENA_REMOTE_DRAIN || a->remote_bytes >= ARENA_REMOTE_DRAIN_BYTES) &&
-        !arena_acquire(&heaps[i]))
-      POSTACTION(&heaps[i]);
-  }
-}
-
-/* At a thread's end: each arena no thread is bound to that has blocks on its remote list (the
-   ending thread's cache gave them back there) frees them and gives back the segments that
-   hold nothing now, as the ending thread's own arena does (thread_cache_end).  Only those:
-   a walk of every idle arena's segments at every thread's end made a short thread 27 to 44
-   times as slow beside 32 idle arenas (an outside review).  The caller holds no lock. */
-static void arenas_tidy_idle(void) {
-  size_t i, n = arena_count;
-  for (i = 0; i < n; ++i)
-    if (*(volatile size_t *)&arenas[i].users == 0 && arenas[i].remote_count != 0 &&
+    if (*(volatile size_t *)&a->users == 0 &&
+        (thread_end ? a->remote_count != 0
+                    : a->remote_count >= ARENA_REMOTE_DRAIN ||
+                          a->remote_bytes >= ARENA_REMOTE_DRAIN_BYTES) &&
         !arena_acquire(&heaps[i])) {
-      release_unused_segments(&heaps[i]);
+      if (thread_end)
+        release_unused_segments(&heaps[i]);
       POSTACTION(&heaps[i]);
     }
+  }
 }
 
 /* The arena of cached block mem in a cache bound to arena h: the one the map names, else h
@@ -6093,7 +6088,7 @@ static NOINLINE void thread_cache_overflow(struct thread_cache *tc, heap_t *owne
   }
   if (elsewhere) /* outside h's lock: it may take the owner's */
     arena_free_remote(owner, mem);
-  arenas_drain_remote_excess();
+  arenas_drain_idle_remote(0);
 }
 
 /* free(mem) on the paths thread_cache_free leaves aside: the cache not started, a block
@@ -6321,7 +6316,7 @@ static void thread_cache_end(struct thread_cache *tc) {
       POSTACTION(h);
     }
   }
-  arenas_tidy_idle();
+  arenas_drain_idle_remote(1);
   tc->generation = 0;
   tc->ended = 1;
 }
