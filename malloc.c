@@ -159,7 +159,7 @@
     Defined: never call MORECORE with a negative argument.
   HAVE_MMAP               default: 1
     1: obtain segments with mmap/VirtualAlloc/custom_mmap.  0: MORECORE or caller buffers only.
-  HAVE_MREMAP             default: 1 on Linux (not PORTABLE), else 0
+  HAVE_MREMAP             default: 1 on Linux (not PORTABLE, with HAVE_MMAP), else 0
     1: resize directly mapped blocks with mremap.
   HAVE_PARTIAL_MUNMAP     default: 1 for the internal POSIX layer and for PORTABLE on
                           WebAssembly, 0 for other PORTABLE builds and Win32
@@ -368,7 +368,7 @@
 #endif /* HAVE_MMAP */
 
 #ifndef HAVE_MREMAP
-#if defined(__linux__) && !PORTABLE
+#if defined(__linux__) && !PORTABLE && HAVE_MMAP
 #define HAVE_MREMAP 1
 #else
 #define HAVE_MREMAP 0
@@ -539,6 +539,9 @@ the platform calls malloc_thread_exit() when a thread ends (malloc.h section 6)"
 #endif
 #if PORTABLE && HAVE_MREMAP
 #error "PORTABLE builds cannot use mremap"
+#endif
+#if HAVE_MREMAP && !HAVE_MMAP
+#error "HAVE_MREMAP resizes mapped blocks: it needs HAVE_MMAP"
 #endif
 #if DL_WIN32 && HAVE_PARTIAL_MUNMAP
 #error "VirtualFree(MEM_RELEASE) releases whole regions only: HAVE_PARTIAL_MUNMAP must be 0"
@@ -1817,7 +1820,7 @@ static NOINLINE int heap_holds_header(heap_t *m, const void *a) {
   return heap_surely_holds(m, a) || segments_hold_header(m->seg.next, a);
 }
 
-#if HAVE_PARTIAL_MUNMAP
+#if HAVE_PARTIAL_MUNMAP && HAVE_MMAP
 /* Does any of the heap's segment records (or the heap's own state, which holds the first)
    lie inside [base, base + size)?  Releasing that span would destroy it. */
 static int has_segment_link(heap_t *m, char *base, size_t size) {
@@ -1829,7 +1832,7 @@ static int has_segment_link(heap_t *m, char *base, size_t size) {
       return 0;
   }
 }
-#endif /* HAVE_PARTIAL_MUNMAP */
+#endif /* HAVE_PARTIAL_MUNMAP && HAVE_MMAP */
 
 /* ==== 9. Run-time checks ====================================================================
    Cheap checks on every path that follows a pointer read from the heap (unless INSECURE):
