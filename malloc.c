@@ -5415,9 +5415,11 @@ static void arena_push_remote(heap_t *h, void *mem, int may_lock) {
     first = a->remote;
     thread_cache_set_link((void **)mem, first);
   } while (!word_replace(&a->remote, first, mem));
-  a->remote_bytes += size;
-  if ((++a->remote_count >= ARENA_REMOTE_DRAIN ||
-       a->remote_bytes >= ARENA_REMOTE_DRAIN_BYTES) && may_lock && !PREACTION(h)) {
+  /* (read, then written: a compound assignment to a volatile is deprecated in C++20) */
+  a->remote_bytes = a->remote_bytes + size;
+  a->remote_count = a->remote_count + 1;
+  if ((a->remote_count >= ARENA_REMOTE_DRAIN || a->remote_bytes >= ARENA_REMOTE_DRAIN_BYTES) &&
+      may_lock && !PREACTION(h)) {
     arena_drain_remote(h);
     POSTACTION(h);
   }
