@@ -2966,6 +2966,42 @@ static inline void unlink_chunk(heap_t *m, chunk_t *p, size_t s) {
    a system that can later release a merged span in one call. */
 #define may_merge_segments(flags) (HAVE_PARTIAL_MUNMAP || ((flags) & SEG_MMAPPED) == 0)
 
+/* Does finding which of heap m's segments holds an address walk its segment list (the link
+   checks, section 9)?  Not without the checks (INSECURE), nor for the global heap and the
+   arenas where the segment map names their granules; mspaces have no map. */
+#if INSECURE
+#define walks_segments(m) ((void)(m), 0)
+#elif SEGMENT_MAP
+#define walks_segments(m) (!is_arena(m))
+#else
+#define walks_segments(m) ((void)(m), 1)
+#endif
+
+/* Does heap m grow by a part of its footprint (unmerged_segment_size)?  Where it walks its
+   segments and they may not merge: PORTABLE ports but WebAssembly (whose memory only grows,
+   and whose regions merge), Win32, and mspaces on POSIX, whose regions merge only where the
+   system happens to place them next to each other (two mspaces growing by turns made one
+   segment per page: an outside review). */
+#define grows_by_part(m) (walks_segments(m) && (!may_merge_segments(SEG_MMAPPED) || !PORTABLE))
+/* ... and has a top that cannot shrink from its segment's end? */
+#define keeps_top_whole(m) (grows_by_part(m) && !may_merge_segments(SEG_MMAPPED))
+
+/* How much to map for a new segment of heap m, when at least `least` is needed.  A segment
+   that never merges with its neighbours stays a link of the heap's segment list, which frees
+   and link checks walk where the map does not serve, so growing by the granularity alone made
+   one link per unit: an outside review's Rust mspace of 160 MB had 2,500 of them, and each
+   free outside the newest cost a walk of 200 microseconds.  Such a heap grows by at least a
+   quarter of its footprint instead, and its segments number about the logarithm of it.  What
+   the program does not use of the rest stays in top, untouched (only address space where the
+   system commits pages lazily); blocks past the mmap threshold still get their own regions
+   (internal_malloc), and the caller asks for `least` alone when more is not to be had. */
+static size_t unmerged_segment_size(heap_t *m, size_t least) {
+  size_t quarter = m->footprint / 4;
+  if (!grows_by_part(m) || !is_initialized(m) || quarter <= least)
+    return least;
+  return granularity_align(quarter);
+}
+
 static void note_region(heap_t *m, char *base, size_t size) {
   if (m->least_addr == 0 || base < m->least_addr)
     m->least_addr = base;
@@ -3405,7 +3441,8 @@ static void raise_thresholds(heap_t *m, size_t mmap, size_t trim) {
     m->trim_check = trim;
 }
 
-/* Obtain memory for a request of nb bytes that no free chunk can serve. */
+/* Obtain memory for a request of nb bytes that no free chunk can serve; 0 (errno untouched:
+   internal_malloc sets it) if none is to be had. */
 static void *sys_alloc(heap_t *m, size_t nb) {
   char *tbase = CMFAIL;
   size_t tsize = 0;
@@ -3424,7 +3461,6 @@ static void *sys_alloc(heap_t *m, size_t nb) {
 
   asize = granularity_align(nb + SYS_ALLOC_PADDING);
   if (asize <= nb || exceeds_limit(m, asize)) {
-    MALLOC_FAILURE_ACTION;
     return 0;
   }
 
@@ -3487,12 +3523,17 @@ static void *sys_alloc(heap_t *m, size_t nb) {
 #endif /* HAVE_MORECORE */
 
   if (HAVE_MMAP && tbase == CMFAIL && !refused) {
-    if (!reserve_footprint(m, asize)) {
+    size_t want = unmerged_segment_size(m, asize); /* asize is the least that will do */
+    if (want != asize && reserve_footprint(m, want))
+      tbase = mapped_reserved(m, (char *)os_map(want), want);
+    if (tbase != CMFAIL)
+      tsize = want;
+    else if (!reserve_footprint(m, asize))
       refused = 1;
-    } else if ((tbase = mapped_reserved(m, (char *)os_map(asize), asize)) != CMFAIL) {
+    else if ((tbase = mapped_reserved(m, (char *)os_map(asize), asize)) != CMFAIL)
       tsize = asize;
+    if (tbase != CMFAIL)
       seg_flags = SEG_MMAPPED;
-    }
   }
 
 #if HAVE_MORECORE
@@ -3578,7 +3619,6 @@ static void *sys_alloc(heap_t *m, size_t nb) {
     }
   }
 
-  MALLOC_FAILURE_ACTION;
   return 0;
 }
 
@@ -3630,6 +3670,59 @@ static size_t release_unused_segments(heap_t *m) {
   lists_change_end(m);
   m->release_checks = (nsegs > (size_t)MAX_RELEASE_CHECK_RATE) ? nsegs
                                                                 : (size_t)MAX_RELEASE_CHECK_RATE;
+  return released;
+}
+
+/* The size of a top that fills the segment holding it. */
+static size_t top_filling_segment(heap_t *m) {
+  return (size_t)(m->seg.base + m->seg.size - (char *)align_as_chunk(m->seg.base)) -
+         TOP_FOOT_SIZE;
+}
+
+/* In a heap whose top cannot shrink from its segment's end (keeps_top_whole), once top fills
+   its segment, the segment goes back whole and top moves to the free chunk that ends the
+   segment before it, which becomes the newest (its record, copied into m->seg, leaves the
+   memory; repeated while the next one is free too).  release_unused_segments never takes the
+   segment holding top, and as such heaps grow by a quarter of their footprint
+   (unmerged_segment_size), that one segment would keep a quarter of a heap's peak after the
+   program had freed everything (and an mspace's first segment, from the caller's buffer,
+   kept one that overflowed: an outside review).  Top keeps at least pad bytes (sys_trim's,
+   TOP_FOOT_SIZE included).  With the heap's lists being changed (lists_change_begin). */
+static size_t release_top_segments(heap_t *m, size_t pad) {
+  size_t released = 0;
+  while (keeps_top_whole(m) && m->seg.next != 0 && is_mmapped_segment(&m->seg) &&
+         !is_extern_segment(&m->seg) && m->top == align_as_chunk(m->seg.base)) {
+    segment_t *before = m->seg.next; /* its record lies at its own end */
+    chunk_t *record = mem2chunk(before), *q;
+    char *end = before->base + before->size, *base = m->seg.base;
+    size_t size = m->seg.size, qsize = record->prev_foot;
+    segment_t kept;
+    if (pinuse(record))
+      break; /* (a record that add_segment put at top's old start follows a block in use) */
+    q = chunk_minus_offset(record, qsize);
+    if ((char *)q < before->base || (char *)q >= (char *)record || chunksize(q) != qsize ||
+        !pinuse(q) || (size_t)(end - (char *)q) <= TOP_FOOT_SIZE ||
+        (size_t)(end - (char *)q) < pad)
+      break; /* (damage is left to the checks of the paths that use q) */
+    kept = *before;
+    if (q == m->dv) {
+      m->dv = 0;
+      m->dvsize = 0;
+    } else
+      unlink_chunk(m, q, qsize);
+    segment_map_forget(m, base, size);
+    if (os_unmap(base, size) != 0) {
+      insert_chunk(m, q, qsize); /* the system said no: keep it */
+      segment_map_note(m, base, size);
+      break;
+    }
+    released += size;
+    m->footprint -= size;
+    forget_footer(next_chunk(record)); /* the record's chunk becomes top's */
+    m->seg = kept;
+    init_top(m, q, (size_t)(end - (char *)q) - TOP_FOOT_SIZE);
+    check_top_chunk(m, m->top);
+  }
   return released;
 }
 
@@ -3689,6 +3782,8 @@ static int sys_trim(heap_t *m, size_t pad) {
       if (extra != 0 && !is_extern_segment(sp))
         segment_map_note(m, sp->base, sp->size);
     }
+    if (HAVE_MMAP)
+      released += release_top_segments(m, pad);
     lists_change_end(m);
     if (HAVE_MMAP)
       released += release_unused_segments(m);
@@ -3699,6 +3794,11 @@ static int sys_trim(heap_t *m, size_t pad) {
     if (released == 0 && m->topsize > m->trim_check)
       m->trim_check = m->topsize <= pad + mparams.granularity ? pad + mparams.granularity + 1
                                                               : MAX_SIZE_T;
+    /* A top that cannot shrink from its segment's end is tried again once it fills the
+       segment (release_top_segments); until then, nothing of it can go. */
+    if (released == 0 && keeps_top_whole(m) && m->trim_check == MAX_SIZE_T &&
+        m->top != align_as_chunk(m->seg.base))
+      m->trim_check = top_filling_segment(m) - 1;
   }
   return released != 0;
 }
@@ -4022,6 +4122,17 @@ static void *internal_malloc(heap_t *m, size_t bytes) {
     check_malloced_chunk(m, mem, nb);
     return mem;
   }
+  /* A heap that grows by a quarter of its footprint (unmerged_segment_size) has a large top;
+     where that cannot shrink from its segment's end, a block past the mmap threshold gets its
+     own region even where top could hold it, as it would where top was small, so that its
+     memory goes back when it is freed.  (Top serves it if the map fails.) */
+  if (keeps_top_whole(m) && nb >= mparams.mmap_threshold && nb < m->topsize && use_mmap(m)) {
+    lists_change_begin(m);
+    mem = mmap_alloc(m, nb);
+    lists_change_end(m);
+    if (mem != 0)
+      return mem;
+  }
   if (nb < m->topsize) { /* split top */
     size_t rsize;
     chunk_t *p = m->top, *r;
@@ -4041,13 +4152,24 @@ static void *internal_malloc(heap_t *m, size_t bytes) {
   lists_change_begin(m);
   mem = sys_alloc(m, nb);
   lists_change_end(m);
+  /* Before a request is refused, segments that hold nothing any more go back, and it is tried
+     again: free() looks for them only now and then, and a program growing one block through
+     a fixed pool got NULL with nineteen twentieths of it free (an outside review). */
+  if (mem == 0 && HAVE_MMAP && release_unused_segments(m) != 0) {
+    lists_change_begin(m);
+    mem = sys_alloc(m, nb);
+    lists_change_end(m);
+  }
+  if (mem == 0)
+    MALLOC_FAILURE_ACTION;
   return mem;
 }
 
 /* Join free chunk p (size psize, not yet in any bin) with its free neighbours and file the
    result: into top, into dv, or into a bin.  The caller has validated p; the neighbours'
-   links are checked as they are unlinked. */
-static ALWAYS_INLINE void merge_and_file_inline(heap_t *m, chunk_t *p, size_t psize) {
+   links are checked as they are unlinked.  Returns the free chunk made, or 0 if it joined
+   top (or a check failed). */
+static ALWAYS_INLINE chunk_t *merge_and_file_inline(heap_t *m, chunk_t *p, size_t psize) {
   chunk_t *next = chunk_plus_offset(p, psize);
   dl_assert(!is_mmapped(p));
   if (!pinuse(p)) { /* merge with the previous chunk */
@@ -4061,11 +4183,11 @@ static ALWAYS_INLINE void merge_and_file_inline(heap_t *m, chunk_t *p, size_t ps
       else if ((next->head & INUSE_BITS) == INUSE_BITS) { /* dv grows; next stays in use */
         m->dvsize = psize;
         set_free_with_pinuse(p, psize, next);
-        return;
+        return p;
       }
     } else {
       CORRUPTION(m, prev, "corrupted previous chunk");
-      return;
+      return 0;
     }
   }
   if (RTCHECK(ok_address(m, next))) {
@@ -4079,12 +4201,12 @@ static ALWAYS_INLINE void merge_and_file_inline(heap_t *m, chunk_t *p, size_t ps
           m->dv = 0;
           m->dvsize = 0;
         }
-        return;
+        return 0;
       } else if (next == m->dv) {
         size_t dsize = m->dvsize += psize;
         m->dv = p;
         set_size_and_pinuse_of_free_chunk(p, dsize);
-        return;
+        return p;
       } else {
         size_t nsize = chunksize(next);
         psize += nsize;
@@ -4092,20 +4214,22 @@ static ALWAYS_INLINE void merge_and_file_inline(heap_t *m, chunk_t *p, size_t ps
         set_size_and_pinuse_of_free_chunk(p, psize);
         if (p == m->dv) {
           m->dvsize = psize;
-          return;
+          return p;
         }
       }
     } else
       set_free_with_pinuse(p, psize, next);
     insert_chunk(m, p, psize);
     check_free_chunk(m, p);
-  } else
-    CORRUPTION(m, next, "corrupted next chunk");
+    return p;
+  }
+  CORRUPTION(m, next, "corrupted next chunk");
+  return 0;
 }
 
 /* free() inlines the merge (internal_free); the colder callers share this copy. */
 static void merge_and_file(heap_t *m, chunk_t *p, size_t psize) {
-  merge_and_file_inline(m, p, psize);
+  (void)merge_and_file_inline(m, p, psize);
 }
 
 /* Why chunk p, which lies in none of m's segments, cannot be a directly mapped block of m in
@@ -4223,6 +4347,29 @@ static void trim_after_free(heap_t *m) {
     m->trimmed_since_growth = 1;
 }
 
+/* Where segments never merge (HAVE_PARTIAL_MUNMAP 0), a free that leaves a whole segment
+   free gives it back at once, if the free chunk is at least the trim threshold, instead of at
+   the next periodic look, MAX_RELEASE_CHECK_RATE large frees away (heaps there grow by a
+   quarter of their footprint, unmerged_segment_size, and a program that freed all it had kept
+   its large segments until then).  Free chunk c ends its segment when the chunk after it is a
+   segment record (in use, of a record's size, followed by a fencepost); if c also starts it,
+   release_unused_segments, which walks the segment list, confirms and releases it.  If it is
+   the segment before top's, and top fills its own and is past the trim threshold, sys_trim
+   gives that back, and top moves into c (release_top_segments). */
+static NOINLINE void release_freed_segment(heap_t *m, chunk_t *c) {
+  chunk_t *record = chunk_plus_offset(c, chunksize(c));
+  const segment_t *sp = (const segment_t *)chunk2mem(record);
+  if (!ok_address(m, record) || !is_inuse(record) ||
+      chunksize(record) != pad_request(sizeof(segment_t)) ||
+      !ok_address(m, next_chunk(record)) || next_chunk(record)->head != FENCEPOST_HEAD)
+    return;
+  if (sp == m->seg.next && keeps_top_whole(m) && m->top == align_as_chunk(m->seg.base) &&
+      m->topsize > mparams.trim_threshold)
+    (void)sys_trim(m, 0);
+  else if (c == align_as_chunk(sp->base) && chunksize(c) >= mparams.trim_threshold)
+    (void)release_unused_segments(m);
+}
+
 /* A directly mapped chunk of `size` bytes is being freed (heap m locked): with
    MMAP_THRESHOLD_MAX, raise the thresholds so that the next block of this size comes from the
    heap (options, section 1). */
@@ -4248,6 +4395,7 @@ static inline const char *claim_checked(heap_t *m, chunk_t *p, const char *probl
 static ALWAYS_INLINE void free_chunk(heap_t *m, chunk_t *p, const char *op, size_t cached) {
   const char *problem = inuse_chunk_problem_inline(m, p, 0, cached);
   size_t psize;
+  chunk_t *c;
   if (problem != 0) {
     USAGE_ERROR(m, chunk2mem(p), op, problem);
     return;
@@ -4263,11 +4411,14 @@ static ALWAYS_INLINE void free_chunk(heap_t *m, chunk_t *p, const char *op, size
     release_direct(m, direct_region_of(m, p));
     return;
   }
-  merge_and_file_inline(m, p, psize);
+  c = merge_and_file_inline(m, p, psize);
   if (should_trim(m, m->topsize))
     trim_after_free(m);
   else if (!is_small(psize) && --m->release_checks == 0)
     release_unused_segments(m);
+  else if (!may_merge_segments(SEG_MMAPPED) && c != 0 &&
+           (chunksize(c) >= mparams.trim_threshold || m->top == align_as_chunk(m->seg.base)))
+    release_freed_segment(m, c);
 }
 
 static void internal_free(heap_t *m, chunk_t *p, const char *op) { free_chunk(m, p, op, 0); }

@@ -387,6 +387,37 @@ static void run(const struct heap *h) {
   region_at_top(h);
 }
 
+#if MSPACES && !defined(__wasm__)
+/* A block grown by realloc needs a new segment at each step (segments never merge), and the
+   one it leaves holds nothing.  free() looks for such segments only now and then: a request the
+   footprint limit refuses (or the system) takes them back first and is tried again.  Without,
+   an outside review's block grown through a fixed pool got NULL with nineteen twentieths of
+   the pool free. */
+static void refused_growth_takes_back_empty_segments(void) {
+  mspace m = create_mspace(0, 1);
+  void *p, *q;
+  size_t step, fp0;
+  th_section("a refused growth first takes back segments that hold nothing");
+  if (!CHECK(m != NULL))
+    return;
+  CHECK_EQ(mspace_mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024), 1); /* all in segments */
+  fp0 = mspace_footprint(m);
+  CHECK_GT(mspace_set_footprint_limit(m, fp0 + 2 * MB), 0);
+  p = mspace_malloc(m, 64 * KB);
+  for (step = 2; p != NULL && step <= 12; step++) { /* 768 KB at the end */
+    q = mspace_realloc(m, p, step * 64 * KB);
+    if (!CHECK(q != NULL))
+      break;
+    p = q;
+    CHECK_LE(mspace_footprint(m), mspace_footprint_limit(m));
+  }
+  CHECK_EQ(step, 13);
+  CHECK_EQ(mspace_mallopt(M_MMAP_THRESHOLD, (int)T), 1);
+  mspace_free(m, p);
+  CHECK_GT(destroy_mspace(m), 0);
+}
+#endif
+
 int main(void) {
 #if !ONLY_MSPACES
   run(&heap_global);
@@ -400,6 +431,9 @@ int main(void) {
     }
   }
   refused_destroy();
+#if !defined(__wasm__)
+  refused_growth_takes_back_empty_segments();
+#endif
 #endif
   th_section("port state at the end");
   CHECK_EQ(tp_locks_held(), 0);

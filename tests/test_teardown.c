@@ -251,6 +251,121 @@ static void t_mspaces(void) {
   }
 #endif
 }
+
+#if !INSECURE && !defined(__wasm__)
+/* An mspace's segments never merge on a PORTABLE port (but WebAssembly's), and a free outside
+   the newest one walks their list (malloc.c, walks_segments): so it grows by a quarter of its
+   footprint at each step, not by the granularity, and its segments number about the logarithm
+   of its size (an outside review's mspace of 160 MB had 2,500, each free cost 200 us).  Those
+   large segments go back as soon as a free empties one, and top's with the one before it. */
+#define GROW_BLOCK 1000
+#define GROW_COUNT 16384 /* 16 MB */
+static void *grown[GROW_COUNT];
+#define SMALL_BLOCK 1 /* the least chunk: every free chunk can serve it */
+#define SMALL_COUNT 4096
+static void *small[SMALL_COUNT];
+static size_t segment_start[64], segment_bytes[64];
+
+static void t_mspace_segments(void) {
+  struct tp_stats s0, s1, s2;
+  mspace m;
+  size_t i, n = 0, segments = 0, fp0, victim = 0, end;
+  th_section("an mspace grows by a part of its footprint");
+  tp_get_stats(&s0);
+  m = create_mspace(0, 1);
+  if (!CHECK(m != NULL))
+    return;
+  fp0 = mspace_footprint(m);
+  tp_get_stats(&s1);
+  for (i = 0; i < GROW_COUNT; i++) {
+    struct tp_stats now;
+    tp_get_stats(&s2);
+    if ((grown[i] = mspace_malloc(m, GROW_BLOCK)) == NULL)
+      break;
+    n++;
+    tp_get_stats(&now);
+    if (now.maps != s2.maps && segments < 64) { /* this block began a segment */
+      segment_start[segments] = i;
+      segment_bytes[segments++] = now.live_bytes - s2.live_bytes;
+    }
+  }
+  CHECK_EQ(n, GROW_COUNT);
+  tp_get_stats(&s2);
+  CHECK_LE(s2.maps - s1.maps, 40); /* one per 64 KiB unit made 250 */
+  CHECK_EQ(s2.maps - s1.maps, segments);
+
+  th_section("a free that empties a large segment gives it back at once");
+  /* the last segment of 2 MiB or more (the trim threshold) before top's */
+  for (i = 0; i + 2 < segments; i++) /* (not the one before top's: that is for later) */
+    if (segment_bytes[i] >= 2 * MB + 64 * KB)
+      victim = i;
+  if (CHECK_GE(segment_bytes[victim], 2 * MB + 64 * KB)) {
+    end = segment_start[victim + 1];
+    tp_get_stats(&s1);
+    for (i = segment_start[victim]; i < end; i++) {
+      mspace_free(m, grown[i]);
+      grown[i] = NULL;
+    }
+    tp_get_stats(&s2);
+    CHECK_EQ(s2.unmaps - s1.unmaps, 1);
+    CHECK_EQ(s1.live_bytes - s2.live_bytes, segment_bytes[victim]);
+  }
+
+  th_section("top's empty segment goes once the block before it is freed");
+  /* Small blocks take every free chunk left below the records (each growth leaves the old
+     top's remainder there), so that the segment before top's ends with a block in use. */
+  if (CHECK_GE(segments, 3) && CHECK_GE(segment_bytes[segments - 1], 2 * MB + 64 * KB)) {
+    size_t last = segment_start[segments - 1]; /* the first block of top's segment */
+    char *top_lo = (char *)grown[last] - 64, *top_hi = top_lo + segment_bytes[segments - 1];
+    size_t smalls = 0;
+    char *p;
+    do {
+      p = (char *)mspace_malloc(m, SMALL_BLOCK);
+      if (!CHECK(p != NULL))
+        break;
+      small[smalls++] = p;
+    } while ((p < top_lo || p >= top_hi) && smalls < SMALL_COUNT);
+    CHECK(p >= top_lo && p < top_hi);
+    tp_get_stats(&s1);
+    for (i = last; i < n; i++) { /* top fills its segment: kept, for the block before */
+      mspace_free(m, grown[i]);
+      grown[i] = NULL;
+    }
+    mspace_free(m, small[--smalls]);
+    tp_get_stats(&s2);
+    CHECK_EQ(s2.unmaps, s1.unmaps);
+    while (smalls > 0) /* among them the last block of the segment before top's */
+      mspace_free(m, small[--smalls]);
+    tp_get_stats(&s2);
+    CHECK_EQ(s2.unmaps - s1.unmaps, 1);
+    CHECK_EQ(s1.live_bytes - s2.live_bytes, segment_bytes[segments - 1]);
+  }
+
+  th_section("an mspace that freed everything keeps only its first segment");
+  for (i = 1; i < n; i += 2) /* not in address order */
+    mspace_free(m, grown[i]);
+  for (i = 0; i < n; i += 2)
+    mspace_free(m, grown[i]);
+  CHECK_EQ(mspace_footprint(m), fp0);
+  CHECK_EQ(mspace_trim(m, 0), 0); /* nothing left to give back */
+  destroy_and_check(m, &s0);
+
+  th_section("mspace_trim gives back what overflowed a base buffer");
+  m = create_mspace_with_base(base_buffer, sizeof base_buffer, 1);
+  if (!CHECK(m != NULL))
+    return;
+  fp0 = mspace_footprint(m);
+  for (i = 0; i < 200; i++) /* 200 KB: more than the buffer */
+    CHECK((grown[i] = mspace_malloc(m, GROW_BLOCK)) != NULL);
+  CHECK_GT(tp_live_maps(), s0.live_maps);
+  for (i = 0; i < 200; i++)
+    mspace_free(m, grown[i]);
+  mspace_trim(m, 0);
+  CHECK_EQ(tp_live_maps(), s0.live_maps); /* kept: the segment holding top */
+  CHECK_EQ(mspace_footprint(m), fp0);
+  destroy_and_check(m, &s0);
+}
+#endif
 #endif /* MSPACES */
 
 int main(void) {
@@ -259,6 +374,9 @@ int main(void) {
 #endif
 #if MSPACES
   t_mspaces();
+#if !INSECURE && !defined(__wasm__)
+  t_mspace_segments();
+#endif
 #endif
   th_section("port contract");
   CHECK_EQ(tp_lock_errors(), 0);
