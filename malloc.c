@@ -173,7 +173,9 @@
   MMAP_CLEARS             default: 1, 0 with PORTABLE
     1: memory from the system arrives zero-filled, so calloc may skip clearing fresh memory.
   DEFAULT_GRANULARITY     default: page size with contiguous MORECORE, else 64 KiB
-    Unit in which segments are obtained (a power of two, at least the page size).
+    Unit in which segments are obtained (a power of two, at least the page size).  A heap
+    without the segment map (an mspace) grows by at least a quarter of its footprint, so that
+    the segments its checks walk stay few (unmerged_segment_size, section 13).
   DEFAULT_PAGE_SIZE       default: 4096, 65536 on WebAssembly (PORTABLE only; hosted builds ask
                           the system)
     The page size PORTABLE builds assume; custom_mmap lengths are multiples of it.  A wasm

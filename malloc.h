@@ -339,12 +339,18 @@ typedef void *mspace;
    bytes (0: the default granularity); locked != 0 gives it a lock that every call takes, so
    that any thread may use it.  locked == 0: one thread at a time; its lock is then taken only
    around mapping and unmapping memory, where other threads looking for a block's heap
-   (malloc_usable_size, free with FOOTERS) read its lists of regions.  NULL on failure. */
+   (malloc_usable_size, free with FOOTERS) read its lists of regions.  Such a lookup may pass
+   through this mspace, but a question about one of its own blocks (mspace_usable_size, or
+   malloc_usable_size of its block) belongs to its thread: the answer reads the neighbouring
+   chunks' headers, which that thread is changing.  NULL on failure. */
 DLMALLOC_EXPORT mspace create_mspace(size_t capacity, int locked);
 
 /* create_mspace_with_base(base, capacity, locked): an mspace living inside the caller's buffer
-   [base, base + capacity) (any alignment and length; it uses the aligned part); it grows by
-   mapping more memory only if allowed, and the buffer is never released by the allocator.
+   [base, base + capacity) (any alignment and length; it uses the aligned part).  Full, it
+   grows by mapping more memory, as any mspace does, unless a footprint limit forbids it:
+   mspace_set_footprint_limit(msp, capacity) makes a fixed pool, whose requests past it get
+   NULL with ENOMEM.  What it mapped goes back once it holds nothing (at once if large, or at
+   mspace_trim); the buffer itself is never released by the allocator.
    The buffer must stay writable, and belong to the mspace, until destroy_mspace: freeing it
    first (a block of another heap) or leaving the function whose stack holds it is a use of
    memory after it is gone.  NULL with errno EINVAL if base is NULL, if the buffer wraps past
