@@ -4355,14 +4355,15 @@ static void trim_after_free(heap_t *m) {
     m->trimmed_since_growth = 1;
 }
 
-/* Where segments never merge (HAVE_PARTIAL_MUNMAP 0), a free that leaves a whole segment
-   free gives it back at once, if the free chunk is at least the trim threshold, instead of at
-   the next periodic look, MAX_RELEASE_CHECK_RATE large frees away (heaps there grow by a
-   quarter of their footprint, unmerged_segment_size, and a program that freed all it had kept
-   its large segments until then).  Free chunk c ends its segment when the chunk after it is a
-   segment record (in use, of a record's size, followed by a fencepost); if c also starts it,
-   release_unused_segments, which walks the segment list, confirms and releases it.  If it is
-   the segment before top's, and top fills its own and is past the trim threshold, sys_trim
+/* In a heap that grows by a quarter of its footprint and whose segments never merge
+   (keeps_top_whole), a free that leaves a whole segment free gives it back at once, if the
+   free chunk is at least the trim threshold, instead of at the next periodic look,
+   MAX_RELEASE_CHECK_RATE large frees away (a program that freed all it had kept its large
+   segments until then; the global heap and the arenas keep the periodic look, their segments
+   being as large as their requests).  Free chunk c ends its segment when the chunk after it
+   is a segment record (in use, of a record's size, followed by a fencepost); if c also starts
+   it, release_unused_segments, which walks the segment list, confirms and releases it.  If it
+   is the segment before top's, and top fills its own and is past the trim threshold, sys_trim
    gives that back, and top moves into c (release_top_segments). */
 static NOINLINE void release_freed_segment(heap_t *m, chunk_t *c) {
   chunk_t *record = chunk_plus_offset(c, chunksize(c));
@@ -4425,7 +4426,8 @@ static ALWAYS_INLINE void free_chunk(heap_t *m, chunk_t *p, const char *op, size
   else if (!is_small(psize) && --m->release_checks == 0)
     release_unused_segments(m);
   else if (!may_merge_segments(SEG_MMAPPED) && c != 0 &&
-           (chunksize(c) >= mparams.trim_threshold || m->top == align_as_chunk(m->seg.base)))
+           (chunksize(c) >= mparams.trim_threshold || m->top == align_as_chunk(m->seg.base)) &&
+           keeps_top_whole(m))
     release_freed_segment(m, c);
 }
 
