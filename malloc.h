@@ -205,7 +205,10 @@ DLMALLOC_EXPORT void *dlreallocarray(void *p, size_t count, size_t size) DLMALLO
 DLMALLOC_EXPORT void *dlrealloc_in_place(void *p, size_t n) DLMALLOC_NOTHROW;
 
 /* memalign(alignment, n): a block whose address is a multiple of alignment.  An alignment that
-   is not a power of two is rounded up to one; alignments below MALLOC_ALIGNMENT give malloc(n). */
+   is not a power of two is rounded up to one; alignments below MALLOC_ALIGNMENT give malloc(n).
+   A block past the mmap threshold gets a region of its own, up to alignment bytes larger than
+   n: where the system cannot take back part of a region (Win32, most PORTABLE ports) the
+   front cut off for the alignment stays mapped with it. */
 DLMALLOC_EXPORT void *dlmemalign(size_t alignment, size_t n) DLMALLOC_NOTHROW;
 
 /* posix_memalign(&p, alignment, n): 0 on success; EINVAL when alignment is not a power of two
