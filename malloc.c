@@ -3695,8 +3695,9 @@ static size_t top_filling_segment(heap_t *m) {
    (unmerged_segment_size), that one segment would keep a quarter of a heap's peak after the
    program had freed everything (and an mspace's first segment, from the caller's buffer,
    kept one that overflowed: an outside review).  Top keeps at least pad bytes (sys_trim's,
-   TOP_FOOT_SIZE included).  With the heap's lists being changed (lists_change_begin). */
-static size_t release_top_segments(heap_t *m, size_t pad) {
+   TOP_FOOT_SIZE included); asked: by malloc_trim or mspace_trim, not by free().  With the
+   heap's lists being changed (lists_change_begin). */
+static size_t release_top_segments(heap_t *m, size_t pad, int asked) {
   size_t released = 0;
   while (keeps_top_whole(m) && m->seg.next != 0 && is_mmapped_segment(&m->seg) &&
          !is_extern_segment(&m->seg) && m->top == align_as_chunk(m->seg.base)) {
@@ -3712,6 +3713,15 @@ static size_t release_top_segments(heap_t *m, size_t pad) {
         !pinuse(q) || (size_t)(end - (char *)q) <= TOP_FOOT_SIZE ||
         (size_t)(end - (char *)q) < pad)
       break; /* (damage is left to the checks of the paths that use q) */
+    /* Unless a trim asked for it, a segment past the trim threshold only for a top worth
+       having: given up for the few bytes before a record, it came back at the next malloc,
+       and a program freeing and allocating one block mapped and unmapped a quarter of its
+       heap each time (an attack on this change: 100,000 maps).  (Smaller ones go when a
+       release above leads here: free() alone does not, as top is then below the trim
+       threshold.) */
+    if (!asked && size >= mparams.trim_threshold && qsize < mparams.trim_threshold &&
+        qsize < size / 2)
+      break;
     kept = *before;
     if (q == m->dv) {
       m->dv = 0;
@@ -3734,8 +3744,9 @@ static size_t release_top_segments(heap_t *m, size_t pad) {
   return released;
 }
 
-/* Give back free memory at the end of top beyond pad bytes, then unused segments. */
-static int sys_trim(heap_t *m, size_t pad) {
+/* Give back free memory at the end of top beyond pad bytes, then unused segments.  asked: by
+   malloc_trim or mspace_trim (release_top_segments), not by free(). */
+static int sys_trim(heap_t *m, size_t pad, int asked) {
   size_t released = 0;
   ensure_initialization();
   if (pad < MAX_REQUEST && is_initialized(m)) {
@@ -3791,7 +3802,7 @@ static int sys_trim(heap_t *m, size_t pad) {
         segment_map_note(m, sp->base, sp->size);
     }
     if (HAVE_MMAP)
-      released += release_top_segments(m, pad);
+      released += release_top_segments(m, pad, asked);
     lists_change_end(m);
     if (HAVE_MMAP)
       released += release_unused_segments(m);
@@ -4133,8 +4144,11 @@ static void *internal_malloc(heap_t *m, size_t bytes) {
   /* A heap that grows by a quarter of its footprint (unmerged_segment_size) has a large top;
      where that cannot shrink from its segment's end, a block past the mmap threshold gets its
      own region even where top could hold it, as it would where top was small, so that its
-     memory goes back when it is freed.  (Top serves it if the map fails.) */
-  if (keeps_top_whole(m) && nb >= mparams.mmap_threshold && nb < m->topsize && use_mmap(m)) {
+     memory goes back when it is freed.  (Top serves it if the map fails, and where its
+     segment is the first, which the caller sized or gave: create_mspace(capacity),
+     create_mspace_with_base.) */
+  if (keeps_top_whole(m) && nb >= mparams.mmap_threshold && nb < m->topsize && use_mmap(m) &&
+      m->seg.next != 0 && !is_extern_segment(&m->seg)) {
     lists_change_begin(m);
     mem = mmap_alloc(m, nb);
     lists_change_end(m);
@@ -4351,20 +4365,20 @@ static void trim_after_free(heap_t *m) {
     if (m->topsize <= m->trim_check)
       return;
   }
-  if (sys_trim(m, 0) && mparams.thresholds_adapt)
+  if (sys_trim(m, 0, 0) && mparams.thresholds_adapt)
     m->trimmed_since_growth = 1;
 }
 
-/* In a heap that grows by a quarter of its footprint and whose segments never merge
-   (keeps_top_whole), a free that leaves a whole segment free gives it back at once, if the
-   free chunk is at least the trim threshold, instead of at the next periodic look,
-   MAX_RELEASE_CHECK_RATE large frees away (a program that freed all it had kept its large
-   segments until then; the global heap and the arenas keep the periodic look, their segments
-   being as large as their requests).  Free chunk c ends its segment when the chunk after it
-   is a segment record (in use, of a record's size, followed by a fencepost); if c also starts
-   it, release_unused_segments, which walks the segment list, confirms and releases it.  If it
-   is the segment before top's, and top fills its own and is past the trim threshold, sys_trim
-   gives that back, and top moves into c (release_top_segments). */
+/* In a heap that grows by a quarter of its footprint (grows_by_part), a free that leaves a
+   whole segment free gives it back at once, if the free chunk is at least the trim threshold,
+   instead of at the next periodic look, MAX_RELEASE_CHECK_RATE large frees away (a program
+   that freed all it had kept its large segments until then; the global heap and the arenas
+   keep the periodic look, their segments being as large as their requests).  Free chunk c
+   ends its segment when the chunk after it is a segment record (in use, of a record's size,
+   followed by a fencepost); if c also starts it, release_unused_segments, which walks the
+   segment list, confirms and releases it.  If it is the segment before top's, and top fills
+   its own and is past the trim threshold (keeps_top_whole), sys_trim gives that back, and top
+   moves into c (release_top_segments). */
 static NOINLINE void release_freed_segment(heap_t *m, chunk_t *c) {
   chunk_t *record = chunk_plus_offset(c, chunksize(c));
   const segment_t *sp = (const segment_t *)chunk2mem(record);
@@ -4374,7 +4388,7 @@ static NOINLINE void release_freed_segment(heap_t *m, chunk_t *c) {
     return;
   if (sp == m->seg.next && keeps_top_whole(m) && m->top == align_as_chunk(m->seg.base) &&
       m->topsize > mparams.trim_threshold)
-    (void)sys_trim(m, 0);
+    (void)sys_trim(m, 0, 0);
   else if (c == align_as_chunk(sp->base) && chunksize(c) >= mparams.trim_threshold)
     (void)release_unused_segments(m);
 }
@@ -4425,9 +4439,9 @@ static ALWAYS_INLINE void free_chunk(heap_t *m, chunk_t *p, const char *op, size
     trim_after_free(m);
   else if (!is_small(psize) && --m->release_checks == 0)
     release_unused_segments(m);
-  else if (!may_merge_segments(SEG_MMAPPED) && c != 0 &&
+  else if (c != 0 &&
            (chunksize(c) >= mparams.trim_threshold || m->top == align_as_chunk(m->seg.base)) &&
-           keeps_top_whole(m))
+           grows_by_part(m))
     release_freed_segment(m, c);
 }
 
@@ -4889,7 +4903,7 @@ static MAYBE_UNUSED int heap_trim(heap_t *m, size_t pad) {
   int result = 0;
   ensure_initialization();
   if (!PREACTION(m)) {
-    result = sys_trim(m, pad);
+    result = sys_trim(m, pad, 1);
     discard_free_pages(m, pad);
     POSTACTION(m);
   }
@@ -6821,7 +6835,7 @@ size_t dlbulk_free(void *array[], size_t nelem) DLMALLOC_NOTHROW {
 static void trim_arena(heap_t *h, void *pad_and_result) {
   size_t *pr = (size_t *)pad_and_result;
   if (!arena_acquire(h)) {
-    if (sys_trim(h, pr[0]))
+    if (sys_trim(h, pr[0], 1))
       pr[1] = 1;
     discard_free_pages(h, pr[0]);
     POSTACTION(h);

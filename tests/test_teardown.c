@@ -264,6 +264,7 @@ static void *grown[GROW_COUNT];
 #define SMALL_BLOCK 1 /* the least chunk: every free chunk can serve it */
 #define SMALL_COUNT 4096
 static void *small[SMALL_COUNT];
+static unsigned char big_buffer[6 * MB];
 static size_t segment_start[64], segment_bytes[64];
 
 static void t_mspace_segments(void) {
@@ -311,13 +312,14 @@ static void t_mspace_segments(void) {
     CHECK_EQ(s1.live_bytes - s2.live_bytes, segment_bytes[victim]);
   }
 
-  th_section("top's empty segment goes once the block before it is freed");
+  th_section("top's empty segment stays while the one before is in use, and goes after");
   /* Small blocks take every free chunk left below the records (each growth leaves the old
      top's remainder there), so that the segment before top's ends with a block in use. */
   if (CHECK_GE(segments, 3) && CHECK_GE(segment_bytes[segments - 1], 2 * MB + 64 * KB)) {
-    size_t last = segment_start[segments - 1]; /* the first block of top's segment */
+    size_t last = segment_start[segments - 1];     /* the first block of top's segment */
+    size_t before = segment_start[segments - 2];   /* ... and of the segment before it */
     char *top_lo = (char *)grown[last] - 64, *top_hi = top_lo + segment_bytes[segments - 1];
-    size_t smalls = 0;
+    size_t smalls = 0, pairs;
     char *p;
     do {
       p = (char *)mspace_malloc(m, SMALL_BLOCK);
@@ -327,13 +329,22 @@ static void t_mspace_segments(void) {
     } while ((p < top_lo || p >= top_hi) && smalls < SMALL_COUNT);
     CHECK(p >= top_lo && p < top_hi);
     tp_get_stats(&s1);
-    for (i = last; i < n; i++) { /* top fills its segment: kept, for the block before */
+    mspace_free(m, small[--smalls]); /* the one from top */
+    for (i = last; i < n; i++) {     /* top fills its segment */
       mspace_free(m, grown[i]);
       grown[i] = NULL;
     }
-    mspace_free(m, small[--smalls]);
+    /* A block freed and allocated again and again: top's segment is the room it needs, not
+       given up for the few bytes before the record (it was mapped and unmapped each time). */
+    for (pairs = 0; pairs < 1000; pairs++)
+      mspace_free(m, mspace_malloc(m, 2 * GROW_BLOCK));
+    for (i = before; i < last; i++) { /* the segment before: all but the small blocks */
+      mspace_free(m, grown[i]);
+      grown[i] = NULL;
+    }
     tp_get_stats(&s2);
     CHECK_EQ(s2.unmaps, s1.unmaps);
+    CHECK_EQ(s2.maps, s1.maps);
     while (smalls > 0) /* among them the last block of the segment before top's */
       mspace_free(m, small[--smalls]);
     tp_get_stats(&s2);
@@ -348,6 +359,49 @@ static void t_mspace_segments(void) {
     mspace_free(m, grown[i]);
   CHECK_EQ(mspace_footprint(m), fp0);
   CHECK_EQ(mspace_trim(m, 0), 0); /* nothing left to give back */
+  destroy_and_check(m, &s0);
+
+  th_section("a block freed and allocated again and again maps nothing");
+  /* The first block of a new segment of 2 MiB or more, freed: top fills that segment, and the
+     segment before ends with the old top's remainder, a few bytes.  Given up for those, the
+     segment came back at the next malloc: mapped and unmapped at every pair. */
+  m = create_mspace(0, 1);
+  if (!CHECK(m != NULL))
+    return;
+  for (i = 0; i < GROW_COUNT; i++) {
+    tp_get_stats(&s1);
+    if (!CHECK((grown[i] = mspace_malloc(m, GROW_BLOCK)) != NULL))
+      break;
+    tp_get_stats(&s2);
+    if (s2.maps != s1.maps && s2.live_bytes - s1.live_bytes >= 2 * MB + 64 * KB)
+      break; /* grown[i] began such a segment */
+  }
+  if (CHECK_LT(i, GROW_COUNT)) {
+    size_t pairs;
+    tp_get_stats(&s1);
+    for (pairs = 0; pairs < 1000; pairs++) {
+      mspace_free(m, grown[i]);
+      grown[i] = mspace_malloc(m, GROW_BLOCK);
+    }
+    tp_get_stats(&s2);
+    CHECK_EQ(s2.maps, s1.maps);
+    CHECK_EQ(s2.unmaps, s1.unmaps);
+    CHECK_EQ(mspace_trim(m, 0), 0); /* (top's segment holds the block) */
+  }
+  destroy_and_check(m, &s0);
+
+  th_section("a large block comes from the caller's buffer while it has room");
+  m = create_mspace_with_base(big_buffer, sizeof big_buffer, 1);
+  if (!CHECK(m != NULL))
+    return;
+  tp_get_stats(&s1);
+  for (i = 0; i < 4; i++) { /* past the mmap threshold */
+    grown[i] = mspace_malloc(m, MB);
+    CHECK((unsigned char *)grown[i] >= big_buffer &&
+          (unsigned char *)grown[i] < big_buffer + sizeof big_buffer);
+  }
+  tp_get_stats(&s2);
+  CHECK_EQ(s2.maps + s2.direct_maps, s1.maps + s1.direct_maps);
   destroy_and_check(m, &s0);
 
   th_section("mspace_trim gives back what overflowed a base buffer");
